@@ -1,0 +1,3 @@
+module github.com/stepline/stepline
+
+go 1.26
