@@ -4,6 +4,7 @@ package intrinsic
 
 import (
 	"github.com/stepline/stepline/internal/asl/path"
+	"github.com/stepline/stepline/internal/asl/sferr"
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
@@ -16,8 +17,10 @@ type Call struct {
 func (c *Call) String() string { return c.text }
 
 // Parse compiles an intrinsic function call such as States.Format('{}', $.name).
-func Parse(s string) (*Call, error) { panic("TODO(intrinsic): not written yet") }
+func Parse(s string) (*Call, error) { return &Call{text: s}, nil }
 
 // Eval evaluates the call; failures are *sferr.Error values named States.IntrinsicFailure (or
 // States.Runtime where AWS says so).
-func (c *Call) Eval(s path.Scope) (jsonv.Value, error) { panic("TODO(intrinsic): not written yet") }
+func (c *Call) Eval(s path.Scope) (jsonv.Value, error) {
+	return nil, sferr.New(sferr.IntrinsicFailure, "intrinsic functions are not implemented yet: %s", c.text)
+}
