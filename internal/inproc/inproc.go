@@ -1,0 +1,171 @@
+// Package inproc runs one execution to its end inside the calling process, with no store: the
+// engine of `stepline run` and of the conformance tests.
+//
+// Timers are kept in memory in due order. Time is virtual: it jumps to each timer's due time, and
+// with a WaitScale above zero the runner also sleeps the scaled real duration first, so a Wait
+// of 10 s takes 10 s at scale 1 and no time at scale 0 while histories show the virtual times.
+package inproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// Options describe one run.
+type Options struct {
+	Definition *asl.StateMachine
+	// Input is the execution input as text; it is echoed verbatim in ExecutionStarted.
+	Input string
+
+	StateMachineName string
+	ExecutionName    string
+	RoleArn          string
+	Account          string
+	Region           string
+
+	// Clock gives the start time and sleeps for scaled waits; nil means the real clock.
+	Clock clock.Clock
+	// WaitScale multiplies every duration the run waits on; 0 skips waiting.
+	WaitScale float64
+}
+
+// Result is how the execution ended.
+type Result struct {
+	Status interp.Status
+	Output *string // JSON text
+	Error  *string
+	Cause  *string
+	Events []history.Event
+}
+
+// ErrNoTaskRunner is the cause of a Task that `stepline run` cannot run: task runners for
+// Lambda, activities and service integrations live in the server.
+var ErrNoTaskRunner = errors.New("no task runner in a one-shot run")
+
+type pendingTimer struct {
+	id  string
+	due time.Time
+	seq int
+}
+
+// Run executes the definition to its end.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	now := clk.Now().UTC().Truncate(time.Millisecond)
+	id := interp.Identity{
+		StateMachineArn:  fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", o.Region, o.Account, o.StateMachineName),
+		ExecutionArn:     fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", o.Region, o.Account, o.StateMachineName, o.ExecutionName),
+		Name:             o.ExecutionName,
+		StateMachineName: o.StateMachineName,
+		RoleArn:          o.RoleArn,
+		Region:           o.Region,
+		Account:          o.Account,
+		StartTime:        now,
+	}
+	x, res, err := interp.Start(o.Definition, id, o.Input, now)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{Events: res.Events}
+	var timers []pendingTimer
+	seq := 0
+	var inbox []interp.Event
+	apply := func(effects []interp.Effect) {
+		for _, e := range effects {
+			switch e := e.(type) {
+			case interp.StartTimer:
+				seq++
+				timers = append(timers, pendingTimer{id: e.TimerID, due: e.Due, seq: seq})
+			case interp.CancelTimer:
+				for i, t := range timers {
+					if t.id == e.TimerID {
+						timers = append(timers[:i], timers[i+1:]...)
+						break
+					}
+				}
+			case interp.ScheduleTask:
+				inbox = append(inbox, interp.TaskFailed{
+					TaskID: e.TaskID,
+					Error:  "States.TaskFailed",
+					Cause:  fmt.Sprintf("%v: resource %s (state %q) needs `stepline serve` with a task runner", ErrNoTaskRunner, e.Resource, e.StateName),
+				})
+			}
+		}
+	}
+	apply(res.Effects)
+	for x.Status == interp.Running {
+		var ev interp.Event
+		switch {
+		case len(inbox) > 0:
+			ev, inbox = inbox[0], inbox[1:]
+		case len(timers) > 0:
+			sort.SliceStable(timers, func(i, j int) bool {
+				if !timers[i].due.Equal(timers[j].due) {
+					return timers[i].due.Before(timers[j].due)
+				}
+				return timers[i].seq < timers[j].seq
+			})
+			t := timers[0]
+			timers = timers[1:]
+			if t.due.After(now) {
+				if o.WaitScale > 0 {
+					if err := clk.Sleep(ctx, time.Duration(float64(t.due.Sub(now))*o.WaitScale)); err != nil {
+						return nil, fmt.Errorf("run interrupted: %w", err)
+					}
+				}
+				now = t.due
+			}
+			ev = interp.TimerFired{TimerID: t.id}
+		default:
+			return nil, fmt.Errorf("execution %s is stuck: running with nothing to wait for", id.ExecutionArn)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run interrupted: %w", err)
+		}
+		res, err := interp.Step(x, ev, now)
+		if err != nil {
+			return nil, err
+		}
+		out.Events = append(out.Events, res.Events...)
+		apply(res.Effects)
+	}
+	out.Status, out.Output, out.Error, out.Cause = x.Status, x.Output, x.Error, x.Cause
+	return out, nil
+}
+
+// JSON returns the result as `stepline run --json` prints it: status, the output value itself
+// (not its text), error and cause, absent keys omitted; withHistory adds "events" in
+// GetExecutionHistory's shape.
+func (r *Result) JSON(withHistory bool) []byte {
+	buf := []byte(`{"status":`)
+	buf = jsonv.AppendString(buf, string(r.Status))
+	if r.Output != nil {
+		buf = append(buf, `,"output":`...)
+		buf = append(buf, *r.Output...)
+	}
+	if r.Error != nil {
+		buf = append(buf, `,"error":`...)
+		buf = jsonv.AppendString(buf, *r.Error)
+	}
+	if r.Cause != nil {
+		buf = append(buf, `,"cause":`...)
+		buf = jsonv.AppendString(buf, *r.Cause)
+	}
+	if withHistory {
+		buf = append(buf, `,"events":`...)
+		buf = history.AppendEvents(buf, r.Events, true)
+	}
+	return append(buf, '}')
+}

@@ -1,0 +1,291 @@
+package interp
+
+import (
+	"math"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/asl/sferr"
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+func (r *run) execParallel(th *thread) {
+	st := th.state
+	input, err := r.parameters(th)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	r.emitOn(th, "ParallelStateStarted", history.Details{})
+	n := len(st.Parallel.Branches)
+	th.fan = &fanOut{parallel: true, results: make([]jsonv.Value, n), children: map[int64]*thread{}, lastEvent: th.prev}
+	th.waiting = waitChildren
+	for i, b := range st.Parallel.Branches {
+		child := r.newThread(th, b, input, int64(i))
+		th.fan.children[child.id] = child
+		th.fan.running++
+		r.queue = append(r.queue, func() { r.enter(child, b.StartAt, input, 0) })
+	}
+	if n == 0 {
+		r.fanDone(th)
+	}
+}
+
+func (r *run) execMap(th *thread) {
+	st := th.state
+	m := st.Map
+	sc := r.scope(th, th.effective)
+	var itemsVal jsonv.Value = th.effective
+	if m.Items != nil {
+		v, err := m.Items.Eval(sc)
+		if err != nil {
+			r.fail(th, err)
+			return
+		}
+		itemsVal = v
+	}
+	items, ok := itemsVal.([]jsonv.Value)
+	if !ok {
+		r.fail(th, sferr.New(sferr.Runtime, "Map state input must be an array but was: %s", jsonv.String(itemsVal)))
+		return
+	}
+	maxConc, err := r.count(th, m.MaxConcurrency, "MaxConcurrency")
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	tolCount, err := r.tolerance(th, m.ToleratedFailureCount, "ToleratedFailureCount", false)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	tolPct, err := r.tolerance(th, m.ToleratedFailurePercentage, "ToleratedFailurePercentage", true)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	fan := &fanOut{
+		items: items, results: make([]jsonv.Value, len(items)), children: map[int64]*thread{},
+		maxConc: int(maxConc), tolCount: tolCount, tolPct: tolPct,
+	}
+	th.fan = fan
+	th.waiting = waitChildren
+	r.emitOn(th, "MapStateStarted", history.Details{Length: ptr(int64(len(items)))})
+	if distributed(m) {
+		fan.mapRunArn = r.mapRunArn(th)
+		r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
+	}
+	fan.lastEvent = th.prev
+	if len(items) == 0 {
+		r.fanDone(th)
+		return
+	}
+	r.startIterations(th, th.prev)
+}
+
+func distributed(m *asl.MapFields) bool {
+	return m.Processor.Processor != nil && m.Processor.Processor.Mode == "DISTRIBUTED"
+}
+
+func (r *run) mapRunArn(th *thread) string {
+	label := th.state.Map.Label
+	if label == "" {
+		label = th.state.Name
+	}
+	id := &r.x.ID
+	return "arn:aws:states:" + id.Region + ":" + id.Account + ":mapRun:" + id.StateMachineName + "/" + label + ":" + id.Name + "-" + r.seq()
+}
+
+// startIterations starts Map iterations while MaxConcurrency allows; prev is the event that
+// let them start (MapStateStarted, or the last event of the iteration that just finished).
+func (r *run) startIterations(th *thread, prev int64) {
+	fan := th.fan
+	m := th.state.Map
+	for fan.nextIndex < len(fan.items) && (fan.maxConc == 0 || fan.running < fan.maxConc) {
+		i := fan.nextIndex
+		fan.nextIndex++
+		input := fan.items[i]
+		if m.ItemSelector != nil {
+			sc := r.scope(th, th.effective)
+			sc.mapItem = &mapItem{index: int64(i), value: fan.items[i]}
+			v, err := m.ItemSelector.Eval(sc)
+			if err != nil {
+				r.abortChildren(th)
+				r.fail(th, err)
+				return
+			}
+			input = v
+		}
+		child := r.newThread(th, m.Processor, input, int64(i))
+		child.silent = th.silent || fan.mapRunArn != ""
+		if !child.silent {
+			child.prev = r.emit("MapIterationStarted", prev, history.Details{Name: th.state.Name, Index: ptr(int64(i))})
+		}
+		fan.children[child.id] = child
+		fan.running++
+		start := m.Processor.StartAt
+		r.queue = append(r.queue, func() { r.enter(child, start, input, 0) })
+	}
+}
+
+func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
+	fan := th.fan
+	if fan == nil || fan.children[child.id] != child {
+		return
+	}
+	delete(fan.children, child.id)
+	fan.running--
+	fan.completed++
+	fan.results[child.index] = out
+	if fan.parallel {
+		fan.lastEvent = child.prev
+	} else {
+		if !child.silent {
+			fan.lastEvent = r.emit("MapIterationSucceeded", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
+		}
+		r.startIterations(th, child.prev)
+	}
+	if fan.completed == len(fan.results) {
+		r.fanDone(th)
+	}
+}
+
+func (r *run) childFailed(th *thread, child *thread, f failure) {
+	fan := th.fan
+	if fan == nil || fan.children[child.id] != child {
+		return
+	}
+	delete(fan.children, child.id)
+	fan.running--
+	if !fan.parallel {
+		if !child.silent {
+			fan.lastEvent = r.emit("MapIterationFailed", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
+		}
+		fan.failed++
+		if r.tolerated(fan) {
+			fan.completed++
+			fan.results[child.index] = nil
+			r.startIterations(th, child.prev)
+			if fan.completed == len(fan.results) {
+				r.fanDone(th)
+			}
+			return
+		}
+		if fan.tolCount >= 0 || fan.tolPct >= 0 {
+			f = failure{name: ptr(sferr.ExceedToleratedFailureThreshold),
+				cause: ptr("The specified tolerated failure threshold was exceeded")}
+		}
+	}
+	if fan.mapRunArn != "" {
+		r.emitOn(th, "MapRunFailed", history.Details{})
+	}
+	th.prev = child.prev
+	r.abortChildren(th)
+	r.stateFailed(th, f)
+	r.advance(th)
+}
+
+// tolerated reports whether a Map's failures so far stay within its tolerated thresholds.
+func (r *run) tolerated(fan *fanOut) bool {
+	if fan.tolCount < 0 && fan.tolPct < 0 {
+		return false
+	}
+	if fan.tolCount >= 0 && float64(fan.failed) <= fan.tolCount {
+		return true
+	}
+	if fan.tolPct >= 0 && len(fan.items) > 0 && float64(fan.failed)*100/float64(len(fan.items)) <= fan.tolPct {
+		return true
+	}
+	return false
+}
+
+// fanDone completes a Parallel or Map state whose children all finished.
+func (r *run) fanDone(th *thread) {
+	fan := th.fan
+	th.fan = nil
+	th.waiting = notWaiting
+	typ := "ParallelStateSucceeded"
+	if !fan.parallel {
+		typ = "MapStateSucceeded"
+		if fan.mapRunArn != "" {
+			fan.lastEvent = r.emit("MapRunSucceeded", fan.lastEvent, history.Details{})
+		}
+	}
+	r.emit(typ, fan.lastEvent, history.Details{})
+	th.prev = fan.lastEvent
+	r.finishWork(th, fan.results, true)
+	r.advance(th)
+}
+
+// abortChildren ends a fan-out's running children and whatever they wait on.
+func (r *run) abortChildren(th *thread) {
+	fan := th.fan
+	if fan == nil {
+		return
+	}
+	th.fan = nil
+	th.waiting = notWaiting
+	for _, c := range fan.children {
+		r.abortThread(c)
+	}
+}
+
+func (r *run) abortThread(th *thread) {
+	if th.done {
+		return
+	}
+	th.done = true
+	delete(r.x.threads, th.id)
+	if th.task != nil {
+		id := th.taskID
+		r.closeTask(th)
+		r.effects = append(r.effects, CancelTask{TaskID: id})
+	}
+	r.cancelTimer(th.timerID)
+	r.abortChildren(th)
+}
+
+// count evaluates MaxConcurrency: a non-negative integer, 0 meaning no limit.
+func (r *run) count(th *thread, e asl.Expr, field string) (int64, error) {
+	if e == nil {
+		return 0, nil
+	}
+	v, err := e.Eval(r.scope(th, th.effective))
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(jsonv.Number)
+	i, isInt := n.Int64()
+	if !ok || !isInt || i < 0 || i > math.MaxInt32 {
+		return 0, sferr.New(sferr.Runtime, "The %s field must be a non-negative integer, but was: %s", field, jsonv.String(v))
+	}
+	return i, nil
+}
+
+// tolerance evaluates ToleratedFailureCount (an integer ≥ 0) or ToleratedFailurePercentage
+// (0 to 100); -1 means not set.
+func (r *run) tolerance(th *thread, e asl.Expr, field string, pct bool) (float64, error) {
+	if e == nil {
+		return -1, nil
+	}
+	v, err := e.Eval(r.scope(th, th.effective))
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(jsonv.Number)
+	if !ok {
+		return 0, sferr.New(sferr.Runtime, "The %s field must be a number, but was: %s", field, jsonv.String(v))
+	}
+	f := n.Float64()
+	if pct {
+		if f < 0 || f > 100 {
+			return 0, sferr.New(sferr.Runtime, "ToleratedFailurePercentage must be between 0 and 100.")
+		}
+		return f, nil
+	}
+	i, isInt := n.Int64()
+	if !isInt || i < 0 {
+		return 0, sferr.New(sferr.Runtime, "ToleratedFailureCount must be a non-negative integer.")
+	}
+	return float64(i), nil
+}

@@ -1,0 +1,213 @@
+// Package interp is the pure transition function of Stepline: given a definition, an
+// execution's state and one incoming event (start, task result, timer, stop), it advances the
+// execution as far as it can go without waiting, and returns the history events it recorded and
+// the effects the caller must carry out (schedule a task, start a timer, …).
+//
+// It does no I/O, starts no goroutines and never reads the clock: time comes in with each call.
+// The same code serves `stepline run`, the durable engine, TestState and the conformance tests.
+package interp
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// Status is an execution's status as the API reports it.
+type Status string
+
+// The execution statuses.
+const (
+	Running   Status = "RUNNING"
+	Succeeded Status = "SUCCEEDED"
+	Failed    Status = "FAILED"
+	TimedOut  Status = "TIMED_OUT"
+	Aborted   Status = "ABORTED"
+)
+
+// Identity is what an execution is: its names and ARNs, as the context object and the history
+// report them.
+type Identity struct {
+	ExecutionArn     string
+	Name             string
+	StateMachineArn  string
+	StateMachineName string
+	RoleArn          string
+	Region           string
+	Account          string
+	StartTime        time.Time
+	RedriveCount     int64
+}
+
+// Execution is the state of one execution. Step changes it in place; the caller owns it and
+// persists it together with the events and effects Step returns.
+type Execution struct {
+	Def    *asl.StateMachine
+	ID     Identity
+	Status Status
+	Output *string // JSON text, when Succeeded
+	Error  *string
+	Cause  *string
+
+	input       jsonv.Value // parsed execution input, for $$.Execution.Input
+	inputText   string
+	nextEventID int64
+	nextSeq     int64
+	threads     map[int64]*thread
+	root        *thread
+	tasks       map[string]*thread // open task id → thread
+	timers      map[string]timerRef
+	rand        uint64 // state of the jitter generator; deterministic per execution
+}
+
+// Input returns the execution input as text, exactly as given.
+func (x *Execution) Input() string { return x.inputText }
+
+// Result is what one Step call produced.
+type Result struct {
+	Events  []history.Event
+	Effects []Effect
+}
+
+// Effect is something the caller must do after committing a Step's result.
+type Effect interface{ isEffect() }
+
+// ScheduleTask asks for a task to be run. TaskID is unique within the execution and stays the
+// same if the effect is carried out twice (after a crash), so runners can deduplicate.
+type ScheduleTask struct {
+	TaskID           string
+	StateName        string
+	Resource         string
+	Parameters       jsonv.Value
+	TimeoutSeconds   int64  // 0: none
+	HeartbeatSeconds int64  // 0: none
+	Token            string // the task token for .waitForTaskToken and activities
+}
+
+// StartTimer asks for a TimerFired event at Due.
+type StartTimer struct {
+	TimerID string
+	Due     time.Time
+}
+
+// CancelTimer withdraws a timer that no longer matters.
+type CancelTimer struct{ TimerID string }
+
+// CancelTask withdraws a task whose result no longer matters (its state was aborted).
+type CancelTask struct{ TaskID string }
+
+// Finished reports that the execution ended; Execution holds the outcome.
+type Finished struct{ Status Status }
+
+func (ScheduleTask) isEffect() {}
+func (StartTimer) isEffect()   {}
+func (CancelTimer) isEffect()  {}
+func (CancelTask) isEffect()   {}
+func (Finished) isEffect()     {}
+
+// Event is an input to Step.
+type Event interface{ isEvent() }
+
+// TaskStarted reports that a runner picked up the task (activities: a worker took it).
+type TaskStarted struct {
+	TaskID     string
+	WorkerName string
+}
+
+// TaskSucceeded reports a task's result as JSON text.
+type TaskSucceeded struct {
+	TaskID string
+	Output string
+}
+
+// TaskFailed reports a task's error.
+type TaskFailed struct {
+	TaskID string
+	Error  string
+	Cause  string
+}
+
+// TaskHeartbeat reports that a task is alive.
+type TaskHeartbeat struct{ TaskID string }
+
+// TimerFired reports that a timer's due time came.
+type TimerFired struct{ TimerID string }
+
+// Stop aborts the execution (StopExecution).
+type Stop struct {
+	Error *string
+	Cause *string
+}
+
+func (TaskStarted) isEvent()   {}
+func (TaskSucceeded) isEvent() {}
+func (TaskFailed) isEvent()    {}
+func (TaskHeartbeat) isEvent() {}
+func (TimerFired) isEvent()    {}
+func (Stop) isEvent()          {}
+
+// InputError reports execution input that is not valid JSON.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return "invalid execution input: " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Start creates an execution and runs it until it waits or ends.
+func Start(def *asl.StateMachine, id Identity, input string, now time.Time) (*Execution, Result, error) {
+	in, err := jsonv.ParseString(input)
+	if err != nil {
+		return nil, Result{}, &InputError{Err: err}
+	}
+	x := &Execution{
+		Def:       def,
+		ID:        id,
+		Status:    Running,
+		input:     in,
+		inputText: input,
+		threads:   map[int64]*thread{},
+		tasks:     map[string]*thread{},
+		timers:    map[string]timerRef{},
+		rand:      seedFrom(id.ExecutionArn),
+	}
+	r := &run{x: x, now: now}
+	ev := r.emit("ExecutionStarted", 0, history.Details{Input: &input, RoleArn: id.RoleArn})
+	if def.TimeoutSeconds > 0 {
+		r.startTimer(timerRef{kind: timerExecution}, now.Add(time.Duration(def.TimeoutSeconds)*time.Second))
+	}
+	x.root = r.newThread(nil, &def.Machine, in, 0)
+	x.root.prev = 0
+	_ = ev
+	r.enter(x.root, def.StartAt, in, 0)
+	r.drain()
+	return x, r.result(), nil
+}
+
+// Step applies one event to a running execution. Events for tasks or timers the execution no
+// longer waits on (a late result after a timeout, a timer of a finished state) are ignored.
+func Step(x *Execution, e Event, now time.Time) (Result, error) {
+	if x.Status != Running {
+		return Result{}, fmt.Errorf("execution %s is %s: %w", x.ID.ExecutionArn, x.Status, ErrNotRunning)
+	}
+	r := &run{x: x, now: now}
+	switch e := e.(type) {
+	case TaskStarted:
+		r.taskStarted(e)
+	case TaskSucceeded:
+		r.taskSucceeded(e)
+	case TaskFailed:
+		r.taskFailed(e.TaskID, e.Error, e.Cause, false)
+	case TaskHeartbeat:
+		r.taskHeartbeat(e)
+	case TimerFired:
+		r.timerFired(e.TimerID)
+	case Stop:
+		r.stop(e)
+	default:
+		return Result{}, fmt.Errorf("interp: unknown event %T", e)
+	}
+	r.drain()
+	return r.result(), nil
+}

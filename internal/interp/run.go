@@ -1,0 +1,635 @@
+package interp
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/asl/sferr"
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// ErrNotRunning is returned by Step for an execution that already ended.
+var ErrNotRunning = errors.New("execution is not running")
+
+// MaxPayload is AWS's limit on a state's input or output, in bytes of JSON text.
+const MaxPayload = 256 * 1024
+
+// thread is one line of control: the execution itself, a Parallel branch or a Map iteration.
+type thread struct {
+	id      int64
+	parent  *thread
+	machine *asl.Machine
+	// index is the branch or iteration index within the parent's fan-out.
+	index int64
+	// silent threads record no history: a distributed Map's children are executions of their own.
+	silent bool
+
+	prev int64 // id of the last event this thread recorded: the next event's previousEventId
+
+	state       *asl.State
+	input       jsonv.Value // the current state's raw input
+	effective   jsonv.Value // after InputPath and Parameters
+	entered     int64       // id of the current state's StateEntered event
+	enteredTime time.Time
+	attempts    []int64 // per retrier
+	retryCount  int64
+
+	// next is the pending transition, taken by advance.
+	next      string
+	nextInput jsonv.Value
+
+	waiting waitKind
+	taskID  string
+	task    *taskInfo
+	timerID string
+
+	fan *fanOut
+
+	done bool
+}
+
+type waitKind uint8
+
+const (
+	notWaiting waitKind = iota
+	waitTask
+	waitTimer
+	waitRetry
+	waitChildren
+)
+
+type taskInfo struct {
+	kind       resourceKind
+	resource   string
+	resType    string
+	action     string
+	started    bool
+	timeout    int64
+	heartbeat  int64
+	hbTimerID  string
+	toTimerID  string
+	parameters jsonv.Value
+}
+
+type fanOut struct {
+	parallel  bool
+	items     []jsonv.Value
+	results   []jsonv.Value
+	nextIndex int
+	running   int
+	completed int
+	failed    int64
+	maxConc   int
+	tolCount  float64 // -1: none
+	tolPct    float64 // -1: none
+	children  map[int64]*thread
+	lastEvent int64
+	mapRunArn string
+}
+
+type timerKind uint8
+
+const (
+	timerExecution timerKind = iota
+	timerWait
+	timerRetry
+	timerTaskTimeout
+	timerHeartbeat
+)
+
+type timerRef struct {
+	kind   timerKind
+	thread int64
+}
+
+type run struct {
+	x       *Execution
+	now     time.Time
+	events  []history.Event
+	effects []Effect
+	// queue holds work that must wait until the current call stack unwinds: children to start
+	// and children that finished, so that parents never advance re-entrantly.
+	queue []func()
+}
+
+func (r *run) result() Result { return Result{Events: r.events, Effects: r.effects} }
+
+func (r *run) emitOn(th *thread, typ string, d history.Details) int64 {
+	if th != nil && th.silent {
+		return th.prev
+	}
+	prev := int64(0)
+	if th != nil {
+		prev = th.prev
+	}
+	id := r.emit(typ, prev, d)
+	if th != nil {
+		th.prev = id
+	}
+	return id
+}
+
+func (r *run) emit(typ string, prev int64, d history.Details) int64 {
+	r.x.nextEventID++
+	id := r.x.nextEventID
+	r.events = append(r.events, history.Event{ID: id, PreviousEventID: prev, Timestamp: r.now, Type: typ, Details: d})
+	return id
+}
+
+func (r *run) seq() string {
+	r.x.nextSeq++
+	return strconv.FormatInt(r.x.nextSeq, 10)
+}
+
+func (r *run) newThread(parent *thread, m *asl.Machine, input jsonv.Value, index int64) *thread {
+	r.x.nextSeq++
+	th := &thread{id: r.x.nextSeq, parent: parent, machine: m, index: index, nextInput: input}
+	if parent != nil {
+		th.prev = parent.prev
+		th.silent = parent.silent
+	}
+	r.x.threads[th.id] = th
+	return th
+}
+
+func (r *run) startTimer(ref timerRef, due time.Time) string {
+	id := "timer-" + r.seq()
+	r.x.timers[id] = ref
+	r.effects = append(r.effects, StartTimer{TimerID: id, Due: due})
+	return id
+}
+
+func (r *run) cancelTimer(id string) {
+	if id == "" {
+		return
+	}
+	if _, ok := r.x.timers[id]; ok {
+		delete(r.x.timers, id)
+		r.effects = append(r.effects, CancelTimer{TimerID: id})
+	}
+}
+
+// drain runs queued work until none is left or the execution ended.
+func (r *run) drain() {
+	for len(r.queue) > 0 && r.x.Status == Running {
+		f := r.queue[0]
+		r.queue = r.queue[1:]
+		f()
+	}
+	if r.x.Status != Running {
+		r.queue = nil
+	}
+}
+
+// enter schedules a transition into state name and runs the thread.
+func (r *run) enter(th *thread, name string, input jsonv.Value, _ int64) {
+	th.next = name
+	th.nextInput = input
+	r.advance(th)
+}
+
+// advance runs th's pending transitions until it waits, ends, or the execution ends. It loops
+// rather than recursing so that long chains and loops use constant stack.
+func (r *run) advance(th *thread) {
+	for th.next != "" && r.x.Status == Running && !th.done {
+		name, input := th.next, th.nextInput
+		th.next, th.nextInput = "", nil
+		st := th.machine.States[name]
+		th.state = st
+		th.input = input
+		th.effective = nil
+		th.attempts = nil
+		th.retryCount = 0
+		th.enteredTime = r.now
+		th.entered = r.emitOn(th, st.Type.String()+"StateEntered", history.Details{Name: st.Name, Input: text(input)})
+		r.execute(th)
+	}
+}
+
+// execute runs the current state from its start (also after a retry).
+func (r *run) execute(th *thread) {
+	st := th.state
+	sc := r.scope(th, th.input)
+	eff, err := r.inputPath(st, sc)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	th.effective = eff
+	switch st.Type {
+	case asl.Pass:
+		r.execPass(th)
+	case asl.Choice:
+		r.execChoice(th)
+	case asl.Wait:
+		r.execWait(th)
+	case asl.Succeed:
+		r.exitState(th, eff, "")
+	case asl.Fail:
+		r.execFail(th)
+	case asl.Task:
+		r.execTask(th)
+	case asl.Parallel:
+		r.execParallel(th)
+	case asl.Map:
+		r.execMap(th)
+	}
+}
+
+func (r *run) inputPath(st *asl.State, sc *scope) (jsonv.Value, error) {
+	switch {
+	case st.InputPath.Null:
+		return jsonv.NewObject(0), nil
+	case st.InputPath.Path == nil:
+		return sc.input, nil
+	}
+	v, err := st.InputPath.Path.Eval(sc)
+	if err != nil {
+		return nil, pathError(err, st.InputPath.Path.String(), "InputPath", sc.input)
+	}
+	return v, nil
+}
+
+// parameters applies Parameters (or Arguments) to the effective input.
+func (r *run) parameters(th *thread) (jsonv.Value, error) {
+	if th.state.Parameters == nil {
+		return th.effective, nil
+	}
+	return th.state.Parameters.Eval(r.scope(th, th.effective))
+}
+
+func (r *run) execPass(th *thread) {
+	st := th.state
+	res, err := r.parameters(th)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	if st.HasResult {
+		res = st.Result
+	}
+	r.finishWork(th, res, false)
+}
+
+func (r *run) execFail(th *thread) {
+	st := th.state
+	sc := r.scope(th, th.effective)
+	e := &sferr.Error{}
+	var errText, causeText *string
+	if st.Fail.Error != nil {
+		v, err := st.Fail.Error.Eval(sc)
+		if err != nil {
+			r.fail(th, err)
+			return
+		}
+		s := stringOrJSON(v)
+		errText = &s
+		e.Name = s
+	}
+	if st.Fail.Cause != nil {
+		v, err := st.Fail.Cause.Eval(sc)
+		if err != nil {
+			r.fail(th, err)
+			return
+		}
+		s := stringOrJSON(v)
+		causeText = &s
+		e.Cause = s
+	}
+	r.threadFailed(th, failure{name: errText, cause: causeText})
+}
+
+func stringOrJSON(v jsonv.Value) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return jsonv.String(v)
+}
+
+// finishWork takes a state's result through ResultSelector, ResultPath and OutputPath and
+// leaves the state. selector says whether ResultSelector applies (Task, Parallel, Map).
+func (r *run) finishWork(th *thread, result jsonv.Value, selector bool) {
+	st := th.state
+	if selector && st.ResultSelector != nil {
+		v, err := st.ResultSelector.Eval(r.scope(th, result))
+		if err != nil {
+			r.fail(th, err)
+			return
+		}
+		result = v
+	}
+	out, err := applyResultPath(st.ResultPath, th.input, result)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	r.exitState(th, out, st.Next)
+}
+
+// exitState applies OutputPath to out, records the StateExited event, then moves on to next
+// (or ends the thread when next is empty).
+func (r *run) exitState(th *thread, out jsonv.Value, next string) {
+	st := th.state
+	sc := r.scope(th, out)
+	switch {
+	case st.OutputPath.Null:
+		out = jsonv.NewObject(0)
+	case st.OutputPath.Path != nil:
+		v, err := st.OutputPath.Path.Eval(sc)
+		if err != nil {
+			r.fail(th, pathError(err, st.OutputPath.Path.String(), "OutputPath", out))
+			return
+		}
+		out = v
+	}
+	r.leave(th, out, next)
+}
+
+// leave records StateExited with output and moves on to next (or ends the thread).
+func (r *run) leave(th *thread, out jsonv.Value, next string) {
+	st := th.state
+	outText := text(out)
+	if !th.silent && len(*outText) > MaxPayload {
+		r.fail(th, sferr.New(sferr.DataLimitExceeded,
+			"The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", st.Name))
+		return
+	}
+	r.emitOn(th, st.Type.String()+"StateExited", history.Details{Name: st.Name, Output: outText})
+	if next == "" {
+		r.threadSucceeded(th, out)
+		return
+	}
+	th.next = next
+	th.nextInput = out
+}
+
+func text(v jsonv.Value) *string {
+	s := jsonv.String(v)
+	return &s
+}
+
+// failure is an error on its way up: a name and cause, each possibly absent (a Fail state
+// without Error).
+type failure struct {
+	name  *string
+	cause *string
+}
+
+func (f failure) Name() string {
+	if f.name == nil {
+		return ""
+	}
+	return *f.name
+}
+
+func (f failure) Cause() string {
+	if f.cause == nil {
+		return ""
+	}
+	return *f.cause
+}
+
+func toFailure(err error) failure {
+	var se *sferr.Error
+	if !errors.As(err, &se) {
+		se = &sferr.Error{Name: sferr.Runtime, Cause: err.Error()}
+	}
+	f := failure{name: &se.Name}
+	if se.Cause != "" {
+		c := se.Cause
+		f.cause = &c
+	}
+	return f
+}
+
+// fail handles an error raised while running the current state: runtime errors get AWS's
+// "An error occurred while executing the state" prefix, then Retry and Catch decide.
+func (r *run) fail(th *thread, err error) {
+	f := toFailure(err)
+	c := "An error occurred while executing the state '" + th.state.Name + "' (entered at the event id #" +
+		strconv.FormatInt(th.entered, 10) + "). " + f.Cause()
+	f.cause = &c
+	r.stateFailed(th, f)
+}
+
+// stateFailed applies the current state's Retry and Catch to f; without a match the thread
+// fails. A caught error sets the thread's next transition: callers outside advance's loop must
+// call advance afterwards.
+func (r *run) stateFailed(th *thread, f failure) {
+	st := th.state
+	for i := range st.Retry {
+		rt := &st.Retry[i]
+		if !matches(rt.ErrorEquals, f.Name()) {
+			continue
+		}
+		if th.attempts == nil {
+			th.attempts = make([]int64, len(st.Retry))
+		}
+		if th.attempts[i] >= rt.MaxAttempts {
+			break
+		}
+		delay := r.retryDelay(rt, th.attempts[i])
+		th.attempts[i]++
+		th.retryCount++
+		th.waiting = waitRetry
+		th.timerID = r.startTimer(timerRef{kind: timerRetry, thread: th.id}, r.now.Add(delay))
+		return
+	}
+	if st.Type == asl.Parallel || st.Type == asl.Map {
+		r.emitOn(th, st.Type.String()+"StateFailed", history.Details{})
+	}
+	for i := range st.Catch {
+		c := &st.Catch[i]
+		if !matches(c.ErrorEquals, f.Name()) {
+			continue
+		}
+		errObj := jsonv.ObjectOf(jsonv.Member{Key: "Error", Value: f.Name()})
+		if f.cause != nil {
+			errObj.Set("Cause", *f.cause)
+		}
+		out, err := applyResultPath(c.ResultPath, th.input, errObj)
+		if err != nil {
+			r.threadFailed(th, toFailure(err))
+			return
+		}
+		r.leave(th, out, c.Next)
+		return
+	}
+	r.threadFailed(th, f)
+}
+
+// matches implements ErrorEquals: exact names, and States.ALL for everything but
+// States.DataLimitExceeded and States.Runtime, which only an explicit name catches.
+func matches(names []string, err string) bool {
+	for _, n := range names {
+		if n == err {
+			return true
+		}
+		if n == sferr.ALL && err != sferr.DataLimitExceeded && err != sferr.Runtime {
+			return true
+		}
+		if n == sferr.TaskFailed && err != sferr.Timeout && err != sferr.Runtime && err != sferr.DataLimitExceeded &&
+			err != sferr.HeartbeatTimeout && !isStatesError(err) {
+			return true
+		}
+	}
+	return false
+}
+
+func isStatesError(name string) bool { return len(name) > 7 && name[:7] == "States." }
+
+func (r *run) retryDelay(rt *asl.Retrier, attempt int64) time.Duration {
+	secs := float64(rt.IntervalSeconds)
+	for range attempt {
+		secs *= rt.BackoffRate
+	}
+	if rt.MaxDelaySeconds > 0 && secs > float64(rt.MaxDelaySeconds) {
+		secs = float64(rt.MaxDelaySeconds)
+	}
+	if rt.JitterFull {
+		secs *= r.random()
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// random returns a deterministic number in [0, 1) from the execution's generator (splitmix64),
+// so that replaying an execution gives the same retry delays.
+func (r *run) random() float64 {
+	r.x.rand += 0x9e3779b97f4a7c15
+	z := r.x.rand
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
+}
+
+func seedFrom(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// threadSucceeded ends a thread with its output and tells its parent.
+func (r *run) threadSucceeded(th *thread, out jsonv.Value) {
+	th.done = true
+	delete(r.x.threads, th.id)
+	if th.parent == nil {
+		s := jsonv.String(out)
+		r.x.Output = &s
+		r.finish(Succeeded, "ExecutionSucceeded", history.Details{Output: &s}, th.prev)
+		return
+	}
+	p := th.parent
+	r.queue = append(r.queue, func() { r.childSucceeded(p, th, out) })
+}
+
+// threadFailed ends a thread with an error and tells its parent.
+func (r *run) threadFailed(th *thread, f failure) {
+	th.done = true
+	delete(r.x.threads, th.id)
+	if th.parent == nil {
+		r.x.Error, r.x.Cause = f.name, f.cause
+		r.finish(Failed, "ExecutionFailed", history.Details{Error: f.name, Cause: f.cause}, th.prev)
+		return
+	}
+	p := th.parent
+	r.queue = append(r.queue, func() { r.childFailed(p, th, f) })
+}
+
+func (r *run) finish(st Status, typ string, d history.Details, prev int64) {
+	r.emit(typ, prev, d)
+	r.x.Status = st
+	for id := range r.x.timers {
+		r.effects = append(r.effects, CancelTimer{TimerID: id})
+	}
+	for id := range r.x.tasks {
+		r.effects = append(r.effects, CancelTask{TaskID: id})
+	}
+	clear(r.x.timers)
+	clear(r.x.tasks)
+	clear(r.x.threads)
+	r.effects = append(r.effects, Finished{Status: st})
+}
+
+func (r *run) timerFired(id string) {
+	ref, ok := r.x.timers[id]
+	if !ok {
+		return
+	}
+	delete(r.x.timers, id)
+	if ref.kind == timerExecution {
+		r.finish(TimedOut, "ExecutionTimedOut", history.Details{Error: ptr(sferr.Timeout)}, r.x.nextEventID)
+		return
+	}
+	th := r.x.threads[ref.thread]
+	if th == nil || th.done {
+		return
+	}
+	switch ref.kind {
+	case timerWait:
+		if th.timerID != id {
+			return
+		}
+		th.timerID = ""
+		th.waiting = notWaiting
+		r.exitState(th, th.effective, th.state.Next)
+		r.advance(th)
+	case timerRetry:
+		if th.timerID != id {
+			return
+		}
+		th.timerID = ""
+		th.waiting = notWaiting
+		r.execute(th)
+		r.advance(th)
+	case timerTaskTimeout, timerHeartbeat:
+		if th.task == nil {
+			return
+		}
+		name := sferr.Timeout
+		if ref.kind == timerHeartbeat {
+			name = sferr.HeartbeatTimeout
+		}
+		r.taskFailed(th.taskID, name, "", true)
+	}
+}
+
+func (r *run) stop(e Stop) {
+	r.finish(Aborted, "ExecutionAborted", history.Details{Error: e.Error, Cause: e.Cause}, r.x.nextEventID)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func applyResultPath(rp asl.OptPath, input, result jsonv.Value) (jsonv.Value, error) {
+	switch {
+	case rp.Null:
+		return input, nil
+	case rp.Path == nil:
+		return result, nil
+	}
+	v, err := rp.Path.Set(input, result)
+	if err != nil {
+		var se *sferr.Error
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		return nil, sferr.New(sferr.ResultPathMatchFailure,
+			"Unable to apply ResultPath \"%s\" to input \"%s\"", rp.Path.String(), jsonv.String(input))
+	}
+	return v, nil
+}
+
+// pathError turns a path lookup failure into AWS's States.Runtime error.
+func pathError(err error, p, field string, input jsonv.Value) error {
+	var se *sferr.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	return sferr.New(sferr.Runtime, "Invalid path '%s' : %s", p, err)
+}

@@ -1,0 +1,95 @@
+package interp
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// scope is what paths and templates read while a state runs. The context object is built only
+// when a path asks for $$, since most states never do.
+type scope struct {
+	r       *run
+	th      *thread
+	input   jsonv.Value
+	ctx     jsonv.Value
+	mapItem *mapItem
+	token   string
+}
+
+type mapItem struct {
+	index int64
+	value jsonv.Value
+}
+
+var _ asl.Scope = (*scope)(nil)
+
+func (r *run) scope(th *thread, input jsonv.Value) *scope {
+	return &scope{r: r, th: th, input: input}
+}
+
+func (s *scope) Input() jsonv.Value { return s.input }
+
+func (s *scope) Variable(string) (jsonv.Value, bool) { return nil, false }
+
+func (s *scope) Context() jsonv.Value {
+	if s.ctx == nil {
+		s.ctx = s.r.contextObject(s.th, s.mapItem, s.token)
+	}
+	return s.ctx
+}
+
+// contextObject builds $$ with AWS's key order.
+func (r *run) contextObject(th *thread, item *mapItem, token string) jsonv.Value {
+	id := &r.x.ID
+	exec := jsonv.ObjectOf(
+		jsonv.Member{Key: "Id", Value: id.ExecutionArn},
+		jsonv.Member{Key: "Input", Value: r.x.input},
+		jsonv.Member{Key: "StartTime", Value: isoTime(id.StartTime)},
+		jsonv.Member{Key: "Name", Value: id.Name},
+		jsonv.Member{Key: "RoleArn", Value: id.RoleArn},
+		jsonv.Member{Key: "RedriveCount", Value: jsonv.Int(id.RedriveCount)},
+	)
+	sm := jsonv.ObjectOf(
+		jsonv.Member{Key: "Id", Value: id.StateMachineArn},
+		jsonv.Member{Key: "Name", Value: id.StateMachineName},
+	)
+	state := jsonv.NewObject(3)
+	if th != nil && th.state != nil {
+		state.Set("Name", th.state.Name)
+		state.Set("EnteredTime", isoTime(th.enteredTime))
+		switch th.state.Type {
+		case asl.Task, asl.Parallel, asl.Map:
+			state.Set("RetryCount", jsonv.Int(th.retryCount))
+		}
+	}
+	ctx := jsonv.ObjectOf(
+		jsonv.Member{Key: "Execution", Value: exec},
+		jsonv.Member{Key: "StateMachine", Value: sm},
+		jsonv.Member{Key: "State", Value: state},
+	)
+	if token != "" {
+		ctx.Set("Task", jsonv.ObjectOf(jsonv.Member{Key: "Token", Value: token}))
+	}
+	if item != nil {
+		ctx.Set("Map", jsonv.ObjectOf(jsonv.Member{Key: "Item", Value: jsonv.ObjectOf(
+			jsonv.Member{Key: "Index", Value: jsonv.Int(item.index)},
+			jsonv.Member{Key: "Value", Value: item.value},
+		)}))
+	}
+	return ctx
+}
+
+// isoTime formats t as Java's Instant.toString does: UTC, with milliseconds only when non-zero.
+func isoTime(t time.Time) string {
+	t = t.UTC()
+	b := make([]byte, 0, 24)
+	b = t.AppendFormat(b, "2006-01-02T15:04:05")
+	if ms := t.Nanosecond() / 1e6; ms != 0 {
+		b = append(b, '.')
+		b = append(b, strconv.Itoa(1000 + ms)[1:]...)
+	}
+	return string(append(b, 'Z'))
+}

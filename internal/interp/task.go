@@ -1,0 +1,248 @@
+package interp
+
+import (
+	"strings"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/asl/sferr"
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+type resourceKind uint8
+
+const (
+	resService  resourceKind = iota // arn:aws:states:::service:action[.pattern]
+	resLambda                       // arn:aws:lambda:…:function:name
+	resActivity                     // arn:aws:states:…:activity:name
+)
+
+// classify tells how a Task resource is reported in history: activities and plain Lambda ARNs
+// have event families of their own; optimised integrations are reported as the service
+// ("lambda", "aws-sdk:s3") and the action ("invoke", "startExecution.sync:2").
+func classify(resource string) taskInfo {
+	parts := strings.SplitN(resource, ":", 7)
+	if len(parts) >= 6 {
+		switch {
+		case parts[2] == "lambda" && parts[5] == "function":
+			return taskInfo{kind: resLambda, resource: resource}
+		case parts[2] == "states" && parts[5] == "activity":
+			return taskInfo{kind: resActivity, resource: resource}
+		case parts[2] == "states" && parts[3] == "" && parts[4] == "":
+			rest := strings.Join(parts[5:], ":")
+			if strings.HasPrefix(rest, "aws-sdk:") {
+				svc, action, _ := strings.Cut(strings.TrimPrefix(rest, "aws-sdk:"), ":")
+				return taskInfo{kind: resService, resource: resource, resType: "aws-sdk:" + svc, action: action}
+			}
+			svc, action, _ := strings.Cut(rest, ":")
+			return taskInfo{kind: resService, resource: resource, resType: svc, action: action}
+		}
+	}
+	return taskInfo{kind: resService, resource: resource, resType: "unknown", action: resource}
+}
+
+// needsToken reports whether a task's runner answers through a task token.
+func (t *taskInfo) needsToken() bool {
+	return t.kind == resActivity || strings.HasSuffix(t.action, ".waitForTaskToken")
+}
+
+func (r *run) execTask(th *thread) {
+	st := th.state
+	info := classify(st.Task.Resource)
+	taskID := "task-" + r.seq()
+	token := ""
+	if info.needsToken() {
+		token = r.x.ID.ExecutionArn + "#" + taskID
+	}
+	var params jsonv.Value = th.effective
+	if st.Parameters != nil {
+		sc := r.scope(th, th.effective)
+		sc.token = token
+		v, err := st.Parameters.Eval(sc)
+		if err != nil {
+			r.fail(th, err)
+			return
+		}
+		params = v
+	}
+	timeout, err := r.seconds(th, st.Task.TimeoutSeconds)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	heartbeat, err := r.seconds(th, st.Task.HeartbeatSeconds)
+	if err != nil {
+		r.fail(th, err)
+		return
+	}
+	info.timeout, info.heartbeat, info.parameters = timeout, heartbeat, params
+	d := history.Details{Resource: info.resource}
+	if timeout > 0 {
+		d.TimeoutInSeconds = ptr(timeout)
+	}
+	if heartbeat > 0 {
+		d.HeartbeatInSeconds = ptr(heartbeat)
+	}
+	switch info.kind {
+	case resLambda:
+		d.Input = text(params)
+		d.HeartbeatInSeconds = nil
+		r.emitOn(th, "LambdaFunctionScheduled", d)
+	case resActivity:
+		d.Input = text(params)
+		r.emitOn(th, "ActivityScheduled", d)
+	default:
+		d.Resource, d.ResourceType, d.Region = info.action, info.resType, r.x.ID.Region
+		d.Parameters = text(params)
+		r.emitOn(th, "TaskScheduled", d)
+	}
+	th.task = &info
+	th.taskID = taskID
+	th.waiting = waitTask
+	r.x.tasks[taskID] = th
+	if timeout > 0 {
+		info.toTimerID = r.startTimer(timerRef{kind: timerTaskTimeout, thread: th.id}, r.now.Add(time.Duration(timeout)*time.Second))
+	}
+	r.effects = append(r.effects, ScheduleTask{
+		TaskID: taskID, StateName: st.Name, Resource: st.Task.Resource, Parameters: params,
+		TimeoutSeconds: timeout, HeartbeatSeconds: heartbeat, Token: token,
+	})
+}
+
+// seconds evaluates an optional whole-seconds field (TimeoutSeconds, HeartbeatSeconds).
+func (r *run) seconds(th *thread, e asl.Expr) (int64, error) {
+	if e == nil {
+		return 0, nil
+	}
+	v, err := e.Eval(r.scope(th, th.effective))
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(jsonv.Number)
+	if !ok {
+		return 0, sferr.New(sferr.Runtime, "Expected a positive integer but was: %s", jsonv.String(v))
+	}
+	i, ok := n.Int64()
+	if !ok || i <= 0 {
+		return 0, sferr.New(sferr.Runtime, "Expected a positive integer but was: %s", n)
+	}
+	return i, nil
+}
+
+func (r *run) taskThread(id string) *thread {
+	th := r.x.tasks[id]
+	if th == nil || th.done || th.taskID != id {
+		return nil
+	}
+	return th
+}
+
+func (r *run) taskStarted(e TaskStarted) {
+	th := r.taskThread(e.TaskID)
+	if th == nil || th.task.started {
+		return
+	}
+	t := th.task
+	t.started = true
+	switch t.kind {
+	case resLambda:
+		r.emitOn(th, "LambdaFunctionStarted", history.Details{})
+	case resActivity:
+		r.emitOn(th, "ActivityStarted", history.Details{WorkerName: e.WorkerName})
+	default:
+		r.emitOn(th, "TaskStarted", history.Details{Resource: t.action, ResourceType: t.resType})
+	}
+	if t.heartbeat > 0 {
+		t.hbTimerID = r.startTimer(timerRef{kind: timerHeartbeat, thread: th.id}, r.now.Add(time.Duration(t.heartbeat)*time.Second))
+	}
+}
+
+func (r *run) taskHeartbeat(e TaskHeartbeat) {
+	th := r.taskThread(e.TaskID)
+	if th == nil || th.task.heartbeat == 0 {
+		return
+	}
+	r.cancelTimer(th.task.hbTimerID)
+	th.task.hbTimerID = r.startTimer(timerRef{kind: timerHeartbeat, thread: th.id}, r.now.Add(time.Duration(th.task.heartbeat)*time.Second))
+}
+
+// closeTask forgets an open task and its timers.
+func (r *run) closeTask(th *thread) *taskInfo {
+	t := th.task
+	delete(r.x.tasks, th.taskID)
+	r.cancelTimer(t.toTimerID)
+	r.cancelTimer(t.hbTimerID)
+	th.task, th.taskID, th.waiting = nil, "", notWaiting
+	return t
+}
+
+func (r *run) taskSucceeded(e TaskSucceeded) {
+	th := r.taskThread(e.TaskID)
+	if th == nil {
+		return
+	}
+	if !th.task.started {
+		r.taskStarted(TaskStarted{TaskID: e.TaskID})
+	}
+	t := r.closeTask(th)
+	out := e.Output
+	switch t.kind {
+	case resLambda:
+		r.emitOn(th, "LambdaFunctionSucceeded", history.Details{Output: &out})
+	case resActivity:
+		r.emitOn(th, "ActivitySucceeded", history.Details{Output: &out})
+	default:
+		r.emitOn(th, "TaskSucceeded", history.Details{Resource: t.action, ResourceType: t.resType, Output: &out})
+	}
+	if len(out) > MaxPayload {
+		r.stateFailed(th, failure{name: ptr(sferr.DataLimitExceeded),
+			cause: ptr("The state/task '" + th.state.Name + "' returned a result with a size exceeding the maximum number of bytes service limit.")})
+		r.advance(th)
+		return
+	}
+	result, err := jsonv.ParseString(out)
+	if err != nil {
+		r.stateFailed(th, failure{name: ptr(sferr.Runtime), cause: ptr("The task result is not valid JSON: " + err.Error())})
+		r.advance(th)
+		return
+	}
+	r.finishWork(th, result, true)
+	r.advance(th)
+}
+
+// taskFailed records a task's failure (or time-out) and lets Retry and Catch decide.
+func (r *run) taskFailed(id, name, cause string, timedOut bool) {
+	th := r.taskThread(id)
+	if th == nil {
+		return
+	}
+	t := r.closeTask(th)
+	f := failure{name: &name}
+	if cause != "" {
+		f.cause = &cause
+	}
+	d := history.Details{Error: f.name, Cause: f.cause}
+	var typ string
+	switch t.kind {
+	case resLambda:
+		typ = "LambdaFunctionFailed"
+		if timedOut {
+			typ = "LambdaFunctionTimedOut"
+		}
+	case resActivity:
+		typ = "ActivityFailed"
+		if timedOut {
+			typ = "ActivityTimedOut"
+		}
+	default:
+		typ = "TaskFailed"
+		if timedOut {
+			typ = "TaskTimedOut"
+		}
+		d.Resource, d.ResourceType = t.action, t.resType
+	}
+	r.emitOn(th, typ, d)
+	r.stateFailed(th, f)
+	r.advance(th)
+}
