@@ -2,13 +2,15 @@
 // OutputPath, Parameters values, ItemsPath…) and reference paths (ResultPath, Choice Variable…),
 // rooted at the input ($), the context object ($$) or a variable ($name).
 //
+// AWS evaluates paths with Jayway JsonPath (Java) over Jackson trees, so this package follows
+// Jayway's grammar and results, and its error texts, which AWS quotes in its causes ("Invalid path
+// '$.a' : No results for path: $['a']").
+//
 // Paths are compiled once when a definition is parsed and evaluated many times.
 package path
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/stepline/stepline/internal/jsonv"
@@ -25,18 +27,60 @@ type Scope interface {
 // ErrNotFound is wrapped by Eval when a path selects nothing in a definite position.
 var ErrNotFound = errors.New("path not found")
 
-// Path is a compiled JSONPath. It is immutable and safe for concurrent use.
-type Path struct {
-	text  string
-	root  Root
-	name  string
-	steps []step
+// ErrInvalid is wrapped by Compile and CompileReference errors.
+var ErrInvalid = errors.New("invalid path")
+
+// ErrCannotSet is wrapped by Set when the path does not fit the target (States.ResultPathMatchFailure).
+var ErrCannotSet = errors.New("cannot apply reference path")
+
+// NotFoundError is returned by Eval when a definite path selects nothing. Detail is Jayway's
+// message, which AWS quotes after "Invalid path '<path>' : ".
+type NotFoundError struct {
+	Path   string // the path as written
+	Detail string // e.g. "No results for path: $['a']" or "Missing property in path $['a']"
+	// OutOfRange is set when the last step is an array index past either end. AWS's Jackson
+	// provider reads such an element as null in InputPath, OutputPath and Parameters; callers
+	// that follow AWS there may take null instead of failing.
+	OutOfRange bool
 }
 
-type step struct {
-	key   string
-	index int
-	isIdx bool
+func (e *NotFoundError) Error() string { return "Invalid path '" + e.Path + "' : " + e.Detail }
+
+// Unwrap lets callers test errors.Is(err, ErrNotFound).
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// UndefinedVariableError is returned by Eval when a path's variable has not been assigned.
+type UndefinedVariableError struct {
+	Path string
+	Name string
+}
+
+func (e *UndefinedVariableError) Error() string {
+	return "Invalid path '" + e.Path + "' : variable $" + e.Name + " is not defined"
+}
+
+// Unwrap lets callers test errors.Is(err, ErrNotFound).
+func (e *UndefinedVariableError) Unwrap() error { return ErrNotFound }
+
+// SyntaxError describes why a path does not compile.
+type SyntaxError struct {
+	Path string
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string { return "invalid path '" + e.Path + "': " + e.Msg }
+
+// Unwrap lets callers test errors.Is(err, ErrInvalid).
+func (e *SyntaxError) Unwrap() error { return ErrInvalid }
+
+// Path is a compiled JSONPath. It is immutable and safe for concurrent use.
+type Path struct {
+	text     string
+	root     Root
+	name     string // the variable, for RootVariable
+	steps    []step
+	fn       *function // a trailing function such as length(), or nil
+	definite bool      // selects at most one node: Eval returns it rather than an array
 }
 
 // String returns the path as written in the definition.
@@ -52,59 +96,69 @@ const (
 	RootVariable             // $name
 )
 
+// Root returns what the path starts from; Variable names the variable for RootVariable.
+func (p *Path) Root() Root { return p.root }
+
+// Variable returns the variable's name for a path rooted at a variable.
+func (p *Path) Variable() string { return p.name }
+
+// IsDefinite reports whether the path selects a single node (no wildcard, slice, union, filter
+// or deep scan), so that Eval returns the node itself rather than an array of matches.
+func (p *Path) IsDefinite() bool { return p.definite }
+
+// IsReference reports whether the path is a reference path: names and single indexes only.
+func (p *Path) IsReference() bool {
+	if p.fn != nil {
+		return false
+	}
+	for i := range p.steps {
+		if k := p.steps[i].kind; k != stepName && k != stepIndex {
+			return false
+		}
+	}
+	return true
+}
+
+// Normalized renders the path in Jayway's bracket notation, as AWS's messages quote it:
+// $.a.b[0] is $['a']['b'][0]. The root is always $, because AWS hands Jayway the variable or
+// context object as the document.
+func (p *Path) Normalized() string {
+	var b strings.Builder
+	b.WriteByte('$')
+	for i := range p.steps {
+		p.steps[i].appendJayway(&b)
+	}
+	if p.fn != nil {
+		b.WriteString("." + p.fn.name + "()")
+	}
+	return b.String()
+}
+
+// normalizedPrefix renders the root and the first n steps, as Jayway names the node it was at.
+func (p *Path) normalizedPrefix(n int) string {
+	var b strings.Builder
+	b.WriteByte('$')
+	for i := range n {
+		p.steps[i].appendJayway(&b)
+	}
+	return b.String()
+}
+
 // Compile compiles a JSONPath as AWS accepts it in InputPath, OutputPath, ItemsPath and
 // Parameters values: wildcards, slices, filters and deep scans allowed.
-func Compile(s string) (*Path, error) { return CompileReference(s) }
+func Compile(s string) (*Path, error) {
+	return compile(s, false)
+}
 
 // CompileReference compiles a reference path (ResultPath, Choice Variable, *Path fields): only
 // names and indexes, selecting a single node.
 func CompileReference(s string) (*Path, error) {
-	p := &Path{text: s}
-	if !strings.HasPrefix(s, "$") {
-		return nil, fmt.Errorf("path %q does not start with $", s)
+	p, err := compile(s, false)
+	if err != nil {
+		return nil, err
 	}
-	i := 1
-	if strings.HasPrefix(s, "$$") {
-		p.root, i = RootContext, 2
-	} else {
-		j := i
-		for j < len(s) && s[j] != '.' && s[j] != '[' {
-			j++
-		}
-		if j > i {
-			p.root, p.name = RootVariable, s[i:j]
-		}
-		i = j
-	}
-	for i < len(s) {
-		switch s[i] {
-		case '.':
-			j := i + 1
-			for j < len(s) && s[j] != '.' && s[j] != '[' {
-				j++
-			}
-			if j == i+1 {
-				return nil, fmt.Errorf("invalid path %q", s)
-			}
-			p.steps = append(p.steps, step{key: s[i+1 : j]})
-			i = j
-		case '[':
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 {
-				return nil, fmt.Errorf("invalid path %q", s)
-			}
-			in := s[i+1 : i+j]
-			if len(in) >= 2 && (in[0] == '\'' || in[0] == '"') && in[len(in)-1] == in[0] {
-				p.steps = append(p.steps, step{key: in[1 : len(in)-1]})
-			} else if n, err := strconv.Atoi(in); err == nil {
-				p.steps = append(p.steps, step{index: n, isIdx: true})
-			} else {
-				return nil, fmt.Errorf("invalid path %q", s)
-			}
-			i += j + 1
-		default:
-			return nil, fmt.Errorf("invalid path %q", s)
-		}
+	if !p.IsReference() {
+		return nil, &SyntaxError{Path: s, Msg: "a reference path may only use names and indexes"}
 	}
 	return p, nil
 }
@@ -112,85 +166,21 @@ func CompileReference(s string) (*Path, error) {
 // Eval evaluates the path in scope. A definite path that selects nothing returns an error
 // wrapping ErrNotFound; an indefinite one (wildcard, filter, slice, deep scan) returns an array.
 func (p *Path) Eval(s Scope) (jsonv.Value, error) {
-	var v jsonv.Value
+	var doc jsonv.Value
 	switch p.root {
 	case RootInput:
-		v = s.Input()
+		doc = s.Input()
 	case RootContext:
-		v = s.Context()
+		doc = s.Context()
 	default:
-		var ok bool
-		if v, ok = s.Variable(p.name); !ok {
-			return nil, fmt.Errorf("%s: %w", p.text, ErrNotFound)
+		v, ok := s.Variable(p.name)
+		if !ok {
+			return nil, &UndefinedVariableError{Path: p.text, Name: p.name}
 		}
+		doc = v
 	}
-	for _, st := range p.steps {
-		var ok bool
-		if v, ok = st.get(v); !ok {
-			return nil, fmt.Errorf("%s: %w", p.text, ErrNotFound)
-		}
-	}
-	return v, nil
+	return p.evalDoc(doc)
 }
 
-func (st step) get(v jsonv.Value) (jsonv.Value, bool) {
-	if st.isIdx {
-		a, ok := v.([]jsonv.Value)
-		i := st.index
-		if i < 0 {
-			i += len(a)
-		}
-		if !ok || i < 0 || i >= len(a) {
-			return nil, false
-		}
-		return a[i], true
-	}
-	o, ok := v.(*jsonv.Object)
-	if !ok {
-		return nil, false
-	}
-	return o.Get(st.key)
-}
-
-// Root returns what the path starts from; Variable names the variable for RootVariable.
-func (p *Path) Root() Root { return p.root }
-
-// Variable returns the variable's name for a path rooted at a variable.
-func (p *Path) Variable() string { return p.name }
-
-// Set returns a copy of target with the node at reference path p set to v, creating objects
-// along the way (ResultPath semantics). target is not changed.
-func (p *Path) Set(target, v jsonv.Value) (jsonv.Value, error) { return set(target, p.steps, v) }
-
-func set(target jsonv.Value, steps []step, v jsonv.Value) (jsonv.Value, error) {
-	if len(steps) == 0 {
-		return v, nil
-	}
-	st := steps[0]
-	if st.isIdx {
-		a, ok := target.([]jsonv.Value)
-		if !ok || st.index < 0 || st.index >= len(a) {
-			return nil, fmt.Errorf("cannot set index %d", st.index)
-		}
-		nv, err := set(a[st.index], steps[1:], v)
-		if err != nil {
-			return nil, err
-		}
-		c := append([]jsonv.Value(nil), a...)
-		c[st.index] = nv
-		return c, nil
-	}
-	o, ok := target.(*jsonv.Object)
-	if !ok {
-		if target != nil {
-			return nil, fmt.Errorf("cannot set field %q", st.key)
-		}
-		o = &jsonv.Object{}
-	}
-	cur, _ := o.Get(st.key)
-	nv, err := set(cur, steps[1:], v)
-	if err != nil {
-		return nil, err
-	}
-	return o.With(st.key, nv), nil
-}
+// EvalValue evaluates the path against doc as its root, whatever root the path names.
+func (p *Path) EvalValue(doc jsonv.Value) (jsonv.Value, error) { return p.evalDoc(doc) }
