@@ -64,15 +64,7 @@ func (e *DefinitionError) Error() string {
 // Is reports whether the definition was refused only because it needs JSONata, so that
 // errors.Is(err, ErrJSONataUnsupported) tells "not supported yet" from "invalid".
 func (e *DefinitionError) Is(target error) bool {
-	if target != ErrJSONataUnsupported || len(e.Diagnostics) == 0 {
-		return false
-	}
-	for _, d := range e.Diagnostics {
-		if d.Code != CodeJSONataNotSupport {
-			return false
-		}
-	}
-	return true
+	return target == ErrJSONataUnsupported && len(e.Diagnostics) > 0 && onlyJSONata(e.Diagnostics)
 }
 
 // javaSetOrder orders names as a java.util.HashSet of strings iterates them. AWS's validator

@@ -22,7 +22,6 @@ package asl
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/stepline/stepline/internal/asl/intrinsic"
@@ -45,6 +44,11 @@ type fieldPathExpr struct {
 
 func (e fieldPathExpr) Eval(s Scope) (jsonv.Value, error) {
 	v, err := e.p.Eval(s)
+	// AWS reads an array element past either end as null here.
+	var nf *path.NotFoundError
+	if errors.As(err, &nf) && nf.OutOfRange {
+		return nil, nil
+	}
 	if errors.Is(err, path.ErrNotFound) {
 		return nil, sferr.New(sferr.Runtime,
 			"The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'",
@@ -60,7 +64,7 @@ type refPathExpr struct{ p *path.Path }
 func (e refPathExpr) Eval(s Scope) (jsonv.Value, error) {
 	v, err := e.p.Eval(s)
 	if errors.Is(err, path.ErrNotFound) {
-		return nil, InvalidPathError(e.p, s)
+		return nil, invalidPath(err)
 	}
 	return v, err
 }
@@ -133,7 +137,7 @@ type numberPathExpr struct {
 func (e numberPathExpr) Eval(s Scope) (jsonv.Value, error) {
 	v, err := e.p.Eval(s)
 	if errors.Is(err, path.ErrNotFound) {
-		return nil, InvalidPathError(e.p, s)
+		return nil, invalidPath(err)
 	}
 	if err != nil {
 		return nil, err
@@ -171,111 +175,10 @@ func valueText(v jsonv.Value) string {
 	return jsonv.String(v)
 }
 
-// InvalidPathError is AWS's States.Runtime error for a reference path that selects nothing
-// ("Invalid path '$.a.b' : Missing property in path $['a']"). The interpreter raises the same for
-// InputPath and OutputPath.
-func InvalidPathError(p *path.Path, s Scope) *sferr.Error {
-	return sferr.New(sferr.Runtime, "Invalid path '%s' : %s", p, missDetail(p, s))
-}
-
-// missDetail explains where p stops matching, in the words of the JSONPath library AWS uses: a
-// missing last property yields no results; a missing inner property is a missing property.
-func missDetail(p *path.Path, s Scope) string {
-	root, segs := splitPath(p.String())
-	var v jsonv.Value
-	switch {
-	case root == "$$":
-		v = s.Context()
-	case root != "$":
-		v, _ = s.Variable(root[1:])
-	default:
-		v = s.Input()
-	}
-	for i, seg := range segs {
-		next, ok := seg.get(v)
-		if !ok {
-			if i == len(segs)-1 {
-				return "No results for path: " + normalPath(segs)
-			}
-			return "Missing property in path " + normalPath(segs[:i+1])
-		}
-		v = next
-	}
-	return "No results for path: " + normalPath(segs)
-}
-
-// pathSeg is one step of a reference path, for error messages only.
-type pathSeg struct {
-	key   string
-	index int
-	isIdx bool
-}
-
-func (g pathSeg) get(v jsonv.Value) (jsonv.Value, bool) {
-	if g.isIdx {
-		a, ok := v.([]jsonv.Value)
-		if !ok || g.index < 0 || g.index >= len(a) {
-			return nil, false
-		}
-		return a[g.index], true
-	}
-	o, ok := v.(*jsonv.Object)
-	if !ok {
-		return nil, false
-	}
-	return o.Get(g.key)
-}
-
-// splitPath splits a compiled reference path into its root ("$", "$$" or "$name") and steps.
-func splitPath(text string) (string, []pathSeg) {
-	i := 1
-	if strings.HasPrefix(text, "$$") {
-		i = 2
-	} else {
-		for i < len(text) && text[i] != '.' && text[i] != '[' {
-			i++
-		}
-	}
-	root := text[:i]
-	var segs []pathSeg
-	for i < len(text) {
-		if text[i] == '.' {
-			j := i + 1
-			for j < len(text) && text[j] != '.' && text[j] != '[' {
-				j++
-			}
-			segs = append(segs, pathSeg{key: text[i+1 : j]})
-			i = j
-			continue
-		}
-		j := strings.IndexByte(text[i:], ']')
-		if j < 0 {
-			break
-		}
-		in := text[i+1 : i+j]
-		if len(in) >= 2 && (in[0] == '\'' || in[0] == '"') && in[len(in)-1] == in[0] {
-			segs = append(segs, pathSeg{key: in[1 : len(in)-1]})
-		} else if n, err := strconv.Atoi(in); err == nil {
-			segs = append(segs, pathSeg{index: n, isIdx: true})
-		} else {
-			segs = append(segs, pathSeg{key: in})
-		}
-		i += j + 1
-	}
-	return root, segs
-}
-
-func normalPath(segs []pathSeg) string {
-	var b strings.Builder
-	b.WriteByte('$')
-	for _, g := range segs {
-		if g.isIdx {
-			fmt.Fprintf(&b, "[%d]", g.index)
-		} else {
-			b.WriteString("['" + g.key + "']")
-		}
-	}
-	return b.String()
+// invalidPath turns a path miss into AWS's States.Runtime error. The path package words its
+// misses as AWS quotes them ("Invalid path '$.a' : No results for path: $['a']").
+func invalidPath(err error) error {
+	return &sferr.Error{Name: sferr.Runtime, Cause: err.Error()}
 }
 
 // compileJSONata compiles a JSONata expression ("{% … %}" with the delimiters removed) for

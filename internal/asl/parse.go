@@ -47,7 +47,7 @@ func Parse(definition []byte, opts ParseOptions) (*StateMachine, error) {
 		sm.TimeoutSeconds = n
 	}
 	sm.Version, _ = p.str(top, "Version", "")
-	if len(p.diags) == 0 {
+	if onlyJSONata(p.diags) {
 		p.checkGraph()
 	}
 	if len(p.diags) > 0 {
@@ -59,16 +59,26 @@ func Parse(definition []byte, opts ParseOptions) (*StateMachine, error) {
 // withoutJSONata drops the diagnostics about JSONata not being supported when there are others:
 // the definition is then invalid whatever its expressions say.
 func withoutJSONata(diags []Diagnostic) []Diagnostic {
+	if onlyJSONata(diags) {
+		return diags
+	}
 	out := make([]Diagnostic, 0, len(diags))
 	for _, d := range diags {
 		if d.Code != CodeJSONataNotSupport {
 			out = append(out, d)
 		}
 	}
-	if len(out) == 0 {
-		return diags
-	}
 	return out
+}
+
+// onlyJSONata reports whether every diagnostic (if any) is about JSONata not being supported.
+func onlyJSONata(diags []Diagnostic) bool {
+	for _, d := range diags {
+		if d.Code != CodeJSONataNotSupport {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonDiagnostic describes a syntax error the way AWS's JSON parser (Jackson) does for the
