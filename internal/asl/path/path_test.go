@@ -12,9 +12,9 @@ type scope struct {
 	vars           map[string]jsonv.Value
 }
 
-func (s scope) Input() jsonv.Value   { return s.input }
-func (s scope) Context() jsonv.Value { return s.context }
-func (s scope) Variable(name string) (jsonv.Value, bool) {
+func (s *scope) Input() jsonv.Value   { return s.input }
+func (s *scope) Context() jsonv.Value { return s.context }
+func (s *scope) Variable(name string) (jsonv.Value, bool) {
 	v, ok := s.vars[name]
 	return v, ok
 }
@@ -106,7 +106,7 @@ func TestEval(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Compile(%q): %v", tc.path, err)
 			}
-			got, err := p.Eval(scope{input: mustParse(t, tc.input)})
+			got, err := p.Eval(&scope{input: mustParse(t, tc.input)})
 			if err != nil {
 				t.Fatalf("Eval(%q): %v", tc.path, err)
 			}
@@ -118,7 +118,7 @@ func TestEval(t *testing.T) {
 }
 
 func TestEvalRoots(t *testing.T) {
-	s := scope{
+	s := &scope{
 		input:   mustParse(t, `{"a":1}`),
 		context: mustParse(t, `{"Execution":{"Name":"exec"}}`),
 		vars:    map[string]jsonv.Value{"x": mustParse(t, `{"a":{"b":[7]}}`), "n_2": jsonv.Number("2")},
@@ -187,7 +187,7 @@ func TestEvalNotFound(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Compile(%q): %v", tc.path, err)
 		}
-		_, err = p.Eval(scope{input: mustParse(t, tc.input)})
+		_, err = p.Eval(&scope{input: mustParse(t, tc.input)})
 		var nf *NotFoundError
 		if !errors.As(err, &nf) || !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Eval(%q) on %s = %v, want a NotFoundError", tc.path, tc.input, err)
@@ -374,7 +374,7 @@ func BenchmarkEvalDefinite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := scope{input: mustParse(b, `{"x":1,"a":{"y":2,"b":{"z":3,"c":"value"}}}`)}
+	s := &scope{input: mustParse(b, `{"x":1,"a":{"y":2,"b":{"z":3,"c":"value"}}}`)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := p.Eval(s); err != nil {
