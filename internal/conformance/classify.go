@@ -1,0 +1,77 @@
+package conformance
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// Skip reasons name what is missing (and the issue tracking it), so that the report's list of
+// reasons doubles as a to-do list.
+const (
+	ReasonTestState     = "TestState: issue #4"
+	ReasonTestStateAPI  = "TestState: API issue #4"
+	ReasonJSONata       = "JSONata: issue #5"
+	ReasonVariables     = "variables: issue #5"
+	ReasonRunning       = "recorded while RUNNING: no outcome to compare"
+	ReasonStopExecution = "needs StopExecution while the execution runs"
+)
+
+// SkipReason returns why c cannot be run yet, or "" when it can. A case that cannot even be
+// loaded is not skipped: it fails, so that a broken corpus shows.
+func SkipReason(c *Case) string {
+	if c.LoadErr != nil {
+		return ""
+	}
+	switch {
+	case c.Kind == KindTestState:
+		return ReasonTestState
+	case c.Kind == KindInvalidDefinition && c.ctx("api") == "TestState":
+		return ReasonTestStateAPI
+	case len(c.Requires) > 0:
+		// The exact set, because a case runs only once every service it needs is emulated.
+		req := slices.Clone(c.Requires)
+		slices.Sort(req)
+		return "requires " + strings.Join(req, ", ")
+	case usesJSONata(c):
+		return ReasonJSONata
+	case slices.Contains(c.Features, "variables:Assign") || slices.Contains(c.Features, "variables:reference"):
+		return ReasonVariables
+	case c.Kind == KindExecution && str(c.Expect, "status") == "RUNNING":
+		return ReasonRunning
+	case c.Kind == KindExecution && callsAPI(c, "stop_execution"):
+		return ReasonStopExecution
+	}
+	return ""
+}
+
+// usesJSONata trusts the corpus's feature list but also looks at the definition itself, so that a
+// case whose features were computed differently is not run with JSONata it cannot evaluate.
+func usesJSONata(c *Case) bool {
+	return slices.Contains(c.Features, "jsonata") || hasJSONata(c.definition)
+}
+
+func hasJSONata(v jsonv.Value) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.HasPrefix(v, "{%") && strings.HasSuffix(v, "%}")
+	case []jsonv.Value:
+		return slices.ContainsFunc(v, hasJSONata)
+	case *jsonv.Object:
+		for _, m := range v.Members() {
+			if m.Key == "QueryLanguage" && m.Value == "JSONata" || hasJSONata(m.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func callsAPI(c *Case, op string) bool {
+	calls, _ := get(c.Context, "other_api_calls_by_test").([]jsonv.Value)
+	return slices.ContainsFunc(calls, func(call jsonv.Value) bool {
+		o, _ := call.(*jsonv.Object)
+		return str(o, "op") == op
+	})
+}

@@ -1,0 +1,69 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/inproc"
+)
+
+// Stepline is the Engine made of asl.Parse and the in-process runner, with waits skipped.
+type Stepline struct{}
+
+// Validate parses definition as CreateStateMachine would.
+func (Stepline) Validate(definition, machineType string) *Rejection {
+	_, err := asl.Parse([]byte(definition), asl.ParseOptions{Type: aslType(machineType)})
+	return rejection(err)
+}
+
+// Run parses and executes req.
+func (Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
+	def, err := asl.Parse([]byte(req.Definition), asl.ParseOptions{Type: aslType(req.Type)})
+	if err != nil {
+		return nil, rejection(err)
+	}
+	var clk clock.Clock
+	if !req.Start.IsZero() {
+		clk = &clock.Fake{T: req.Start}
+	}
+	res, err := inproc.Run(ctx, inproc.Options{
+		Definition:       def,
+		Input:            req.Input,
+		StateMachineName: req.StateMachineName,
+		ExecutionName:    req.ExecutionName,
+		RoleArn:          req.RoleArn,
+		Account:          Account,
+		Region:           Region,
+		Clock:            clk,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.JSON(true), nil
+}
+
+func aslType(machineType string) asl.MachineType {
+	if machineType == "EXPRESS" {
+		return asl.Express
+	}
+	return asl.Standard
+}
+
+// rejection converts asl.Parse's error. Any other error also means the definition was not
+// accepted; it is reported with its own text and no diagnostics.
+func rejection(err error) *Rejection {
+	if err == nil {
+		return nil
+	}
+	var de *asl.DefinitionError
+	if !errors.As(err, &de) {
+		return &Rejection{Message: err.Error()}
+	}
+	r := &Rejection{Message: de.Error()}
+	for _, d := range de.Diagnostics {
+		r.Diagnostics = append(r.Diagnostics, Diagnostic{Code: d.Code, Message: d.Message, Location: d.Location})
+	}
+	return r
+}

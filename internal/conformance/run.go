@@ -1,0 +1,137 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// FrozenClock is the start time of clock-dependent cases: the corpus froze the wall clock there
+// when it derived their inputs.
+var FrozenClock = time.Date(2022, 7, 13, 13, 48, 1, 0, time.UTC)
+
+// Request is one execution for the engine to run, with the names the case was recorded with so
+// that ARNs normalise to the recorded placeholders.
+type Request struct {
+	Definition       string
+	Type             string // STANDARD or EXPRESS
+	Input            string // the exact input text
+	StateMachineName string
+	ExecutionName    string
+	RoleArn          string
+	Start            time.Time // zero: the engine's own clock
+}
+
+// Engine is the Stepline under test.
+type Engine interface {
+	// Validate checks a definition as CreateStateMachine does; nil means valid.
+	Validate(definition, machineType string) *Rejection
+	// Run executes req and returns what `stepline run --json --history` prints. A definition the
+	// engine rejects comes back as a *Rejection error.
+	Run(ctx context.Context, req Request) ([]byte, error)
+}
+
+// Rejection is a definition the engine refused: AWS's error message and the diagnostics.
+type Rejection struct {
+	Message     string
+	Diagnostics []Diagnostic
+}
+
+func (r *Rejection) Error() string { return r.Message }
+
+// Diagnostic is one finding of definition validation, as ValidateStateMachineDefinition reports it.
+type Diagnostic struct {
+	Code     string
+	Message  string
+	Location string
+}
+
+// RunAll runs cases on workers goroutines, each execution bounded by timeout, and returns their
+// outcomes in the order of cases.
+func RunAll(ctx context.Context, eng Engine, cases []*Case, workers int, timeout time.Duration) []Outcome {
+	out := make([]Outcome, len(cases))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for i := range next {
+				out[i] = RunCase(ctx, eng, cases[i], timeout)
+			}
+		})
+	}
+	for i := range cases {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// RunCase runs one case. A panic in the engine fails the case instead of the whole run.
+func RunCase(ctx context.Context, eng Engine, c *Case, timeout time.Duration) (o Outcome) {
+	if reason := SkipReason(c); reason != "" {
+		return Outcome{Case: c, Skip: reason}
+	}
+	if c.LoadErr != nil {
+		return failed(c, "case cannot be loaded: "+c.LoadErr.Error(), "case cannot be loaded")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			o = failed(c, fmt.Sprintf("engine panic: %v\n%s", r, debug.Stack()), "engine panic: "+Generalise(fmt.Sprint(r)))
+		}
+	}()
+	switch c.Kind {
+	case KindExecution:
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		res, err := eng.Run(ctx, executionRequest(c))
+		var rej *Rejection
+		switch {
+		case errors.As(err, &rej):
+			return failed(c, "definition rejected: "+rej.Message, "definition rejected: "+Generalise(rej.Message))
+		case err != nil:
+			return failed(c, "engine error: "+err.Error(), "engine error: "+Generalise(err.Error()))
+		}
+		return CheckExecution(c, res)
+	case KindInvalidDefinition, KindValidateDefinition:
+		return CheckDefinition(c, eng.Validate(c.Definition, definitionType(c)))
+	}
+	return failed(c, "no runner for case kind "+string(c.Kind), "no runner for case kind "+string(c.Kind))
+}
+
+func executionRequest(c *Case) Request {
+	req := Request{
+		Definition:       c.Definition,
+		Type:             c.ctx("state_machine_type"),
+		Input:            c.ctx("input_text"),
+		StateMachineName: c.ctx("state_machine_name"),
+		ExecutionName:    c.ctx("execution_name"),
+		RoleArn:          c.ctx("role_arn"),
+	}
+	if c.ctx("input_kind") == "omitted" {
+		req.Input = "{}" // what StartExecution records when no input is given
+	}
+	if b, _ := get(c.Context, "clock_dependent").(bool); b {
+		req.Start = FrozenClock
+	}
+	return req
+}
+
+// definitionType is the machine type a definition case was validated for: context.
+// state_machine_type when recorded, else the type the request carried, else STANDARD.
+func definitionType(c *Case) string {
+	if t := c.ctx("state_machine_type"); t != "" {
+		return t
+	}
+	if args, _ := get(c.Context, "request_args").(*jsonv.Object); args != nil {
+		if t := str(args, "type"); t != "" {
+			return t
+		}
+	}
+	return "STANDARD"
+}
