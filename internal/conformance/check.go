@@ -20,7 +20,7 @@ type Outcome struct {
 	Mismatch, Category string
 	// HistoryRecorded: the case has a recorded history. HistoryMatch: Match, and our history
 	// matches the recorded one too.
-	HistoryRecorded, HistoryMatch     bool
+	HistoryRecorded, HistoryMatch    bool
 	HistoryMismatch, HistoryCategory string
 	// MessageCompared, MessageMatch: definition cases whose exact messages were compared, a
 	// secondary measure beside the codes.

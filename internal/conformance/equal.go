@@ -14,7 +14,9 @@ import (
 // equal_modulo_placeholders, where a recorded string that is one of tokens or contains a <...>
 // placeholder matches anything and object key order does not matter. Unlike Python, true does not
 // equal 1: a boolean where AWS has a number is a real difference.
-func Equal(mine, theirs jsonv.Value, tokens []string) bool { return diffAt("", mine, theirs, tokens) == nil }
+func Equal(mine, theirs jsonv.Value, tokens []string) bool {
+	return diffAt("", mine, theirs, tokens) == nil
+}
 
 // Diff returns "" when Equal holds, else where (below root) and how the values first differ.
 func Diff(root string, mine, theirs jsonv.Value, tokens []string) string {
