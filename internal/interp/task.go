@@ -217,6 +217,11 @@ func (r *run) taskFailed(id, name, cause string, timedOut bool) {
 	if th == nil {
 		return
 	}
+	// Runners report failures of tasks they ran; only an activity can time out before a worker
+	// ever took it.
+	if !th.task.started && th.task.kind != resActivity {
+		r.taskStarted(TaskStarted{TaskID: id})
+	}
 	t := r.closeTask(th)
 	f := failure{name: &name}
 	if cause != "" {
