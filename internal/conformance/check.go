@@ -67,8 +67,8 @@ func CheckExecution(c *Case, result []byte) Outcome {
 func checkResult(c *Case, n *Normaliser, got *jsonv.Object) (mismatch, category string) {
 	wantStatus, gotStatus := str(c.Expect, "status"), str(got, "status")
 	if gotStatus != wantStatus {
-		return "status: got " + gotStatus + outcomeDetail(got, true) + ", want " + wantStatus + outcomeDetail(c.Expect, true),
-			"status: got " + gotStatus + outcomeDetail(got, false) + ", want " + wantStatus + outcomeDetail(c.Expect, false)
+		return "status: got " + gotStatus + outcomeDetail(got, false) + ", want " + wantStatus + outcomeDetail(c.Expect, false),
+			"status: got " + gotStatus + outcomeDetail(got, true) + ", want " + wantStatus + outcomeDetail(c.Expect, true)
 	}
 	if want, ok := c.Expect.Get("output"); ok {
 		out, ok := got.Get("output")
@@ -110,22 +110,34 @@ func checkResult(c *Case, n *Normaliser, got *jsonv.Object) (mismatch, category 
 			if k == "error" {
 				return d.String(), d.String()
 			}
-			return d.String(), "cause differs (" + str(c.Expect, "error") + "); want: " + Generalise(causeText(want))
+			return d.String(), "cause differs (" + str(c.Expect, "error") + "); want: " + CauseGist(causeText(want))
 		}
 	}
 	return "", ""
 }
 
-// outcomeDetail appends a failed outcome's error (and with cause, its cause) to a status.
-func outcomeDetail(o *jsonv.Object, cause bool) string {
+// outcomeDetail appends a failed outcome's error and cause to a status; generalised, it keeps
+// the part of the cause that tells failures apart.
+func outcomeDetail(o *jsonv.Object, generalised bool) string {
 	e := str(o, "error")
-	if e == "" {
+	c, hasCause := o.Get("cause")
+	switch {
+	case e == "" && !hasCause:
 		return ""
+	case !hasCause:
+		return " (" + e + ")"
+	case generalised:
+		return " (" + e + ": " + CauseGist(causeText(c)) + ")"
 	}
-	if c, ok := o.Get("cause"); ok && cause {
-		return " (" + e + ": " + short(c) + ")"
-	}
-	return " (" + e + ")"
+	return " (" + e + ": " + truncate(causeText(c), 300) + ")"
+}
+
+var causePrefixRE = regexp.MustCompile(`^An error occurred while executing the state '[^']*' \(entered at the event id #\d+\)\. ?`)
+
+// CauseGist is the generalised part of a cause after AWS's common "An error occurred while
+// executing the state ..." opening.
+func CauseGist(cause string) string {
+	return Generalise(causePrefixRE.ReplaceAllString(cause, ""))
 }
 
 func causeText(v jsonv.Value) string {
@@ -287,14 +299,14 @@ func definitionCode(msg string, diags []Diagnostic) string {
 }
 
 var (
-	quotedRE = regexp.MustCompile(`'[^']*'|"(?:[^"\\]|\\.)*"`)
+	quotedRE = regexp.MustCompile(`'[^']*'|"(?:[^"\\]|\\.)*"|\([^()]*\)`)
 	numberRE = regexp.MustCompile(`\d+`)
 )
 
-// Generalise blanks the case-specific parts of a message (quoted text, numbers) and shortens
-// it, so that messages of one kind group together.
+// Generalise blanks the case-specific parts of a message (quoted and parenthesised text,
+// numbers) and shortens it, so that messages of one kind group together.
 func Generalise(s string) string {
-	s = quotedRE.ReplaceAllStringFunc(s, func(q string) string { return q[:1] + "…" + q[:1] })
+	s = quotedRE.ReplaceAllStringFunc(s, func(q string) string { return q[:1] + "…" + q[len(q)-1:] })
 	s = numberRE.ReplaceAllString(s, "N")
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]

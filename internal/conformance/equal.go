@@ -82,7 +82,30 @@ func diffAt(path string, mine, theirs jsonv.Value, tokens []string) *difference 
 			return nil
 		}
 	}
+	ms, ok1 := mine.(string)
+	ts, ok2 := theirs.(string)
+	if ok1 && ok2 {
+		return &difference{path, diffStrings(ms, ts)}
+	}
 	return &difference{path, "got " + short(mine) + ", want " + short(theirs)}
+}
+
+// diffStrings shows two long strings from a little before where they part, since their common
+// start (typically AWS's "An error occurred while executing the state ...") says nothing.
+func diffStrings(got, want string) string {
+	const context = 24
+	p := 0
+	for p < len(got) && p < len(want) && got[p] == want[p] {
+		p++
+	}
+	from := max(p-context, 0)
+	for from > 0 && !utf8.RuneStart(got[from]) {
+		from--
+	}
+	if from == 0 {
+		return "got " + short(got) + ", want " + short(want)
+	}
+	return "got …" + short(got[from:]) + ", want …" + short(want[from:])
 }
 
 func scalarEqual(a, b jsonv.Value) bool {
