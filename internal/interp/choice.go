@@ -74,13 +74,13 @@ func evalRule(rule *asl.ChoiceRule, sc *scope) (bool, error) {
 				return false, nil
 			}
 		}
-		return false, pathError(err, rule.Variable.String(), "Variable", sc.input)
+		return false, pathError(err)
 	}
 	want := rule.Value
 	if rule.ValuePath != nil {
 		want, err = rule.ValuePath.Eval(sc)
 		if err != nil {
-			return false, pathError(err, rule.ValuePath.String(), "Variable", sc.input)
+			return false, pathError(err)
 		}
 	}
 	return compare(rule.Op, v, want), nil

@@ -1,8 +1,6 @@
 package interp
 
 import (
-	"math"
-
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/asl/sferr"
 	"github.com/stepline/stepline/internal/history"
@@ -24,7 +22,7 @@ func (r *run) execParallel(th *thread) {
 		child := r.newThread(th, b, input, int64(i))
 		th.fan.children[child.id] = child
 		th.fan.running++
-		r.queue = append(r.queue, func() { r.enter(child, b.StartAt, input, 0) })
+		r.queue = append(r.queue, func() { r.enter(child, b.StartAt, input) })
 	}
 	if n == 0 {
 		r.fanDone(th)
@@ -46,20 +44,21 @@ func (r *run) execMap(th *thread) {
 	}
 	items, ok := itemsVal.([]jsonv.Value)
 	if !ok {
+		r.emitOn(th, "MapStateFailed", history.Details{})
 		r.fail(th, sferr.New(sferr.Runtime, "Map state input must be an array but was: %s", jsonv.String(itemsVal)))
 		return
 	}
-	maxConc, err := r.count(th, m.MaxConcurrency, "MaxConcurrency")
+	maxConc, err := r.number(th, m.MaxConcurrency, 0)
 	if err != nil {
 		r.fail(th, err)
 		return
 	}
-	tolCount, err := r.tolerance(th, m.ToleratedFailureCount, "ToleratedFailureCount", false)
+	tolCount, err := r.number(th, m.ToleratedFailureCount, -1)
 	if err != nil {
 		r.fail(th, err)
 		return
 	}
-	tolPct, err := r.tolerance(th, m.ToleratedFailurePercentage, "ToleratedFailurePercentage", true)
+	tolPct, err := r.number(th, m.ToleratedFailurePercentage, -1)
 	if err != nil {
 		r.fail(th, err)
 		return
@@ -124,7 +123,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 		fan.children[child.id] = child
 		fan.running++
 		start := m.Processor.StartAt
-		r.queue = append(r.queue, func() { r.enter(child, start, input, 0) })
+		r.queue = append(r.queue, func() { r.enter(child, start, input) })
 	}
 }
 
@@ -142,6 +141,8 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 	} else {
 		if !child.silent {
 			fan.lastEvent = r.emit("MapIterationSucceeded", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
+		} else {
+			fan.lastEvent = th.prev
 		}
 		r.startIterations(th, child.prev)
 	}
@@ -181,7 +182,7 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 	}
 	th.prev = child.prev
 	r.abortChildren(th)
-	r.stateFailed(th, f)
+	r.stateFailedAfter(th, f, true)
 	r.advance(th)
 }
 
@@ -199,6 +200,14 @@ func (r *run) tolerated(fan *fanOut) bool {
 	return false
 }
 
+// emitAfter records a detail-less event of th caused by the event prev, unless th is silent.
+func (r *run) emitAfter(th *thread, typ string, prev int64) int64 {
+	if th.silent {
+		return prev
+	}
+	return r.emit(typ, prev, history.Details{})
+}
+
 // fanDone completes a Parallel or Map state whose children all finished.
 func (r *run) fanDone(th *thread) {
 	fan := th.fan
@@ -208,10 +217,10 @@ func (r *run) fanDone(th *thread) {
 	if !fan.parallel {
 		typ = "MapStateSucceeded"
 		if fan.mapRunArn != "" {
-			fan.lastEvent = r.emit("MapRunSucceeded", fan.lastEvent, history.Details{})
+			fan.lastEvent = r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
 		}
 	}
-	r.emit(typ, fan.lastEvent, history.Details{})
+	r.emitAfter(th, typ, fan.lastEvent)
 	th.prev = fan.lastEvent
 	r.finishWork(th, fan.results, true)
 	r.advance(th)
@@ -245,28 +254,11 @@ func (r *run) abortThread(th *thread) {
 	r.abortChildren(th)
 }
 
-// count evaluates MaxConcurrency: a non-negative integer, 0 meaning no limit.
-func (r *run) count(th *thread, e asl.Expr, field string) (int64, error) {
+// number evaluates an optional numeric field (MaxConcurrency, ToleratedFailure…), which its
+// Expr has already checked; absent gives def.
+func (r *run) number(th *thread, e asl.Expr, def float64) (float64, error) {
 	if e == nil {
-		return 0, nil
-	}
-	v, err := e.Eval(r.scope(th, th.effective))
-	if err != nil {
-		return 0, err
-	}
-	n, ok := v.(jsonv.Number)
-	i, isInt := n.Int64()
-	if !ok || !isInt || i < 0 || i > math.MaxInt32 {
-		return 0, sferr.New(sferr.Runtime, "The %s field must be a non-negative integer, but was: %s", field, jsonv.String(v))
-	}
-	return i, nil
-}
-
-// tolerance evaluates ToleratedFailureCount (an integer ≥ 0) or ToleratedFailurePercentage
-// (0 to 100); -1 means not set.
-func (r *run) tolerance(th *thread, e asl.Expr, field string, pct bool) (float64, error) {
-	if e == nil {
-		return -1, nil
+		return def, nil
 	}
 	v, err := e.Eval(r.scope(th, th.effective))
 	if err != nil {
@@ -274,18 +266,7 @@ func (r *run) tolerance(th *thread, e asl.Expr, field string, pct bool) (float64
 	}
 	n, ok := v.(jsonv.Number)
 	if !ok {
-		return 0, sferr.New(sferr.Runtime, "The %s field must be a number, but was: %s", field, jsonv.String(v))
+		return 0, sferr.New(sferr.Runtime, "Expected a number but was: %s", jsonv.String(v))
 	}
-	f := n.Float64()
-	if pct {
-		if f < 0 || f > 100 {
-			return 0, sferr.New(sferr.Runtime, "ToleratedFailurePercentage must be between 0 and 100.")
-		}
-		return f, nil
-	}
-	i, isInt := n.Int64()
-	if !isInt || i < 0 {
-		return 0, sferr.New(sferr.Runtime, "ToleratedFailureCount must be a non-negative integer.")
-	}
-	return float64(i), nil
+	return n.Float64(), nil
 }

@@ -173,14 +173,12 @@ func Start(def *asl.StateMachine, id Identity, input string, now time.Time) (*Ex
 		rand:      seedFrom(id.ExecutionArn),
 	}
 	r := &run{x: x, now: now}
-	ev := r.emit("ExecutionStarted", 0, history.Details{Input: &input, RoleArn: id.RoleArn})
+	r.emit("ExecutionStarted", 0, history.Details{Input: &input, RoleArn: id.RoleArn})
 	if def.TimeoutSeconds > 0 {
 		r.startTimer(timerRef{kind: timerExecution}, now.Add(time.Duration(def.TimeoutSeconds)*time.Second))
 	}
 	x.root = r.newThread(nil, &def.Machine, in, 0)
-	x.root.prev = 0
-	_ = ev
-	r.enter(x.root, def.StartAt, in, 0)
+	r.enter(x.root, def.StartAt, in)
 	r.drain()
 	return x, r.result(), nil
 }

@@ -185,7 +185,7 @@ func (r *run) drain() {
 }
 
 // enter schedules a transition into state name and runs the thread.
-func (r *run) enter(th *thread, name string, input jsonv.Value, _ int64) {
+func (r *run) enter(th *thread, name string, input jsonv.Value) {
 	th.next = name
 	th.nextInput = input
 	r.advance(th)
@@ -204,7 +204,12 @@ func (r *run) advance(th *thread) {
 		th.attempts = nil
 		th.retryCount = 0
 		th.enteredTime = r.now
-		th.entered = r.emitOn(th, st.Type.String()+"StateEntered", history.Details{Name: st.Name, Input: text(input)})
+		in := text(input)
+		if th.parent == nil && th.entered == 0 {
+			// The execution's first state echoes the input exactly as it was given.
+			in = &r.x.inputText
+		}
+		th.entered = r.emitOn(th, st.Type.String()+"StateEntered", history.Details{Name: st.Name, Input: in})
 		r.execute(th)
 	}
 }
@@ -248,7 +253,7 @@ func (r *run) inputPath(st *asl.State, sc *scope) (jsonv.Value, error) {
 	}
 	v, err := st.InputPath.Path.Eval(sc)
 	if err != nil {
-		return nil, pathError(err, st.InputPath.Path.String(), "InputPath", sc.input)
+		return nil, pathError(err)
 	}
 	return v, nil
 }
@@ -340,7 +345,7 @@ func (r *run) exitState(th *thread, out jsonv.Value, next string) {
 	case st.OutputPath.Path != nil:
 		v, err := st.OutputPath.Path.Eval(sc)
 		if err != nil {
-			r.fail(th, pathError(err, st.OutputPath.Path.String(), "OutputPath", out))
+			r.fail(th, pathError(err))
 			return
 		}
 		out = v
@@ -353,8 +358,7 @@ func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	st := th.state
 	outText := text(out)
 	if !th.silent && len(*outText) > MaxPayload {
-		r.fail(th, sferr.New(sferr.DataLimitExceeded,
-			"The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", st.Name))
+		r.stateFailed(th, dataLimit(st.Name))
 		return
 	}
 	r.emitOn(th, st.Type.String()+"StateExited", history.Details{Name: st.Name, Output: outText})
@@ -364,6 +368,13 @@ func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	}
 	th.next = next
 	th.nextInput = out
+}
+
+// dataLimit is AWS's error for a state result over MaxPayload; unlike other runtime errors its
+// cause has no "An error occurred while executing the state" prefix.
+func dataLimit(state string) failure {
+	return failure{name: ptr(sferr.DataLimitExceeded),
+		cause: ptr("The state/task '" + state + "' returned a result with a size exceeding the maximum number of bytes service limit.")}
 }
 
 func text(v jsonv.Value) *string {
@@ -419,6 +430,12 @@ func (r *run) fail(th *thread, err error) {
 // fails. A caught error sets the thread's next transition: callers outside advance's loop must
 // call advance afterwards.
 func (r *run) stateFailed(th *thread, f failure) {
+	r.stateFailedAfter(th, f, false)
+}
+
+// stateFailedAfter is stateFailed for a Parallel or Map whose work had started (fanned is
+// set): unless a retrier takes the error, AWS records the state's …StateFailed event first.
+func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 	st := th.state
 	for i := range st.Retry {
 		rt := &st.Retry[i]
@@ -438,7 +455,7 @@ func (r *run) stateFailed(th *thread, f failure) {
 		th.timerID = r.startTimer(timerRef{kind: timerRetry, thread: th.id}, r.now.Add(delay))
 		return
 	}
-	if st.Type == asl.Parallel || st.Type == asl.Map {
+	if fanned {
 		r.emitOn(th, st.Type.String()+"StateFailed", history.Details{})
 	}
 	for i := range st.Catch {
@@ -625,11 +642,12 @@ func applyResultPath(rp asl.OptPath, input, result jsonv.Value) (jsonv.Value, er
 	return v, nil
 }
 
-// pathError turns a path lookup failure into AWS's States.Runtime error.
-func pathError(err error, p, field string, input jsonv.Value) error {
+// pathError turns a path lookup failure into AWS's States.Runtime error; the path package words
+// its misses as AWS quotes them ("Invalid path '$.a' : No results for path: $['a']").
+func pathError(err error) error {
 	var se *sferr.Error
 	if errors.As(err, &se) {
 		return err
 	}
-	return sferr.New(sferr.Runtime, "Invalid path '%s' : %s", p, err)
+	return &sferr.Error{Name: sferr.Runtime, Cause: err.Error()}
 }

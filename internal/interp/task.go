@@ -196,8 +196,7 @@ func (r *run) taskSucceeded(e TaskSucceeded) {
 		r.emitOn(th, "TaskSucceeded", history.Details{Resource: t.action, ResourceType: t.resType, Output: &out})
 	}
 	if len(out) > MaxPayload {
-		r.stateFailed(th, failure{name: ptr(sferr.DataLimitExceeded),
-			cause: ptr("The state/task '" + th.state.Name + "' returned a result with a size exceeding the maximum number of bytes service limit.")})
+		r.stateFailed(th, dataLimit(th.state.Name))
 		r.advance(th)
 		return
 	}
