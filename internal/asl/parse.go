@@ -90,17 +90,19 @@ func jsonDiagnostic(data []byte, se *jsonv.SyntaxError) Diagnostic {
 		col += len([]rune(word))
 		msg = fmt.Sprintf("Unrecognized token '%s': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')", word)
 	}
-	source := string(data)
+	// Jackson quotes the text it parsed, cut at 500 characters.
+	source := []rune(string(data))
+	quoted := `"` + string(source) + `"`
 	if len(source) > 500 {
-		source = source[:500] + fmt.Sprintf("\"[truncated %d chars]", len(source)-500)
-		source = strings.ToValidUTF8(source, "\uFFFD")
+		quoted = fmt.Sprintf(`"%s"[truncated %d chars]`, string(source[:500]), len(source)-500)
 	}
-	loc := fmt.Sprintf("[Source: (String)\"%s\"; line: %d, column: %d]", source, line, col)
+	loc := fmt.Sprintf("[Source: (String)%s; line: %d, column: %d]", quoted, line, col)
 	return Diagnostic{Code: CodeInvalidJSON, Message: msg + "\n at " + loc, Location: loc}
 }
 
 // bareWord returns the unquoted word starting at offset, if the error is one.
 func bareWord(data []byte, offset int) string {
+	offset = min(offset, len(data))
 	end := offset
 	for end < len(data) && (data[end] >= 'a' && data[end] <= 'z' || data[end] >= 'A' && data[end] <= 'Z' || data[end] == '_') {
 		end++
@@ -395,10 +397,10 @@ func (p *parser) state(name string, v jsonv.Value, loc string) *State {
 // transition reads Next and End: exactly one of them, End only as true.
 func (p *parser) transition(st *State, o *jsonv.Object, loc string) {
 	st.Next, _ = p.str(o, "Next", loc)
-	end, hasEnd := p.boolean(o, "End", loc)
+	end, _ := p.boolean(o, "End", loc)
 	st.End = end
 	switch {
-	case o.Has("Next") && hasEnd:
+	case o.Has("Next") && end:
 		p.schema(at(loc), "Only one of these fields can be specified: [Next, End]")
 	case !o.Has("Next") && !end:
 		p.schema(at(loc), "One of these fields is required: [Next, End]")
