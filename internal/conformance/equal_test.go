@@ -100,10 +100,10 @@ func TestDiffEvents(t *testing.T) {
 
 func TestGeneralise(t *testing.T) {
 	for in, want := range map[string]string{
-		`Invalid path '$.x' : No results for path: $['x']`:                `Invalid path '…' : No results for path: $['…']`,
-		`The state "S1" failed at event 12 (entered at the event id #3)`:  `The state "…" failed at event N (…)`,
-		"first line\nsecond line":                                         "first line",
-		strings.Repeat("x", 200):                                          strings.Repeat("x", 140) + "…",
+		`Invalid path '$.x' : No results for path: $['x']`:               `Invalid path '…' : No results for path: $['…']`,
+		`The state "S1" failed at event 12 (entered at the event id #3)`: `The state "…" failed at event N (…)`,
+		"first line\nsecond line":                                        "first line",
+		strings.Repeat("x", 200):                                         strings.Repeat("x", 140) + "…",
 	} {
 		if got := Generalise(in); got != want {
 			t.Errorf("Generalise(%q) = %q, want %q", in, got, want)
