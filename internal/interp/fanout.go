@@ -53,6 +53,8 @@ func (r *run) execMap(th *thread) {
 		r.fail(th, err)
 		return
 	}
+	r.emitOn(th, "MapStateStarted", history.Details{Length: ptr(int64(len(items)))})
+	// AWS reads the tolerated failure thresholds only once the Map has started.
 	tolCount, err := r.number(th, m.ToleratedFailureCount, -1)
 	if err != nil {
 		r.fail(th, err)
@@ -69,7 +71,6 @@ func (r *run) execMap(th *thread) {
 	}
 	th.fan = fan
 	th.waiting = waitChildren
-	r.emitOn(th, "MapStateStarted", history.Details{Length: ptr(int64(len(items)))})
 	if distributed(m) {
 		fan.mapRunArn = r.mapRunArn(th)
 		r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
@@ -213,14 +214,15 @@ func (r *run) fanDone(th *thread) {
 	fan := th.fan
 	th.fan = nil
 	th.waiting = notWaiting
-	typ := "ParallelStateSucceeded"
-	if !fan.parallel {
-		typ = "MapStateSucceeded"
-		if fan.mapRunArn != "" {
-			fan.lastEvent = r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
-		}
+	switch {
+	case fan.parallel:
+		r.emitAfter(th, "ParallelStateSucceeded", fan.lastEvent)
+	case fan.mapRunArn != "":
+		fan.lastEvent = r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
+		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
+	default:
+		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
 	}
-	r.emitAfter(th, typ, fan.lastEvent)
 	th.prev = fan.lastEvent
 	r.finishWork(th, fan.results, true)
 	r.advance(th)
