@@ -126,9 +126,9 @@ func TestCheckDefinition(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name, kase                  string
-		rej                         *Rejection
-		match, message              bool
+		name, kase                   string
+		rej                          *Rejection
+		match, message               bool
 		mismatch, category, message_ string
 	}{
 		{name: "same code and message", kase: invalidCase, rej: schema("bad arn:aws:x", "/States/W"), match: true, message: true},
