@@ -126,31 +126,31 @@ func TestCheckDefinition(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name, kase                   string
-		rej                          *Rejection
-		match, message               bool
-		mismatch, category, message_ string
+		name, kase                          string
+		rej                                 *Rejection
+		match, messageMatch                 bool
+		mismatch, category, messageMismatch string
 	}{
-		{name: "same code and message", kase: invalidCase, rej: schema("bad arn:aws:x", "/States/W"), match: true, message: true},
+		{name: "same code and message", kase: invalidCase, rej: schema("bad arn:aws:x", "/States/W"), match: true, messageMatch: true},
 		{name: "same code", kase: invalidCase, rej: schema("other", "/States/W"), match: true,
-			message_: "message: got Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: other at /States/W', want Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: bad arn:<partition>:x at /States/W'"},
+			messageMismatch: "message: got Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: other at /States/W', want Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: bad arn:<partition>:x at /States/W'"},
 		{name: "accepted", kase: invalidCase, mismatch: "definition accepted, want Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: bad arn:<partition>:x at /States/W'",
 			category: "invalid definition accepted (want SCHEMA_VALIDATION_FAILED)"},
 		{name: "other code", kase: invalidCase, rej: &Rejection{Message: "Invalid State Machine Definition: 'MISSING_END_STATE: x at /'"},
 			mismatch: "got Invalid State Machine Definition: 'MISSING_END_STATE: x at /', want Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: bad arn:<partition>:x at /States/W'",
 			category: "invalid definition: got MISSING_END_STATE, want SCHEMA_VALIDATION_FAILED"},
-		{name: "validation", kase: validateCase, rej: schema("These fields are required: [States, StartAt]", "/"), match: true, message: true},
+		{name: "validation", kase: validateCase, rej: schema("These fields are required: [States, StartAt]", "/"), match: true, messageMatch: true},
 		{name: "validation message", kase: validateCase, rej: schema("These fields are required: [StartAt, States]", "/"), match: true,
-			message_: "diagnostic SCHEMA_VALIDATION_FAILED: got These fields are required: [StartAt, States] at /, want These fields are required: [States, StartAt] at /"},
+			messageMismatch: "diagnostic SCHEMA_VALIDATION_FAILED: got These fields are required: [StartAt, States] at /, want These fields are required: [States, StartAt] at /"},
 		{name: "validation passed", kase: validateCase, mismatch: "validation: got OK , want FAIL SCHEMA_VALIDATION_FAILED", category: "validation: got OK, want FAIL"},
 		{name: "validation codes", kase: validateCase, rej: &Rejection{Diagnostics: []Diagnostic{{Code: "INVALID_JSON_DESCRIPTION"}}},
 			mismatch: "validation: got FAIL INVALID_JSON_DESCRIPTION, want FAIL SCHEMA_VALIDATION_FAILED", category: "validation: diagnostic codes differ"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := CheckDefinition(loadOne(t, tc.kase), tc.rej)
-			if o.Match != tc.match || o.MessageMatch != tc.message || o.Mismatch != tc.mismatch || o.Category != tc.category || o.MessageMismatch != tc.message_ {
+			if o.Match != tc.match || o.MessageMatch != tc.messageMatch || o.Mismatch != tc.mismatch || o.Category != tc.category || o.MessageMismatch != tc.messageMismatch {
 				t.Errorf("got  %v %v %q %q %q\nwant %v %v %q %q %q", o.Match, o.MessageMatch, o.Mismatch, o.Category, o.MessageMismatch,
-					tc.match, tc.message, tc.mismatch, tc.category, tc.message_)
+					tc.match, tc.messageMatch, tc.mismatch, tc.category, tc.messageMismatch)
 			}
 		})
 	}
