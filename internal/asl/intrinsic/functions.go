@@ -131,17 +131,39 @@ func javaRound(x float64) int64 {
 }
 
 func format(c *Call, a []jsonv.Value, _ path.Scope) (jsonv.Value, *failure) {
-	tmpl, f := stringArg(c, a, 0)
-	if f != nil {
-		return nil, f
+	segs := c.template
+	if segs == nil {
+		tmpl, f := stringArg(c, a, 0)
+		if f != nil {
+			return nil, f
+		}
+		segs = splitTemplate(tmpl)
 	}
-	// A literal template is read as written, so that an escaped \{ is not a placeholder; a
-	// template from a path is its value, where AWS honours the same escapes.
-	if c.args[0].kind == argLiteral {
-		tmpl = c.args[0].raw
+	if len(segs) != len(a) {
+		return nil, fail("Number of arguments does not match the number of placeholders in the format string: %d arguments for %d placeholders", len(a)-1, len(segs)-1)
+	}
+	n := 0
+	for _, seg := range segs {
+		n += len(seg)
 	}
 	var b strings.Builder
-	n := 0
+	b.Grow(n + 16*len(a))
+	for i, seg := range segs {
+		b.WriteString(seg)
+		if i+1 < len(a) {
+			appendFormatted(&b, a[i+1])
+		}
+	}
+	return b.String(), nil
+}
+
+// splitTemplate cuts a States.Format template at its {} placeholders, resolving the escapes
+// \{, \}, \' and \\ so that an escaped brace is never a placeholder. A literal template is
+// split as written, once, when the call is parsed; a template from a path is its value, where
+// AWS honours the same escapes.
+func splitTemplate(tmpl string) []string {
+	var segs []string
+	var b strings.Builder
 	for i := 0; i < len(tmpl); i++ {
 		switch ch := tmpl[i]; {
 		case ch == '\\' && i+1 < len(tmpl) && strings.IndexByte(`'{}\`, tmpl[i+1]) >= 0:
@@ -149,18 +171,13 @@ func format(c *Call, a []jsonv.Value, _ path.Scope) (jsonv.Value, *failure) {
 			b.WriteByte(tmpl[i])
 		case ch == '{' && i+1 < len(tmpl) && tmpl[i+1] == '}':
 			i++
-			if n+1 < len(a) {
-				appendFormatted(&b, a[n+1])
-			}
-			n++
+			segs = append(segs, b.String())
+			b.Reset()
 		default:
 			b.WriteByte(ch)
 		}
 	}
-	if n != len(a)-1 {
-		return nil, fail("Number of arguments does not match the number of placeholders in the format string: %d arguments for %d placeholders", len(a)-1, n)
-	}
-	return b.String(), nil
+	return append(segs, b.String())
 }
 
 // appendFormatted writes v as States.Format does, which is Java's toString of the value:

@@ -52,6 +52,8 @@ type Call struct {
 	text string
 	fn   *function
 	args []arg
+	// template is a States.Format literal template cut at its placeholders.
+	template []string
 }
 
 // String returns the call as written.
@@ -205,6 +207,11 @@ func (p *parser) call() (*Call, error) {
 	}
 	if n := len(c.args); n < fn.min || (fn.max >= 0 && n > fn.max) {
 		return nil, p.fail("%s takes %s, not %d", name, fn.arity(), n)
+	}
+	if name == "States.Format" && c.args[0].kind == argLiteral {
+		if _, ok := c.args[0].v.(string); ok {
+			c.template = splitTemplate(c.args[0].raw)
+		}
 	}
 	c.text = p.s[start:p.pos]
 	return c, nil
