@@ -34,6 +34,8 @@ func (Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 		StateMachineName: req.StateMachineName,
 		ExecutionName:    req.ExecutionName,
 		RoleArn:          req.RoleArn,
+		Type:             aslType(req.Type),
+		Sync:             req.Sync,
 		Account:          Account,
 		Region:           Region,
 		Clock:            clk,

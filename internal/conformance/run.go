@@ -24,6 +24,7 @@ type Request struct {
 	StateMachineName string
 	ExecutionName    string
 	RoleArn          string
+	Sync             bool      // started with StartSyncExecution
 	Start            time.Time // zero: the engine's own clock
 }
 
@@ -112,6 +113,7 @@ func executionRequest(c *Case) Request {
 		StateMachineName: c.ctx("state_machine_name"),
 		ExecutionName:    c.ctx("execution_name"),
 		RoleArn:          c.ctx("role_arn"),
+		Sync:             c.ctx("start_api") == "StartSyncExecution",
 	}
 	if c.ctx("input_kind") == "omitted" {
 		req.Input = "{}" // what StartExecution records when no input is given

@@ -29,8 +29,11 @@ type Options struct {
 	StateMachineName string
 	ExecutionName    string
 	RoleArn          string
-	Account          string
-	Region           string
+	Type             asl.MachineType
+	// Sync marks an EXPRESS execution started with StartSyncExecution.
+	Sync    bool
+	Account string
+	Region  string
 
 	// Clock gives the start time and sleeps for scaled waits; nil means the real clock.
 	Clock clock.Clock
@@ -73,6 +76,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Region:           o.Region,
 		Account:          o.Account,
 		StartTime:        now,
+		Sync:             o.Sync,
 	}
 	x, res, err := interp.Start(o.Definition, id, o.Input, now)
 	if err != nil {

@@ -40,6 +40,9 @@ type Identity struct {
 	Account          string
 	StartTime        time.Time
 	RedriveCount     int64
+	// Sync marks a synchronous Express execution (StartSyncExecution): it cannot be redriven,
+	// so its context object has no RedriveCount.
+	Sync bool
 }
 
 // Execution is the state of one execution. Step changes it in place; the caller owns it and
@@ -52,8 +55,11 @@ type Execution struct {
 	Error  *string
 	Cause  *string
 
-	input       jsonv.Value // parsed execution input, for $$.Execution.Input
-	inputText   string
+	input     jsonv.Value // parsed execution input, for $$.Execution.Input
+	inputText string
+	// inputKept is set when inputText differs from the compact form of input: then the input's
+	// original text is kept wherever the input itself travels unchanged (see jsonv.AppendKeeping).
+	inputKept   bool
 	nextEventID int64
 	nextSeq     int64
 	threads     map[int64]*thread
@@ -171,6 +177,10 @@ func Start(def *asl.StateMachine, id Identity, input string, now time.Time) (*Ex
 		tasks:     map[string]*thread{},
 		timers:    map[string]timerRef{},
 		rand:      seedFrom(id.ExecutionArn),
+	}
+	switch in.(type) {
+	case *jsonv.Object, []jsonv.Value:
+		x.inputKept = jsonv.String(in) != input
 	}
 	r := &run{x: x, now: now}
 	r.emit("ExecutionStarted", 0, history.Details{Input: &input, RoleArn: id.RoleArn})

@@ -204,11 +204,7 @@ func (r *run) advance(th *thread) {
 		th.attempts = nil
 		th.retryCount = 0
 		th.enteredTime = r.now
-		in := text(input)
-		if th.parent == nil && th.entered == 0 {
-			// The execution's first state echoes the input exactly as it was given.
-			in = &r.x.inputText
-		}
+		in := r.text(input)
 		th.entered = r.emitOn(th, st.Type.String()+"StateEntered", history.Details{Name: st.Name, Input: in})
 		r.execute(th)
 	}
@@ -356,7 +352,7 @@ func (r *run) exitState(th *thread, out jsonv.Value, next string) {
 // leave records StateExited with output and moves on to next (or ends the thread).
 func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	st := th.state
-	outText := text(out)
+	outText := r.text(out)
 	if !th.silent && len(*outText) > MaxPayload {
 		r.stateFailed(th, dataLimit(st.Name))
 		return
@@ -377,8 +373,14 @@ func dataLimit(state string) failure {
 		cause: ptr("The state/task '" + state + "' returned a result with a size exceeding the maximum number of bytes service limit.")}
 }
 
-func text(v jsonv.Value) *string {
-	s := jsonv.String(v)
+// text returns the JSON text of v as AWS records it in history and outputs.
+func (r *run) text(v jsonv.Value) *string {
+	var s string
+	if r.x.inputKept {
+		s = string(jsonv.AppendKeeping(nil, v, r.x.input, r.x.inputText))
+	} else {
+		s = jsonv.String(v)
+	}
 	return &s
 }
 
@@ -537,9 +539,8 @@ func (r *run) threadSucceeded(th *thread, out jsonv.Value) {
 	th.done = true
 	delete(r.x.threads, th.id)
 	if th.parent == nil {
-		s := jsonv.String(out)
-		r.x.Output = &s
-		r.finish(Succeeded, "ExecutionSucceeded", history.Details{Output: &s}, th.prev)
+		r.x.Output = r.text(out)
+		r.finish(Succeeded, "ExecutionSucceeded", history.Details{Output: r.x.Output}, th.prev)
 		return
 	}
 	p := th.parent

@@ -50,8 +50,10 @@ func (r *run) contextObject(th *thread, item *mapItem, token string) jsonv.Value
 		jsonv.Member{Key: "StartTime", Value: isoTime(id.StartTime)},
 		jsonv.Member{Key: "Name", Value: id.Name},
 		jsonv.Member{Key: "RoleArn", Value: id.RoleArn},
-		jsonv.Member{Key: "RedriveCount", Value: jsonv.Int(id.RedriveCount)},
 	)
+	if !id.Sync {
+		exec.Set("RedriveCount", jsonv.Int(id.RedriveCount))
+	}
 	sm := jsonv.ObjectOf(
 		jsonv.Member{Key: "Id", Value: id.StateMachineArn},
 		jsonv.Member{Key: "Name", Value: id.StateMachineName},

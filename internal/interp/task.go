@@ -86,15 +86,15 @@ func (r *run) execTask(th *thread) {
 	}
 	switch info.kind {
 	case resLambda:
-		d.Input = text(params)
+		d.Input = r.text(params)
 		d.HeartbeatInSeconds = nil
 		r.emitOn(th, "LambdaFunctionScheduled", d)
 	case resActivity:
-		d.Input = text(params)
+		d.Input = r.text(params)
 		r.emitOn(th, "ActivityScheduled", d)
 	default:
 		d.Resource, d.ResourceType, d.Region = info.action, info.resType, r.x.ID.Region
-		d.Parameters = text(params)
+		d.Parameters = r.text(params)
 		r.emitOn(th, "TaskScheduled", d)
 	}
 	th.task = &info

@@ -95,3 +95,39 @@ func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
 }
+
+// Same reports whether a and b are the very same object or array (not merely equal ones).
+func Same(a, b Value) bool {
+	switch a := a.(type) {
+	case *Object:
+		bo, ok := b.(*Object)
+		return ok && a == bo
+	case []Value:
+		ba, ok := b.([]Value)
+		return ok && len(a) == len(ba) && cap(a) == cap(ba) && (len(a) == 0 || &a[0] == &ba[0])
+	}
+	return false
+}
+
+// AppendKeeping is Append, except that where the object or array orig itself is v, or an element
+// of arrays that make up v, its original text is written instead. AWS passes an execution's
+// input on as the text it was given until a state changes it, so spacing in that text survives
+// into later inputs and into the result arrays of Parallel and Map; objects built by templates
+// or ResultPath hold a parsed copy, written compactly.
+func AppendKeeping(buf []byte, v, orig Value, origText string) []byte {
+	if Same(v, orig) {
+		return append(buf, origText...)
+	}
+	switch v := v.(type) {
+	case []Value:
+		buf = append(buf, '[')
+		for i, e := range v {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = AppendKeeping(buf, e, orig, origText)
+		}
+		return append(buf, ']')
+	}
+	return Append(buf, v)
+}
