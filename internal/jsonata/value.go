@@ -1,0 +1,403 @@
+package jsonata
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// Internal values. Evaluation works on plain Go values so that arithmetic does not re-parse
+// number text and so that JSONata's notion of "undefined" (Go nil) is distinct from JSON null:
+//
+//	nil            undefined (no value)
+//	nullValue      JSON null
+//	bool, float64, string
+//	*array         arrays and sequences
+//	*jsonv.Object  objects; members may hold raw jsonv values or internal values, so every
+//	               read goes through norm
+//	*lambda, *builtin  functions
+//
+// Input documents are not converted up front: raw jsonv values are normalised lazily, when a
+// lookup or an iteration reaches them, so that an expression touching one field of a large
+// document does not pay for the whole document.
+
+type nullType struct{}
+
+var null = nullType{}
+
+// array is a JSON array or a JSONata sequence. The flags mirror the properties the reference
+// implementation attaches to its JavaScript arrays, because the flattening rules depend on them.
+type array struct {
+	items []any
+	// seq marks a sequence: a result of path navigation, which collapses to its single item
+	// and is flattened into enclosing sequences.
+	seq bool
+	// keepSingleton stops a one-item sequence from collapsing (the [] path suffix).
+	keepSingleton bool
+	// cons marks an array built by an array constructor inside a path; it is not flattened.
+	cons bool
+	// outerWrapper marks the sequence that wraps an array input document, so that $ still
+	// means the whole array.
+	outerWrapper bool
+}
+
+func newSeq(items ...any) *array { return &array{items: items, seq: true} }
+
+// norm turns a raw jsonv value reached inside an input document into its internal form.
+func norm(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return null
+	case jsonv.Number:
+		return x.Float64()
+	case []any:
+		items := make([]any, len(x))
+		for i, e := range x {
+			items[i] = norm(e)
+		}
+		return &array{items: items}
+	}
+	return v
+}
+
+// fromJSON is norm for values handed in by callers (input, bindings, native results).
+func fromJSON(v jsonv.Value) any { return norm(v) }
+
+// isNumber reports whether v is a usable number. Like the reference's isNumeric, it fails with
+// D1001 on ±Inf, which arithmetic can produce but JSON cannot carry.
+func isNumber(v any) (float64, bool, error) {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) {
+		return 0, false, nil
+	}
+	if math.IsInf(f, 0) {
+		return 0, false, newError("D1001", withValue(f))
+	}
+	return f, true, nil
+}
+
+func isFunction(v any) bool {
+	switch v.(type) {
+	case *lambda, *builtin:
+		return true
+	}
+	return false
+}
+
+func isArrayOfStrings(v any) bool {
+	a, ok := v.(*array)
+	if !ok {
+		return false
+	}
+	for _, e := range a.items {
+		if _, ok := e.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isArrayOfNumbers(v any) (bool, error) {
+	a, ok := v.(*array)
+	if !ok {
+		return false, nil
+	}
+	for _, e := range a.items {
+		if _, ok, err := isNumber(e); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// appendValues is the reference's fn.append: undefined operands vanish, anything else is
+// concatenated into a new (non-sequence) array.
+func appendValues(a, b any) any {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	aa, aIsArr := a.(*array)
+	ba, bIsArr := b.(*array)
+	n := 1
+	if aIsArr {
+		n = len(aa.items)
+	}
+	if bIsArr {
+		n += len(ba.items)
+	} else {
+		n++
+	}
+	items := make([]any, 0, n)
+	if aIsArr {
+		items = append(items, aa.items...)
+	} else {
+		items = append(items, a)
+	}
+	if bIsArr {
+		items = append(items, ba.items...)
+	} else {
+		items = append(items, b)
+	}
+	return &array{items: items}
+}
+
+// deepEqual is the reference's isDeepEqual: arrays by position, objects by key set.
+func deepEqual(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nullType:
+		return b == null
+	case *array:
+		y, ok := b.(*array)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		if len(x.items) != len(y.items) {
+			return false
+		}
+		for i := range x.items {
+			if !deepEqual(x.items[i], y.items[i]) {
+				return false
+			}
+		}
+		return true
+	case *jsonv.Object:
+		y, ok := b.(*jsonv.Object)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		if x.Len() != y.Len() {
+			return false
+		}
+		for _, m := range x.Members() {
+			v, ok := y.Get(m.Key)
+			if !ok || !deepEqual(norm(m.Value), norm(v)) {
+				return false
+			}
+		}
+		return true
+	case nil:
+		return b == nil
+	}
+	return a == b
+}
+
+// typeSymbol is the one-letter type code used by function signatures.
+func typeSymbol(v any) byte {
+	switch v.(type) {
+	case nil:
+		return 'm'
+	case nullType:
+		return 'l'
+	case bool:
+		return 'b'
+	case float64:
+		return 'n'
+	case string:
+		return 's'
+	case *array:
+		return 'a'
+	case *jsonv.Object:
+		return 'o'
+	case *lambda, *builtin:
+		return 'f'
+	}
+	return 'm'
+}
+
+// toBoolean is the reference's $boolean cast; ok is false for undefined.
+func toBoolean(v any) (bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return false, nil
+	case *array:
+		if len(x.items) == 1 {
+			return toBoolean(x.items[0])
+		}
+		for _, e := range x.items {
+			b, err := toBoolean(e)
+			if err != nil {
+				return false, err
+			}
+			if b {
+				return true, nil
+			}
+		}
+		return false, nil
+	case string:
+		return x != "", nil
+	case float64:
+		f, ok, err := isNumber(x)
+		if err != nil {
+			return false, err
+		}
+		return ok && f != 0, nil
+	case *jsonv.Object:
+		return x.Len() > 0, nil
+	case bool:
+		return x, nil
+	}
+	return false, nil
+}
+
+// formatNumber writes f as JavaScript's Number.prototype.toString does.
+func formatNumber(f float64) string {
+	if f == 0 {
+		return "0"
+	}
+	if math.IsNaN(f) {
+		return "NaN"
+	}
+	if math.IsInf(f, 1) {
+		return "Infinity"
+	}
+	if math.IsInf(f, -1) {
+		return "-Infinity"
+	}
+	var sb strings.Builder
+	if f < 0 {
+		sb.WriteByte('-')
+		f = -f
+	}
+	// Shortest round-tripping digits, then ECMA-262 Number::toString layout.
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	mant, expStr, _ := strings.Cut(e, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	exp, _ := strconv.Atoi(expStr)
+	k := len(digits)
+	n := exp + 1
+	switch {
+	case k <= n && n <= 21:
+		sb.WriteString(digits)
+		sb.WriteString(strings.Repeat("0", n-k))
+	case 0 < n && n <= 21:
+		sb.WriteString(digits[:n])
+		sb.WriteByte('.')
+		sb.WriteString(digits[n:])
+	case -6 < n && n <= 0:
+		sb.WriteString("0.")
+		sb.WriteString(strings.Repeat("0", -n))
+		sb.WriteString(digits)
+	default:
+		sb.WriteByte(digits[0])
+		if k > 1 {
+			sb.WriteByte('.')
+			sb.WriteString(digits[1:])
+		}
+		sb.WriteByte('e')
+		if n-1 >= 0 {
+			sb.WriteByte('+')
+		}
+		sb.WriteString(strconv.Itoa(n - 1))
+	}
+	return sb.String()
+}
+
+// toPrecision15 mimics Number(x.toPrecision(15)), which $string applies to hide binary noise.
+func toPrecision15(f float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(f, 'e', 14, 64), 64)
+	if err != nil {
+		return f
+	}
+	return r
+}
+
+// toJSON converts an internal value to a jsonv value for callers. Function values have no JSON
+// form and are dropped as JSON.stringify drops them (null inside arrays). Raw subtrees are
+// returned without copying.
+func toJSON(v any) (jsonv.Value, bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, false, nil
+	case nullType:
+		return nil, true, nil
+	case bool, string:
+		return x, true, nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, false, newError("D1001", withValue(x))
+		}
+		return jsonv.Number(formatNumber(x)), true, nil
+	case jsonv.Number:
+		return x, true, nil
+	case []any:
+		return x, true, nil
+	case *array:
+		out := make([]jsonv.Value, len(x.items))
+		for i, e := range x.items {
+			j, ok, err := toJSON(e)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				out[i] = j
+			}
+		}
+		return out, true, nil
+	case *jsonv.Object:
+		o, err := objectToJSON(x)
+		return o, err == nil, err
+	}
+	return nil, false, nil
+}
+
+// objectToJSON copies an object only when one of its members is not already a jsonv value.
+func objectToJSON(o *jsonv.Object) (*jsonv.Object, error) {
+	members := o.Members()
+	for i, m := range members {
+		if isRawJSON(m.Value) {
+			continue
+		}
+		out := jsonv.NewObject(len(members))
+		for _, p := range members[:i] {
+			out.Set(p.Key, p.Value)
+		}
+		for _, p := range members[i:] {
+			j, ok, err := toJSON(p.Value)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out.Set(p.Key, j)
+			}
+		}
+		return out, nil
+	}
+	return o, nil
+}
+
+// isRawJSON reports whether v is already a jsonv value all the way down, so that it can be
+// handed out as it is.
+func isRawJSON(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, string, jsonv.Number, []any:
+		return true
+	case *jsonv.Object:
+		for _, m := range x.Members() {
+			if !isRawJSON(m.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
