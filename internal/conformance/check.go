@@ -80,7 +80,7 @@ func checkResult(c *Case, n *Normaliser, got *jsonv.Object) (mismatch, category 
 			return "output: " + err.Error(), "output cannot be normalised"
 		}
 		if d := diffAt("output", norm, want, n.Tokens); d != nil {
-			return d.String(), "output " + differenceKind(d)
+			return d.String(), "output " + differenceKind(d) + leafKey(d.path)
 		}
 	}
 	// Error and cause are normalised together, as they sat in one event.
@@ -114,6 +114,17 @@ func checkResult(c *Case, n *Normaliser, got *jsonv.Object) (mismatch, category 
 		}
 	}
 	return "", ""
+}
+
+// leafKey names the key a difference is under, " at .Key", when it is below the root: outputs are
+// the case's own data, but the same key going wrong across cases (RedriveCount, say) is one issue.
+func leafKey(path string) string {
+	path = indexesRE.ReplaceAllString(path, "")
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 {
+		return ""
+	}
+	return " at ." + path[i+1:]
 }
 
 // outcomeDetail appends a failed outcome's error and cause to a status; generalised, it keeps
@@ -218,6 +229,8 @@ func withoutExecutionData(events []jsonv.Value) []jsonv.Value {
 	}
 	return out
 }
+
+var indexesRE = regexp.MustCompile(`(\[\d+\])+$`)
 
 var definitionCodeRE = regexp.MustCompile(`^Invalid State Machine Definition: '([A-Z_]+)`)
 

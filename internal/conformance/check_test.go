@@ -61,7 +61,7 @@ func TestCheckExecution(t *testing.T) {
 		},
 		{
 			name: "output", kase: passCase, result: strings.Replace(passResult, `"output":{"a":[1,2]`, `"output":{"a":[2,1]`, 1),
-			mismatch: "output.a[0]: got 2, want 1", category: "output differs",
+			mismatch: "output.a[0]: got 2, want 1", category: "output differs at .a",
 		},
 		{
 			name: "history only", kase: passCase, result: strings.Replace(passResult, `"previousEventId":1`, `"previousEventId":0`, 1),
@@ -258,6 +258,20 @@ func TestRunAllAndReport(t *testing.T) {
 	} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestLeafKey(t *testing.T) {
+	for path, want := range map[string]string{
+		"output":                          "",
+		"output[3]":                       "",
+		"output.a.key_1":                  " at .key_1",
+		"output.items[2][0]":              " at .items",
+		"output.query.execution.Redrive1": " at .Redrive1",
+	} {
+		if got := leafKey(path); got != want {
+			t.Errorf("leafKey(%q) = %q, want %q", path, got, want)
 		}
 	}
 }

@@ -151,8 +151,8 @@ func DiffEvents(mine, theirs []jsonv.Value, tokens []string) (detail, category s
 		}
 		if isBranchEvent(theirs[i]) {
 			ti, mj := runEnd(theirs, i), runEnd(mine, j)
-			if d := diffMultiset(mine[j:mj], theirs[i:ti], tokens); d != "" {
-				return fmt.Sprintf("event %d: parallel branch events: %s", i+1, d), "parallel branch events differ"
+			if d, cat := diffMultiset(mine[j:mj], theirs[i:ti], tokens); d != "" {
+				return fmt.Sprintf("event %d: parallel branch events: %s", i+1, d), "parallel branch events: " + cat
 			}
 			i, j = ti, mj
 			continue
@@ -244,9 +244,9 @@ func runEnd(events []jsonv.Value, from int) int {
 // diffMultiset looks for a one-to-one pairing of mine and theirs under Equal. Placeholders make
 // Equal match more than one candidate, so a greedy pairing could fail where a full one exists:
 // this uses augmenting paths (the runs are short).
-func diffMultiset(mine, theirs []jsonv.Value, tokens []string) string {
+func diffMultiset(mine, theirs []jsonv.Value, tokens []string) (detail, category string) {
 	if len(mine) != len(theirs) {
-		return fmt.Sprintf("%d events, want %d", len(mine), len(theirs))
+		return fmt.Sprintf("%d events, want %d", len(mine), len(theirs)), "different number"
 	}
 	eq := make([][]bool, len(theirs))
 	for ti := range theirs {
@@ -281,11 +281,11 @@ func diffMultiset(mine, theirs []jsonv.Value, tokens []string) string {
 			if eventType(mine[mi]) != eventType(theirs[ti]) {
 				continue
 			}
-			if d, _ := diffEvent(mine[mi], theirs[ti], tokens); d != "" {
-				return "no match for " + describeEvent(theirs[ti]) + ", e.g. " + d
+			if d, cat := diffEvent(mine[mi], theirs[ti], tokens); d != "" {
+				return "no match for " + describeEvent(theirs[ti]) + ", e.g. " + d, cat
 			}
 		}
-		return "no match for " + describeEvent(theirs[ti])
+		return "no match for " + describeEvent(theirs[ti]), "no " + eventType(theirs[ti])
 	}
-	return ""
+	return "", ""
 }

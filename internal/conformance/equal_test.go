@@ -68,13 +68,13 @@ func TestDiffEvents(t *testing.T) {
 		{
 			"a branch event missing",
 			`[` + started + `,` + a + `,` + exited + `]`, `[` + started + `,` + a + `,` + b + `,` + exited + `]`,
-			"event 2: parallel branch events: 1 events, want 2", "parallel branch events differ",
+			"event 2: parallel branch events: 1 events, want 2", "parallel branch events: different number",
 		},
 		{
 			"a different branch event",
 			`[` + a + `,` + a + `]`, `[` + a + `,` + b + `]`,
 			`event 1: parallel branch events: no match for PassStateEntered "B", e.g. PassStateEntered stateEnteredEventDetails.name: got "A", want "B"`,
-			"parallel branch events differ",
+			"parallel branch events: PassStateEntered stateEnteredEventDetails.name differs",
 		},
 		{
 			"a different type",
