@@ -44,6 +44,9 @@ type fieldPathExpr struct {
 
 func (e fieldPathExpr) Eval(s Scope) (jsonv.Value, error) {
 	v, err := e.p.Eval(s)
+	if err == nil {
+		return v, nil
+	}
 	// AWS reads an array element past either end as null here.
 	var nf *path.NotFoundError
 	if errors.As(err, &nf) && nf.OutOfRange {

@@ -57,6 +57,11 @@ func (p *parser) mapState(st *State, o *jsonv.Object, loc string, lang QueryLang
 		if msg := labelProblem(s); msg != "" {
 			p.add(CodeInvalidLabelName, loc+"/Label", "%s", msg)
 		}
+		// Labels name Map Runs, so they are unique in the whole state machine.
+		if p.labels[s] {
+			p.add(CodeDuplicateLabel, loc+"/Label", "Duplicate Label name: %s", s)
+		}
+		p.labels[s] = true
 	}
 	if r, ok := p.obj(o, "ItemReader", loc); ok {
 		f.ItemReader = p.itemReader(r, loc+"/ItemReader", lang)

@@ -39,7 +39,7 @@ func Parse(definition []byte, opts ParseOptions) (*StateMachine, error) {
 	if !ok {
 		return nil, &DefinitionError{[]Diagnostic{{Code: CodeSchema, Message: "Definition must be a valid JSON object"}}}
 	}
-	p := &parser{opts: opts, dups: duplicateStates(definition)}
+	p := &parser{opts: opts, dups: duplicateStates(definition), labels: map[string]bool{}}
 	sm := &StateMachine{Source: string(definition)}
 	p.top = p.queryLanguage(top, "", JSONPath)
 	sm.Machine = *p.machine(top, "", machineTop)
@@ -116,6 +116,8 @@ type parser struct {
 	top   QueryLanguage
 	diags []Diagnostic
 	dups  map[string][]string
+	// labels holds the Map Labels seen so far.
+	labels map[string]bool
 	// scopes lists every set of states (top level, branches, processors) for the graph phase.
 	scopes []*scope
 }

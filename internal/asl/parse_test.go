@@ -126,6 +126,8 @@ func TestValidation(t *testing.T) {
 		{"map item reader", machine(`"S":{"Type":"Map","ItemReader":{"Resource":"arn:aws:states:::s3:putObject","ReaderConfig":{"InputType":"XML"}},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"I","States":{"I":{"Type":"Succeed"}}},"End":true}`), Standard, []string{
 			"SCHEMA_VALIDATION_FAILED: The resource provided arn:aws:states:::s3:putObject is not recognized. The value is not a valid resource ARN, or the resource is not available in this region. at /States/S/ItemReader/Resource",
 			"SCHEMA_VALIDATION_FAILED: The field 'InputType' should have one of these values: [CSV, JSON, JSONL, MANIFEST, PARQUET] at /States/S/ItemReader/ReaderConfig/InputType"}},
+		{"duplicate label", machine(`"S":{"Type":"Map","Label":"L","ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Succeed"}}},"Next":"T"},"T":{"Type":"Map","Label":"L","ItemProcessor":{"StartAt":"B","States":{"B":{"Type":"Succeed"}}},"End":true}`), Standard, []string{
+			"DUPLICATE_LABEL_NAME: Duplicate Label name: L at /States/T/Label"}},
 		{"query language downgrade", `{"QueryLanguage":"JSONata","StartAt":"S","States":{"S":{"Type":"Pass","QueryLanguage":"JSONPath","End":true}}}`, Standard, []string{
 			"SCHEMA_VALIDATION_FAILED: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine at /States/S"}},
 		{"jsonpath field in jsonata state", machine(`"S":{"Type":"Pass","QueryLanguage":"JSONata","InputPath":"$","End":true}`), Standard, []string{
