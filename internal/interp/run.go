@@ -41,12 +41,19 @@ type thread struct {
 	next      string
 	nextInput jsonv.Value
 
+	// lastValue and lastText cache the JSON text of the value last written to history by this
+	// thread: a state's output is the next state's input, and encoding it once is enough.
+	lastValue jsonv.Value
+	lastText  *string
+
 	waiting waitKind
 	taskID  string
 	task    *taskInfo
 	timerID string
 
 	fan *fanOut
+
+	sc scope
 
 	done bool
 }
@@ -113,6 +120,7 @@ type run struct {
 	// queue holds work that must wait until the current call stack unwinds: children to start
 	// and children that finished, so that parents never advance re-entrantly.
 	queue []func()
+	buf   []byte // reused for encoding
 }
 
 func (r *run) result() Result { return Result{Events: r.events, Effects: r.effects} }
@@ -204,7 +212,7 @@ func (r *run) advance(th *thread) {
 		th.attempts = nil
 		th.retryCount = 0
 		th.enteredTime = r.now
-		in := r.text(input)
+		in := r.textOn(th, input)
 		th.entered = r.emitOn(th, st.Type.String()+"StateEntered", history.Details{Name: st.Name, Input: in})
 		r.execute(th)
 	}
@@ -352,7 +360,7 @@ func (r *run) exitState(th *thread, out jsonv.Value, next string) {
 // leave records StateExited with output and moves on to next (or ends the thread).
 func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	st := th.state
-	outText := r.text(out)
+	outText := r.textOn(th, out)
 	if !th.silent && len(*outText) > MaxPayload {
 		r.stateFailed(th, dataLimit(st.Name))
 		return
@@ -373,14 +381,24 @@ func dataLimit(state string) failure {
 		cause: ptr("The state/task '" + state + "' returned a result with a size exceeding the maximum number of bytes service limit.")}
 }
 
+// textOn is text with th's one-value cache.
+func (r *run) textOn(th *thread, v jsonv.Value) *string {
+	if th.lastText != nil && jsonv.Same(v, th.lastValue) {
+		return th.lastText
+	}
+	t := r.text(v)
+	th.lastValue, th.lastText = v, t
+	return t
+}
+
 // text returns the JSON text of v as AWS records it in history and outputs.
 func (r *run) text(v jsonv.Value) *string {
-	var s string
 	if r.x.inputKept {
-		s = string(jsonv.AppendKeeping(nil, v, r.x.input, r.x.inputText))
+		r.buf = jsonv.AppendKeeping(r.buf[:0], v, r.x.input, r.x.inputText)
 	} else {
-		s = jsonv.String(v)
+		r.buf = jsonv.Append(r.buf[:0], v)
 	}
+	s := string(r.buf)
 	return &s
 }
 
