@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/stepline/stepline/internal/jsonv"
@@ -110,9 +111,9 @@ func Load(dir string) ([]*Case, error) {
 		}
 	}
 	cases := make([]*Case, len(names))
-	for i, name := range names {
-		cases[i] = loadCase(dir, name, indexed.kinds[name])
-	}
+	parallel(len(names), runtime.GOMAXPROCS(0), func(i int) {
+		cases[i] = loadCase(dir, names[i], indexed.kinds[names[i]])
+	})
 	return cases, nil
 }
 

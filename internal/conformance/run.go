@@ -56,21 +56,26 @@ type Diagnostic struct {
 // outcomes in the order of cases.
 func RunAll(ctx context.Context, eng Engine, cases []*Case, workers int, timeout time.Duration) []Outcome {
 	out := make([]Outcome, len(cases))
+	parallel(len(cases), workers, func(i int) { out[i] = RunCase(ctx, eng, cases[i], timeout) })
+	return out
+}
+
+// parallel calls f(0) … f(n-1) on a pool of workers goroutines.
+func parallel(n, workers int, f func(i int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = RunCase(ctx, eng, cases[i], timeout)
+				f(i)
 			}
 		})
 	}
-	for i := range cases {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return out
 }
 
 // RunCase runs one case. A panic in the engine fails the case instead of the whole run.
