@@ -1,6 +1,7 @@
 package interp_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/history"
 	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/jsonv"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -37,6 +39,12 @@ func mustParse(t testing.TB, def string) *asl.StateMachine {
 
 // drive runs an execution to its end, answering tasks with answer and firing timers in due order.
 func drive(t testing.TB, def *asl.StateMachine, input string, answer func(interp.ScheduleTask) interp.Event) (*interp.Execution, []history.Event) {
+	return driveWith(t, def, input, answer, false)
+}
+
+// driveWith is drive; with restore set, the execution goes through Snapshot and Restore before
+// every Step, as it does in the durable engine.
+func driveWith(t testing.TB, def *asl.StateMachine, input string, answer func(interp.ScheduleTask) interp.Event, restore bool) (*interp.Execution, []history.Event) {
 	t.Helper()
 	x, res, err := interp.Start(def, identity(), input, t0)
 	if err != nil {
@@ -88,6 +96,15 @@ func drive(t testing.TB, def *asl.StateMachine, input string, answer func(interp
 				now = tm.due
 			}
 			ev = interp.TimerFired{TimerID: tm.id}
+		}
+		if restore {
+			snap, err := x.Snapshot()
+			if err != nil {
+				t.Fatalf("Snapshot: %v", err)
+			}
+			if x, err = interp.Restore(def, snap); err != nil {
+				t.Fatalf("Restore: %v\n%s", err, snap)
+			}
 		}
 		res, err := interp.Step(x, ev, now)
 		if err != nil {
@@ -275,5 +292,63 @@ func TestInvalidInput(t *testing.T) {
 	def := mustParse(t, `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
 	if _, _, err := interp.Start(def, identity(), `{"a":`, t0); err == nil {
 		t.Fatal("Start accepted input that is not JSON")
+	}
+}
+
+// TestSnapshotRestore runs executions that wait inside Map iterations and Parallel branches
+// straight through and through a snapshot before every step: the histories must be identical.
+func TestSnapshotRestore(t *testing.T) {
+	def := mustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[
+		{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":2,"ItemSelector":{"i.$":"$$.Map.Item.Index","v.$":"$$.Map.Item.Value"},
+			"ItemProcessor":{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.v","Next":"T"},
+				"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","TimeoutSeconds":30,"Retry":[{"ErrorEquals":["Flaky"],"MaxAttempts":2}],"End":true}}},"End":true}}},
+		{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:work","HeartbeatSeconds":5,"End":true}}}],
+		"ResultSelector":{"mapped.$":"$[0]","activity.$":"$[1]"},"End":true}}}`)
+	answer := func() func(interp.ScheduleTask) interp.Event {
+		calls := map[string]int{}
+		return func(st interp.ScheduleTask) interp.Event {
+			calls[st.StateName]++
+			if st.StateName == "T" && calls["T"]%2 == 1 {
+				return interp.TaskFailed{TaskID: st.TaskID, Error: "Flaky", Cause: "try again"}
+			}
+			return interp.TaskSucceeded{TaskID: st.TaskID, Output: jsonText(st)}
+		}
+	}
+	input := `[3, 1, 2]`
+	x1, straight := driveWith(t, def, input, answer(), false)
+	x2, restored := driveWith(t, def, input, answer(), true)
+	if x1.Status != interp.Succeeded || x2.Status != interp.Succeeded {
+		t.Fatalf("status %s / %s: %s %s", x1.Status, x2.Status, deref(x1.Cause), deref(x2.Cause))
+	}
+	a := string(history.AppendEvents(nil, straight, true))
+	b := string(history.AppendEvents(nil, restored, true))
+	if a != b {
+		t.Errorf("histories differ\nstraight %s\nrestored %s", a, b)
+	}
+	if deref(x1.Output) != deref(x2.Output) {
+		t.Errorf("outputs differ: %s / %s", deref(x1.Output), deref(x2.Output))
+	}
+}
+
+func jsonText(st interp.ScheduleTask) string {
+	return `{"echo":` + string(jsonv.Append(nil, st.Parameters)) + `}`
+}
+
+func TestRestoreRejectsForeignSnapshot(t *testing.T) {
+	def := mustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":5,"End":true}}}`)
+	other := mustParse(t, `{"StartAt":"X","States":{"X":{"Type":"Wait","Seconds":5,"End":true}}}`)
+	x, _, err := interp.Start(def, identity(), `{}`, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := x.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := interp.Restore(other, snap); !errors.Is(err, interp.ErrSnapshot) {
+		t.Errorf("Restore with another definition: %v, want ErrSnapshot", err)
+	}
+	if _, err := interp.Restore(def, []byte(`{"threads":[{`)); !errors.Is(err, interp.ErrSnapshot) {
+		t.Errorf("Restore of garbage: %v, want ErrSnapshot", err)
 	}
 }

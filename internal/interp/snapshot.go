@@ -1,0 +1,317 @@
+package interp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// ErrSnapshot is wrapped by Restore when a snapshot does not fit the definition or is corrupt.
+var ErrSnapshot = errors.New("invalid execution snapshot")
+
+// Snapshots are the durable form of an Execution between two Steps: the engine stores one with
+// every committed transition. They are JSON, so a stored execution can be read by a person, and
+// JSON values inside keep their key order and number text (they are written with jsonv).
+
+type snapExecution struct {
+	ID          Identity           `json:"id"`
+	Status      Status             `json:"status"`
+	Output      *string            `json:"output,omitempty"`
+	Error       *string            `json:"error,omitempty"`
+	Cause       *string            `json:"cause,omitempty"`
+	Input       string             `json:"input"`
+	NextEventID int64              `json:"nextEventId"`
+	NextSeq     int64              `json:"nextSeq"`
+	Rand        uint64             `json:"rand"`
+	Root        int64              `json:"root,omitempty"`
+	Threads     []snapThread       `json:"threads,omitempty"`
+	Tasks       map[string]int64   `json:"tasks,omitempty"`
+	Timers      map[string]snapRef `json:"timers,omitempty"`
+}
+
+type snapRef struct {
+	Kind   timerKind `json:"k"`
+	Thread int64     `json:"t,omitempty"`
+}
+
+// snapStep locates a nested machine: the state that holds it and the branch index (-1 for a
+// Map's processor).
+type snapStep struct {
+	State  string `json:"s"`
+	Branch int    `json:"b"`
+}
+
+type snapThread struct {
+	ID          int64      `json:"id"`
+	Parent      int64      `json:"parent,omitempty"`
+	Machine     []snapStep `json:"machine,omitempty"`
+	Index       int64      `json:"index,omitempty"`
+	Silent      bool       `json:"silent,omitempty"`
+	Prev        int64      `json:"prev"`
+	State       string     `json:"state,omitempty"`
+	Input       snapValue  `json:"input"`
+	Effective   snapValue  `json:"effective"`
+	Entered     int64      `json:"entered"`
+	EnteredTime time.Time  `json:"enteredTime"`
+	Attempts    []int64    `json:"attempts,omitempty"`
+	RetryCount  int64      `json:"retryCount,omitempty"`
+	Waiting     waitKind   `json:"waiting,omitempty"`
+	TaskID      string     `json:"taskId,omitempty"`
+	Task        *snapTask  `json:"task,omitempty"`
+	TimerID     string     `json:"timerId,omitempty"`
+	Fan         *snapFan   `json:"fan,omitempty"`
+}
+
+type snapTask struct {
+	Started    bool      `json:"started,omitempty"`
+	Timeout    int64     `json:"timeout,omitempty"`
+	Heartbeat  int64     `json:"heartbeat,omitempty"`
+	HBTimerID  string    `json:"hbTimer,omitempty"`
+	TOTimerID  string    `json:"toTimer,omitempty"`
+	Parameters snapValue `json:"parameters"`
+}
+
+type snapFan struct {
+	Parallel  bool        `json:"parallel,omitempty"`
+	Items     []snapValue `json:"items,omitempty"`
+	Results   []snapValue `json:"results"`
+	NextIndex int         `json:"next,omitempty"`
+	Running   int         `json:"running,omitempty"`
+	Completed int         `json:"completed,omitempty"`
+	Failed    int64       `json:"failed,omitempty"`
+	MaxConc   int         `json:"maxConcurrency,omitempty"`
+	TolCount  float64     `json:"tolCount"`
+	TolPct    float64     `json:"tolPct"`
+	Children  []int64     `json:"children,omitempty"`
+	LastEvent int64       `json:"lastEvent"`
+	MapRunArn string      `json:"mapRunArn,omitempty"`
+}
+
+// snapValue is a JSON value; Input marks the execution input itself, whose identity matters
+// for keeping its original text (see jsonv.AppendKeeping).
+type snapValue struct {
+	V     json.RawMessage `json:"v,omitempty"`
+	Input bool            `json:"in,omitempty"`
+}
+
+func (x *Execution) snapValue(v jsonv.Value) snapValue {
+	if x.inputKept && jsonv.Same(v, x.input) {
+		return snapValue{Input: true}
+	}
+	return snapValue{V: json.RawMessage(jsonv.String(v))}
+}
+
+func (x *Execution) restoreValue(s snapValue) (jsonv.Value, error) {
+	if s.Input {
+		return x.input, nil
+	}
+	if len(s.V) == 0 {
+		return nil, nil
+	}
+	return jsonv.Parse(s.V)
+}
+
+// Snapshot encodes the execution's state. It is called between Steps, never during one.
+func (x *Execution) Snapshot() ([]byte, error) {
+	s := snapExecution{
+		ID: x.ID, Status: x.Status, Output: x.Output, Error: x.Error, Cause: x.Cause,
+		Input: x.inputText, NextEventID: x.nextEventID, NextSeq: x.nextSeq, Rand: x.rand,
+	}
+	if x.root != nil && !x.root.done {
+		s.Root = x.root.id
+	}
+	paths := map[*asl.Machine][]snapStep{&x.Def.Machine: nil}
+	indexMachines(&x.Def.Machine, nil, paths)
+	for _, th := range x.threads {
+		st := snapThread{
+			ID: th.id, Machine: paths[th.machine], Index: th.index, Silent: th.silent, Prev: th.prev,
+			Input: x.snapValue(th.input), Effective: x.snapValue(th.effective), Entered: th.entered,
+			EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
+			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID,
+		}
+		if th.parent != nil {
+			st.Parent = th.parent.id
+		}
+		if th.state != nil {
+			st.State = th.state.Name
+		}
+		if t := th.task; t != nil {
+			st.Task = &snapTask{Started: t.started, Timeout: t.timeout, Heartbeat: t.heartbeat,
+				HBTimerID: t.hbTimerID, TOTimerID: t.toTimerID, Parameters: x.snapValue(t.parameters)}
+		}
+		if f := th.fan; f != nil {
+			sf := &snapFan{Parallel: f.parallel, NextIndex: f.nextIndex, Running: f.running,
+				Completed: f.completed, Failed: f.failed, MaxConc: f.maxConc, TolCount: f.tolCount,
+				TolPct: f.tolPct, LastEvent: f.lastEvent, MapRunArn: f.mapRunArn}
+			for _, it := range f.items {
+				sf.Items = append(sf.Items, x.snapValue(it))
+			}
+			for _, r := range f.results {
+				sf.Results = append(sf.Results, x.snapValue(r))
+			}
+			for id := range f.children {
+				sf.Children = append(sf.Children, id)
+			}
+			st.Fan = sf
+		}
+		s.Threads = append(s.Threads, st)
+	}
+	if len(x.tasks) > 0 {
+		s.Tasks = make(map[string]int64, len(x.tasks))
+		for id, th := range x.tasks {
+			s.Tasks[id] = th.id
+		}
+	}
+	if len(x.timers) > 0 {
+		s.Timers = make(map[string]snapRef, len(x.timers))
+		for id, ref := range x.timers {
+			s.Timers[id] = snapRef{Kind: ref.kind, Thread: ref.thread}
+		}
+	}
+	return json.Marshal(&s)
+}
+
+// indexMachines records the location of every nested machine below m.
+func indexMachines(m *asl.Machine, at []snapStep, paths map[*asl.Machine][]snapStep) {
+	for _, name := range m.Order {
+		st := m.States[name]
+		switch {
+		case st.Parallel != nil:
+			for i, b := range st.Parallel.Branches {
+				p := append(append([]snapStep(nil), at...), snapStep{State: name, Branch: i})
+				paths[b] = p
+				indexMachines(b, p, paths)
+			}
+		case st.Map != nil:
+			p := append(append([]snapStep(nil), at...), snapStep{State: name, Branch: -1})
+			paths[st.Map.Processor] = p
+			indexMachines(st.Map.Processor, p, paths)
+		}
+	}
+}
+
+func resolveMachine(def *asl.StateMachine, at []snapStep) (*asl.Machine, error) {
+	m := &def.Machine
+	for _, s := range at {
+		st := m.States[s.State]
+		switch {
+		case st == nil:
+			return nil, fmt.Errorf("%w: no state %q", ErrSnapshot, s.State)
+		case s.Branch < 0 && st.Map != nil:
+			m = st.Map.Processor
+		case st.Parallel != nil && s.Branch >= 0 && s.Branch < len(st.Parallel.Branches):
+			m = st.Parallel.Branches[s.Branch]
+		default:
+			return nil, fmt.Errorf("%w: state %q has no branch %d", ErrSnapshot, s.State, s.Branch)
+		}
+	}
+	return m, nil
+}
+
+// Restore rebuilds an execution from a snapshot taken with the same definition.
+func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
+	var s snapExecution
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	in, err := jsonv.ParseString(s.Input)
+	if err != nil {
+		return nil, fmt.Errorf("%w: input: %w", ErrSnapshot, err)
+	}
+	x := &Execution{
+		Def: def, ID: s.ID, Status: s.Status, Output: s.Output, Error: s.Error, Cause: s.Cause,
+		input: in, inputText: s.Input, nextEventID: s.NextEventID, nextSeq: s.NextSeq, rand: s.Rand,
+		threads: map[int64]*thread{}, tasks: map[string]*thread{}, timers: map[string]timerRef{},
+	}
+	switch in.(type) {
+	case *jsonv.Object, []jsonv.Value:
+		x.inputKept = jsonv.String(in) != s.Input
+	}
+	for i := range s.Threads {
+		st := &s.Threads[i]
+		th := &thread{id: st.ID, index: st.Index, silent: st.Silent, prev: st.Prev, entered: st.Entered,
+			enteredTime: st.EnteredTime, attempts: st.Attempts, retryCount: st.RetryCount,
+			waiting: st.Waiting, taskID: st.TaskID, timerID: st.TimerID}
+		if th.machine, err = resolveMachine(def, st.Machine); err != nil {
+			return nil, err
+		}
+		if st.State != "" {
+			if th.state = th.machine.States[st.State]; th.state == nil {
+				return nil, fmt.Errorf("%w: no state %q", ErrSnapshot, st.State)
+			}
+		}
+		if th.input, err = x.restoreValue(st.Input); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		if th.effective, err = x.restoreValue(st.Effective); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		if st.Task != nil {
+			if th.state == nil || th.state.Task == nil {
+				return nil, fmt.Errorf("%w: thread %d waits on a task outside a Task state", ErrSnapshot, st.ID)
+			}
+			t := classify(th.state.Task.Resource)
+			t.started, t.timeout, t.heartbeat, t.hbTimerID, t.toTimerID = st.Task.Started, st.Task.Timeout, st.Task.Heartbeat, st.Task.HBTimerID, st.Task.TOTimerID
+			if t.parameters, err = x.restoreValue(st.Task.Parameters); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+			}
+			th.task = &t
+		}
+		if sf := st.Fan; sf != nil {
+			f := &fanOut{parallel: sf.Parallel, nextIndex: sf.NextIndex, running: sf.Running,
+				completed: sf.Completed, failed: sf.Failed, maxConc: sf.MaxConc, tolCount: sf.TolCount,
+				tolPct: sf.TolPct, lastEvent: sf.LastEvent, mapRunArn: sf.MapRunArn, children: map[int64]*thread{}}
+			for _, v := range sf.Items {
+				it, err := x.restoreValue(v)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+				}
+				f.items = append(f.items, it)
+			}
+			f.results = make([]jsonv.Value, len(sf.Results))
+			for i, v := range sf.Results {
+				if f.results[i], err = x.restoreValue(v); err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+				}
+			}
+			th.fan = f
+		}
+		x.threads[th.id] = th
+	}
+	for i := range s.Threads {
+		st := &s.Threads[i]
+		th := x.threads[st.ID]
+		if st.Parent != 0 {
+			if th.parent = x.threads[st.Parent]; th.parent == nil {
+				return nil, fmt.Errorf("%w: thread %d has no parent %d", ErrSnapshot, st.ID, st.Parent)
+			}
+		}
+		if st.Fan != nil {
+			for _, id := range st.Fan.Children {
+				c := x.threads[id]
+				if c == nil {
+					return nil, fmt.Errorf("%w: thread %d has no child %d", ErrSnapshot, st.ID, id)
+				}
+				th.fan.children[id] = c
+			}
+		}
+	}
+	if s.Root != 0 {
+		x.root = x.threads[s.Root]
+	}
+	for id, tid := range s.Tasks {
+		th := x.threads[tid]
+		if th == nil {
+			return nil, fmt.Errorf("%w: task %s of unknown thread %d", ErrSnapshot, id, tid)
+		}
+		x.tasks[id] = th
+	}
+	for id, ref := range s.Timers {
+		x.timers[id] = timerRef{kind: ref.Kind, thread: ref.Thread}
+	}
+	return x, nil
+}
