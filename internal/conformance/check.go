@@ -42,7 +42,7 @@ func (c *Case) normaliser() (*Normaliser, error) {
 func CheckExecution(c *Case, result []byte) Outcome {
 	n, err := c.normaliser()
 	if err != nil {
-		return failed(c, err.Error(), "corpus: "+Generalise(err.Error()))
+		return failed(c, err.Error(), "corpus: "+generalise(err.Error()))
 	}
 	v, err := jsonv.Parse(result)
 	got, ok := v.(*jsonv.Object)
@@ -110,7 +110,7 @@ func checkResult(c *Case, n *Normaliser, got *jsonv.Object) (mismatch, category 
 			if k == "error" {
 				return d.String(), d.String()
 			}
-			return d.String(), "cause differs (" + str(c.Expect, "error") + "); want: " + CauseGist(causeText(want))
+			return d.String(), "cause differs (" + str(c.Expect, "error") + "); want: " + causeGist(causeText(want))
 		}
 	}
 	return "", ""
@@ -138,17 +138,17 @@ func outcomeDetail(o *jsonv.Object, generalised bool) string {
 	case !hasCause:
 		return " (" + e + ")"
 	case generalised:
-		return " (" + e + ": " + CauseGist(causeText(c)) + ")"
+		return " (" + e + ": " + causeGist(causeText(c)) + ")"
 	}
 	return " (" + e + ": " + truncate(causeText(c), 300) + ")"
 }
 
 var causePrefixRE = regexp.MustCompile(`^An error occurred while executing the state '[^']*' \(entered at the event id #\d+\)\. ?`)
 
-// CauseGist is the generalised part of a cause after AWS's common "An error occurred while
+// causeGist is the generalised part of a cause after AWS's common "An error occurred while
 // executing the state ..." opening.
-func CauseGist(cause string) string {
-	return Generalise(causePrefixRE.ReplaceAllString(cause, ""))
+func causeGist(cause string) string {
+	return generalise(causePrefixRE.ReplaceAllString(cause, ""))
 }
 
 func causeText(v jsonv.Value) string {
@@ -239,7 +239,7 @@ var definitionCodeRE = regexp.MustCompile(`^Invalid State Machine Definition: '(
 func CheckDefinition(c *Case, rej *Rejection) Outcome {
 	n, err := c.normaliser()
 	if err != nil {
-		return failed(c, err.Error(), "corpus: "+Generalise(err.Error()))
+		return failed(c, err.Error(), "corpus: "+generalise(err.Error()))
 	}
 	o := Outcome{Case: c, MessageCompared: true}
 	if c.Kind == KindInvalidDefinition {
@@ -316,9 +316,9 @@ var (
 	numberRE = regexp.MustCompile(`\d+`)
 )
 
-// Generalise blanks the case-specific parts of a message (quoted and parenthesised text,
+// generalise blanks the case-specific parts of a message (quoted and parenthesised text,
 // numbers) and shortens it, so that messages of one kind group together.
-func Generalise(s string) string {
+func generalise(s string) string {
 	s = quotedRE.ReplaceAllStringFunc(s, func(q string) string { return q[:1] + "…" + q[len(q)-1:] })
 	s = numberRE.ReplaceAllString(s, "N")
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

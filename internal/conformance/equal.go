@@ -18,11 +18,6 @@ func Equal(mine, theirs jsonv.Value, tokens []string) bool {
 	return diffAt("", mine, theirs, tokens) == nil
 }
 
-// Diff returns "" when Equal holds, else where (below root) and how the values first differ.
-func Diff(root string, mine, theirs jsonv.Value, tokens []string) string {
-	return diffAt(root, mine, theirs, tokens).String()
-}
-
 // difference is where two values first differ: a path such as output.items[2].name, and how.
 type difference struct {
 	path, detail string

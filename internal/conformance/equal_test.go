@@ -7,7 +7,7 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-func TestDiff(t *testing.T) {
+func TestEqual(t *testing.T) {
 	tokens := []string{"generated-uuid"}
 	for _, tc := range []struct{ name, mine, theirs, want string }{
 		{"equal", `{"a":[1,{"b":null}]}`, `{"a":[1,{"b":null}]}`, ""},
@@ -32,12 +32,12 @@ func TestDiff(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Diff("", mustParse(t, tc.mine), mustParse(t, tc.theirs), tokens)
+			got := diffAt("", mustParse(t, tc.mine), mustParse(t, tc.theirs), tokens).String()
 			if got != tc.want {
-				t.Errorf("Diff = %q, want %q", got, tc.want)
+				t.Errorf("diff = %q, want %q", got, tc.want)
 			}
 			if Equal(mustParse(t, tc.mine), mustParse(t, tc.theirs), tokens) != (tc.want == "") {
-				t.Errorf("Equal disagrees with Diff")
+				t.Errorf("Equal disagrees with diffAt")
 			}
 		})
 	}
@@ -105,12 +105,12 @@ func TestGeneralise(t *testing.T) {
 		"first line\nsecond line":                                        "first line",
 		strings.Repeat("x", 200):                                         strings.Repeat("x", 140) + "…",
 	} {
-		if got := Generalise(in); got != want {
-			t.Errorf("Generalise(%q) = %q, want %q", in, got, want)
+		if got := generalise(in); got != want {
+			t.Errorf("generalise(%q) = %q, want %q", in, got, want)
 		}
 	}
 	const cause = `An error occurred while executing the state 'S' (entered at the event id #2). Invalid path '$.a'`
-	if got, want := CauseGist(cause), `Invalid path '…'`; got != want {
-		t.Errorf("CauseGist = %q, want %q", got, want)
+	if got, want := causeGist(cause), `Invalid path '…'`; got != want {
+		t.Errorf("causeGist = %q, want %q", got, want)
 	}
 }

@@ -88,7 +88,7 @@ func RunCase(ctx context.Context, eng Engine, c *Case, timeout time.Duration) (o
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			o = failed(c, fmt.Sprintf("engine panic: %v\n%s", r, debug.Stack()), "engine panic: "+Generalise(fmt.Sprint(r)))
+			o = failed(c, fmt.Sprintf("engine panic: %v\n%s", r, debug.Stack()), "engine panic: "+generalise(fmt.Sprint(r)))
 		}
 	}()
 	switch c.Kind {
@@ -99,9 +99,9 @@ func RunCase(ctx context.Context, eng Engine, c *Case, timeout time.Duration) (o
 		var rej *Rejection
 		switch {
 		case errors.As(err, &rej):
-			return failed(c, "definition rejected: "+rej.Message, "definition rejected: "+Generalise(rej.Message))
+			return failed(c, "definition rejected: "+rej.Message, "definition rejected: "+generalise(rej.Message))
 		case err != nil:
-			return failed(c, "engine error: "+err.Error(), "engine error: "+Generalise(err.Error()))
+			return failed(c, "engine error: "+err.Error(), "engine error: "+generalise(err.Error()))
 		}
 		return CheckExecution(c, res)
 	case KindInvalidDefinition, KindValidateDefinition:
