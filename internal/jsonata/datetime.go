@@ -234,18 +234,17 @@ type groupSep struct {
 }
 
 type integerFormat struct {
-	primary        intFormatKind
-	caseType       letterCase
-	ordinal        bool
-	zeroCode       rune
-	mandatory      int
-	optional       int
-	regular        bool
-	regularSep     groupSep
-	separators     []groupSep
-	token          string
-	n              int // digits to match when parsing a year
-	hasParseDigits bool
+	primary    intFormatKind
+	caseType   letterCase
+	ordinal    bool
+	zeroCode   rune
+	mandatory  int
+	optional   int
+	regular    bool
+	regularSep groupSep
+	separators []groupSep
+	token      string
+	n          int // digits to match when parsing a year
 }
 
 var decimalGroups = []rune{0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66,
@@ -494,7 +493,11 @@ func integerMatcher(f *integerFormat) (*componentMatcher, error) {
 	case fmtDecimal:
 		occurrences := "+"
 		if f.n > 0 {
-			occurrences = "{" + strconv.Itoa(f.n) + "}"
+			if f.optional == 0 {
+				occurrences = "{" + strconv.Itoa(f.n) + "}"
+			} else {
+				occurrences = "{" + strconv.Itoa(f.n-f.optional) + "," + strconv.Itoa(f.n) + "}"
+			}
 		}
 		m.regex = "[0-9]" + occurrences
 		if f.ordinal {
@@ -653,7 +656,9 @@ func analyseDateTimePicture(picture string) ([]*dateMarker, error) {
 			if d.hasMin && f.mandatory < d.widthMin {
 				f.mandatory = d.widthMin
 			}
-			if d.component == 'Y' {
+			if d.component == 'Y' || d.component == 'M' || d.component == 'D' {
+				// these take a fixed number of digits when parsing, so that [Y0001][M01][D01]
+				// can read 20180205
 				d.n = -1
 				if d.hasMax {
 					d.n = d.widthMax

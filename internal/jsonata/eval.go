@@ -100,7 +100,6 @@ func frameFromTuple(env *frame, t *tuple) *frame {
 	return f
 }
 
-
 // tick enforces the time limit and cancellation. Reading the clock on every node would cost
 // more than evaluating most nodes, so it is sampled.
 func (ev *evaluator) tick() error {

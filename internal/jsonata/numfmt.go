@@ -78,7 +78,7 @@ func fnFormatBase(c *call, args []any) (any, error) {
 // decimalFormat holds the symbols of an XPath decimal format.
 type decimalFormat struct {
 	decimal, grouping, exponent, percent, perMille, zero, digit, pattern, minus rune
-	infinity, nan                                                          string
+	infinity, nan                                                               string
 }
 
 func defaultDecimalFormat() decimalFormat {

@@ -617,6 +617,8 @@ func (p *parser) process(expr *node) (*node, error) {
 			if result.rhs, err = p.process(expr.rhs); err != nil {
 				return nil, err
 			}
+			// a trailing [] on either side (x ~> $f()[]) keeps the result an array
+			result.keepArray = result.lhs.keepArray || result.rhs.keepArray
 		default:
 			result = &node{typ: nBinary, value: expr.value, pos: expr.pos}
 			if result.lhs, err = p.process(expr.lhs); err != nil {

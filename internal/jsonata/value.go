@@ -123,6 +123,11 @@ func appendValues(a, b any) any {
 	}
 	aa, aIsArr := a.(*array)
 	ba, bIsArr := b.(*array)
+	if aIsArr && len(aa.items) == 0 && bIsArr {
+		// Share b's items rather than copying them (large ranges): the capacity is capped so
+		// that a later append to either array cannot write into the other.
+		return &array{items: ba.items[:len(ba.items):len(ba.items)]}
+	}
 	n := 1
 	if aIsArr {
 		n = len(aa.items)
