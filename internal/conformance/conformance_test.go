@@ -14,11 +14,12 @@ import (
 )
 
 // The suite fails when the share of runnable cases that match AWS drops below these, so that
-// regressions show while individual failures stay in the report. Raise them as the engine
-// improves.
+// regressions show while individual failures stay in the report. They sit just below what the
+// engine achieved when last raised (791/791 and 271/274); raise them as it improves, and
+// expect to revisit them when a skip reason is lifted and new cases start to run.
 const (
-	minPassRate    = 0.0
-	minHistoryRate = 0.0
+	minPassRate    = 0.995
+	minHistoryRate = 0.985
 )
 
 // caseTimeout bounds one execution; waits are skipped, so only a hung engine comes near it.
