@@ -2,6 +2,7 @@ package asl
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/stepline/stepline/internal/jsonv"
 )
@@ -12,13 +13,16 @@ import (
 // "States" object ("/States", "/States/P/Branches[0]/States") to the repeated names.
 func duplicateStates(data []byte) map[string][]string {
 	s := dupScanner{data: data}
-	s.value("", false)
+	s.value(false)
 	return s.found
 }
 
 type dupScanner struct {
-	data  []byte
-	pos   int
+	data []byte
+	pos  int
+	// segs is the location of the current value, one "/key" or "[i]" per level; it is joined
+	// only when a duplicate is found, so deep nesting stays linear.
+	segs  []string
 	found map[string][]string
 }
 
@@ -33,8 +37,8 @@ func (s *dupScanner) space() {
 	}
 }
 
-// value skips one value at loc; isStates says it is the value of a "States" member.
-func (s *dupScanner) value(loc string, isStates bool) {
+// value skips one value; isStates says it is the value of a "States" member.
+func (s *dupScanner) value(isStates bool) {
 	s.space()
 	if s.pos >= len(s.data) {
 		return
@@ -64,11 +68,14 @@ func (s *dupScanner) value(loc string, isStates bool) {
 					if s.found == nil {
 						s.found = map[string][]string{}
 					}
+					loc := strings.Join(s.segs, "")
 					s.found[loc] = append(s.found[loc], key)
 				}
 				seen[key] = true
 			}
-			s.value(loc+"/"+key, key == "States")
+			s.segs = append(s.segs, "/"+key)
+			s.value(key == "States")
+			s.segs = s.segs[:len(s.segs)-1]
 		}
 	case '[':
 		s.pos++
@@ -83,7 +90,9 @@ func (s *dupScanner) value(loc string, isStates bool) {
 				i++
 				continue
 			}
-			s.value(loc+"["+strconv.Itoa(i)+"]", false)
+			s.segs = append(s.segs, "["+strconv.Itoa(i)+"]")
+			s.value(false)
+			s.segs = s.segs[:len(s.segs)-1]
 		}
 	case '"':
 		s.str()
