@@ -5,7 +5,8 @@
 // The package is split so that every step can be tested without an engine: loading and
 // classifying cases (corpus.go, classify.go), normalising results (normalise.go, pyjson.go),
 // comparing them (equal.go, check.go), running cases concurrently (run.go) and reporting
-// (report.go). The engine itself is reached only through the Engine interface.
+// (report.go). The engine is reached only through the Engine interface, so all of that is tested
+// with fakes; Stepline (engine.go) is the real one: asl.Parse and the in-process runner.
 package conformance
 
 import (
