@@ -1,0 +1,262 @@
+// Package sqlite is the embedded store: one file, one process, no server to run.
+//
+// Its weaknesses, which the engine must design around:
+//   - One writer. SQLite serialises writes to the whole database, so every write goes through a
+//     single connection and a write transaction blocks all others; group many transitions into
+//     one TransitionCommitBatch rather than committing them one by one.
+//   - No FOR UPDATE SKIP LOCKED, and no row locks at all. Claims and leases are still recorded
+//     (a claim moves a row's available_at, a lease names its owner and expiry), which is what
+//     lets a restarted process take over what the previous one held; but they are made safe by
+//     the single writer, not by locking, so only one process may use a database file at a time.
+//   - synchronous=NORMAL in WAL mode: a commit is durable against a crash of the process, but a
+//     power loss or OS crash can lose the last transactions committed before it (never corrupt
+//     the database). FULL would fsync the WAL on every commit and cost most of the throughput.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns this driver's schema migrations.
+func Migrations() ([]store.Migration, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite migrations: %w", err)
+	}
+	return store.LoadMigrations(sub)
+}
+
+// Options configures Open.
+type Options struct {
+	// Path is the database file; it is created when missing.
+	Path string
+	// Readers caps the read pool's connections (0: 4). Reads run beside the writer thanks to WAL.
+	Readers int
+	// BusyTimeout is how long a statement waits for a lock held by another connection or
+	// process (0: 5s); the checkpointer and a second process are the usual holders.
+	BusyTimeout time.Duration
+}
+
+// Store is the SQLite store.
+type Store struct {
+	w *sql.DB // the one writer connection
+	r *sql.DB // read-only pool
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared on w; preparing costs as much as running a small statement
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if need be) the database file and brings its schema up to date.
+// A database migrated by a newer binary is refused with a *store.SchemaTooNewError.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Path == "" {
+		return nil, fmt.Errorf("sqlite: %w: empty path", store.ErrInvalidParams)
+	}
+	if o.Readers == 0 {
+		o.Readers = 4
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(o.BusyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "1")
+	// IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with
+	// SQLITE_BUSY when it first writes (which deferred transactions do under contention).
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	q.Set("_query_only", "1")
+	q.Del("_txlock")
+	r, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+	}
+	r.SetMaxOpenConns(o.Readers)
+	r.SetMaxIdleConns(o.Readers)
+	return &Store{w: w, r: r, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := Migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&cur); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if cur > len(ms) {
+		return &store.SchemaTooNewError{Found: cur, Known: len(ms)}
+	}
+	for _, m := range ms[cur:] {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.Version); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion implements store.Store.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	return v, nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// write runs f in a write transaction.
+func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// stmt returns query prepared on the writer, bound to tx.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stmts[query]
+	if !ok {
+		if s.stmts == nil {
+			return nil, errors.New("sqlite: store is closed")
+		}
+		var err error
+		if st, err = s.w.PrepareContext(ctx, query); err != nil {
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		s.stmts[query] = st
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// exec runs a prepared statement in tx.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func isConstraint(err error, codes ...int) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, c := range codes {
+		if e.Code() == c {
+			return true
+		}
+	}
+	return false
+}
+
+func isUnique(err error) bool {
+	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func isForeignKey(err error) bool {
+	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+func microPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromMicroNull(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicro(v.Int64)
+	return &t
+}
+
+func strPtr(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	return &v.String
+}

@@ -1,0 +1,211 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+// claim selects up to limit rows of a work table available at now and pushes their
+// available_at to until, in one write transaction. The single writer is what makes this
+// exclusive: no other claim can run between the SELECT and the UPDATE.
+func (s *Store) claim(ctx context.Context, table, selectQ string, now, until int64, limit int, scan func(*sql.Rows) (int64, error)) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		st, err := s.stmt(ctx, tx, selectQ)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, now, limit)
+		if err != nil {
+			return fmt.Errorf("sqlite: claim %s: %w", table, err)
+		}
+		var ids []int64
+		for rows.Next() {
+			id, err := scan(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: claim %s: %w", table, err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: claim %s: %w", table, err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		js, err := json.Marshal(ids)
+		if err != nil {
+			return fmt.Errorf("sqlite: claim %s: %w", table, err)
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE `+table+` SET available_at = ? WHERE rowid IN (SELECT value FROM json_each(?))`,
+			until, string(js)); err != nil {
+			return fmt.Errorf("sqlite: claim %s: %w", table, err)
+		}
+		return nil
+	})
+}
+
+// TimerClaimDue implements store.Store.
+func (s *Store) TimerClaimDue(ctx context.Context, p *store.TimerClaimDueParams) ([]*store.Timer, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var ts []*store.Timer
+	err := s.claim(ctx, "timers", `SELECT t.rowid, e.arn, t.timer_id, t.due_at
+		FROM timers t JOIN executions e ON e.id = t.execution_id
+		WHERE t.available_at <= ? ORDER BY t.available_at LIMIT ?`,
+		micro(p.Now), micro(p.ClaimUntil), p.Limit, func(r *sql.Rows) (int64, error) {
+			var id, due int64
+			var t store.Timer
+			err := r.Scan(&id, &t.ExecutionArn, &t.TimerID, &due)
+			t.Due = fromMicro(due)
+			ts = append(ts, &t)
+			return id, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(ts, func(a, b *store.Timer) int { return a.Due.Compare(b.Due) })
+	return ts, nil
+}
+
+// EffectClaim implements store.Store.
+func (s *Store) EffectClaim(ctx context.Context, p *store.EffectClaimParams) ([]*store.Effect, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var es []*store.Effect
+	err := s.claim(ctx, "effects", `SELECT f.id, e.arn, f.effect_id, f.kind, f.idempotency_key, f.payload, f.created_at
+		FROM effects f JOIN executions e ON e.id = f.execution_id
+		WHERE f.available_at <= ? ORDER BY f.available_at, f.id LIMIT ?`,
+		micro(p.Now), micro(p.ClaimUntil), p.Limit, func(r *sql.Rows) (int64, error) {
+			var id, created int64
+			var e store.Effect
+			err := r.Scan(&id, &e.ExecutionArn, &e.EffectID, &e.Kind, &e.IdempotencyKey, &e.Payload, &created)
+			e.CreatedAt = fromMicro(created)
+			es = append(es, &e)
+			return id, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return es, nil
+}
+
+// EffectDelete implements store.Store.
+func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `DELETE FROM effects WHERE effect_id = ?
+			AND execution_id = (SELECT id FROM executions WHERE arn = ?)`, p.EffectID, p.ExecutionArn); err != nil {
+			return fmt.Errorf("sqlite: delete effect: %w", err)
+		}
+		return nil
+	})
+}
+
+// InboxAppend implements store.Store.
+func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*store.InboxMessage, error) {
+	var msg *store.InboxMessage
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var status store.ExecutionStatus
+		err := tx.QueryRowContext(ctx, `SELECT id, status FROM executions WHERE arn = ?`, p.ExecutionArn).Scan(&id, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("execution %s: %w", p.ExecutionArn, store.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("sqlite: append inbox: %w", err)
+		case status.Terminal():
+			return fmt.Errorf("execution %s is %s: %w", p.ExecutionArn, status, store.ErrExecutionNotRunning)
+		}
+		msg, err = s.appendInbox(ctx, tx, id, p.ExecutionArn, p.Payload, p.Now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+func (s *Store) appendInbox(ctx context.Context, tx *sql.Tx, execID int64, arn string, payload []byte, now time.Time) (*store.InboxMessage, error) {
+	st, err := s.stmt(ctx, tx, `INSERT INTO inbox (execution_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?3) RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	msg := &store.InboxMessage{ExecutionArn: arn, Payload: payload, CreatedAt: fromMicro(micro(now))}
+	if err := st.QueryRowContext(ctx, execID, nonNil(payload), micro(now)).Scan(&msg.ID); err != nil {
+		return nil, fmt.Errorf("sqlite: append inbox: %w", err)
+	}
+	return msg, nil
+}
+
+// InboxClaim implements store.Store.
+func (s *Store) InboxClaim(ctx context.Context, p *store.InboxClaimParams) ([]*store.InboxMessage, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var ms []*store.InboxMessage
+	err := s.claim(ctx, "inbox", `SELECT i.id, e.arn, i.payload, i.created_at
+		FROM inbox i JOIN executions e ON e.id = i.execution_id
+		WHERE i.available_at <= ? ORDER BY i.available_at, i.id LIMIT ?`,
+		micro(p.Now), micro(p.ClaimUntil), p.Limit, func(r *sql.Rows) (int64, error) {
+			var created int64
+			var m store.InboxMessage
+			err := r.Scan(&m.ID, &m.ExecutionArn, &m.Payload, &created)
+			m.CreatedAt = fromMicro(created)
+			ms = append(ms, &m)
+			return m.ID, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// TaskTokenGet implements store.Store.
+func (s *Store) TaskTokenGet(ctx context.Context, p *store.TaskTokenGetParams) (*store.TaskToken, error) {
+	t := store.TaskToken{Token: p.Token}
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT e.arn, t.task_id, t.created_at
+		FROM task_tokens t JOIN executions e ON e.id = t.execution_id
+		WHERE t.token = ? AND NOT t.closed`, p.Token).Scan(&t.ExecutionArn, &t.TaskID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("task token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get task token: %w", err)
+	}
+	t.CreatedAt = fromMicro(created)
+	return &t, nil
+}
+
+// TaskTokenClose implements store.Store.
+func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParams) (*store.InboxMessage, error) {
+	var msg *store.InboxMessage
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var arn string
+		err := tx.QueryRowContext(ctx, `UPDATE task_tokens SET closed = 1 WHERE token = ? AND NOT closed
+			RETURNING execution_id, (SELECT arn FROM executions WHERE id = execution_id)`, p.Token).Scan(&id, &arn)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("task token: %w", store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: close task token: %w", err)
+		}
+		msg, err = s.appendInbox(ctx, tx, id, arn, p.Payload, p.Now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}

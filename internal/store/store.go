@@ -1,0 +1,555 @@
+// Package store is the durable memory of Stepline: state machines and their revisions,
+// executions, history, timers, the effects outbox, task tokens and activities.
+//
+// It exists so that the engine can be written once against one interface while the data lives
+// in embedded SQLite (one process) or in PostgreSQL shared by several nodes. Both drivers pass
+// the same conformance suite (package storetest), which is what keeps them interchangeable.
+//
+// # The commit protocol
+//
+// An execution advances only through TransitionCommitBatch. Each Transition is guarded twice:
+// by the execution's version (compare-and-swap: the commit names the version it read and the
+// store writes Version+1) and by its lease owner (the node that acquired the lease with
+// ExecutionLeaseAcquire). Everything a transition writes — the state blob, the status, history
+// events, timers, outbox effects, task tokens, consumed inbox messages — is written in the same
+// database transaction, or not at all. History events carry ids chosen by the interpreter and
+// (execution, event id) is unique, so the same step can never be recorded twice.
+//
+// # Work rows
+//
+// Timers, outbox effects and inbox messages are "work rows" with an available-at time. Claiming
+// (TimerClaimDue, EffectClaim, InboxClaim) hands a row to one caller by pushing its available-at
+// time to the claim's expiry: nobody else sees it until then, and if the claimer dies the row
+// simply becomes available again. Rows are removed by the commit of the transition they cause
+// (Mutations.TimersDelete, EffectsDelete, InboxDelete), so a row is consumed exactly when its
+// effect on the execution is durable.
+//
+// Times are never read from a clock here: every method that needs "now" takes it as a
+// parameter. Times are stored with microsecond precision, in UTC.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is implemented by each database driver (store/sqlite, store/postgres).
+//
+// Methods are named noun-then-verb and take one params struct, so that adding a field never
+// changes a signature and related operations sort together.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// SchemaVersion returns the migration version the database is at.
+	SchemaVersion(ctx context.Context) (int, error)
+	// Close releases the database handles. Calls after Close fail.
+	Close() error
+
+	// StateMachineCreate stores a state machine and its first revision.
+	// ErrStateMachineAlreadyExists when the ARN is taken.
+	StateMachineCreate(ctx context.Context, p *StateMachineCreateParams) (*StateMachine, error)
+	// StateMachineUpdate adds a revision and makes it the latest. ErrNotFound.
+	StateMachineUpdate(ctx context.Context, p *StateMachineUpdateParams) (*StateMachine, error)
+	// StateMachineGet returns the latest revision, or the named one (which survives deletion of
+	// the machine, because executions stay pinned to it). ErrNotFound.
+	StateMachineGet(ctx context.Context, p *StateMachineGetParams) (*StateMachine, error)
+	// StateMachineList lists state machines by ARN, one page at a time.
+	StateMachineList(ctx context.Context, p *StateMachineListParams) (*StateMachineListResult, error)
+	// StateMachineDelete removes the machine; its revisions stay for the executions pinned to
+	// them. ErrNotFound.
+	StateMachineDelete(ctx context.Context, p *StateMachineDeleteParams) error
+
+	// ExecutionCreate stores a new execution with its first history events and effects, in one
+	// transaction. ErrExecutionAlreadyExists when the ARN or (state machine, name) is taken;
+	// ErrNotFound when the pinned revision does not exist.
+	ExecutionCreate(ctx context.Context, p *ExecutionCreateParams) (*Execution, error)
+	// ExecutionGet returns one execution. ErrNotFound.
+	ExecutionGet(ctx context.Context, p *ExecutionGetParams) (*Execution, error)
+	// ExecutionGetByName returns the execution a state machine started under a name, which is
+	// what StartExecution's idempotency rule compares against. ErrNotFound.
+	ExecutionGetByName(ctx context.Context, p *ExecutionGetByNameParams) (*Execution, error)
+	// ExecutionList lists a state machine's executions, newest first, one page at a time.
+	ExecutionList(ctx context.Context, p *ExecutionListParams) (*ExecutionListResult, error)
+	// ExecutionLeaseAcquire leases executions to one owner and returns the ones it got, with
+	// their state and version. Executions leased by another owner whose lease has not expired,
+	// or locked by a concurrent transaction, are skipped rather than waited for.
+	ExecutionLeaseAcquire(ctx context.Context, p *ExecutionLeaseAcquireParams) ([]*Execution, error)
+	// ExecutionLeaseRelease gives up leases the owner holds; others are left alone.
+	ExecutionLeaseRelease(ctx context.Context, p *ExecutionLeaseReleaseParams) error
+
+	// TransitionCommitBatch applies transitions of one or many executions in ONE database
+	// transaction. The result has one entry per transition: nil when it was applied, an error
+	// matching ErrConflict when it was not (stale version, lease lost, or an event id already
+	// recorded), in which case nothing of that transition was written. The second return value
+	// is a failure of the whole batch (nothing was written).
+	TransitionCommitBatch(ctx context.Context, p *TransitionCommitBatchParams) ([]error, error)
+
+	// HistoryList pages through an execution's history events.
+	HistoryList(ctx context.Context, p *HistoryListParams) (*HistoryListResult, error)
+
+	// TimerClaimDue claims timers due at p.Now, earliest first.
+	TimerClaimDue(ctx context.Context, p *TimerClaimDueParams) ([]*Timer, error)
+
+	// EffectClaim claims outbox effects available at p.Now, oldest first.
+	EffectClaim(ctx context.Context, p *EffectClaimParams) ([]*Effect, error)
+	// EffectDelete removes a carried-out effect whose completion changes no execution state.
+	// Deleting an effect that is already gone is not an error: another dispatcher may have
+	// carried it out after this one's claim expired.
+	EffectDelete(ctx context.Context, p *EffectDeleteParams) error
+
+	// InboxAppend queues a message (an encoded interpreter event) for a running execution, for
+	// whichever node holds or next takes its lease. ErrNotFound; ErrExecutionNotRunning.
+	InboxAppend(ctx context.Context, p *InboxAppendParams) (*InboxMessage, error)
+	// InboxClaim claims inbox messages available at p.Now, oldest first.
+	InboxClaim(ctx context.Context, p *InboxClaimParams) ([]*InboxMessage, error)
+
+	// TaskTokenGet returns an open task token. ErrNotFound when unknown or closed.
+	TaskTokenGet(ctx context.Context, p *TaskTokenGetParams) (*TaskToken, error)
+	// TaskTokenClose closes an open token and queues the task's result in its execution's
+	// inbox, atomically, so that of two SendTaskSuccess/Failure calls exactly one is accepted.
+	// ErrNotFound when the token is unknown or already closed.
+	TaskTokenClose(ctx context.Context, p *TaskTokenCloseParams) (*InboxMessage, error)
+
+	// ActivityCreate creates an activity, or returns the existing one of that name.
+	ActivityCreate(ctx context.Context, p *ActivityCreateParams) (*Activity, error)
+	// ActivityGet returns one activity. ErrNotFound.
+	ActivityGet(ctx context.Context, p *ActivityGetParams) (*Activity, error)
+	// ActivityList lists activities by ARN, one page at a time.
+	ActivityList(ctx context.Context, p *ActivityListParams) (*ActivityListResult, error)
+	// ActivityDelete removes an activity. ErrNotFound.
+	ActivityDelete(ctx context.Context, p *ActivityDeleteParams) error
+	// ActivityTaskEnqueue queues a task for an activity's workers. Enqueueing a token twice is a
+	// no-op, so a dispatcher that re-runs after a crash does not hand out the task twice.
+	ActivityTaskEnqueue(ctx context.Context, p *ActivityTaskEnqueueParams) error
+	// ActivityTaskClaim hands the oldest unclaimed task of an activity to one worker.
+	// ErrNotFound when none is waiting (the caller long-polls).
+	ActivityTaskClaim(ctx context.Context, p *ActivityTaskClaimParams) (*ActivityTask, error)
+}
+
+// StateMachineType is STANDARD or EXPRESS.
+type StateMachineType string
+
+// The state machine types.
+const (
+	StateMachineStandard StateMachineType = "STANDARD"
+	StateMachineExpress  StateMachineType = "EXPRESS"
+)
+
+// ExecutionStatus is an execution's status as DescribeExecution reports it.
+type ExecutionStatus string
+
+// The execution statuses.
+const (
+	StatusRunning   ExecutionStatus = "RUNNING"
+	StatusSucceeded ExecutionStatus = "SUCCEEDED"
+	StatusFailed    ExecutionStatus = "FAILED"
+	StatusTimedOut  ExecutionStatus = "TIMED_OUT"
+	StatusAborted   ExecutionStatus = "ABORTED"
+)
+
+// Terminal reports whether an execution in this status has ended.
+func (s ExecutionStatus) Terminal() bool { return s != StatusRunning }
+
+// Valid reports whether s is one of the statuses.
+func (s ExecutionStatus) Valid() bool {
+	switch s {
+	case StatusRunning, StatusSucceeded, StatusFailed, StatusTimedOut, StatusAborted:
+		return true
+	}
+	return false
+}
+
+// Page sizes: AWS's default and maximum maxResults.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// StateMachine is one revision of a state machine, together with the machine's own fields.
+type StateMachine struct {
+	Arn       string
+	Name      string
+	Type      StateMachineType
+	CreatedAt time.Time
+	// Tags is opaque JSON kept for ListTagsForResource.
+	Tags []byte
+	// Deleted is true when the machine was deleted and this revision is kept for its executions.
+	Deleted bool
+
+	Revision
+}
+
+// Revision is what UpdateStateMachine can change. Revisions are immutable; a future published
+// version will be a revision with a number.
+type Revision struct {
+	RevisionID string
+	// RevisionCreatedAt is the revision's creation date (DescribeStateMachine's updateDate).
+	RevisionCreatedAt    time.Time
+	Definition           string
+	RoleArn              string
+	Description          string
+	LoggingConfiguration []byte // opaque JSON
+	TracingConfiguration []byte // opaque JSON
+}
+
+// StateMachineCreateParams creates a machine; Revision.RevisionCreatedAt defaults to CreatedAt.
+type StateMachineCreateParams struct {
+	Arn       string
+	Name      string
+	Type      StateMachineType
+	CreatedAt time.Time
+	Tags      []byte
+	Revision  Revision
+}
+
+// StateMachineUpdateParams adds a full revision; the caller merges unchanged fields.
+type StateMachineUpdateParams struct {
+	Arn      string
+	Revision Revision
+}
+
+// StateMachineGetParams selects a machine; an empty RevisionID means the latest.
+type StateMachineGetParams struct {
+	Arn        string
+	RevisionID string
+}
+
+// StateMachineListParams asks for one page. Limit 0 means DefaultPageSize.
+type StateMachineListParams struct {
+	Limit  int
+	Cursor string
+}
+
+// StateMachineListResult is one page; the machines carry no revision fields but RevisionID.
+type StateMachineListResult struct {
+	StateMachines []*StateMachine
+	// NextCursor is empty on the last page.
+	NextCursor string
+}
+
+// StateMachineDeleteParams names the machine to delete.
+type StateMachineDeleteParams struct {
+	Arn string
+}
+
+// Execution is one execution row.
+type Execution struct {
+	Arn             string
+	StateMachineArn string
+	RevisionID      string
+	Name            string
+	Type            StateMachineType
+	Status          ExecutionStatus
+	Input           string
+	Output          *string
+	Error           *string
+	Cause           *string
+	StartDate       time.Time
+	StopDate        *time.Time
+	// State is the interpreter's opaque execution state. Lists leave it (and Input, Output)
+	// empty; so does ExecutionGet unless asked.
+	State []byte
+	// Version is what the next TransitionCommit must name; it grows by one per commit.
+	Version int64
+	// LeaseOwner is empty when no node holds the lease.
+	LeaseOwner     string
+	LeaseExpiresAt *time.Time
+}
+
+// ExecutionCreateParams describes a new execution. The execution starts RUNNING at Version 1,
+// leased to LeaseOwner until LeaseExpiresAt when LeaseOwner is set.
+type ExecutionCreateParams struct {
+	Arn             string
+	StateMachineArn string
+	RevisionID      string
+	Name            string
+	Type            StateMachineType
+	Input           string
+	StartDate       time.Time
+	State           []byte
+	LeaseOwner      string
+	LeaseExpiresAt  time.Time
+	// Mutations holds the first events, timers, effects and tokens; Now defaults to StartDate.
+	Mutations
+}
+
+// ExecutionGetParams selects an execution.
+type ExecutionGetParams struct {
+	Arn       string
+	WithState bool
+}
+
+// ExecutionGetByNameParams selects an execution by the name it was started with.
+type ExecutionGetByNameParams struct {
+	StateMachineArn string
+	Name            string
+}
+
+// ExecutionListParams asks for one page of a machine's executions; an empty Status means all.
+type ExecutionListParams struct {
+	StateMachineArn string
+	Status          ExecutionStatus
+	Limit           int
+	Cursor          string
+}
+
+// ExecutionListResult is one page, newest first.
+type ExecutionListResult struct {
+	Executions []*Execution
+	NextCursor string
+}
+
+// ExecutionLeaseAcquireParams asks for leases. With Arns, those executions (whatever their
+// status) are leased when free, expired or already Owner's (which renews the lease). Without
+// Arns, up to Limit RUNNING executions whose leases expired are taken over, oldest expiry first:
+// that is how a node finds the work of a node that died.
+type ExecutionLeaseAcquireParams struct {
+	Owner     string
+	Now       time.Time
+	ExpiresAt time.Time
+	Arns      []string
+	Limit     int
+}
+
+// ExecutionLeaseReleaseParams gives up the leases Owner holds on Arns.
+type ExecutionLeaseReleaseParams struct {
+	Owner string
+	Arns  []string
+}
+
+// TransitionCommitBatchParams is a group commit.
+type TransitionCommitBatchParams struct {
+	Transitions []*Transition
+}
+
+// Transition is one step of one execution.
+type Transition struct {
+	ExecutionArn string
+	// LeaseOwner must hold the execution's lease.
+	LeaseOwner string
+	// Version is the version the transition was computed from.
+	Version int64
+	State   []byte
+	Status  ExecutionStatus
+	// Output, Error, Cause and StopDate are written when Status is terminal.
+	Output   *string
+	Error    *string
+	Cause    *string
+	StopDate *time.Time
+	// ReleaseLease gives up the lease with the commit.
+	ReleaseLease bool
+	// Mutations are written with the execution row. When Status is terminal the store also
+	// removes the execution's remaining timers, task tokens, activity tasks and inbox messages:
+	// an ended execution can have no use for them.
+	Mutations
+}
+
+// Mutations is what a transition writes besides the execution row.
+type Mutations struct {
+	// Now stamps the rows written (effect and token creation times).
+	Now    time.Time
+	Events []*HistoryEvent
+	// Timers to start and (by timer id) to cancel or consume.
+	TimersInsert []*TimerInsert
+	TimersDelete []string
+	// Effects to put in the outbox and (by effect id) to remove once their result is recorded.
+	EffectsInsert []*EffectInsert
+	EffectsDelete []string
+	// Task tokens to open and (by token) to forget, with any activity task holding them.
+	TaskTokensInsert []*TaskTokenInsert
+	TaskTokensDelete []string
+	// InboxDelete consumes inbox messages (by id) this transition applied.
+	InboxDelete []int64
+}
+
+// HistoryEvent is one event as the interpreter encoded it. The store indexes ID, Type and
+// Timestamp and keeps Payload (the event's GetExecutionHistory JSON) as opaque bytes.
+type HistoryEvent struct {
+	ID        int64
+	Type      string
+	Timestamp time.Time
+	Payload   []byte
+}
+
+// HistoryListParams asks for up to Limit events after the event id After in the order asked
+// for: ascending ids greater than After, or with Reverse descending ids below After (After 0
+// starts at the newest event).
+type HistoryListParams struct {
+	ExecutionArn string
+	After        int64
+	Limit        int
+	Reverse      bool
+}
+
+// HistoryListResult is one page; NextAfter is the After of the next page, 0 on the last page.
+type HistoryListResult struct {
+	Events    []*HistoryEvent
+	NextAfter int64
+}
+
+// TimerInsert starts a timer; TimerID is unique within its execution.
+type TimerInsert struct {
+	TimerID string
+	Due     time.Time
+}
+
+// Timer is a claimed timer.
+type Timer struct {
+	ExecutionArn string
+	TimerID      string
+	Due          time.Time
+}
+
+// TimerClaimDueParams claims up to Limit timers due at Now, until ClaimUntil.
+type TimerClaimDueParams struct {
+	Now        time.Time
+	ClaimUntil time.Time
+	Limit      int
+}
+
+// EffectInsert puts an effect in the outbox. AvailableAt (zero: Mutations.Now) lets the
+// committing node keep the effect to itself until then, so that it can dispatch the effect
+// at once without another node racing it, while a crash only delays it.
+type EffectInsert struct {
+	EffectID       string
+	Kind           string
+	IdempotencyKey string
+	Payload        []byte
+	AvailableAt    time.Time
+}
+
+// Effect is an outbox row.
+type Effect struct {
+	ExecutionArn   string
+	EffectID       string
+	Kind           string
+	IdempotencyKey string
+	Payload        []byte
+	CreatedAt      time.Time
+}
+
+// EffectClaimParams claims up to Limit effects available at Now, until ClaimUntil.
+type EffectClaimParams struct {
+	Now        time.Time
+	ClaimUntil time.Time
+	Limit      int
+}
+
+// EffectDeleteParams names an effect.
+type EffectDeleteParams struct {
+	ExecutionArn string
+	EffectID     string
+}
+
+// InboxMessage is a message queued for an execution.
+type InboxMessage struct {
+	ID           int64
+	ExecutionArn string
+	Payload      []byte
+	CreatedAt    time.Time
+}
+
+// InboxAppendParams queues Payload for ExecutionArn.
+type InboxAppendParams struct {
+	ExecutionArn string
+	Payload      []byte
+	Now          time.Time
+}
+
+// InboxClaimParams claims up to Limit messages available at Now, until ClaimUntil.
+type InboxClaimParams struct {
+	Now        time.Time
+	ClaimUntil time.Time
+	Limit      int
+}
+
+// TaskTokenInsert opens a token for one of the execution's tasks.
+type TaskTokenInsert struct {
+	Token  string
+	TaskID string
+}
+
+// TaskToken is an open task token.
+type TaskToken struct {
+	Token        string
+	ExecutionArn string
+	TaskID       string
+	CreatedAt    time.Time
+}
+
+// TaskTokenGetParams names a token.
+type TaskTokenGetParams struct {
+	Token string
+}
+
+// TaskTokenCloseParams closes Token and queues Payload for its execution.
+type TaskTokenCloseParams struct {
+	Token   string
+	Payload []byte
+	Now     time.Time
+}
+
+// Activity is an activity resource.
+type Activity struct {
+	Arn       string
+	Name      string
+	CreatedAt time.Time
+	Tags      []byte // opaque JSON
+}
+
+// ActivityCreateParams creates an activity.
+type ActivityCreateParams struct {
+	Arn       string
+	Name      string
+	CreatedAt time.Time
+	Tags      []byte
+}
+
+// ActivityGetParams names an activity.
+type ActivityGetParams struct {
+	Arn string
+}
+
+// ActivityListParams asks for one page.
+type ActivityListParams struct {
+	Limit  int
+	Cursor string
+}
+
+// ActivityListResult is one page.
+type ActivityListResult struct {
+	Activities []*Activity
+	NextCursor string
+}
+
+// ActivityDeleteParams names an activity.
+type ActivityDeleteParams struct {
+	Arn string
+}
+
+// ActivityTask is a task waiting for (or handed to) an activity worker.
+type ActivityTask struct {
+	Token        string
+	ActivityArn  string
+	ExecutionArn string
+	Input        string
+	EnqueuedAt   time.Time
+	WorkerName   string
+	ClaimedAt    *time.Time
+}
+
+// ActivityTaskEnqueueParams queues a task; Token identifies it.
+type ActivityTaskEnqueueParams struct {
+	Token        string
+	ActivityArn  string
+	ExecutionArn string
+	Input        string
+	Now          time.Time
+}
+
+// ActivityTaskClaimParams asks for one task of ActivityArn for WorkerName.
+type ActivityTaskClaimParams struct {
+	ActivityArn string
+	WorkerName  string
+	Now         time.Time
+}
