@@ -327,6 +327,7 @@ scan:
 		}
 		p.pos++
 	}
+	// An unterminated quote inside brackets runs the scan one past the end.
 	if p.pos > len(p.s) {
 		p.pos = len(p.s)
 	}
