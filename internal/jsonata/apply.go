@@ -171,7 +171,7 @@ func (ev *evaluator) applyInner(proc any, args []any, input any, env *frame, sit
 }
 
 func (ev *evaluator) applyLambda(f *lambda, args []any) (any, error) {
-	env := &frame{parent: f.env, names: make([]string, 0, len(f.params)), vals: make([]any, 0, len(f.params))}
+	env := newFrame(f.env)
 	for i, p := range f.params {
 		env.bind(p, argAt(args, i))
 	}
@@ -352,14 +352,14 @@ func (ev *evaluator) transformer(n *node, env *frame) *builtin {
 }
 
 // sortSeq implements the order-by clause over a plain sequence.
-func (ev *evaluator) sortSeq(n *node, input *array, env *frame) (*array, error) {
-	if len(input.items) <= 1 {
-		return input, nil
+func (ev *evaluator) sortSeq(n *node, input []any, env *frame) (*array, error) {
+	if len(input) <= 1 {
+		return &array{items: append([]any(nil), input...), seq: true}, nil
 	}
 	less := func(a, b any) (bool, error) {
 		return ev.orderCompare(n, a, env, b, env)
 	}
-	sorted, err := mergeSort(input.items, less)
+	sorted, err := mergeSort(input, less)
 	if err != nil {
 		return nil, err
 	}

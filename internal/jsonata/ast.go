@@ -85,6 +85,7 @@ type node struct {
 	seeking            bool // seekingParent has been set (even to an empty list)
 	slot               *slot
 	needsFrame         bool // a block that binds variables needs its own scope
+	simpleName         bool // a path of one plain field name
 }
 
 type sortTerm struct {

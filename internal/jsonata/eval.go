@@ -23,11 +23,14 @@ type evaluator struct {
 	functions   map[string]*builtin
 }
 
-// frame is a variable scope. Scopes are small, so a slice beats a map.
+// frame is a variable scope. Scopes are small, so a slice beats a map; the first bindings
+// live in the frame itself to save allocations.
 type frame struct {
-	parent *frame
-	names  []string
-	vals   []any
+	parent      *frame
+	names       []string
+	vals        []any
+	inlineNames [2]string
+	inlineVals  [2]any
 }
 
 func newFrame(parent *frame) *frame { return &frame{parent: parent} }
@@ -38,6 +41,9 @@ func (f *frame) bind(name string, v any) {
 			f.vals[i] = v
 			return
 		}
+	}
+	if f.names == nil {
+		f.names, f.vals = f.inlineNames[:0], f.inlineVals[:0]
 	}
 	f.names = append(f.names, name)
 	f.vals = append(f.vals, v)
@@ -254,11 +260,10 @@ func (ev *evaluator) evalNode(n *node, input any, env *frame) (any, error) {
 	case nTransform:
 		return ev.transformer(n, env), nil
 	case nSort:
-		a, ok := input.(*array)
-		if !ok {
-			a = newSeq(input)
+		if a, ok := input.(*array); ok {
+			return ev.sortSeq(n, a.items, env)
 		}
-		return ev.sortSeq(n, a, env)
+		return ev.sortSeq(n, []any{input}, env)
 	}
 	return nil, nil
 }
@@ -290,11 +295,28 @@ func lookupField(input any, key string) any {
 }
 
 func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
-	var inputSeq *array
+	if n.simpleName {
+		// A single field name applied to a non-array context is a plain lookup; this is the
+		// most common path, so it skips building sequences. The step's evaluation still counts
+		// towards the depth limit.
+		if _, isArr := input.(*array); !isArr {
+			if ev.depth+1 > ev.maxDepth {
+				return nil, newError("U1001")
+			}
+			v := lookupField(input, n.steps[0].value)
+			if _, isArr := v.(*array); !isArr {
+				return v, nil
+			}
+		}
+	}
+	// the context sequence; a single context item lives on the stack
+	var one [1]any
+	var inputItems []any
 	if a, ok := input.(*array); ok && n.steps[0].typ != nVariable {
-		inputSeq = a
+		inputItems = a.items
 	} else {
-		inputSeq = newSeq(input)
+		one[0] = input
+		inputItems = one[:]
 	}
 	var result *array
 	var tuples *tupleSeq
@@ -307,7 +329,7 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 		switch {
 		case i == 0 && step.consarray:
 			var r any
-			if r, err = ev.eval(step, inputSeq, env); err != nil {
+			if r, err = ev.eval(step, &array{items: inputItems, seq: true}, env); err != nil {
 				return nil, err
 			}
 			switch x := r.(type) {
@@ -319,19 +341,19 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 				result = newSeq(x)
 			}
 		case isTuple:
-			if tuples, err = ev.tupleStep(step, inputSeq, tuples, env); err != nil {
+			if tuples, err = ev.tupleStep(step, inputItems, tuples, env); err != nil {
 				return nil, err
 			}
 		default:
-			if result, err = ev.step(step, inputSeq, env, i == len(n.steps)-1); err != nil {
+			if result, err = ev.step(step, inputItems, env, i == len(n.steps)-1); err != nil {
 				return nil, err
 			}
 		}
 		if !isTuple && len(result.items) == 0 {
 			break
 		}
-		if step.focus == "" {
-			inputSeq = result
+		if step.focus == "" && result != nil {
+			inputItems = result.items
 		}
 	}
 	var out any = result
@@ -370,7 +392,7 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 }
 
 // step evaluates one path step against each item of the input sequence and flattens the results.
-func (ev *evaluator) step(n *node, input *array, env *frame, last bool) (*array, error) {
+func (ev *evaluator) step(n *node, input []any, env *frame, last bool) (*array, error) {
 	if n.typ == nSort {
 		res, err := ev.sortSeq(n, input, env)
 		if err != nil {
@@ -387,8 +409,19 @@ func (ev *evaluator) step(n *node, input *array, env *frame, last bool) (*array,
 		}
 		return newSeq(r), nil
 	}
-	collected := make([]any, 0, len(input.items))
-	for _, item := range input.items {
+	out := &array{seq: true}
+	// The first result is held back: if it is the only one, it is an array and this is the
+	// last step, it is returned as it is rather than flattened.
+	var first any
+	count := 0
+	add := func(r any) {
+		if a, ok := r.(*array); ok && !a.cons {
+			out.items = append(out.items, a.items...)
+		} else {
+			out.items = append(out.items, r)
+		}
+	}
+	for _, item := range input {
 		res, err := ev.eval(n, item, env)
 		if err != nil {
 			return nil, err
@@ -398,27 +431,33 @@ func (ev *evaluator) step(n *node, input *array, env *frame, last bool) (*array,
 				return nil, err
 			}
 		}
-		if res != nil {
-			collected = append(collected, res)
+		if res == nil {
+			continue
+		}
+		count++
+		switch count {
+		case 1:
+			first = res
+		case 2:
+			if out.items == nil {
+				out.items = make([]any, 0, len(input))
+			}
+			add(first)
+			add(res)
+		default:
+			add(res)
 		}
 	}
-	if last && len(collected) == 1 {
-		if a, ok := collected[0].(*array); ok && !a.seq {
+	if count == 1 {
+		if a, ok := first.(*array); ok && !a.seq && last {
 			return a, nil
 		}
-	}
-	out := &array{seq: true, items: make([]any, 0, len(collected))}
-	for _, r := range collected {
-		if a, ok := r.(*array); ok && !a.cons {
-			out.items = append(out.items, a.items...)
-		} else {
-			out.items = append(out.items, r)
-		}
+		add(first)
 	}
 	return out, nil
 }
 
-func (ev *evaluator) tupleStep(n *node, input *array, tuples *tupleSeq, env *frame) (*tupleSeq, error) {
+func (ev *evaluator) tupleStep(n *node, input []any, tuples *tupleSeq, env *frame) (*tupleSeq, error) {
 	if n.typ == nSort {
 		var res *tupleSeq
 		if tuples != nil {
@@ -443,8 +482,8 @@ func (ev *evaluator) tupleStep(n *node, input *array, tuples *tupleSeq, env *fra
 		return ev.tupleStages(n.stages, res, env)
 	}
 	if tuples == nil {
-		tuples = &tupleSeq{tuples: make([]*tuple, len(input.items))}
-		for i, item := range input.items {
+		tuples = &tupleSeq{tuples: make([]*tuple, len(input))}
+		for i, item := range input {
 			tuples.tuples[i] = &tuple{at: item}
 		}
 	}
@@ -930,15 +969,15 @@ func arithmetic(op string, lhs, rhs any) (any, error) {
 	}
 	switch op {
 	case "+":
-		return l + r, nil
+		return box(l + r), nil
 	case "-":
-		return l - r, nil
+		return box(l - r), nil
 	case "*":
-		return l * r, nil
+		return box(l * r), nil
 	case "/":
-		return l / r, nil
+		return box(l / r), nil
 	}
-	return math.Mod(l, r), nil
+	return box(math.Mod(l, r)), nil
 }
 
 func compare(op string, lhs, rhs any) (any, error) {
@@ -1068,7 +1107,7 @@ func rangeOf(lhs, rhs any) (any, error) {
 	}
 	items := make([]any, int(size))
 	for i := range items {
-		items[i] = l + float64(i)
+		items[i] = box(l + float64(i))
 	}
 	return &array{items: items, seq: true}, nil
 }

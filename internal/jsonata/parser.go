@@ -57,6 +57,7 @@ func parse(src string) (*node, error) {
 		return nil, newError("S0217", withPos(res.pos), withToken(nodeTypeNames[res.typ]))
 	}
 	markFrames(res)
+	markSimpleNames(res)
 	return res, nil
 }
 
@@ -1029,4 +1030,44 @@ func markFrames(n *node) bool {
 		return false
 	}
 	return binds
+}
+
+// markSimpleNames flags paths that are a single field name with nothing attached, which the
+// evaluator can treat as a plain lookup.
+func markSimpleNames(n *node) {
+	if n == nil {
+		return
+	}
+	if n.typ == nPath && len(n.steps) == 1 && !n.keepSingletonArray && !n.keepArray && !n.tuple &&
+		n.group == nil && n.predicate == nil {
+		s := n.steps[0]
+		n.simpleName = s.typ == nName && s.stages == nil && s.predicate == nil && s.group == nil &&
+			!s.tuple && !s.keepArray && s.focus == "" && s.index == "" && s.ancestor == nil
+	}
+	for _, c := range []*node{n.lhs, n.rhs, n.expr, n.proc, n.body, n.cond, n.then, n.els, n.pattern, n.update, n.del} {
+		markSimpleNames(c)
+	}
+	for _, list := range [][]*node{n.exprs, n.steps, n.args} {
+		for _, c := range list {
+			markSimpleNames(c)
+		}
+	}
+	for _, p := range n.pairs {
+		markSimpleNames(p[0])
+		markSimpleNames(p[1])
+	}
+	for _, t := range n.terms {
+		markSimpleNames(t.expr)
+	}
+	for _, ss := range [][]*stage{n.predicate, n.stages} {
+		for _, st := range ss {
+			markSimpleNames(st.expr)
+		}
+	}
+	if n.group != nil {
+		for _, p := range n.group.pairs {
+			markSimpleNames(p[0])
+			markSimpleNames(p[1])
+		}
+	}
 }

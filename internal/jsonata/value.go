@@ -3,7 +3,6 @@ package jsonata
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/stepline/stepline/internal/jsonv"
 )
@@ -45,13 +44,30 @@ type array struct {
 
 func newSeq(items ...any) *array { return &array{items: items, seq: true} }
 
+// smallInts holds boxed float64 values for 0..255, which most counts, indexes and quantities
+// are, so that producing one does not allocate.
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = float64(i)
+	}
+	return t
+}()
+
+// box converts a number to an interface value, without allocating for small integers.
+func box(f float64) any {
+	if f >= 0 && f < 256 && f == math.Trunc(f) && !(f == 0 && math.Signbit(f)) {
+		return smallInts[int(f)]
+	}
+	return f
+}
+
 // norm turns a raw jsonv value reached inside an input document into its internal form.
 func norm(v any) any {
 	switch x := v.(type) {
 	case nil:
 		return null
 	case jsonv.Number:
-		return x.Float64()
+		return box(x.Float64())
 	case []any:
 		items := make([]any, len(x))
 		for i, e := range x {
@@ -266,55 +282,69 @@ func toBoolean(v any) (bool, error) {
 
 // formatNumber writes f as JavaScript's Number.prototype.toString does.
 func formatNumber(f float64) string {
-	if f == 0 {
+	switch {
+	case f == 0:
 		return "0"
-	}
-	if math.IsNaN(f) {
+	case math.IsNaN(f):
 		return "NaN"
-	}
-	if math.IsInf(f, 1) {
+	case math.IsInf(f, 1):
 		return "Infinity"
-	}
-	if math.IsInf(f, -1) {
+	case math.IsInf(f, -1):
 		return "-Infinity"
+	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
-	var sb strings.Builder
+	var buf [32]byte
+	var out [48]byte
+	b := out[:0]
 	if f < 0 {
-		sb.WriteByte('-')
+		b = append(b, '-')
 		f = -f
 	}
-	// Shortest round-tripping digits, then ECMA-262 Number::toString layout.
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, expStr, _ := strings.Cut(e, "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	exp, _ := strconv.Atoi(expStr)
+	// Shortest round-tripping digits, then the ECMA-262 Number::toString layout.
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	ei := 0
+	for ei < len(e) && e[ei] != 'e' {
+		ei++
+	}
+	mant := e[:ei]
+	exp, _ := strconv.Atoi(string(e[ei+1:]))
+	var digitBuf [24]byte
+	digits := append(digitBuf[:0], mant[0])
+	if len(mant) > 2 {
+		digits = append(digits, mant[2:]...)
+	}
 	k := len(digits)
 	n := exp + 1
 	switch {
 	case k <= n && n <= 21:
-		sb.WriteString(digits)
-		sb.WriteString(strings.Repeat("0", n-k))
+		b = append(b, digits...)
+		for i := k; i < n; i++ {
+			b = append(b, '0')
+		}
 	case 0 < n && n <= 21:
-		sb.WriteString(digits[:n])
-		sb.WriteByte('.')
-		sb.WriteString(digits[n:])
+		b = append(b, digits[:n]...)
+		b = append(b, '.')
+		b = append(b, digits[n:]...)
 	case -6 < n && n <= 0:
-		sb.WriteString("0.")
-		sb.WriteString(strings.Repeat("0", -n))
-		sb.WriteString(digits)
+		b = append(b, "0."...)
+		for i := 0; i < -n; i++ {
+			b = append(b, '0')
+		}
+		b = append(b, digits...)
 	default:
-		sb.WriteByte(digits[0])
+		b = append(b, digits[0])
 		if k > 1 {
-			sb.WriteByte('.')
-			sb.WriteString(digits[1:])
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
 		}
-		sb.WriteByte('e')
+		b = append(b, 'e')
 		if n-1 >= 0 {
-			sb.WriteByte('+')
+			b = append(b, '+')
 		}
-		sb.WriteString(strconv.Itoa(n - 1))
+		b = strconv.AppendInt(b, int64(n-1), 10)
 	}
-	return sb.String()
+	return string(b)
 }
 
 // toPrecision15 mimics Number(x.toPrecision(15)), which $string applies to hide binary noise.
