@@ -1153,9 +1153,11 @@ func fnToMillis(c *call, args []any) (any, error) {
 	if !iso8601Loose.MatchString(s) {
 		return nil, newError("D3110", withValue(s))
 	}
+	// Date.parse yields NaN for what the loose pattern lets through but is no date
+	invalid := math.NaN()
 	m := iso8601.FindStringSubmatch(s)
 	if m == nil {
-		return nil, nil
+		return invalid, nil
 	}
 	atoi := func(v string, def int) int {
 		if v == "" {
@@ -1167,18 +1169,15 @@ func fnToMillis(c *call, args []any) (any, error) {
 	year, month, day := atoi(m[1], 0), atoi(m[2], 1), atoi(m[3], 1)
 	hour, minute, second := atoi(m[4], 0), atoi(m[5], 0), atoi(m[6], 0)
 	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 {
-		return nil, nil
+		return invalid, nil
 	}
 	nanos := 0
 	if m[7] != "" {
 		frac := (m[7][1:] + "000")[:3]
 		nanos = atoi(frac, 0) * 1e6
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, second, nanos, time.UTC)
-	if t.Day() != day {
-		return nil, nil
-	}
-	millis := t.UnixMilli()
+	// out-of-range days roll over (2020-02-30 is 1 March), as in V8
+	millis := time.Date(year, time.Month(month), day, hour, minute, second, nanos, time.UTC).UnixMilli()
 	if z := m[8]; z != "" && z != "Z" {
 		sign := int64(1)
 		if z[0] == '-' {

@@ -332,13 +332,19 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 			if r, err = ev.eval(step, &array{items: inputItems, seq: true}, env); err != nil {
 				return nil, err
 			}
+			// The reference iterates over whatever the constructor (with its predicates)
+			// produced: an array's items, a string's characters, and nothing for anything else,
+			// so [{"a":1}][0].a has no result.
 			switch x := r.(type) {
 			case *array:
 				result = x
-			case nil:
+			case string:
 				result = newSeq()
+				for _, ch := range runes(x) {
+					result.items = append(result.items, ch)
+				}
 			default:
-				result = newSeq(x)
+				result = newSeq()
 			}
 		case isTuple:
 			if tuples, err = ev.tupleStep(step, inputItems, tuples, env); err != nil {

@@ -30,8 +30,8 @@ func init() {
 	def("substring", "<s-nn?:s>", 3, fnSubstring)
 	def("substringBefore", "<s-s:s>", 2, fnSubstringBefore)
 	def("substringAfter", "<s-s:s>", 2, fnSubstringAfter)
-	def("lowercase", "<s-:s>", 1, stringFunc(strings.ToLower))
-	def("uppercase", "<s-:s>", 1, stringFunc(strings.ToUpper))
+	def("lowercase", "<s-:s>", 1, stringFunc(lowercase))
+	def("uppercase", "<s-:s>", 1, stringFunc(uppercase))
 	def("length", "<s-:n>", 1, fnLength)
 	def("trim", "<s-:s>", 1, stringFunc(trim))
 	def("pad", "<s-ns?:s>", 3, fnPad)
@@ -99,6 +99,34 @@ func stringFunc(f func(string) string) func(c *call, args []any) (any, error) {
 		}
 		return f(s), nil
 	}
+}
+
+// specialUpper holds the unconditional one-to-many upper-case mappings of Unicode's
+// SpecialCasing.txt that JavaScript's toUpperCase applies and Go's simple case mapping does not.
+var specialUpper = map[rune]string{
+	'ß': "SS", 'ŉ': "ʼN", 'ǰ': "J̌", 'ΐ': "Ϊ́", 'ΰ': "Ϋ́", 'և': "ԵՒ", 'ẖ': "H̱", 'ẗ': "T̈",
+	'ẘ': "W̊", 'ẙ': "Y̊", 'ẚ': "Aʾ", 'ﬀ': "FF", 'ﬁ': "FI", 'ﬂ': "FL", 'ﬃ': "FFI", 'ﬄ': "FFL",
+	'ﬅ': "ST", 'ﬆ': "ST", 'ﬓ': "ՄՆ", 'ﬔ': "ՄԵ", 'ﬕ': "ՄԻ", 'ﬖ': "ՎՆ", 'ﬗ': "ՄԽ",
+}
+
+func uppercase(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { _, ok := specialUpper[r]; return ok }) {
+		return strings.ToUpper(s)
+	}
+	var sb strings.Builder
+	for _, r := range s {
+		if u, ok := specialUpper[r]; ok {
+			sb.WriteString(u)
+		} else {
+			sb.WriteString(strings.ToUpper(string(r)))
+		}
+	}
+	return sb.String()
+}
+
+// lowercase is strings.ToLower except for İ, which JavaScript lowers to i and a combining dot.
+func lowercase(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "İ", "i\u0307"))
 }
 
 func numberFunc(f func(float64) float64) func(c *call, args []any) (any, error) {

@@ -183,9 +183,8 @@ func (it *regexIter) next() (*match, error) {
 	m.groups = make([]any, 0, len(loc)/2-1)
 	for g := 2; g < len(loc); g += 2 {
 		if loc[g] < 0 {
-			// JavaScript reports an unmatched group as undefined; in $replace that expands to
-			// nothing, so the empty string is the faithful stand-in.
-			m.groups = append(m.groups, "")
+			// an unmatched group is undefined: null in $match results, nothing in $replace
+			m.groups = append(m.groups, nil)
 		} else {
 			m.groups = append(m.groups, it.str[loc[g]:loc[g+1]])
 		}
