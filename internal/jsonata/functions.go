@@ -2,6 +2,7 @@ package jsonata
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -343,6 +344,10 @@ func trim(s string) string {
 	return strings.TrimSuffix(r, " ")
 }
 
+// maxStringLength caps strings a single function call builds from a number, such as $pad's
+// width, so that one argument cannot demand gigabytes. JavaScript engines have a similar cap.
+const maxStringLength = 1 << 24
+
 func fnPad(c *call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
@@ -352,6 +357,9 @@ func fnPad(c *call, args []any) (any, error) {
 	char, _ := argAt(args, 2).(string)
 	if char == "" {
 		char = " "
+	}
+	if math.Abs(width) > maxStringLength {
+		return nil, fmt.Errorf("jsonata: $pad width %s exceeds %d characters", formatNumber(width), maxStringLength)
 	}
 	padLen := int(math.Abs(width)) - utf8.RuneCountInString(s)
 	if padLen <= 0 {

@@ -38,6 +38,9 @@ const (
 	DefaultTimeout = 10 * time.Second
 )
 
+// errInternal marks a recovered panic: a bug in this package, never an expression error.
+var errInternal = errors.New("jsonata: internal error")
+
 // Expr is a compiled expression. It is immutable and safe for concurrent use.
 type Expr struct {
 	src  string
@@ -154,7 +157,7 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 	defer func() {
 		// Evaluation code does not panic by design; this keeps a bug from taking the caller down.
 		if r := recover(); r != nil {
-			result, defined, err = nil, false, fmt.Errorf("jsonata: internal error evaluating %q: %v", e.src, r)
+			result, defined, err = nil, false, fmt.Errorf("%w evaluating %q: %v", errInternal, e.src, r)
 		}
 	}()
 	res, err := ev.eval(e.root, in, env)

@@ -27,9 +27,14 @@ func init() {
 	}
 }
 
+// maxParseDepth bounds expression nesting, so that a pathological expression fails cleanly
+// instead of exhausting the stack.
+const maxParseDepth = 500
+
 type parser struct {
-	lex lexer
-	cur *node
+	lex   lexer
+	depth int
+	cur   *node
 	// curID is the symbol id of cur: the operator itself, or (name), (literal), (regex), (end).
 	curID string
 
@@ -119,6 +124,11 @@ func (p *parser) lbp() int {
 }
 
 func (p *parser) expression(rbp int) (*node, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxParseDepth {
+		return nil, newError("U1001", withPos(p.cur.pos))
+	}
 	t := p.cur
 	if err := p.advance("", true); err != nil {
 		return nil, err

@@ -43,36 +43,45 @@ func loadSuite(t testing.TB) []suiteCase {
 	if _, err := os.Stat(filepath.Join(suiteDir, "groups")); err != nil {
 		t.Skipf("JSONata test suite not found at %s (%v); it is not part of the repository", suiteDir, err)
 	}
+	cases, err := readSuite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// readSuite reads every case of the suite.
+func readSuite() ([]suiteCase, error) {
 	datasets := map[string]jsonv.Value{}
 	files, err := filepath.Glob(filepath.Join(suiteDir, "datasets", "*.json"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		v, err := jsonv.Parse(data)
 		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		datasets[strings.TrimSuffix(filepath.Base(f), ".json")] = v
 	}
 	caseFiles, err := filepath.Glob(filepath.Join(suiteDir, "groups", "*", "*.json"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	sort.Strings(caseFiles)
 	var cases []suiteCase
 	for _, f := range caseFiles {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		v, err := jsonv.Parse(data)
 		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		group := filepath.Base(filepath.Dir(f))
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
@@ -91,7 +100,7 @@ func loadSuite(t testing.TB) []suiteCase {
 			} else if ef, ok := o.Get("expr-file"); ok {
 				src, err := os.ReadFile(filepath.Join(filepath.Dir(f), ef.(string)))
 				if err != nil {
-					t.Fatal(err)
+					return nil, err
 				}
 				c.expr = string(src)
 			}
@@ -148,7 +157,7 @@ func loadSuite(t testing.TB) []suiteCase {
 			cases = append(cases, c)
 		}
 	}
-	return cases
+	return cases, nil
 }
 
 // run evaluates one case and returns "" on success or why it failed.
