@@ -2,7 +2,9 @@ package jsonata
 
 import (
 	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/stepline/stepline/internal/jsonv"
 )
@@ -132,6 +134,26 @@ func writeJSONString(sb *strings.Builder, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= 0x80 {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size > 1 {
+				i += size - 1
+				continue
+			}
+			// a lone surrogate (kept as WTF-8) is escaped as JSON.stringify escapes it;
+			// other invalid bytes become U+FFFD
+			sb.WriteString(s[start:i])
+			if i+2 < len(s) && c == 0xED && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2]&0xC0 == 0x80 {
+				u := 0xD000 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F)
+				sb.WriteString(`\u`)
+				sb.WriteString(strconv.FormatInt(int64(u), 16))
+				i += 2
+			} else {
+				sb.WriteString("\uFFFD")
+			}
+			start = i + 1
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}

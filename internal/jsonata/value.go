@@ -3,6 +3,7 @@ package jsonata
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/stepline/stepline/internal/jsonv"
 )
@@ -365,8 +366,11 @@ func toJSON(v any) (jsonv.Value, bool, error) {
 		return nil, false, nil
 	case nullType:
 		return nil, true, nil
-	case bool, string:
+	case bool:
 		return x, true, nil
+	case string:
+		// lone surrogates kept from \u escapes have no UTF-8 form
+		return strings.ToValidUTF8(x, "\uFFFD"), true, nil
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, false, newError("D1001", withValue(x))
