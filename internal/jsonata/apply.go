@@ -1,6 +1,7 @@
 package jsonata
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/stepline/stepline/internal/jsonv"
@@ -316,7 +317,11 @@ func (ev *evaluator) transformer(n *node, env *frame) *builtin {
 				}
 				if isObj {
 					for _, mem := range u.Members() {
-						target.Set(mem.Key, norm(mem.Value))
+						v := norm(mem.Value)
+						if reaches(v, target, 0) {
+							return nil, fmt.Errorf("jsonata: transform at position %d would make an object contain itself", utf16Offset(c.ev.src, n.pos))
+						}
+						target.Set(mem.Key, v)
 					}
 				}
 			}
@@ -490,4 +495,31 @@ func mergeSort(items []any, swap func(a, b any) (bool, error)) ([]any, error) {
 	}
 	out = append(out, left...)
 	return append(out, right...), nil
+}
+
+// reaches reports whether target can be found inside v. Transforms modify objects in place, and
+// an update that refers back to the object (through %) would otherwise make it contain itself,
+// which no JSON can represent.
+func reaches(v any, target *jsonv.Object, depth int) bool {
+	if depth > jsonv.MaxDepth {
+		return true
+	}
+	switch x := v.(type) {
+	case *jsonv.Object:
+		if x == target {
+			return true
+		}
+		for _, m := range x.Members() {
+			if reaches(norm(m.Value), target, depth+1) {
+				return true
+			}
+		}
+	case *array:
+		for _, e := range x.items {
+			if reaches(e, target, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package jsonata
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -163,15 +164,22 @@ var romanNumerals = []struct {
 	{40, "xl"}, {10, "x"}, {9, "ix"}, {5, "v"}, {4, "iv"}, {1, "i"},
 }
 
-func decimalToRoman(value float64) string {
+func decimalToRoman(value float64) (string, error) {
 	var sb strings.Builder
+	// thousands are written as a run of m's, so a huge number asks for a huge string
+	if thousands := math.Floor(value / 1000); thousands > maxStringLength {
+		return "", fmt.Errorf("jsonata: %s is too large for roman numerals", formatNumber(value))
+	} else if thousands > 0 {
+		sb.WriteString(strings.Repeat("m", int(thousands)))
+		value -= thousands * 1000
+	}
 	for _, rn := range romanNumerals {
 		for value >= rn.value {
 			sb.WriteString(rn.numeral)
 			value -= rn.value
 		}
 	}
-	return sb.String()
+	return sb.String(), nil
 }
 
 func romanToDecimal(roman string) float64 {
@@ -342,6 +350,12 @@ func regularSeparators(seps []groupSep) int {
 }
 
 func formatIntegerValue(value float64, f *integerFormat) (string, error) {
+	if math.IsNaN(value) || math.IsInf(value, 0) {
+		return "", newError("D1001", withValue(value))
+	}
+	if f.mandatory > maxStringLength {
+		return "", fmt.Errorf("jsonata: integer picture asks for %d digits, more than %d", f.mandatory, maxStringLength)
+	}
 	negative := value < 0
 	value = math.Abs(value)
 	var s string
@@ -353,7 +367,10 @@ func formatIntegerValue(value float64, f *integerFormat) (string, error) {
 		}
 		s = decimalToLetters(value, a)
 	case fmtRoman:
-		s = decimalToRoman(value)
+		var err error
+		if s, err = decimalToRoman(value); err != nil {
+			return "", err
+		}
 		if f.caseType == caseUpper {
 			s = strings.ToUpper(s)
 		}

@@ -13,6 +13,7 @@ import (
 // does lives here.
 type evaluator struct {
 	ctx         context.Context
+	src         string
 	depth       int
 	maxDepth    int
 	deadline    time.Time
@@ -655,7 +656,7 @@ func wildcard(input any) any {
 	add := func(v any) {
 		if a, ok := v.(*array); ok {
 			// appending an array makes the result a plain array, as in the reference
-			results.items = flatten(a.items, results.items)
+			results.items = flatten(a.items, results.items, 0)
 			results.seq = false
 		} else {
 			results.items = append(results.items, v)
@@ -674,10 +675,10 @@ func wildcard(input any) any {
 	return results
 }
 
-func flatten(items []any, out []any) []any {
+func flatten(items []any, out []any, depth int) []any {
 	for _, v := range items {
-		if a, ok := v.(*array); ok {
-			out = flatten(a.items, out)
+		if a, ok := v.(*array); ok && depth < jsonv.MaxDepth {
+			out = flatten(a.items, out, depth+1)
 		} else {
 			out = append(out, v)
 		}
@@ -690,23 +691,26 @@ func descendants(input any) any {
 		return nil
 	}
 	results := &array{seq: true}
-	var recurse func(v any)
-	recurse = func(v any) {
+	var recurse func(v any, depth int)
+	recurse = func(v any, depth int) {
+		if depth > jsonv.MaxDepth {
+			return
+		}
 		switch x := v.(type) {
 		case *array:
 			for _, e := range x.items {
-				recurse(e)
+				recurse(e, depth+1)
 			}
 		case *jsonv.Object:
 			results.items = append(results.items, x)
 			for _, m := range x.Members() {
-				recurse(norm(m.Value))
+				recurse(norm(m.Value), depth+1)
 			}
 		default:
 			results.items = append(results.items, v)
 		}
 	}
-	recurse(input)
+	recurse(input, 0)
 	if len(results.items) == 1 {
 		return results.items[0]
 	}

@@ -85,7 +85,7 @@ func init() {
 	def("decodeUrl", "<s-:s>", 1, urlDecoder("decodeUrl", ";/?:@&=+$,#"))
 	def("toMillis", "<s-s?:n>", 2, fnToMillis)
 	def("fromMillis", "<n-s?s?:s>", 3, fnFromMillis)
-	def("clone", "<(oa)-:o>", 1, func(c *call, args []any) (any, error) { return cloneValue(argAt(args, 0)) })
+	def("clone", "<(oa)-:o>", 1, func(c *call, args []any) (any, error) { return cloneValue(argAt(args, 0), 0) })
 	def("now", "<s?s?:s>", 2, fnNow)
 	def("millis", "<:n>", 0, func(c *call, args []any) (any, error) {
 		return float64(c.ev.now.UnixMilli()), nil
@@ -365,7 +365,8 @@ func fnPad(c *call, args []any) (any, error) {
 	if padLen <= 0 {
 		return s, nil
 	}
-	pad := strings.Join(runes(strings.Repeat(char, padLen))[:padLen], "")
+	unit := runes(char)
+	pad := strings.Join(runes(strings.Repeat(char, (padLen+len(unit)-1)/len(unit)))[:padLen], "")
 	if width > 0 {
 		return s + pad, nil
 	}
@@ -1128,6 +1129,10 @@ func fnDistinct(c *call, args []any) (any, error) {
 	}
 	result := &array{seq: a.seq}
 	for _, item := range a.items {
+		// this loop is quadratic, so it must honour the time limit itself
+		if err := c.ev.tick(); err != nil {
+			return nil, err
+		}
 		dup := false
 		for _, r := range result.items {
 			if deepEqual(item, r) {
@@ -1291,7 +1296,10 @@ func hexByte(s string, i int) (byte, bool) {
 
 // cloneValue deep-copies a value as JSON.parse(JSON.stringify(v)) would, which is how the
 // reference's $clone (and so the transform operator) copies.
-func cloneValue(v any) (any, error) {
+func cloneValue(v any, depth int) (any, error) {
+	if depth > jsonv.MaxDepth {
+		return nil, errTooDeep
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -1308,7 +1316,7 @@ func cloneValue(v any) (any, error) {
 	case *array:
 		out := make([]any, len(x.items))
 		for i, e := range x.items {
-			c, err := cloneValue(e)
+			c, err := cloneValue(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -1321,7 +1329,7 @@ func cloneValue(v any) (any, error) {
 	case *jsonv.Object:
 		o := jsonv.NewObject(x.Len())
 		for _, m := range x.Members() {
-			c, err := cloneValue(norm(m.Value))
+			c, err := cloneValue(norm(m.Value), depth+1)
 			if err != nil {
 				return nil, err
 			}

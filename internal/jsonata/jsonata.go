@@ -108,7 +108,7 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 	if opts == nil {
 		opts = &EvalOptions{}
 	}
-	ev := &evaluator{ctx: ctx, maxDepth: opts.MaxDepth, random: opts.Random}
+	ev := &evaluator{ctx: ctx, src: e.src, maxDepth: opts.MaxDepth, random: opts.Random}
 	if ev.maxDepth <= 0 {
 		ev.maxDepth = DefaultMaxDepth
 	}

@@ -60,6 +60,9 @@ func fnFormatBase(c *call, args []any) (any, error) {
 	if !ok {
 		return nil, nil
 	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, newError("D1001", withValue(x))
+	}
 	x = roundHalfEven(x, 0)
 	radix := 10.0
 	if r, ok := argAt(args, 1).(float64); ok {
@@ -183,6 +186,9 @@ func fnFormatNumber(c *call, args []any) (any, error) {
 }
 
 func formatNumberPicture(value float64, picture string, f decimalFormat) (any, error) {
+	if math.IsInf(value, 0) {
+		return nil, newError("D1001", withValue(value))
+	}
 	isDigit := func(r rune) bool { return r >= f.zero && r < f.zero+10 }
 	isActive := func(r rune) bool {
 		return isDigit(r) || r == f.decimal || r == f.exponent || r == f.grouping || r == f.digit || r == f.pattern
@@ -410,11 +416,12 @@ func formatNumberPicture(value float64, picture string, f decimalFormat) (any, e
 	if hasExp {
 		maxM := math.Pow(10, float64(pic.scalingFactor))
 		minM := math.Pow(10, float64(pic.scalingFactor-1))
-		for mantissa < minM && mantissa != 0 {
+		// the reference loops on the signed value, which never ends for negative numbers
+		for math.Abs(mantissa) < minM && mantissa != 0 {
 			mantissa *= 10
 			exponent--
 		}
-		for mantissa > maxM {
+		for math.Abs(mantissa) > maxM {
 			mantissa /= 10
 			exponent++
 		}

@@ -45,6 +45,9 @@ func stringify(v any, pretty, round bool) string {
 // writeJSON writes v as JSON.stringify does, with the replacer $string uses when round is set:
 // numbers to 15 significant digits, functions as "".
 func writeJSON(sb *strings.Builder, v any, pretty, round bool, indent int) error {
+	if indent > jsonv.MaxDepth {
+		return errTooDeep
+	}
 	switch x := v.(type) {
 	case nil, nullType:
 		sb.WriteString("null")

@@ -1,6 +1,7 @@
 package jsonata
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -169,7 +170,12 @@ func appendValues(a, b any) any {
 }
 
 // deepEqual is the reference's isDeepEqual: arrays by position, objects by key set.
-func deepEqual(a, b any) bool {
+func deepEqual(a, b any) bool { return deepEqualDepth(a, b, 0) }
+
+func deepEqualDepth(a, b any, depth int) bool {
+	if depth > jsonv.MaxDepth {
+		return false
+	}
 	switch x := a.(type) {
 	case float64:
 		y, ok := b.(float64)
@@ -194,7 +200,7 @@ func deepEqual(a, b any) bool {
 			return false
 		}
 		for i := range x.items {
-			if !deepEqual(x.items[i], y.items[i]) {
+			if !deepEqualDepth(x.items[i], y.items[i], depth+1) {
 				return false
 			}
 		}
@@ -212,7 +218,7 @@ func deepEqual(a, b any) bool {
 		}
 		for _, m := range x.Members() {
 			v, ok := y.Get(m.Key)
-			if !ok || !deepEqual(norm(m.Value), norm(v)) {
+			if !ok || !deepEqualDepth(norm(m.Value), norm(v), depth+1) {
 				return false
 			}
 		}
@@ -360,7 +366,16 @@ func toPrecision15(f float64) float64 {
 // toJSON converts an internal value to a jsonv value for callers. Function values have no JSON
 // form and are dropped as JSON.stringify drops them (null inside arrays). Raw subtrees are
 // returned without copying.
-func toJSON(v any) (jsonv.Value, bool, error) {
+func toJSON(v any) (jsonv.Value, bool, error) { return toJSONDepth(v, 0) }
+
+// errTooDeep reports a value nested deeper than JSON documents may be; such values can only be
+// built by deep recursion, and converting them recursively could exhaust the stack.
+var errTooDeep = fmt.Errorf("jsonata: value nested more than %d levels deep", jsonv.MaxDepth)
+
+func toJSONDepth(v any, depth int) (jsonv.Value, bool, error) {
+	if depth > jsonv.MaxDepth {
+		return nil, false, errTooDeep
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, false, nil
@@ -383,7 +398,7 @@ func toJSON(v any) (jsonv.Value, bool, error) {
 	case *array:
 		out := make([]jsonv.Value, len(x.items))
 		for i, e := range x.items {
-			j, ok, err := toJSON(e)
+			j, ok, err := toJSONDepth(e, depth+1)
 			if err != nil {
 				return nil, false, err
 			}
@@ -393,17 +408,17 @@ func toJSON(v any) (jsonv.Value, bool, error) {
 		}
 		return out, true, nil
 	case *jsonv.Object:
-		o, err := objectToJSON(x)
+		o, err := objectToJSON(x, depth)
 		return o, err == nil, err
 	}
 	return nil, false, nil
 }
 
 // objectToJSON copies an object only when one of its members is not already a jsonv value.
-func objectToJSON(o *jsonv.Object) (*jsonv.Object, error) {
+func objectToJSON(o *jsonv.Object, depth int) (*jsonv.Object, error) {
 	members := o.Members()
 	for i, m := range members {
-		if isRawJSON(m.Value) {
+		if isRawJSON(m.Value, depth+1) {
 			continue
 		}
 		out := jsonv.NewObject(len(members))
@@ -411,7 +426,7 @@ func objectToJSON(o *jsonv.Object) (*jsonv.Object, error) {
 			out.Set(p.Key, p.Value)
 		}
 		for _, p := range members[i:] {
-			j, ok, err := toJSON(p.Value)
+			j, ok, err := toJSONDepth(p.Value, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -426,13 +441,16 @@ func objectToJSON(o *jsonv.Object) (*jsonv.Object, error) {
 
 // isRawJSON reports whether v is already a jsonv value all the way down, so that it can be
 // handed out as it is.
-func isRawJSON(v any) bool {
+func isRawJSON(v any, depth int) bool {
+	if depth > jsonv.MaxDepth {
+		return false
+	}
 	switch x := v.(type) {
 	case nil, bool, string, jsonv.Number, []any:
 		return true
 	case *jsonv.Object:
 		for _, m := range x.Members() {
-			if !isRawJSON(m.Value) {
+			if !isRawJSON(m.Value, depth+1) {
 				return false
 			}
 		}
