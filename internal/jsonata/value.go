@@ -363,9 +363,9 @@ func toPrecision15(f float64) float64 {
 	return r
 }
 
-// toJSON converts an internal value to a jsonv value for callers. Function values have no JSON
-// form and are dropped as JSON.stringify drops them (null inside arrays). Raw subtrees are
-// returned without copying.
+// toJSON converts an internal value to a jsonv value for callers, as JSON.stringify would
+// serialise it: function values are dropped (null inside arrays) and NaN and ±Infinity become
+// null. Raw subtrees are returned without copying.
 func toJSON(v any) (jsonv.Value, bool, error) { return toJSONDepth(v, 0) }
 
 // errTooDeep reports a value nested deeper than JSON documents may be; such values can only be
@@ -388,7 +388,8 @@ func toJSONDepth(v any, depth int) (jsonv.Value, bool, error) {
 		return strings.ToValidUTF8(x, "\uFFFD"), true, nil
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, false, newError("D1001", withValue(x))
+			// no JSON form; JSON.stringify writes null, as the reference's callers see it
+			return nil, true, nil
 		}
 		return jsonv.Number(formatNumber(x)), true, nil
 	case jsonv.Number:
