@@ -30,7 +30,6 @@ type Error struct {
 	typeName string
 	exp      any
 	funcName string
-	expected string
 	pos      int // byte offset; Position is derived from it at the API boundary
 	hasPos   bool
 	hasToken bool

@@ -428,7 +428,12 @@ func formatNumberPicture(value float64, picture string, f decimalFormat) (any, e
 	}
 	rounded := roundHalfEven(mantissa, float64(pic.maxFraction))
 	makeString := func(v float64, dp int) []rune {
-		s := []rune(strconv.FormatFloat(math.Abs(v), 'f', dp, 64))
+		// Number.prototype.toFixed switches to exponent form from 1e21
+		text := strconv.FormatFloat(math.Abs(v), 'f', dp, 64)
+		if math.Abs(v) >= 1e21 {
+			text = formatNumber(math.Abs(v))
+		}
+		s := []rune(text)
 		if f.zero != '0' {
 			for i, ch := range s {
 				if ch >= '0' && ch <= '9' {

@@ -180,7 +180,7 @@ func (s *signature) validate(args []any, context any) ([]any, error) {
 	}
 	supplied := string(sym)
 	var spanBuf [16]int
-	spans := spanBuf[:0]
+	var spans []int
 	if n := 2 * len(s.params); n > len(spanBuf) {
 		spans = make([]int, n)
 	} else {
