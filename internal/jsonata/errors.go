@@ -9,7 +9,8 @@ import (
 )
 
 // Error is a JSONata compile or evaluation error. Code is the reference implementation's error
-// code (S0xxx syntax, T0xxx/T1xxx/T2xxx type, D1xxx-D3xxx dynamic, U1001 resource limits).
+// code (S0xxx syntax, T0xxx/T1xxx/T2xxx type, D1xxx-D3xxx dynamic, U1001 resource limits), plus
+// S0303 for a regular expression Go's engine cannot run.
 type Error struct {
 	Code string
 	// Position is the offset in the expression, in UTF-16 code units as the reference counts

@@ -15,8 +15,18 @@
 // checking, see Function), limits and the clock and random source behind $now(), $millis(),
 // $random() and $shuffle(). $eval is deliberately not provided.
 //
-// Beyond 2.0.6 the parser also accepts the ?? (coalescing) and ?: (default) operators of later
-// JSONata releases.
+// The reference implementation's test suite passes except where Go cannot follow JavaScript;
+// the differences a caller can see are:
+//
+//   - Beyond 2.0.6 the parser accepts the ?? (coalescing) and ?: (default) operators of later
+//     JSONata releases.
+//   - Regular expressions run on Go's RE2 engine: lookaround and backreferences are rejected
+//     when the expression is compiled (error S0303).
+//   - Objects keep insertion order for every key; JavaScript moves integer-like keys first.
+//   - Results are returned as JSON.stringify would serialise them: function values are
+//     dropped (null inside arrays), NaN and ±Infinity become null.
+//   - Strings cannot hold lone UTF-16 surrogates; \uD800-style escapes survive inside an
+//     evaluation (so $encodeUrl still rejects them) but results carry U+FFFD.
 package jsonata
 
 import (
@@ -24,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/stepline/stepline/internal/jsonv"
@@ -183,7 +194,7 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 func nativeFunction(name string, f Function) (*builtin, error) {
 	b := &builtin{name: name, arity: 1}
 	if f.Signature != "" {
-		sig, err := parseSignature(f.Signature)
+		sig, err := cachedSignature(f.Signature)
 		if err != nil {
 			var e *Error
 			if errors.As(err, &e) {
@@ -221,4 +232,20 @@ func nativeFunction(name string, f Function) (*builtin, error) {
 		return fromJSON(v), nil
 	}
 	return b, nil
+}
+
+// signatures caches parsed signatures of caller-supplied functions, which are typically the
+// same few on every evaluation.
+var signatures sync.Map // string -> *signature
+
+func cachedSignature(s string) (*signature, error) {
+	if sig, ok := signatures.Load(s); ok {
+		return sig.(*signature), nil
+	}
+	sig, err := parseSignature(s)
+	if err != nil {
+		return nil, err
+	}
+	signatures.Store(s, sig)
+	return sig, nil
 }
