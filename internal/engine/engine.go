@@ -1,0 +1,479 @@
+// Package engine runs executions durably: it drives the pure interpreter (package interp) with
+// events from the store (timers that came due, task results, stop requests) and commits each
+// step's new state, history events, timers and effects in one transaction before carrying the
+// effects out. A node holds a lease on the executions it advances; when a node dies its leases
+// expire and another node (or the same one, restarted) takes the executions over.
+//
+// Steps of many executions are grouped into one commit (see loop.go), which is what makes
+// durable executions fast on SQLite's single writer.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/store"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Store store.Store
+	// Clock defaults to the real clock.
+	Clock clock.Clock
+	// Node names this engine in leases; it must differ between nodes sharing a database.
+	Node string
+	// Account and Region make ARNs.
+	Account string
+	Region  string
+	// WaitScale multiplies every duration an execution waits on (Wait states, retry intervals,
+	// timeouts); 0 fires timers at once.
+	WaitScale float64
+	// Runner carries out Task states other than activities; nil fails them with a clear error.
+	Runner Runner
+	// LeaseTTL is how long a lease lasts without renewal (default 30s); a dead node's
+	// executions resume elsewhere after at most this long.
+	LeaseTTL time.Duration
+	// PollInterval is how often the store is asked for due timers and messages (default 50ms).
+	PollInterval time.Duration
+	// BatchSize caps the executions stepped in one commit (default 512).
+	BatchSize int
+	Logger    *slog.Logger
+	Metrics   *Metrics
+}
+
+// Task is a Task state's work handed to a Runner.
+type Task struct {
+	ExecutionArn     string
+	TaskID           string // unique within the execution; the same if the task is dispatched again after a crash
+	StateName        string
+	Resource         string
+	Parameters       string // JSON text
+	TimeoutSeconds   int64
+	HeartbeatSeconds int64
+	Token            string
+}
+
+// TaskError is a task's failure: the error name Retry and Catch match, and a cause.
+type TaskError struct {
+	Name  string
+	Cause string
+}
+
+func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
+
+// Runner carries out tasks. Run returns the task's output (JSON text) or a *TaskError; any other
+// error is reported as States.TaskFailed. A task that completes through a task token
+// (.waitForTaskToken) returns ErrCallback once it was handed off.
+type Runner interface {
+	Run(ctx context.Context, t *Task) (string, error)
+}
+
+// ErrCallback tells the engine that a task will report its result through its task token.
+var ErrCallback = errors.New("task completes through its task token")
+
+// Errors of the engine's operations.
+var (
+	ErrExecutionExists = errors.New("execution already exists")
+	ErrNotRunning      = errors.New("execution is not running")
+	ErrInvalidToken    = errors.New("invalid task token")
+)
+
+// Engine runs executions. Create it with New, then Start it.
+type Engine struct {
+	o   Options
+	log *slog.Logger
+
+	defsMu sync.Mutex
+	defs   map[string]*asl.StateMachine // by revision id
+
+	mu   sync.Mutex
+	live map[string]*liveExec // executions this node holds a lease on
+
+	wake    chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
+	runners sync.WaitGroup
+}
+
+// liveExec is an execution this node holds in memory between steps.
+type liveExec struct {
+	x       *interp.Execution
+	version int64
+	leased  time.Time // when the lease expires
+}
+
+// New checks the options and returns a stopped engine.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, errors.New("engine: Options.Store is required")
+	}
+	if o.Node == "" {
+		return nil, errors.New("engine: Options.Node is required")
+	}
+	if o.WaitScale < 0 {
+		return nil, errors.New("engine: Options.WaitScale must not be negative")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Account == "" {
+		o.Account = "123456789012"
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 50 * time.Millisecond
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 512
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	return &Engine{
+		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, live: map[string]*liveExec{},
+		wake: make(chan struct{}, 1),
+	}, nil
+}
+
+// Metrics returns the engine's counters for /metrics.
+func (e *Engine) Metrics() *Metrics { return e.o.Metrics }
+
+// Start runs the engine's loop in the background until Stop.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.stop != nil {
+		return errors.New("engine: already started")
+	}
+	ctx, e.stop = context.WithCancel(context.WithoutCancel(ctx))
+	e.done = make(chan struct{})
+	go func() {
+		defer close(e.done)
+		e.loop(ctx)
+	}()
+	return nil
+}
+
+// Stop ends the loop, waits for running tasks to report, and releases this node's leases so
+// another node can take over at once. Calling it again does nothing.
+func (e *Engine) Stop(ctx context.Context) error {
+	if e.stop == nil {
+		return nil
+	}
+	e.stop()
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	e.runners.Wait()
+	e.mu.Lock()
+	arns := make([]string, 0, len(e.live))
+	for arn := range e.live {
+		arns = append(arns, arn)
+	}
+	e.live = map[string]*liveExec{}
+	e.mu.Unlock()
+	e.stop = nil
+	if len(arns) == 0 {
+		return nil
+	}
+	if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: arns}); err != nil {
+		return fmt.Errorf("engine: releasing leases: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Definition returns the parsed definition of a state machine revision, parsing it once.
+func (e *Engine) Definition(sm *store.StateMachine) (*asl.StateMachine, error) {
+	e.defsMu.Lock()
+	def := e.defs[sm.RevisionID]
+	e.defsMu.Unlock()
+	if def != nil {
+		return def, nil
+	}
+	typ := asl.Standard
+	if sm.Type == store.StateMachineExpress {
+		typ = asl.Express
+	}
+	def, err := asl.Parse([]byte(sm.Definition), asl.ParseOptions{Type: typ})
+	if err != nil {
+		return nil, fmt.Errorf("engine: definition of %s (revision %s): %w", sm.Arn, sm.RevisionID, err)
+	}
+	e.defsMu.Lock()
+	e.defs[sm.RevisionID] = def
+	e.defsMu.Unlock()
+	return def, nil
+}
+
+// StartParams start an execution.
+type StartParams struct {
+	StateMachine *store.StateMachine // the revision to pin
+	Name         string
+	Input        string
+}
+
+// StartExecution creates an execution and runs it as far as it goes without waiting, in the
+// same transaction that creates it. A name already used under the state machine gives an error
+// matching ErrExecutionExists together with the existing execution.
+func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Execution, error) {
+	sm := p.StateMachine
+	def, err := e.Definition(sm)
+	if err != nil {
+		return nil, err
+	}
+	now := e.o.Clock.Now().UTC().Truncate(time.Millisecond)
+	id := interp.Identity{
+		ExecutionArn:     e.ExecutionArn(sm.Name, p.Name),
+		Name:             p.Name,
+		StateMachineArn:  sm.Arn,
+		StateMachineName: sm.Name,
+		RoleArn:          sm.RoleArn,
+		Region:           e.o.Region,
+		Account:          e.o.Account,
+		StartTime:        now,
+	}
+	x, res, err := interp.Start(def, id, p.Input, now)
+	if err != nil {
+		return nil, err
+	}
+	lease := now.Add(e.o.LeaseTTL)
+	tr := &store.Transition{}
+	if err := e.record(x, res, now, tr, nil); err != nil {
+		return nil, err
+	}
+	created, err := e.o.Store.ExecutionCreate(ctx, &store.ExecutionCreateParams{
+		Arn: id.ExecutionArn, StateMachineArn: sm.Arn, RevisionID: sm.RevisionID, Name: p.Name,
+		Type: sm.Type, Input: p.Input, StartDate: now, State: tr.State,
+		LeaseOwner: e.o.Node, LeaseExpiresAt: lease, Mutations: tr.Mutations,
+	})
+	if errors.Is(err, store.ErrExecutionAlreadyExists) {
+		existing, gerr := e.o.Store.ExecutionGetByName(ctx, &store.ExecutionGetByNameParams{StateMachineArn: sm.Arn, Name: p.Name})
+		if gerr != nil {
+			return nil, fmt.Errorf("engine: %w: %w", ErrExecutionExists, gerr)
+		}
+		return existing, fmt.Errorf("engine: %w: %s", ErrExecutionExists, existing.Arn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: creating execution: %w", err)
+	}
+	e.o.Metrics.started.Add(1)
+	e.o.Metrics.transitions.Add(int64(countTransitions(res.Events)))
+	if x.Status != interp.Running {
+		// Finished in its first burst: one more commit records the outcome.
+		tr.ExecutionArn, tr.LeaseOwner, tr.Version = id.ExecutionArn, e.o.Node, created.Version
+		tr.Mutations = store.Mutations{Now: now}
+		tr.ReleaseLease = true
+		e.finishTransition(x, tr, now)
+		if errs, err := e.o.Store.TransitionCommitBatch(ctx, &store.TransitionCommitBatchParams{Transitions: []*store.Transition{tr}}); err != nil || errs[0] != nil {
+			return nil, fmt.Errorf("engine: recording the end of %s: %w", id.ExecutionArn, errors.Join(err, errs[0]))
+		}
+		e.o.Metrics.finished(string(x.Status))
+		created.Status, created.Output, created.Error, created.Cause, created.StopDate = store.ExecutionStatus(x.Status), x.Output, x.Error, x.Cause, tr.StopDate
+		return created, nil
+	}
+	e.mu.Lock()
+	e.live[id.ExecutionArn] = &liveExec{x: x, version: created.Version, leased: lease}
+	e.mu.Unlock()
+	e.poke()
+	return created, nil
+}
+
+// ExecutionArn returns the ARN of a standard execution.
+func (e *Engine) ExecutionArn(stateMachine, name string) string {
+	return "arn:aws:states:" + e.o.Region + ":" + e.o.Account + ":execution:" + stateMachine + ":" + name
+}
+
+// StopExecution aborts a running execution. The abort is recorded by the node that holds the
+// execution, so it takes effect within a poll interval.
+func (e *Engine) StopExecution(ctx context.Context, arn string, errName, cause *string) error {
+	_, err := e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{
+		ExecutionArn: arn, Payload: encodeMessage(message{Kind: msgStop, Error: errName, Cause: cause}), Now: e.o.Clock.Now(),
+	})
+	if errors.Is(err, store.ErrExecutionNotRunning) {
+		return fmt.Errorf("engine: %w: %s", ErrNotRunning, arn)
+	}
+	if err != nil {
+		return fmt.Errorf("engine: stopping %s: %w", arn, err)
+	}
+	e.poke()
+	return nil
+}
+
+// SendTaskSuccess completes the task holding token with output (JSON text).
+func (e *Engine) SendTaskSuccess(ctx context.Context, token, output string) error {
+	return e.closeToken(ctx, token, func(taskID string) message {
+		return message{Kind: msgTaskSucceeded, TaskID: taskID, Output: output}
+	})
+}
+
+// SendTaskFailure fails the task holding token.
+func (e *Engine) SendTaskFailure(ctx context.Context, token string, errName, cause *string) error {
+	return e.closeToken(ctx, token, func(taskID string) message {
+		return message{Kind: msgTaskFailed, TaskID: taskID, Error: errName, Cause: cause}
+	})
+}
+
+// SendTaskHeartbeat records that the task holding token is alive.
+func (e *Engine) SendTaskHeartbeat(ctx context.Context, token string) error {
+	tok, err := e.o.Store.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: token})
+	if err != nil {
+		return e.tokenError(err)
+	}
+	_, err = e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{
+		ExecutionArn: tok.ExecutionArn, Payload: encodeMessage(message{Kind: msgTaskHeartbeat, TaskID: tok.TaskID}), Now: e.o.Clock.Now(),
+	})
+	if err != nil {
+		return e.tokenError(err)
+	}
+	e.poke()
+	return nil
+}
+
+func (e *Engine) closeToken(ctx context.Context, token string, msg func(taskID string) message) error {
+	tok, err := e.o.Store.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: token})
+	if err != nil {
+		return e.tokenError(err)
+	}
+	_, err = e.o.Store.TaskTokenClose(ctx, &store.TaskTokenCloseParams{Token: token, Payload: encodeMessage(msg(tok.TaskID)), Now: e.o.Clock.Now()})
+	if err != nil {
+		return e.tokenError(err)
+	}
+	e.poke()
+	return nil
+}
+
+func (e *Engine) tokenError(err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExecutionNotRunning) {
+		return fmt.Errorf("engine: %w", ErrInvalidToken)
+	}
+	return fmt.Errorf("engine: task token: %w", err)
+}
+
+// record turns one step's result into the store's mutations on tr: encoded events, scaled
+// timers, outbox effects and task tokens, and the new snapshot. consumed lists the timers the
+// step used up.
+func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, tr *store.Transition, consumed []string) error {
+	m := &tr.Mutations
+	m.Now = now
+	buf := make([]byte, 0, 512)
+	for i := range res.Events {
+		ev := &res.Events[i]
+		start := len(buf)
+		buf = ev.AppendJSON(buf, true)
+		m.Events = append(m.Events, &store.HistoryEvent{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp, Payload: buf[start:len(buf):len(buf)]})
+	}
+	m.TimersDelete = append(m.TimersDelete, consumed...)
+	for _, ef := range res.Effects {
+		switch ef := ef.(type) {
+		case interp.StartTimer:
+			m.TimersInsert = append(m.TimersInsert, &store.TimerInsert{TimerID: ef.TimerID, Due: e.scale(now, ef.Due)})
+		case interp.CancelTimer:
+			m.TimersDelete = append(m.TimersDelete, ef.TimerID)
+		case interp.ScheduleTask:
+			m.EffectsInsert = append(m.EffectsInsert, &store.EffectInsert{
+				EffectID: ef.TaskID, Kind: effectTask, IdempotencyKey: x.ID.ExecutionArn + "/" + ef.TaskID, Payload: encodeTask(ef),
+			})
+			if ef.Token != "" {
+				m.TaskTokensInsert = append(m.TaskTokensInsert, &store.TaskTokenInsert{Token: ef.Token, TaskID: ef.TaskID})
+			}
+		case interp.CancelTask:
+			m.EffectsDelete = append(m.EffectsDelete, ef.TaskID)
+		}
+	}
+	snap, err := x.Snapshot()
+	if err != nil {
+		return fmt.Errorf("engine: snapshot of %s: %w", x.ID.ExecutionArn, err)
+	}
+	tr.State = snap
+	tr.Status = store.ExecutionStatus(x.Status)
+	return nil
+}
+
+// finishTransition fills in the outcome of an execution that ended.
+func (e *Engine) finishTransition(x *interp.Execution, tr *store.Transition, now time.Time) {
+	tr.Status = store.ExecutionStatus(x.Status)
+	tr.Output, tr.Error, tr.Cause = x.Output, x.Error, x.Cause
+	stop := now
+	tr.StopDate = &stop
+}
+
+// scale maps an interpreter due time onto the wall clock by WaitScale.
+func (e *Engine) scale(now, due time.Time) time.Time {
+	if e.o.WaitScale == 1 {
+		return due
+	}
+	return now.Add(time.Duration(float64(due.Sub(now)) * e.o.WaitScale))
+}
+
+func countTransitions(events []history.Event) int {
+	n := 0
+	for i := range events {
+		if strings.HasSuffix(events[i].Type, "StateEntered") {
+			n++
+		}
+	}
+	return n
+}
+
+// resourceKindOf returns the resource type of an ARN ("activity", "function", …), or "".
+func resourceKindOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 7)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[5]
+}
+
+// ActivityTask is a task handed to an activity worker.
+type ActivityTask struct {
+	Token string
+	Input string
+}
+
+// GetActivityTask hands the oldest waiting task of an activity to a worker and records that the
+// task started. It returns nil when none is waiting; the API layer long-polls.
+func (e *Engine) GetActivityTask(ctx context.Context, activityArn, worker string) (*ActivityTask, error) {
+	now := e.o.Clock.Now()
+	t, err := e.o.Store.ActivityTaskClaim(ctx, &store.ActivityTaskClaimParams{ActivityArn: activityArn, WorkerName: worker, Now: now})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: claiming an activity task: %w", err)
+	}
+	tok, err := e.o.Store.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: t.Token})
+	if err != nil {
+		return nil, fmt.Errorf("engine: activity task token: %w", err)
+	}
+	_, err = e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{
+		ExecutionArn: t.ExecutionArn, Payload: encodeMessage(message{Kind: msgTaskStarted, TaskID: tok.TaskID, WorkerName: worker}), Now: now,
+	})
+	if err != nil && !errors.Is(err, store.ErrExecutionNotRunning) {
+		return nil, fmt.Errorf("engine: recording an activity start: %w", err)
+	}
+	e.poke()
+	return &ActivityTask{Token: t.Token, Input: t.Input}, nil
+}
