@@ -14,8 +14,8 @@ func (s *Store) ActivityCreate(ctx context.Context, p *store.ActivityCreateParam
 	if p.Arn == "" || p.Name == "" || p.CreatedAt.IsZero() {
 		return nil, fmt.Errorf("%w: activity needs an ARN, a name and a creation date", store.ErrInvalidParams)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `INSERT INTO activities (arn, name, created_at, tags) VALUES (?, ?, ?, ?)
+	err := s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO activities (arn, name, created_at, tags) VALUES (?, ?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, p.Arn, p.Name, micro(p.CreatedAt), p.Tags); err != nil {
 			return fmt.Errorf("sqlite: create activity: %w", err)
 		}
@@ -93,8 +93,8 @@ func (s *Store) ActivityList(ctx context.Context, p *store.ActivityListParams) (
 
 // ActivityDelete implements store.Store.
 func (s *Store) ActivityDelete(ctx context.Context, p *store.ActivityDeleteParams) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `DELETE FROM activities WHERE arn = ?`, p.Arn)
+	return s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(ctx, `DELETE FROM activities WHERE arn = ?`, p.Arn)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete activity: %w", err)
 		}
@@ -109,8 +109,8 @@ func (s *Store) ActivityDelete(ctx context.Context, p *store.ActivityDeleteParam
 
 // ActivityTaskEnqueue implements store.Store.
 func (s *Store) ActivityTaskEnqueue(ctx context.Context, p *store.ActivityTaskEnqueueParams) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `INSERT INTO activity_tasks (token, activity_arn, execution_id, input, enqueued_at)
+	return s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(ctx, `INSERT INTO activity_tasks (token, activity_arn, execution_id, input, enqueued_at)
 			SELECT ?, ?, id, ?, ? FROM executions WHERE arn = ?
 			ON CONFLICT (token) DO NOTHING`, p.Token, p.ActivityArn, p.Input, micro(p.Now), p.ExecutionArn)
 		if err != nil {
@@ -126,9 +126,9 @@ func (s *Store) ActivityTaskEnqueue(ctx context.Context, p *store.ActivityTaskEn
 }
 
 // taskEnqueueMiss tells a repeated enqueue (fine) from one for a missing execution.
-func (s *Store) taskEnqueueMiss(ctx context.Context, tx *sql.Tx, p *store.ActivityTaskEnqueueParams) error {
+func (s *Store) taskEnqueueMiss(ctx context.Context, tx *wtx, p *store.ActivityTaskEnqueueParams) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM executions WHERE arn = ?`, p.ExecutionArn).Scan(&one)
+	err := tx.queryRow(ctx, `SELECT 1 FROM executions WHERE arn = ?`, p.ExecutionArn).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("execution %s: %w", p.ExecutionArn, store.ErrNotFound)
 	}
@@ -141,16 +141,12 @@ func (s *Store) taskEnqueueMiss(ctx context.Context, tx *sql.Tx, p *store.Activi
 // ActivityTaskClaim implements store.Store.
 func (s *Store) ActivityTaskClaim(ctx context.Context, p *store.ActivityTaskClaimParams) (*store.ActivityTask, error) {
 	var t store.ActivityTask
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		st, err := s.stmt(ctx, tx, `UPDATE activity_tasks SET worker_name = ?, claimed_at = ?
+	err := s.write(ctx, func(tx *wtx) error {
+		var enq, claimed int64
+		err := tx.queryRow(ctx, `UPDATE activity_tasks SET worker_name = ?, claimed_at = ?
 			WHERE id = (SELECT id FROM activity_tasks WHERE activity_arn = ? AND claimed_at IS NULL ORDER BY id LIMIT 1)
 			RETURNING token, activity_arn, (SELECT arn FROM executions WHERE id = execution_id),
-				input, enqueued_at, worker_name, claimed_at`)
-		if err != nil {
-			return err
-		}
-		var enq, claimed int64
-		err = st.QueryRowContext(ctx, p.WorkerName, micro(p.Now), p.ActivityArn).Scan(
+				input, enqueued_at, worker_name, claimed_at`, p.WorkerName, micro(p.Now), p.ActivityArn).Scan(
 			&t.Token, &t.ActivityArn, &t.ExecutionArn, &t.Input, &enq, &t.WorkerName, &claimed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("activity %s has no waiting task: %w", p.ActivityArn, store.ErrNotFound)

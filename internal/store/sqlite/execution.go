@@ -58,16 +58,12 @@ func (s *Store) ExecutionCreate(ctx context.Context, p *store.ExecutionCreatePar
 	if p.LeaseOwner != "" {
 		owner, leaseExp = p.LeaseOwner, micro(p.LeaseExpiresAt)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		st, err := s.stmt(ctx, tx, `INSERT INTO executions
+	err := s.write(ctx, func(tx *wtx) error {
+		var id int64
+		err := tx.queryRow(ctx, `INSERT INTO executions
 			(arn, state_machine_arn, revision_id, name, type, status, input, start_date, state, version,
 			 lease_owner, lease_expires_at)
-			VALUES (?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, 1, ?, ?) RETURNING id`)
-		if err != nil {
-			return err
-		}
-		var id int64
-		err = st.QueryRowContext(ctx, p.Arn, p.StateMachineArn, p.RevisionID, p.Name, p.Type, p.Input,
+			VALUES (?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, 1, ?, ?) RETURNING id`, p.Arn, p.StateMachineArn, p.RevisionID, p.Name, p.Type, p.Input,
 			micro(p.StartDate), nonNil(p.State), owner, leaseExp).Scan(&id)
 		switch {
 		case isUnique(err):
@@ -195,12 +191,8 @@ func (s *Store) ExecutionLeaseAcquire(ctx context.Context, p *store.ExecutionLea
 		args = []any{p.Owner, micro(p.ExpiresAt), micro(p.Now), p.Limit}
 	}
 	var xs []*store.Execution
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		st, err := s.stmt(ctx, tx, q)
-		if err != nil {
-			return err
-		}
-		rows, err := st.QueryContext(ctx, args...)
+	err := s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("sqlite: acquire leases: %w", err)
 		}
@@ -229,8 +221,8 @@ func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLea
 	if err != nil {
 		return fmt.Errorf("sqlite: release leases: %w", err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.exec(ctx, `UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
 			WHERE arn IN (SELECT value FROM json_each(?)) AND lease_owner = ?`, string(arns), p.Owner); err != nil {
 			return fmt.Errorf("sqlite: release leases: %w", err)
 		}

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -55,11 +54,16 @@ type Options struct {
 
 // Store is the SQLite store.
 type Store struct {
-	w *sql.DB // the one writer connection
+	w *sql.DB // the writer pool: one connection, held in wc
 	r *sql.DB // read-only pool
 
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt // prepared on w; preparing costs as much as running a small statement
+	// wc is the one writer connection. Transactions on it are begun and ended by hand (see
+	// write) rather than with database/sql's Tx, so that statements can be prepared on the
+	// connection in the middle of a transaction and reused by every later one: preparing a
+	// statement costs about as much as running it.
+	wc    *sql.Conn
+	wsem  chan struct{} // held while a write transaction runs
+	stmts map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,9 +85,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "1")
-	// IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with
-	// SQLITE_BUSY when it first writes (which deferred transactions do under contention).
-	q.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
@@ -96,7 +97,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	q.Set("_query_only", "1")
-	q.Del("_txlock")
 	r, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
 	if err != nil {
 		w.Close()
@@ -104,7 +104,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	return &Store{w: w, r: r, stmts: map[string]*sql.Stmt{}}, nil
+	wc, err := w.Conn(ctx)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+	}
+	return &Store{w: w, r: r, wc: wc, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -162,57 +168,88 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	s.mu.Lock()
+	s.wsem <- struct{}{} // wait for the running write, and let no other start
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	s.stmts = nil
-	s.mu.Unlock()
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.wc.Close(), s.r.Close(), s.w.Close())
 }
 
-// write runs f in a write transaction.
-func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
+// wtx is the writer connection inside a transaction begun by write.
+type wtx struct{ s *Store }
+
+// write runs f in a write transaction, waiting for the one before it to end.
+func (s *Store) write(ctx context.Context, f func(tx *wtx) error) error {
+	select {
+	case s.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: waiting for the writer: %w", ctx.Err())
+	}
+	defer func() { <-s.wsem }()
+	tx := &wtx{s}
+	// IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with
+	// SQLITE_BUSY when it first writes, which deferred transactions do under contention.
+	if _, err := tx.exec(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	if err := f(tx); err != nil {
-		tx.Rollback()
+		// Without ctx: a cancelled context must not leave the transaction open.
+		if _, rerr := tx.exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rerr))
+		}
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+	if _, err := tx.exec(ctx, `COMMIT`); err != nil {
+		_, rerr := tx.exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		return errors.Join(fmt.Errorf("sqlite: commit: %w", err), rerr)
 	}
 	return nil
 }
 
-// stmt returns query prepared on the writer, bound to tx.
-func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.stmts[query]
-	if !ok {
-		if s.stmts == nil {
-			return nil, errors.New("sqlite: store is closed")
-		}
-		var err error
-		if st, err = s.w.PrepareContext(ctx, query); err != nil {
-			return nil, fmt.Errorf("sqlite: prepare: %w", err)
-		}
-		s.stmts[query] = st
+// stmt returns query prepared on the writer connection. Only write holds wsem, so the map
+// needs no lock of its own.
+func (tx *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := tx.s.stmts[query]; ok {
+		return st, nil
 	}
-	return tx.StmtContext(ctx, st), nil
+	st, err := tx.s.wc.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	tx.s.stmts[query] = st
+	return st, nil
 }
 
-// exec runs a prepared statement in tx.
-func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	st, err := s.stmt(ctx, tx, query)
+func (tx *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := tx.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
 }
+
+func (tx *wtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow reports a failure to prepare through Scan, as sql.Row does for query errors.
+func (tx *wtx) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := tx.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type rowScanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func isConstraint(err error, codes ...int) bool {
 	var e *sqlite.Error

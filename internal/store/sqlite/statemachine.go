@@ -23,8 +23,8 @@ func (s *Store) StateMachineCreate(ctx context.Context, p *store.StateMachineCre
 	if rev.RevisionCreatedAt.IsZero() {
 		rev.RevisionCreatedAt = p.CreatedAt
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO state_machines (arn, name, type, created_at, tags, latest_revision_id)
+	err := s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec(ctx, `INSERT INTO state_machines (arn, name, type, created_at, tags, latest_revision_id)
 			VALUES (?, ?, ?, ?, ?, ?)`, p.Arn, p.Name, p.Type, micro(p.CreatedAt), p.Tags, rev.RevisionID)
 		if isUnique(err) {
 			return fmt.Errorf("state machine %s: %w", p.Arn, store.ErrStateMachineAlreadyExists)
@@ -40,8 +40,8 @@ func (s *Store) StateMachineCreate(ctx context.Context, p *store.StateMachineCre
 	return s.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: p.Arn})
 }
 
-func (s *Store) insertRevision(ctx context.Context, tx *sql.Tx, arn, name string, typ store.StateMachineType, r *store.Revision) error {
-	_, err := s.exec(ctx, tx, insertRevision, arn, r.RevisionID, name, typ, micro(r.RevisionCreatedAt),
+func (s *Store) insertRevision(ctx context.Context, tx *wtx, arn, name string, typ store.StateMachineType, r *store.Revision) error {
+	_, err := tx.exec(ctx, insertRevision, arn, r.RevisionID, name, typ, micro(r.RevisionCreatedAt),
 		r.Definition, r.RoleArn, r.Description, r.LoggingConfiguration, r.TracingConfiguration)
 	if isUnique(err) {
 		// Revision ids are generated unique per revision; a repeat means a caller bug.
@@ -58,10 +58,10 @@ func (s *Store) StateMachineUpdate(ctx context.Context, p *store.StateMachineUpd
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var name string
 		var typ store.StateMachineType
-		err := tx.QueryRowContext(ctx, `UPDATE state_machines SET latest_revision_id = ? WHERE arn = ? RETURNING name, type`,
+		err := tx.queryRow(ctx, `UPDATE state_machines SET latest_revision_id = ? WHERE arn = ? RETURNING name, type`,
 			p.Revision.RevisionID, p.Arn).Scan(&name, &typ)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("state machine %s: %w", p.Arn, store.ErrNotFound)
@@ -155,8 +155,8 @@ func (s *Store) StateMachineList(ctx context.Context, p *store.StateMachineListP
 
 // StateMachineDelete implements store.Store.
 func (s *Store) StateMachineDelete(ctx context.Context, p *store.StateMachineDeleteParams) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `DELETE FROM state_machines WHERE arn = ?`, p.Arn)
+	return s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec(ctx, `DELETE FROM state_machines WHERE arn = ?`, p.Arn)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete state machine: %w", err)
 		}

@@ -17,21 +17,21 @@ func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCo
 		return nil, err
 	}
 	results := make([]error, len(p.Transitions))
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		for i, t := range p.Transitions {
-			if _, err := s.exec(ctx, tx, `SAVEPOINT transition`); err != nil {
+			if _, err := tx.exec(ctx, `SAVEPOINT transition`); err != nil {
 				return fmt.Errorf("sqlite: savepoint: %w", err)
 			}
 			err := s.applyTransition(ctx, tx, t)
 			if errors.Is(err, store.ErrConflict) {
 				results[i] = err
-				if _, err := s.exec(ctx, tx, `ROLLBACK TO transition`); err != nil {
+				if _, err := tx.exec(ctx, `ROLLBACK TO transition`); err != nil {
 					return fmt.Errorf("sqlite: rollback to savepoint: %w", err)
 				}
 			} else if err != nil {
 				return err
 			}
-			if _, err := s.exec(ctx, tx, `RELEASE transition`); err != nil {
+			if _, err := tx.exec(ctx, `RELEASE transition`); err != nil {
 				return fmt.Errorf("sqlite: release savepoint: %w", err)
 			}
 		}
@@ -43,18 +43,14 @@ func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCo
 	return results, nil
 }
 
-func (s *Store) applyTransition(ctx context.Context, tx *sql.Tx, t *store.Transition) error {
-	st, err := s.stmt(ctx, tx, `UPDATE executions SET state = ?1, status = ?2, output = ?3, error = ?4, cause = ?5,
+func (s *Store) applyTransition(ctx context.Context, tx *wtx, t *store.Transition) error {
+	var id int64
+	err := tx.queryRow(ctx, `UPDATE executions SET state = ?1, status = ?2, output = ?3, error = ?4, cause = ?5,
 			stop_date = ?6, version = version + 1,
 			lease_owner = CASE WHEN ?7 THEN NULL ELSE lease_owner END,
 			lease_expires_at = CASE WHEN ?7 THEN NULL ELSE lease_expires_at END
 		WHERE arn = ?8 AND version = ?9 AND lease_owner = ?10
-		RETURNING id`)
-	if err != nil {
-		return err
-	}
-	var id int64
-	err = st.QueryRowContext(ctx, nonNil(t.State), t.Status, t.Output, t.Error, t.Cause, microPtr(t.StopDate),
+		RETURNING id`, nonNil(t.State), t.Status, t.Output, t.Error, t.Cause, microPtr(t.StopDate),
 		t.ReleaseLease, t.ExecutionArn, t.Version, t.LeaseOwner).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("execution %s is not at version %d under lease %s: %w",
@@ -68,7 +64,7 @@ func (s *Store) applyTransition(ctx context.Context, tx *sql.Tx, t *store.Transi
 
 // writeMutations writes what a transition carries besides the execution row. Deletes come
 // first so that a transition may cancel a timer and start one under the same id.
-func (s *Store) writeMutations(ctx context.Context, tx *sql.Tx, id int64, m *store.Mutations, terminal bool) error {
+func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.Mutations, terminal bool) error {
 	type op struct {
 		query string
 		n     int
@@ -121,7 +117,7 @@ func (s *Store) writeMutations(ctx context.Context, tx *sql.Tx, id int64, m *sto
 		if o.n == 0 {
 			continue
 		}
-		st, err := s.stmt(ctx, tx, o.query)
+		st, err := tx.stmt(ctx, o.query)
 		if err != nil {
 			return err
 		}

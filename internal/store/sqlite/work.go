@@ -16,12 +16,8 @@ import (
 // available_at to until, in one write transaction. The single writer is what makes this
 // exclusive: no other claim can run between the SELECT and the UPDATE.
 func (s *Store) claim(ctx context.Context, table, selectQ string, now, until int64, limit int, scan func(*sql.Rows) (int64, error)) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := s.stmt(ctx, tx, selectQ)
-		if err != nil {
-			return err
-		}
-		rows, err := st.QueryContext(ctx, now, limit)
+	return s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.query(ctx, selectQ, now, limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim %s: %w", table, err)
 		}
@@ -45,7 +41,7 @@ func (s *Store) claim(ctx context.Context, table, selectQ string, now, until int
 		if err != nil {
 			return fmt.Errorf("sqlite: claim %s: %w", table, err)
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE `+table+` SET available_at = ? WHERE rowid IN (SELECT value FROM json_each(?))`,
+		if _, err := tx.exec(ctx, `UPDATE `+table+` SET available_at = ? WHERE rowid IN (SELECT value FROM json_each(?))`,
 			until, string(js)); err != nil {
 			return fmt.Errorf("sqlite: claim %s: %w", table, err)
 		}
@@ -102,8 +98,8 @@ func (s *Store) EffectClaim(ctx context.Context, p *store.EffectClaimParams) ([]
 
 // EffectDelete implements store.Store.
 func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `DELETE FROM effects WHERE effect_id = ?
+	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.exec(ctx, `DELETE FROM effects WHERE effect_id = ?
 			AND execution_id = (SELECT id FROM executions WHERE arn = ?)`, p.EffectID, p.ExecutionArn); err != nil {
 			return fmt.Errorf("sqlite: delete effect: %w", err)
 		}
@@ -114,10 +110,10 @@ func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) e
 // InboxAppend implements store.Store.
 func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*store.InboxMessage, error) {
 	var msg *store.InboxMessage
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var id int64
 		var status store.ExecutionStatus
-		err := tx.QueryRowContext(ctx, `SELECT id, status FROM executions WHERE arn = ?`, p.ExecutionArn).Scan(&id, &status)
+		err := tx.queryRow(ctx, `SELECT id, status FROM executions WHERE arn = ?`, p.ExecutionArn).Scan(&id, &status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("execution %s: %w", p.ExecutionArn, store.ErrNotFound)
@@ -135,13 +131,9 @@ func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*s
 	return msg, nil
 }
 
-func (s *Store) appendInbox(ctx context.Context, tx *sql.Tx, execID int64, arn string, payload []byte, now time.Time) (*store.InboxMessage, error) {
-	st, err := s.stmt(ctx, tx, `INSERT INTO inbox (execution_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?3) RETURNING id`)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) appendInbox(ctx context.Context, tx *wtx, execID int64, arn string, payload []byte, now time.Time) (*store.InboxMessage, error) {
 	msg := &store.InboxMessage{ExecutionArn: arn, Payload: payload, CreatedAt: fromMicro(micro(now))}
-	if err := st.QueryRowContext(ctx, execID, nonNil(payload), micro(now)).Scan(&msg.ID); err != nil {
+	if err := tx.queryRow(ctx, `INSERT INTO inbox (execution_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?3) RETURNING id`, execID, nonNil(payload), micro(now)).Scan(&msg.ID); err != nil {
 		return nil, fmt.Errorf("sqlite: append inbox: %w", err)
 	}
 	return msg, nil
@@ -190,10 +182,10 @@ func (s *Store) TaskTokenGet(ctx context.Context, p *store.TaskTokenGetParams) (
 // TaskTokenClose implements store.Store.
 func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParams) (*store.InboxMessage, error) {
 	var msg *store.InboxMessage
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var id int64
 		var arn string
-		err := tx.QueryRowContext(ctx, `UPDATE task_tokens SET closed = 1 WHERE token = ? AND NOT closed
+		err := tx.queryRow(ctx, `UPDATE task_tokens SET closed = 1 WHERE token = ? AND NOT closed
 			RETURNING execution_id, (SELECT arn FROM executions WHERE id = execution_id)`, p.Token).Scan(&id, &arn)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("task token: %w", store.ErrNotFound)

@@ -1,0 +1,133 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+func testExecutionCreate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	x := mustStart(t, s, sm, startOpts{name: "first", owner: nodeA, events: 2,
+		timers: []*store.TimerInsert{{TimerID: "timeout", Due: t0.Add(time.Hour)}}})
+	if x.Status != store.StatusRunning || x.Version != 1 || string(x.State) != "state-1" || x.Input != `{"n":1}` ||
+		x.LeaseOwner != nodeA || x.LeaseExpiresAt == nil || !x.LeaseExpiresAt.Equal(t0.Add(time.Minute)) ||
+		!x.StartDate.Equal(t0) || x.StopDate != nil || x.Output != nil || x.RevisionID != sm.RevisionID ||
+		x.Type != store.StateMachineStandard {
+		t.Fatalf("created execution = %+v", x)
+	}
+	if ids := historyIDs(t, s, x.Arn); !slices.Equal(ids, []int64{1, 2}) {
+		t.Fatalf("history ids = %v", ids)
+	}
+
+	tests := []struct {
+		name    string
+		arn     string
+		exName  string
+		rev     string
+		wantErr error
+	}{
+		{"same name", execArn("m", "first"), "first", sm.RevisionID, store.ErrExecutionAlreadyExists},
+		{"same name other arn", execArn("m", "other"), "first", sm.RevisionID, store.ErrExecutionAlreadyExists},
+		{"same arn other name", x.Arn, "second", sm.RevisionID, store.ErrExecutionAlreadyExists},
+		{"unknown revision", execArn("m", "third"), "third", "no-such-revision", store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		_, err := s.ExecutionCreate(ctx, &store.ExecutionCreateParams{
+			Arn: tt.arn, StateMachineArn: sm.Arn, RevisionID: tt.rev, Name: tt.exName,
+			Type: store.StateMachineStandard, Input: `{"n":2}`, StartDate: t0,
+			Mutations: store.Mutations{Events: events(1, 1, t0)},
+		})
+		wantErr(t, tt.name, err, tt.wantErr)
+	}
+	// The failed creates wrote nothing.
+	if ids := historyIDs(t, s, x.Arn); !slices.Equal(ids, []int64{1, 2}) {
+		t.Fatalf("history ids after failed creates = %v", ids)
+	}
+	_, err := s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: execArn("m", "third")})
+	wantErr(t, "get never created", err, store.ErrNotFound)
+
+	// StartExecution's idempotency rule compares against the existing execution.
+	byName, err := s.ExecutionGetByName(ctx, &store.ExecutionGetByNameParams{StateMachineArn: sm.Arn, Name: "first"})
+	if err != nil || byName.Arn != x.Arn || byName.Input != x.Input || byName.State != nil {
+		t.Fatalf("ExecutionGetByName = %+v, %v", byName, err)
+	}
+	_, err = s.ExecutionGetByName(ctx, &store.ExecutionGetByNameParams{StateMachineArn: sm.Arn, Name: "nope"})
+	wantErr(t, "get by unknown name", err, store.ErrNotFound)
+
+	noState, err := s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: x.Arn})
+	if err != nil || noState.State != nil || noState.Input != x.Input {
+		t.Fatalf("ExecutionGet without state = %+v, %v", noState, err)
+	}
+
+	// The first timer is there to be claimed.
+	ts, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0.Add(time.Hour), ClaimUntil: t0.Add(2 * time.Hour), Limit: 10})
+	if err != nil || len(ts) != 1 || ts[0].TimerID != "timeout" || ts[0].ExecutionArn != x.Arn {
+		t.Fatalf("timers of new execution = %v, %v", ts, err)
+	}
+}
+
+func testExecutionList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	other := mustCreateMachine(t, s, "other")
+	mustStart(t, s, other, startOpts{name: "elsewhere"})
+	// Seven executions; x3 and x4 start at the same instant, so the ARN must break the tie.
+	starts := []time.Duration{0, 1, 2, 3, 3, 5, 6}
+	var all []*store.Execution
+	for i, d := range starts {
+		all = append(all, mustStart(t, s, sm, startOpts{name: "x" + string(rune('0'+i)), owner: nodeA,
+			start: t0.Add(d * time.Second)}))
+	}
+	// x1 and x5 fail.
+	for _, i := range []int{1, 5} {
+		tr := step(all[i], nodeA, "done")
+		tr.Status, tr.Error, tr.StopDate = store.StatusFailed, ptr("States.TaskFailed"), ptr(t0.Add(time.Hour))
+		mustCommit(t, s, tr)
+	}
+	tests := []struct {
+		status store.ExecutionStatus
+		limit  int
+		want   []string // newest first
+	}{
+		{"", 3, []string{"x6", "x5", "x4", "x3", "x2", "x1", "x0"}},
+		{"", 0, []string{"x6", "x5", "x4", "x3", "x2", "x1", "x0"}},
+		{"", 1, []string{"x6", "x5", "x4", "x3", "x2", "x1", "x0"}},
+		{store.StatusRunning, 2, []string{"x6", "x4", "x3", "x2", "x0"}},
+		{store.StatusFailed, 1, []string{"x5", "x1"}},
+		{store.StatusSucceeded, 2, nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		cursor := ""
+		for {
+			res, err := s.ExecutionList(ctx, &store.ExecutionListParams{StateMachineArn: sm.Arn, Status: tt.status,
+				Limit: tt.limit, Cursor: cursor})
+			if err != nil {
+				t.Fatalf("ExecutionList(%q, %d): %v", tt.status, tt.limit, err)
+			}
+			if tt.limit > 0 && len(res.Executions) > tt.limit {
+				t.Fatalf("page of %d executions, limit %d", len(res.Executions), tt.limit)
+			}
+			for _, x := range res.Executions {
+				got = append(got, x.Name)
+				if x.State != nil || x.Input != "" {
+					t.Errorf("listed execution carries state or input: %+v", x)
+				}
+			}
+			if cursor = res.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("ExecutionList(%q, %d) = %v, want %v", tt.status, tt.limit, got, tt.want)
+		}
+	}
+	_, err := s.ExecutionList(ctx, &store.ExecutionListParams{StateMachineArn: sm.Arn, Cursor: "%%%"})
+	wantErr(t, "bad cursor", err, store.ErrInvalidCursor)
+}
+
+func ptr[T any](v T) *T { return &v }
