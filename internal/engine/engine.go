@@ -1,11 +1,13 @@
 // Package engine runs executions durably: it drives the pure interpreter (package interp) with
 // events from the store (timers that came due, task results, stop requests) and commits each
 // step's new state, history events, timers and effects in one transaction before carrying the
-// effects out. A node holds a lease on the executions it advances; when a node dies its leases
-// expire and another node (or the same one, restarted) takes the executions over.
+// effects out.
 //
-// Steps of many executions are grouped into one commit (see loop.go), which is what makes
-// durable executions fast on SQLite's single writer.
+// A node leases an execution only while it steps it: it acquires the lease, restores the
+// execution from its snapshot, steps it, and commits the step with the lease's release. So a
+// waiting execution costs no memory, any node can take its next event, and the lease of a node
+// that died mid-step simply expires. Steps of many executions are grouped into one commit (see
+// loop.go), which is what makes durable executions fast on SQLite's single writer.
 package engine
 
 import (
@@ -39,8 +41,8 @@ type Options struct {
 	WaitScale float64
 	// Runner carries out Task states other than activities; nil fails them with a clear error.
 	Runner Runner
-	// LeaseTTL is how long a lease lasts without renewal (default 30s); a dead node's
-	// executions resume elsewhere after at most this long.
+	// LeaseTTL bounds how long a node may take to step an execution (default 30s): the lease of a
+	// node that died mid-step expires after it, and the execution's events go to another node.
 	LeaseTTL time.Duration
 	// PollInterval is how often the store is asked for due timers and messages (default 50ms).
 	PollInterval time.Duration
@@ -95,20 +97,10 @@ type Engine struct {
 	defsMu sync.Mutex
 	defs   map[string]*asl.StateMachine // by revision id
 
-	mu   sync.Mutex
-	live map[string]*liveExec // executions this node holds a lease on
-
 	wake    chan struct{}
 	stop    context.CancelFunc
 	done    chan struct{}
 	runners sync.WaitGroup
-}
-
-// liveExec is an execution this node holds in memory between steps.
-type liveExec struct {
-	x       *interp.Execution
-	version int64
-	leased  time.Time // when the lease expires
 }
 
 // New checks the options and returns a stopped engine.
@@ -147,8 +139,7 @@ func New(o Options) (*Engine, error) {
 		o.Metrics = NewMetrics()
 	}
 	return &Engine{
-		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, live: map[string]*liveExec{},
-		wake: make(chan struct{}, 1),
+		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, wake: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -169,8 +160,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the loop, waits for running tasks to report, and releases this node's leases so
-// another node can take over at once. Calling it again does nothing.
+// Stop ends the loop and waits for running tasks to report. Calling it again does nothing.
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.stop == nil {
 		return nil
@@ -182,20 +172,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return ctx.Err()
 	}
 	e.runners.Wait()
-	e.mu.Lock()
-	arns := make([]string, 0, len(e.live))
-	for arn := range e.live {
-		arns = append(arns, arn)
-	}
-	e.live = map[string]*liveExec{}
-	e.mu.Unlock()
 	e.stop = nil
-	if len(arns) == 0 {
-		return nil
-	}
-	if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: arns}); err != nil {
-		return fmt.Errorf("engine: releasing leases: %w", err)
-	}
 	return nil
 }
 
@@ -259,16 +236,19 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 	if err != nil {
 		return nil, err
 	}
-	lease := now.Add(e.o.LeaseTTL)
 	tr := &store.Transition{}
 	if err := e.record(x, res, now, tr, nil); err != nil {
 		return nil, err
 	}
-	created, err := e.o.Store.ExecutionCreate(ctx, &store.ExecutionCreateParams{
+	cp := &store.ExecutionCreateParams{
 		Arn: id.ExecutionArn, StateMachineArn: sm.Arn, RevisionID: sm.RevisionID, Name: p.Name,
-		Type: sm.Type, Input: p.Input, StartDate: now, State: tr.State,
-		LeaseOwner: e.o.Node, LeaseExpiresAt: lease, Mutations: tr.Mutations,
-	})
+		Type: sm.Type, Input: p.Input, StartDate: now, State: tr.State, Mutations: tr.Mutations,
+	}
+	if x.Status != interp.Running {
+		// The outcome is recorded by a second commit, which needs the lease.
+		cp.LeaseOwner, cp.LeaseExpiresAt = e.o.Node, now.Add(e.o.LeaseTTL)
+	}
+	created, err := e.o.Store.ExecutionCreate(ctx, cp)
 	if errors.Is(err, store.ErrExecutionAlreadyExists) {
 		existing, gerr := e.o.Store.ExecutionGetByName(ctx, &store.ExecutionGetByNameParams{StateMachineArn: sm.Arn, Name: p.Name})
 		if gerr != nil {
@@ -294,9 +274,6 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		created.Status, created.Output, created.Error, created.Cause, created.StopDate = store.ExecutionStatus(x.Status), x.Output, x.Error, x.Cause, tr.StopDate
 		return created, nil
 	}
-	e.mu.Lock()
-	e.live[id.ExecutionArn] = &liveExec{x: x, version: created.Version, leased: lease}
-	e.mu.Unlock()
 	e.poke()
 	return created, nil
 }

@@ -189,7 +189,7 @@ func TestStopExecution(t *testing.T) {
 }
 
 // TestTakeover stops one node while its executions wait, and a second node on the same
-// database finishes every one of them exactly once.
+// database finishes every one of them exactly once: waiting executions belong to no node.
 func TestTakeover(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	s := openSQLite(t, path)
@@ -209,8 +209,7 @@ func TestTakeover(t *testing.T) {
 		}
 		arns = append(arns, ex.Arn)
 	}
-	// A node that dies keeps its leases until they expire; Stop here releases them, and the
-	// leases of a killed process are exercised by the crash test of the serve command.
+	// A process killed mid-step is exercised by the crash test of the serve command.
 	if err := first.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,8 @@ import (
 )
 
 // The loop is one goroutine per node. Each round it claims what came due (timers, inbox
-// messages), steps every execution concerned, commits all those steps in one transaction, then
-// hands new effects to their runners. Only this goroutine steps executions, so an execution's
-// in-memory state needs no lock; StartExecution adds new ones to e.live under e.mu.
+// messages), leases and restores the executions concerned, steps them, commits all those steps
+// (releasing the leases) in one transaction, then hands new effects to their runners.
 
 // claimTTL bounds how long a claimed row stays hidden from other nodes while this one works on it.
 const claimTTL = 10 * time.Second
@@ -25,13 +24,7 @@ const effectClaimTTL = 5 * time.Minute
 func (e *Engine) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	var lastLeaseCheck time.Time
 	for {
-		now := e.o.Clock.Now()
-		if now.Sub(lastLeaseCheck) >= e.o.LeaseTTL/3 {
-			e.maintainLeases(ctx, now)
-			lastLeaseCheck = now
-		}
 		busy, err := e.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("engine round failed", "err", err)
@@ -97,10 +90,11 @@ func (e *Engine) round(ctx context.Context) (bool, error) {
 		e.o.Metrics.timerLag.observe(now.Sub(t.Due).Seconds())
 	}
 	if len(order) > 0 {
-		if err := e.acquire(ctx, now, order); err != nil {
+		live, err := e.acquire(ctx, now, order)
+		if err != nil {
 			return false, err
 		}
-		if err := e.step(ctx, now, order, byExec); err != nil {
+		if err := e.step(ctx, now, order, byExec, live); err != nil {
 			return false, err
 		}
 	}
@@ -111,72 +105,68 @@ func (e *Engine) round(ctx context.Context) (bool, error) {
 	return len(order) > 0 || dispatched > 0, nil
 }
 
-// acquire makes sure this node holds a lease on each execution, loading the ones it does not
-// hold in memory yet. Executions leased by another node are left to it.
-func (e *Engine) acquire(ctx context.Context, now time.Time, arns []string) error {
-	var missing []string
-	e.mu.Lock()
-	for _, arn := range arns {
-		if e.live[arn] == nil {
-			missing = append(missing, arn)
-		}
-	}
-	e.mu.Unlock()
-	if len(missing) == 0 {
-		return nil
-	}
-	got, err := e.o.Store.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{
-		Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Arns: missing,
-	})
-	if err != nil {
-		return fmt.Errorf("acquiring leases: %w", err)
-	}
-	e.adopt(got, now.Add(e.o.LeaseTTL))
-	return nil
+// leased is an execution this node holds the lease of for one round.
+type leased struct {
+	x       *interp.Execution
+	version int64
 }
 
-// adopt restores leased executions into memory.
-func (e *Engine) adopt(execs []*store.Execution, leased time.Time) {
-	for _, ex := range execs {
+// acquire leases the executions and restores them from their snapshots. Executions leased by
+// another node are left out: their claimed rows come back when the claims expire.
+func (e *Engine) acquire(ctx context.Context, now time.Time, arns []string) (map[string]*leased, error) {
+	got, err := e.o.Store.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{
+		Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Arns: arns,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acquiring leases: %w", err)
+	}
+	live := make(map[string]*leased, len(got))
+	var release []string
+	for _, ex := range got {
 		if ex.Status.Terminal() {
+			release = append(release, ex.Arn)
 			continue
 		}
-		sm, err := e.o.Store.StateMachineGet(context.Background(), &store.StateMachineGetParams{Arn: ex.StateMachineArn, RevisionID: ex.RevisionID})
-		if err != nil {
-			e.log.Error("cannot load the state machine of an execution", "execution", ex.Arn, "err", err)
-			continue
-		}
-		def, err := e.Definition(sm)
-		if err != nil {
-			e.log.Error("cannot parse the state machine of an execution", "execution", ex.Arn, "err", err)
-			continue
-		}
-		x, err := interp.Restore(def, ex.State)
+		x, err := e.restore(ctx, ex)
 		if err != nil {
 			e.log.Error("cannot restore an execution", "execution", ex.Arn, "err", err)
+			release = append(release, ex.Arn)
 			continue
 		}
-		e.mu.Lock()
-		e.live[ex.Arn] = &liveExec{x: x, version: ex.Version, leased: leased}
-		e.mu.Unlock()
+		live[ex.Arn] = &leased{x: x, version: ex.Version}
 	}
+	if len(release) > 0 {
+		if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: release}); err != nil {
+			return nil, fmt.Errorf("releasing leases: %w", err)
+		}
+	}
+	return live, nil
+}
+
+func (e *Engine) restore(ctx context.Context, ex *store.Execution) (*interp.Execution, error) {
+	sm, err := e.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: ex.StateMachineArn, RevisionID: ex.RevisionID})
+	if err != nil {
+		return nil, err
+	}
+	def, err := e.Definition(sm)
+	if err != nil {
+		return nil, err
+	}
+	return interp.Restore(def, ex.State)
 }
 
 // step applies each execution's events and commits all transitions together.
-func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec map[string]*work) error {
+func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec map[string]*work, live map[string]*leased) error {
 	var trs []*store.Transition
-	var lives []*liveExec
 	var ended []*interp.Execution
 	transitions := 0
 	for _, arn := range order {
-		e.mu.Lock()
-		l := e.live[arn]
-		e.mu.Unlock()
+		l := live[arn]
 		if l == nil {
-			continue // leased elsewhere; the claims expire and its owner takes them
+			continue
 		}
 		w := byExec[arn]
-		tr := &store.Transition{ExecutionArn: arn, LeaseOwner: e.o.Node, Version: l.version}
+		tr := &store.Transition{ExecutionArn: arn, LeaseOwner: e.o.Node, Version: l.version, ReleaseLease: true}
 		var all interp.Result
 		for _, ev := range w.events {
 			if l.x.Status != interp.Running {
@@ -195,12 +185,10 @@ func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec
 		tr.InboxDelete = w.messages
 		if l.x.Status != interp.Running {
 			e.finishTransition(l.x, tr, now)
-			tr.ReleaseLease = true
 			ended = append(ended, l.x)
 		}
 		transitions += countTransitions(all.Events)
 		trs = append(trs, tr)
-		lives = append(lives, l)
 	}
 	if len(trs) == 0 {
 		return nil
@@ -210,80 +198,20 @@ func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec
 	e.o.Metrics.commitLatency.observe(time.Since(start).Seconds())
 	e.o.Metrics.commitBatch.observe(float64(len(trs)))
 	if err != nil {
-		e.forget(trs)
+		// Nothing was written; the claimed rows come back when their claims expire.
 		return fmt.Errorf("committing %d transitions: %w", len(trs), err)
 	}
 	e.o.Metrics.transitions.Add(int64(transitions))
 	for i, tr := range trs {
 		if errs[i] != nil {
-			// Another node moved the execution on; reload it when it next has work.
+			// Another node moved the execution on; its events come back when the claims expire.
 			e.log.Warn("transition not applied", "execution", tr.ExecutionArn, "err", errs[i])
-			e.forget(trs[i : i+1])
-			continue
-		}
-		lives[i].version++
-		if tr.Status.Terminal() {
-			e.forget(trs[i : i+1])
 		}
 	}
 	for _, x := range ended {
 		e.o.Metrics.finished(string(x.Status))
 	}
 	return nil
-}
-
-func (e *Engine) forget(trs []*store.Transition) {
-	e.mu.Lock()
-	for _, tr := range trs {
-		delete(e.live, tr.ExecutionArn)
-	}
-	e.mu.Unlock()
-}
-
-// maintainLeases renews the leases of executions held in memory and takes over executions
-// whose owner stopped renewing (a node that died).
-func (e *Engine) maintainLeases(ctx context.Context, now time.Time) {
-	expires := now.Add(e.o.LeaseTTL)
-	e.mu.Lock()
-	var renew []string
-	for arn := range e.live {
-		renew = append(renew, arn)
-	}
-	e.mu.Unlock()
-	if len(renew) > 0 {
-		got, err := e.o.Store.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{Owner: e.o.Node, Now: now, ExpiresAt: expires, Arns: renew})
-		if err != nil {
-			e.log.Error("renewing leases", "err", err)
-		} else {
-			kept := make(map[string]bool, len(got))
-			for _, ex := range got {
-				kept[ex.Arn] = true
-			}
-			e.mu.Lock()
-			for _, arn := range renew {
-				if !kept[arn] {
-					delete(e.live, arn)
-				} else if l := e.live[arn]; l != nil {
-					l.leased = expires
-				}
-			}
-			e.mu.Unlock()
-		}
-	}
-	for {
-		got, err := e.o.Store.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{Owner: e.o.Node, Now: now, ExpiresAt: expires, Limit: e.o.BatchSize})
-		if err != nil {
-			e.log.Error("taking over expired leases", "err", err)
-			return
-		}
-		if len(got) > 0 {
-			e.log.Info("took over executions", "count", len(got))
-		}
-		e.adopt(got, expires)
-		if len(got) < e.o.BatchSize {
-			return
-		}
-	}
 }
 
 // dispatch claims outbox effects and starts them. It returns how many it started.
