@@ -65,7 +65,7 @@ func testLeaseAcquire(t *testing.T, s store.Store) {
 func testLeaseTakeoverScan(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")
-	x1 := mustStart(t, s, sm, startOpts{name: "x1", owner: nodeA})                         // until t0+1m
+	x1 := mustStart(t, s, sm, startOpts{name: "x1", owner: nodeA})                             // until t0+1m
 	x2 := mustStart(t, s, sm, startOpts{name: "x2", owner: nodeA, start: t0.Add(time.Minute)}) // until t0+2m
 	mustStart(t, s, sm, startOpts{name: "idle"})
 	ended := mustStart(t, s, sm, startOpts{name: "ended", owner: nodeA})
