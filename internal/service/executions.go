@@ -1,0 +1,219 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/store"
+)
+
+// StartExecutionInput is StartExecution's request.
+type StartExecutionInput struct {
+	StateMachineArn string
+	// Name defaults to a random UUID.
+	Name string
+	// Input defaults to "{}".
+	Input string
+}
+
+// StartExecution starts an execution of the latest revision of a state machine. Starting one
+// again under a name already used returns the existing execution when it is still running with
+// the same input, and ExecutionAlreadyExists otherwise.
+func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (*store.Execution, error) {
+	name := in.Name
+	if name == "" {
+		name = s.o.NewID()
+	} else if !validName(name) {
+		return nil, invalidName(name)
+	}
+	input := in.Input
+	if input == "" {
+		input = "{}"
+	}
+	sm, err := s.stateMachine(ctx, in.StateMachineArn)
+	if err != nil {
+		return nil, err
+	}
+	x, err := s.o.Engine.StartExecution(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input})
+	var ie *interp.InputError
+	switch {
+	case errors.As(err, &ie):
+		return nil, newError(CodeInvalidExecutionInput, err, "Invalid State Machine Execution Input: '%v'", ie.Err)
+	case errors.Is(err, engine.ErrExecutionExists) && x != nil:
+		if x.Status == store.StatusRunning && x.Input == input {
+			return x, nil
+		}
+		return nil, newError(CodeExecutionAlreadyExists, err, "Execution Already Exists: '%s'", x.Arn)
+	case err != nil:
+		return nil, fmt.Errorf("service: starting an execution of %s: %w", sm.Arn, err)
+	}
+	return x, nil
+}
+
+// DescribeExecution returns an execution with its input and, once it ended, its outcome.
+func (s *Service) DescribeExecution(ctx context.Context, arn string) (*store.Execution, error) {
+	if _, err := parseARN(arn, resExecution, resExpress); err != nil {
+		return nil, err
+	}
+	x, err := s.o.Store.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: arn})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, executionDoesNotExist(arn, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service: reading execution %s: %w", arn, err)
+	}
+	return x, nil
+}
+
+// DescribeStateMachineForExecution returns the revision an execution runs, which may differ
+// from the state machine's latest (or the machine may be deleted).
+func (s *Service) DescribeStateMachineForExecution(ctx context.Context, arn string) (*StateMachine, error) {
+	x, err := s.DescribeExecution(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := s.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: x.StateMachineArn, RevisionID: x.RevisionID})
+	if err != nil {
+		return nil, fmt.Errorf("service: reading the state machine of %s: %w", arn, err)
+	}
+	return describe(sm)
+}
+
+// stopWait bounds how long StopExecution waits for the abort to be recorded, so that a
+// DescribeExecution right after it sees ABORTED, as on AWS.
+const stopWait = 5 * time.Second
+
+// stopPoll is how often StopExecution looks whether the abort was recorded.
+const stopPoll = 10 * time.Millisecond
+
+// StopExecution aborts a running execution and returns when it stopped. Stopping an execution
+// that already ended changes nothing and returns its stop date.
+func (s *Service) StopExecution(ctx context.Context, arn string, errName, cause *string) (time.Time, error) {
+	x, err := s.DescribeExecution(ctx, arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if x.Status.Terminal() {
+		return *x.StopDate, nil
+	}
+	err = s.o.Engine.StopExecution(ctx, arn, errName, cause)
+	if err != nil && !errors.Is(err, engine.ErrNotRunning) {
+		return time.Time{}, fmt.Errorf("service: stopping %s: %w", arn, err)
+	}
+	deadline := s.o.Clock.Now().Add(stopWait)
+	for {
+		x, err := s.DescribeExecution(ctx, arn)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if x.Status.Terminal() {
+			return *x.StopDate, nil
+		}
+		if !s.o.Clock.Now().Before(deadline) {
+			// The node holding the execution is slow or gone; the abort is queued and will
+			// be recorded by whichever node runs the execution next.
+			return s.now(), nil
+		}
+		if err := s.o.Clock.Sleep(ctx, stopPoll); err != nil {
+			return time.Time{}, fmt.Errorf("service: waiting for %s to stop: %w", arn, err)
+		}
+	}
+}
+
+// ListExecutionsInput is ListExecutions's request; an empty Status lists all.
+type ListExecutionsInput struct {
+	StateMachineArn string
+	Status          store.ExecutionStatus
+	Page
+}
+
+// ListExecutions lists a state machine's executions, newest first.
+func (s *Service) ListExecutions(ctx context.Context, in *ListExecutionsInput) ([]*store.Execution, string, error) {
+	if err := checkPage(in.Page); err != nil {
+		return nil, "", err
+	}
+	sm, err := s.stateMachine(ctx, in.StateMachineArn)
+	if err != nil {
+		return nil, "", err
+	}
+	if sm.Type == store.StateMachineExpress {
+		return nil, "", newError(CodeStateMachineTypeNotSupported, nil, "This operation is not supported by this type of state machine")
+	}
+	res, err := s.o.Store.ExecutionList(ctx, &store.ExecutionListParams{
+		StateMachineArn: in.StateMachineArn, Status: in.Status, Limit: in.Limit, Cursor: in.Token,
+	})
+	if err != nil {
+		return nil, "", pageError(fmt.Errorf("service: listing executions of %s: %w", in.StateMachineArn, err))
+	}
+	return res.Executions, res.NextCursor, nil
+}
+
+// HistoryInput is GetExecutionHistory's request.
+type HistoryInput struct {
+	ExecutionArn string
+	Reverse      bool
+	Page
+}
+
+// GetExecutionHistory returns one page of an execution's history events, each the event's
+// GetExecutionHistory JSON (with execution data) as the store keeps it.
+func (s *Service) GetExecutionHistory(ctx context.Context, in *HistoryInput) ([]*store.HistoryEvent, string, error) {
+	if err := checkPage(in.Page); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.DescribeExecution(ctx, in.ExecutionArn); err != nil {
+		return nil, "", err
+	}
+	after := int64(0)
+	if in.Token != "" {
+		var err error
+		if after, err = decodeHistoryToken(in.Token, in.Reverse); err != nil {
+			return nil, "", err
+		}
+	}
+	res, err := s.o.Store.HistoryList(ctx, &store.HistoryListParams{
+		ExecutionArn: in.ExecutionArn, After: after, Limit: in.Limit, Reverse: in.Reverse,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("service: reading the history of %s: %w", in.ExecutionArn, err)
+	}
+	next := ""
+	if res.NextAfter != 0 {
+		next = encodeHistoryToken(res.NextAfter, in.Reverse)
+	}
+	return res.Events, next, nil
+}
+
+// History tokens carry the direction they were made for, so that a token is not silently
+// reused with the opposite reverseOrder (AWS refuses that too).
+func encodeHistoryToken(after int64, reverse bool) string {
+	dir := "f"
+	if reverse {
+		dir = "r"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("h1:" + dir + ":" + strconv.FormatInt(after, 10)))
+}
+
+func decodeHistoryToken(token string, reverse bool) (int64, error) {
+	bad := newError(CodeInvalidToken, nil, "Invalid Token: 'Invalid pagination token'")
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return 0, bad
+	}
+	parts := strings.Split(string(b), ":")
+	if len(parts) != 3 || parts[0] != "h1" || (parts[1] == "r") != reverse || (parts[1] != "r" && parts[1] != "f") {
+		return 0, bad
+	}
+	after, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || after <= 0 {
+		return 0, bad
+	}
+	return after, nil
+}
