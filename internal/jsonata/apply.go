@@ -29,7 +29,7 @@ type builtin struct {
 	name  string
 	sig   *signature
 	arity int
-	impl  func(c *call, args []any) (any, error)
+	impl  func(c call, args []any) (any, error)
 	// re is set for the function a regex literal evaluates to, so that $match and friends can
 	// run it directly.
 	re *regexLiteral
@@ -155,7 +155,7 @@ func (ev *evaluator) applyInner(proc any, args []any, input any, env *frame, sit
 			args, err = f.sig.validate(args, input)
 		}
 		if err == nil {
-			res, err = f.impl(&call{ev: ev, input: input, env: env}, args)
+			res, err = f.impl(call{ev: ev, input: input, env: env}, args)
 		}
 	default:
 		err = newError("T1006")
@@ -259,7 +259,7 @@ func (ev *evaluator) applyExpr(n *node, input any, env *frame) (any, error) {
 	if isFunction(lhs) {
 		// f ~> g composes: the result applies f, then g
 		first := lhs
-		return &builtin{arity: 1, impl: func(c *call, args []any) (any, error) {
+		return &builtin{arity: 1, impl: func(c call, args []any) (any, error) {
 			v, err := c.ev.apply(first, []any{argAt(args, 0)}, nil, c.env, applySite{})
 			if err != nil {
 				return nil, err
@@ -283,7 +283,7 @@ func mustSignature(s string) *signature {
 // transformer builds the function a |pattern|update,delete| expression denotes: it copies its
 // argument and modifies the copy in place.
 func (ev *evaluator) transformer(n *node, env *frame) *builtin {
-	return &builtin{sig: transformSignature, arity: 1, impl: func(c *call, args []any) (any, error) {
+	return &builtin{sig: transformSignature, arity: 1, impl: func(c call, args []any) (any, error) {
 		obj := argAt(args, 0)
 		if obj == nil {
 			return nil, nil
@@ -364,7 +364,8 @@ func (ev *evaluator) sortSeq(n *node, input []any, env *frame) (*array, error) {
 	less := func(a, b any) (bool, error) {
 		return ev.orderCompare(n, a, env, b, env)
 	}
-	sorted, err := mergeSort(input, less)
+	// sorting a copy keeps input from escaping, which lets path steps keep it on the stack
+	sorted, err := mergeSort(append([]any(nil), input...), less)
 	if err != nil {
 		return nil, err
 	}

@@ -440,7 +440,7 @@ func formatIntegerValue(value float64, f *integerFormat) (string, error) {
 	return s, nil
 }
 
-func fnFormatInteger(c *call, args []any) (any, error) {
+func fnFormatInteger(c call, args []any) (any, error) {
 	x, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil
@@ -457,7 +457,7 @@ func fnFormatInteger(c *call, args []any) (any, error) {
 	return s, nil
 }
 
-func fnParseInteger(c *call, args []any) (any, error) {
+func fnParseInteger(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -1159,7 +1159,7 @@ var iso8601 = regexp.MustCompile(`^(\d{4})(?:-([01]\d))?(?:-([0-3]\d))?(?:T([0-2
 
 var iso8601Loose = regexp.MustCompile(`^\d{4}(-[01]\d)*(-[0-3]\d)*(T[0-2]\d:[0-5]\d:[0-5]\d)*(\.\d+)?([+-][0-2]\d:?[0-5]\d|Z)?$`)
 
-func fnToMillis(c *call, args []any) (any, error) {
+func fnToMillis(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -1207,7 +1207,7 @@ func fnToMillis(c *call, args []any) (any, error) {
 	return float64(millis), nil
 }
 
-func fnFromMillis(c *call, args []any) (any, error) {
+func fnFromMillis(c call, args []any) (any, error) {
 	x, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil
@@ -1217,7 +1217,7 @@ func fnFromMillis(c *call, args []any) (any, error) {
 	return formatDateTime(math.Trunc(x), picture, hasPicture, tz, hasTZ)
 }
 
-func fnNow(c *call, args []any) (any, error) {
+func fnNow(c call, args []any) (any, error) {
 	picture, hasPicture := argAt(args, 0).(string)
 	tz, hasTZ := argAt(args, 1).(string)
 	return formatDateTime(float64(c.ev.now.UnixMilli()), picture, hasPicture, tz, hasTZ)

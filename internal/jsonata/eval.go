@@ -22,6 +22,8 @@ type evaluator struct {
 	now         time.Time
 	random      func() float64
 	functions   map[string]*builtin
+	// root is the outermost scope, holding $$ and the caller's bindings
+	root frame
 }
 
 // frame is a variable scope. Scopes are small, so a slice beats a map; the first bindings
@@ -330,7 +332,7 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 		switch {
 		case i == 0 && step.consarray:
 			var r any
-			if r, err = ev.eval(step, &array{items: inputItems, seq: true}, env); err != nil {
+			if r, err = ev.eval(step, &array{items: append([]any(nil), inputItems...), seq: true}, env); err != nil {
 				return nil, err
 			}
 			// The reference iterates over whatever the constructor (with its predicates)

@@ -19,7 +19,7 @@ var builtins map[string]*builtin
 
 func init() {
 	builtins = map[string]*builtin{}
-	def := func(name, sig string, arity int, impl func(c *call, args []any) (any, error)) {
+	def := func(name, sig string, arity int, impl func(c call, args []any) (any, error)) {
 		builtins[name] = &builtin{name: name, sig: mustSignature(sig), arity: arity, impl: impl}
 	}
 	def("sum", "<a<n>:n>", 1, fnSum)
@@ -52,7 +52,7 @@ func init() {
 	def("abs", "<n-:n>", 1, numberFunc(math.Abs))
 	def("sqrt", "<n-:n>", 1, fnSqrt)
 	def("power", "<n-n:n>", 2, fnPower)
-	def("random", "<:n>", 0, func(c *call, args []any) (any, error) { return c.ev.random(), nil })
+	def("random", "<:n>", 0, func(c call, args []any) (any, error) { return c.ev.random(), nil })
 	def("boolean", "<x-:b>", 1, fnBoolean)
 	def("not", "<x-:b>", 1, fnNot)
 	def("map", "<af>", 2, fnMap)
@@ -63,11 +63,11 @@ func init() {
 	def("sift", "<o-f?:o>", 2, fnSift)
 	def("keys", "<x-:a<s>>", 1, fnKeys)
 	def("lookup", "<x-s:x>", 2, fnLookup)
-	def("append", "<xx:a>", 2, func(c *call, args []any) (any, error) {
+	def("append", "<xx:a>", 2, func(c call, args []any) (any, error) {
 		return appendValues(argAt(args, 0), argAt(args, 1)), nil
 	})
-	def("exists", "<x:b>", 1, func(c *call, args []any) (any, error) { return argAt(args, 0) != nil, nil })
-	def("spread", "<x-:a<o>>", 1, func(c *call, args []any) (any, error) { return spread(argAt(args, 0)), nil })
+	def("exists", "<x:b>", 1, func(c call, args []any) (any, error) { return argAt(args, 0) != nil, nil })
+	def("spread", "<x-:a<o>>", 1, func(c call, args []any) (any, error) { return spread(argAt(args, 0)), nil })
 	def("merge", "<a<o>:o>", 1, fnMerge)
 	def("reverse", "<a:a>", 1, fnReverse)
 	def("each", "<o-f:a>", 2, fnEach)
@@ -85,15 +85,15 @@ func init() {
 	def("decodeUrl", "<s-:s>", 1, urlDecoder("decodeUrl", ";/?:@&=+$,#"))
 	def("toMillis", "<s-s?:n>", 2, fnToMillis)
 	def("fromMillis", "<n-s?s?:s>", 3, fnFromMillis)
-	def("clone", "<(oa)-:o>", 1, func(c *call, args []any) (any, error) { return cloneValue(argAt(args, 0), 0) })
+	def("clone", "<(oa)-:o>", 1, func(c call, args []any) (any, error) { return cloneValue(argAt(args, 0), 0) })
 	def("now", "<s?s?:s>", 2, fnNow)
-	def("millis", "<:n>", 0, func(c *call, args []any) (any, error) {
+	def("millis", "<:n>", 0, func(c call, args []any) (any, error) {
 		return float64(c.ev.now.UnixMilli()), nil
 	})
 }
 
-func stringFunc(f func(string) string) func(c *call, args []any) (any, error) {
-	return func(c *call, args []any) (any, error) {
+func stringFunc(f func(string) string) func(c call, args []any) (any, error) {
+	return func(c call, args []any) (any, error) {
 		s, ok := argAt(args, 0).(string)
 		if !ok {
 			return nil, nil
@@ -130,8 +130,8 @@ func lowercase(s string) string {
 	return strings.ToLower(strings.ReplaceAll(s, "İ", "i\u0307"))
 }
 
-func numberFunc(f func(float64) float64) func(c *call, args []any) (any, error) {
-	return func(c *call, args []any) (any, error) {
+func numberFunc(f func(float64) float64) func(c call, args []any) (any, error) {
+	return func(c call, args []any) (any, error) {
 		x, ok := argAt(args, 0).(float64)
 		if !ok {
 			return nil, nil
@@ -150,7 +150,7 @@ func items(v any) []any {
 	return []any{v}
 }
 
-func fnSum(c *call, args []any) (any, error) {
+func fnSum(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -162,11 +162,11 @@ func fnSum(c *call, args []any) (any, error) {
 	return total, nil
 }
 
-func fnCount(c *call, args []any) (any, error) {
+func fnCount(c call, args []any) (any, error) {
 	return float64(len(items(argAt(args, 0)))), nil
 }
 
-func fnMax(c *call, args []any) (any, error) {
+func fnMax(c call, args []any) (any, error) {
 	xs := items(argAt(args, 0))
 	if len(xs) == 0 {
 		return nil, nil
@@ -178,7 +178,7 @@ func fnMax(c *call, args []any) (any, error) {
 	return m, nil
 }
 
-func fnMin(c *call, args []any) (any, error) {
+func fnMin(c call, args []any) (any, error) {
 	xs := items(argAt(args, 0))
 	if len(xs) == 0 {
 		return nil, nil
@@ -190,7 +190,7 @@ func fnMin(c *call, args []any) (any, error) {
 	return m, nil
 }
 
-func fnAverage(c *call, args []any) (any, error) {
+func fnAverage(c call, args []any) (any, error) {
 	xs := items(argAt(args, 0))
 	if len(xs) == 0 {
 		return nil, nil
@@ -202,7 +202,7 @@ func fnAverage(c *call, args []any) (any, error) {
 	return total / float64(len(xs)), nil
 }
 
-func fnString(c *call, args []any) (any, error) {
+func fnString(c call, args []any) (any, error) {
 	v := argAt(args, 0)
 	if v == nil {
 		return nil, nil
@@ -254,7 +254,7 @@ func jsSliceIndex(f float64, n int) int {
 	return int(f)
 }
 
-func fnSubstring(c *call, args []any) (any, error) {
+func fnSubstring(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -283,7 +283,7 @@ func fnSubstring(c *call, args []any) (any, error) {
 	return strings.Join(chars[from:], ""), nil
 }
 
-func fnSubstringBefore(c *call, args []any) (any, error) {
+func fnSubstringBefore(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -298,7 +298,7 @@ func fnSubstringBefore(c *call, args []any) (any, error) {
 	return s, nil
 }
 
-func fnSubstringAfter(c *call, args []any) (any, error) {
+func fnSubstringAfter(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -313,7 +313,7 @@ func fnSubstringAfter(c *call, args []any) (any, error) {
 	return s, nil
 }
 
-func fnLength(c *call, args []any) (any, error) {
+func fnLength(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -348,7 +348,7 @@ func trim(s string) string {
 // width, so that one argument cannot demand gigabytes. JavaScript engines have a similar cap.
 const maxStringLength = 1 << 24
 
-func fnPad(c *call, args []any) (any, error) {
+func fnPad(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -373,7 +373,7 @@ func fnPad(c *call, args []any) (any, error) {
 	return pad + s, nil
 }
 
-func fnMatch(c *call, args []any) (any, error) {
+func fnMatch(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -404,7 +404,7 @@ func fnMatch(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnContains(c *call, args []any) (any, error) {
+func fnContains(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -420,7 +420,7 @@ func fnContains(c *call, args []any) (any, error) {
 	}
 }
 
-func fnReplace(c *call, args []any) (any, error) {
+func fnReplace(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -562,7 +562,7 @@ func parseIntPrefix(s string) (int, bool) {
 	return n, true
 }
 
-func fnSplit(c *call, args []any) (any, error) {
+func fnSplit(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -609,7 +609,7 @@ func fnSplit(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnJoin(c *call, args []any) (any, error) {
+func fnJoin(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -625,7 +625,7 @@ func fnJoin(c *call, args []any) (any, error) {
 	return sb.String(), nil
 }
 
-func fnNumber(c *call, args []any) (any, error) {
+func fnNumber(c call, args []any) (any, error) {
 	switch v := argAt(args, 0).(type) {
 	case nil:
 		return nil, nil
@@ -707,7 +707,7 @@ func parseNumber(s string) (float64, bool) {
 	return f, true
 }
 
-func fnSqrt(c *call, args []any) (any, error) {
+func fnSqrt(c call, args []any) (any, error) {
 	x, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil
@@ -718,7 +718,7 @@ func fnSqrt(c *call, args []any) (any, error) {
 	return math.Sqrt(x), nil
 }
 
-func fnPower(c *call, args []any) (any, error) {
+func fnPower(c call, args []any) (any, error) {
 	x, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil
@@ -733,7 +733,7 @@ func fnPower(c *call, args []any) (any, error) {
 	return r, nil
 }
 
-func fnBoolean(c *call, args []any) (any, error) {
+func fnBoolean(c call, args []any) (any, error) {
 	v := argAt(args, 0)
 	if v == nil {
 		return nil, nil
@@ -741,7 +741,7 @@ func fnBoolean(c *call, args []any) (any, error) {
 	return toBoolean(v)
 }
 
-func fnNot(c *call, args []any) (any, error) {
+func fnNot(c call, args []any) (any, error) {
 	v := argAt(args, 0)
 	if v == nil {
 		return nil, nil
@@ -764,7 +764,7 @@ func hofArgs(f any, v, key, whole any) []any {
 	return args
 }
 
-func fnMap(c *call, args []any) (any, error) {
+func fnMap(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -784,7 +784,7 @@ func fnMap(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnFilter(c *call, args []any) (any, error) {
+func fnFilter(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -807,7 +807,7 @@ func fnFilter(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnSingle(c *call, args []any) (any, error) {
+func fnSingle(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -839,7 +839,7 @@ func fnSingle(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnZip(c *call, args []any) (any, error) {
+func fnZip(c call, args []any) (any, error) {
 	n := math.MaxInt
 	for _, a := range args {
 		arr, ok := a.(*array)
@@ -863,7 +863,7 @@ func fnZip(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnReduce(c *call, args []any) (any, error) {
+func fnReduce(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -898,7 +898,7 @@ func fnReduce(c *call, args []any) (any, error) {
 	return acc, nil
 }
 
-func fnSift(c *call, args []any) (any, error) {
+func fnSift(c call, args []any) (any, error) {
 	o, ok := argAt(args, 0).(*jsonv.Object)
 	if !ok {
 		return nil, nil
@@ -925,7 +925,7 @@ func fnSift(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnKeys(c *call, args []any) (any, error) {
+func fnKeys(c call, args []any) (any, error) {
 	result := &array{seq: true}
 	switch v := argAt(args, 0).(type) {
 	case *array:
@@ -948,7 +948,7 @@ func fnKeys(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnLookup(c *call, args []any) (any, error) {
+func fnLookup(c call, args []any) (any, error) {
 	key, _ := argAt(args, 1).(string)
 	return lookupField(argAt(args, 0), key), nil
 }
@@ -973,7 +973,7 @@ func spread(v any) any {
 	return v
 }
 
-func fnMerge(c *call, args []any) (any, error) {
+func fnMerge(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -989,7 +989,7 @@ func fnMerge(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnReverse(c *call, args []any) (any, error) {
+func fnReverse(c call, args []any) (any, error) {
 	a, ok := argAt(args, 0).(*array)
 	if !ok {
 		return nil, nil
@@ -1004,7 +1004,7 @@ func fnReverse(c *call, args []any) (any, error) {
 	return &array{items: out}, nil
 }
 
-func fnEach(c *call, args []any) (any, error) {
+func fnEach(c call, args []any) (any, error) {
 	o, ok := argAt(args, 0).(*jsonv.Object)
 	result := &array{seq: true}
 	if !ok {
@@ -1023,7 +1023,7 @@ func fnEach(c *call, args []any) (any, error) {
 	return result, nil
 }
 
-func fnError(c *call, args []any) (any, error) {
+func fnError(c call, args []any) (any, error) {
 	msg, _ := argAt(args, 0).(string)
 	if msg == "" {
 		msg = "$error() function evaluated"
@@ -1031,7 +1031,7 @@ func fnError(c *call, args []any) (any, error) {
 	return nil, newError("D3137", withMessage(msg))
 }
 
-func fnAssert(c *call, args []any) (any, error) {
+func fnAssert(c call, args []any) (any, error) {
 	if b, _ := argAt(args, 0).(bool); b {
 		return nil, nil
 	}
@@ -1042,7 +1042,7 @@ func fnAssert(c *call, args []any) (any, error) {
 	return nil, newError("D3141", withMessage(msg))
 }
 
-func fnType(c *call, args []any) (any, error) {
+func fnType(c call, args []any) (any, error) {
 	switch v := argAt(args, 0).(type) {
 	case nil:
 		return nil, nil
@@ -1065,7 +1065,7 @@ func fnType(c *call, args []any) (any, error) {
 	return "object", nil
 }
 
-func fnSort(c *call, args []any) (any, error) {
+func fnSort(c call, args []any) (any, error) {
 	a := argAt(args, 0)
 	if a == nil {
 		return nil, nil
@@ -1102,7 +1102,7 @@ func fnSort(c *call, args []any) (any, error) {
 	return &array{items: sorted}, nil
 }
 
-func fnShuffle(c *call, args []any) (any, error) {
+func fnShuffle(c call, args []any) (any, error) {
 	a, ok := argAt(args, 0).(*array)
 	if !ok {
 		return nil, nil
@@ -1121,7 +1121,7 @@ func fnShuffle(c *call, args []any) (any, error) {
 	return &array{items: out}, nil
 }
 
-func fnDistinct(c *call, args []any) (any, error) {
+func fnDistinct(c call, args []any) (any, error) {
 	v := argAt(args, 0)
 	a, ok := v.(*array)
 	if !ok || len(a.items) <= 1 {
@@ -1149,7 +1149,7 @@ func fnDistinct(c *call, args []any) (any, error) {
 
 // fnBase64Encode encodes the string's UTF-16 code units as bytes, keeping the low byte of each,
 // as Node's Buffer.from(str, 'binary') does.
-func fnBase64Encode(c *call, args []any) (any, error) {
+func fnBase64Encode(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -1164,7 +1164,7 @@ func fnBase64Encode(c *call, args []any) (any, error) {
 
 // fnBase64Decode decodes to one character per byte (Latin-1), as Node's
 // Buffer.toString('binary') does, and is as lenient as Node about padding and stray characters.
-func fnBase64Decode(c *call, args []any) (any, error) {
+func fnBase64Decode(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
@@ -1197,9 +1197,9 @@ func fnBase64Decode(c *call, args []any) (any, error) {
 	return string(r), nil
 }
 
-func urlEncoder(name, unreserved string) func(c *call, args []any) (any, error) {
+func urlEncoder(name, unreserved string) func(c call, args []any) (any, error) {
 	const hex = "0123456789ABCDEF"
-	return func(c *call, args []any) (any, error) {
+	return func(c call, args []any) (any, error) {
 		s, ok := argAt(args, 0).(string)
 		if !ok {
 			return nil, nil
@@ -1225,8 +1225,8 @@ func urlEncoder(name, unreserved string) func(c *call, args []any) (any, error) 
 	}
 }
 
-func urlDecoder(name, reserved string) func(c *call, args []any) (any, error) {
-	return func(c *call, args []any) (any, error) {
+func urlDecoder(name, reserved string) func(c call, args []any) (any, error) {
+	return func(c call, args []any) (any, error) {
 		s, ok := argAt(args, 0).(string)
 		if !ok {
 			return nil, nil

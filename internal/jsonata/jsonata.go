@@ -151,7 +151,7 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 			ev.functions[name] = b
 		}
 	}
-	env := newFrame(nil)
+	env := &ev.root
 	for name, v := range opts.Bindings {
 		env.bind(name, fromJSON(v))
 	}
@@ -206,7 +206,7 @@ func nativeFunction(name string, f Function) (*builtin, error) {
 		b.arity = len(sig.params)
 	}
 	impl := f.Impl
-	b.impl = func(c *call, args []any) (any, error) {
+	b.impl = func(c call, args []any) (any, error) {
 		jargs := make([]Arg, len(args))
 		for i, a := range args {
 			if isFunction(a) {

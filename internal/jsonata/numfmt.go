@@ -9,7 +9,7 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-func fnRound(c *call, args []any) (any, error) {
+func fnRound(c call, args []any) (any, error) {
 	x, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil
@@ -55,7 +55,7 @@ func roundHalfEven(x, precision float64) float64 {
 	return r
 }
 
-func fnFormatBase(c *call, args []any) (any, error) {
+func fnFormatBase(c call, args []any) (any, error) {
 	x, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil
@@ -141,7 +141,7 @@ func indexRunes(s, sub []rune, from int) int {
 
 // fnFormatNumber implements $formatNumber, the XPath 3.1 fn:format-number algorithm as the
 // reference implements it.
-func fnFormatNumber(c *call, args []any) (any, error) {
+func fnFormatNumber(c call, args []any) (any, error) {
 	value, ok := argAt(args, 0).(float64)
 	if !ok {
 		return nil, nil

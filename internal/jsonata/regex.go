@@ -209,7 +209,7 @@ func (m *match) object(str string, next *builtin) *jsonv.Object {
 // regexFunction is the function value a regex literal evaluates to: called with a string it
 // returns the first match object, whose next() returns the following one.
 func regexFunction(re *regexLiteral) *builtin {
-	return &builtin{name: "", arity: 2, impl: func(c *call, args []any) (any, error) {
+	return &builtin{name: "", arity: 2, impl: func(c call, args []any) (any, error) {
 		str, ok := argAt(args, 0).(string)
 		if !ok {
 			return nil, nil
@@ -223,7 +223,7 @@ func iterObject(it matchIter, str string) (any, error) {
 	if err != nil || m == nil {
 		return nil, err
 	}
-	next := &builtin{arity: 0, impl: func(c *call, args []any) (any, error) {
+	next := &builtin{arity: 0, impl: func(c call, args []any) (any, error) {
 		return iterObject(it, str)
 	}}
 	return m.object(str, next), nil
@@ -231,7 +231,7 @@ func iterObject(it matchIter, str string) (any, error) {
 
 // customIter drives a matcher written in JSONata: a function returning match objects.
 type customIter struct {
-	c     *call
+	c     call
 	str   string
 	fn    any
 	first bool
@@ -284,7 +284,7 @@ func (it *customIter) next() (*match, error) {
 
 // newMatchIter returns the iterator for a matcher argument of $match, $contains, $split or
 // $replace.
-func newMatchIter(c *call, matcher any, str string) matchIter {
+func newMatchIter(c call, matcher any, str string) matchIter {
 	if b, ok := matcher.(*builtin); ok && b.re != nil {
 		return newRegexIter(b.re, str)
 	}
