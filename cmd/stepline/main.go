@@ -21,6 +21,8 @@ import (
 )
 
 const usage = `usage:
+  stepline serve [--addr 127.0.0.1:8083] [--db ./stepline.db | sqlite:PATH | postgres://…] [--project DIR] [--wait-scale F]
+                 [--account ID] [--region NAME] [--node NAME]
   stepline run FILE [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F]
   stepline validate FILE [--type STANDARD|EXPRESS]
 `
@@ -45,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stdout, stderr)
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":

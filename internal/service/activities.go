@@ -78,6 +78,9 @@ const activityPollInterval = 50 * time.Millisecond
 // that hung up or a server shutting down gets the same answer as a poll that timed out).
 func (s *Service) GetActivityTask(ctx context.Context, arn, worker string, wait time.Duration) (*engine.ActivityTask, error) {
 	if _, err := s.DescribeActivity(ctx, arn); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
 		return nil, err
 	}
 	deadline := s.o.Clock.Now().Add(wait)

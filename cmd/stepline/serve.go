@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/stepline/stepline/internal/server"
+)
+
+// stopTimeout bounds a graceful stop: in-flight requests, running tasks, releasing leases.
+const stopTimeout = 30 * time.Second
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o server.Options
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8083", "address to listen on (port 0 picks a free port)")
+	fs.StringVar(&o.DB, "db", "./stepline.db", "database: a file path or sqlite:PATH for SQLite, postgres://… for PostgreSQL")
+	fs.StringVar(&o.Project, "project", "", "project directory with local task runners (not used yet)")
+	fs.Float64Var(&o.WaitScale, "wait-scale", 1, "multiply every wait (Wait states, retries, timeouts) by this factor")
+	fs.StringVar(&o.Account, "account", "123456789012", "AWS account id used in ARNs")
+	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
+	fs.StringVar(&o.Node, "node", "", "name of this node in execution leases (default hostname-pid)")
+	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 30*time.Second, "how long a dead node's executions wait before another node takes them over")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitInvalid
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(stderr, "stepline serve: unexpected arguments %q\n%s", pos, usage)
+		return exitInvalid
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "stepline serve: --log-level: %v\n", err)
+		return exitInvalid
+	}
+	if o.WaitScale < 0 || o.LeaseTTL <= 0 {
+		fmt.Fprintln(stderr, "stepline serve: --wait-scale must not be negative and --lease-ttl must be positive")
+		return exitInvalid
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "stepline serve: %v\n", err)
+		return exitFailed
+	}
+	if err := srv.Start(ctx); err != nil {
+		fmt.Fprintf(stderr, "stepline serve: %v\n", err)
+		_ = srv.Stop(context.Background())
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "listening on http://%s\n", srv.Addr())
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := srv.Stop(stopCtx); err != nil {
+		fmt.Fprintf(stderr, "stepline serve: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}

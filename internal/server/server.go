@@ -1,0 +1,266 @@
+// Package server wires one http.Server for `stepline serve`: the AWS API on POST /, health on
+// GET /healthz, metrics on GET /metrics, with the store and the engine behind them, and one
+// start/stop lifecycle for all of it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/stepline/stepline/internal/awsapi"
+	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/service"
+	"github.com/stepline/stepline/internal/store"
+	"github.com/stepline/stepline/internal/store/dsn"
+)
+
+// Options configure a Server: everything `stepline serve` takes.
+type Options struct {
+	// Addr is the address to listen on; port 0 picks a free one (see Server.Addr).
+	Addr string
+	// DB names the database (see package dsn).
+	DB string
+	// Project is the directory of local task runners; not used yet.
+	Project string
+	// WaitScale multiplies every duration executions wait on.
+	WaitScale float64
+	Account   string
+	Region    string
+	// Node names this process in execution leases; it must be unique among the processes
+	// sharing a database. Defaults to hostname-pid.
+	Node string
+	// LeaseTTL is how long a dead node's executions stay with it before another takes them
+	// over (0: the engine's default).
+	LeaseTTL time.Duration
+	// ActivityPoll is how long GetActivityTask waits for a task (0: 60s, as AWS).
+	ActivityPoll time.Duration
+	Clock        clock.Clock
+	Logger       *slog.Logger
+}
+
+// Server is a running (or stopped) Stepline server.
+type Server struct {
+	o      Options
+	log    *slog.Logger
+	store  store.Store
+	engine *engine.Engine
+	api    *awsapi.API
+	http   *http.Server
+
+	mu      sync.Mutex
+	ln      net.Listener
+	stopped bool
+	// served is closed when the HTTP server stops serving; serveErr is why, nil after Stop.
+	served   chan struct{}
+	serveErr error
+}
+
+// healthTimeout bounds a health check's store ping.
+const healthTimeout = 2 * time.Second
+
+// New opens the database and builds the server; Start runs it. On error nothing is left open.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8083"
+	}
+	if o.DB == "" {
+		o.DB = "./stepline.db"
+	}
+	if o.Account == "" {
+		o.Account = "123456789012"
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.WaitScale < 0 {
+		return nil, errors.New("server: the wait scale must not be negative")
+	}
+	if o.Node == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "stepline"
+		}
+		o.Node = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := dsn.Open(ctx, o.DB)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s, err := build(o, st)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	return s, nil
+}
+
+func build(o Options, st store.Store) (*Server, error) {
+	eng, err := engine.New(engine.Options{
+		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
+		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	svc, err := service.New(service.Options{Store: st, Engine: eng, Clock: o.Clock, Account: o.Account, Region: o.Region})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{o: o, log: o.Logger, store: st, engine: eng, api: api}
+	mux := http.NewServeMux()
+	// Patterns name no host: AWS SDKs send some actions to a "sync-" host prefix, and
+	// clients reach Stepline under whatever name they like.
+	mux.Handle("POST /{$}", api)
+	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /metrics", s.metrics)
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No write timeout: GetActivityTask long-polls for up to a minute.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	s.http.RegisterOnShutdown(api.StopPolls)
+	return s, nil
+}
+
+// Start listens, starts the engine and serves in the background. It returns once the
+// listener is open, so Addr is valid and requests are accepted.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil || s.stopped {
+		return errors.New("server: already started")
+	}
+	if s.o.Project != "" {
+		s.log.Warn("--project is accepted but not used yet: local task runners come later; Task states other than activities fail", "project", s.o.Project)
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.o.Addr)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if err := s.engine.Start(ctx); err != nil {
+		return errors.Join(fmt.Errorf("server: %w", err), ln.Close())
+	}
+	s.ln = ln
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr = err
+		}
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String(), "db", s.o.DB, "node", s.o.Node, "wait_scale", s.o.WaitScale)
+	return nil
+}
+
+// Addr returns the address the server listens on, once started.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Handler returns the server's HTTP handler, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Stop stops accepting requests, waits for those in progress (ending long polls at once),
+// stops the engine, which releases its leases, and closes the store. Calling it again does
+// nothing. ctx bounds the wait.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	var errs []error
+	if s.ln != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: stopping HTTP: %w", err))
+		}
+		<-s.served
+		if s.serveErr != nil {
+			errs = append(errs, fmt.Errorf("server: serving HTTP: %w", s.serveErr))
+		}
+		if err := s.engine.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: %w", err))
+		}
+	}
+	if err := s.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("server: closing the store: %w", err))
+	}
+	s.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// Done is closed when the HTTP server stops serving, which before Stop means it failed (Stop
+// reports why). Callers wait for a signal or for this, whichever comes first, then Stop.
+func (s *Server) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("health check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "store unavailable\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// runtimeMetrics are the Go runtime's numbers worth a glance, read without stopping the world.
+var runtimeMetrics = [...]struct{ name, typ, help, sample string }{
+	{"go_goroutines", "gauge", "Number of goroutines.", "/sched/goroutines:goroutines"},
+	{"go_memory_heap_objects_bytes", "gauge", "Bytes of live and not yet swept heap objects.", "/memory/classes/heap/objects:bytes"},
+	{"go_memory_total_bytes", "gauge", "All memory mapped by the Go runtime.", "/memory/classes/total:bytes"},
+	{"go_gc_cycles_total", "counter", "Completed GC cycles.", "/gc/cycles/total:gc-cycles"},
+}
+
+func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	if _, err := s.engine.Metrics().WriteTo(w); err != nil {
+		return // the client went away
+	}
+	samples := make([]metrics.Sample, len(runtimeMetrics))
+	for i, m := range runtimeMetrics {
+		samples[i].Name = m.sample
+	}
+	metrics.Read(samples)
+	for i, m := range runtimeMetrics {
+		var v uint64
+		if samples[i].Value.Kind() == metrics.KindUint64 {
+			v = samples[i].Value.Uint64()
+		}
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.typ, m.name, v)
+	}
+}
