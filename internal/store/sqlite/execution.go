@@ -124,23 +124,22 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	if err != nil {
 		return nil, err
 	}
-	// The first page starts past any real row: the largest time and a key above every ARN.
-	after := store.Cursor{Key: "\U0010FFFF"}
-	afterT := int64(1<<63 - 1)
-	if p.Cursor != "" {
-		if after, err = store.DecodeCursor(p.Cursor); err != nil {
-			return nil, err
-		}
-		afterT = micro(after.Time)
-	}
 	q := `SELECT ` + summaryCols + ` FROM executions WHERE state_machine_arn = ?`
 	args := []any{p.StateMachineArn}
 	if p.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, p.Status)
 	}
-	q += ` AND (start_date, arn) < (?, ?) ORDER BY start_date DESC, arn DESC LIMIT ?`
-	args = append(args, afterT, after.Key, limit+1)
+	if p.Cursor != "" {
+		after, err := store.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		q += ` AND (start_date, arn) < (?, ?)`
+		args = append(args, micro(after.Time), after.Key)
+	}
+	q += ` ORDER BY start_date DESC, arn DESC LIMIT ?`
+	args = append(args, limit+1)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list executions: %w", err)

@@ -1,0 +1,252 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+const (
+	summaryCols = `arn, state_machine_arn, revision_id, name, type, status, start_date, stop_date,
+		version, lease_owner, lease_expires_at`
+	fullCols  = summaryCols + `, input, output, error, cause`
+	stateCols = fullCols + `, state`
+)
+
+// scanExecution reads the columns of summaryCols, then fullCols' and stateCols' extras when
+// asked: the wider the list, the more of the row it fills.
+func scanExecution(r pgx.Row, cols string) (*store.Execution, error) {
+	var x store.Execution
+	var owner *string
+	dst := []any{&x.Arn, &x.StateMachineArn, &x.RevisionID, &x.Name, &x.Type, &x.Status, &x.StartDate, &x.StopDate,
+		&x.Version, &owner, &x.LeaseExpiresAt}
+	if cols != summaryCols {
+		dst = append(dst, &x.Input, &x.Output, &x.Error, &x.Cause)
+	}
+	if cols == stateCols {
+		dst = append(dst, &x.State)
+	}
+	if err := r.Scan(dst...); err != nil {
+		return nil, err
+	}
+	x.StartDate = x.StartDate.UTC()
+	x.StopDate = utcPtr(x.StopDate)
+	x.LeaseExpiresAt = utcPtr(x.LeaseExpiresAt)
+	if owner != nil {
+		x.LeaseOwner = *owner
+	}
+	return &x, nil
+}
+
+func collectExecutions(rows pgx.Rows, cols string) ([]*store.Execution, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Execution, error) { return scanExecution(r, cols) })
+}
+
+// ExecutionCreate implements store.Store.
+func (s *Store) ExecutionCreate(ctx context.Context, p *store.ExecutionCreateParams) (*store.Execution, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	m := p.Mutations
+	if m.Now.IsZero() {
+		m.Now = p.StartDate
+	}
+	var owner *string
+	var leaseExp *time.Time
+	if p.LeaseOwner != "" {
+		owner, leaseExp = &p.LeaseOwner, tsPtr(&p.LeaseExpiresAt)
+	}
+	var x *store.Execution
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO executions
+			(arn, state_machine_arn, revision_id, name, type, status, input, start_date, state, version,
+			 lease_owner, lease_expires_at)
+			VALUES ($1, $2, $3, $4, $5, 'RUNNING', $6, $7, $8, 1, $9, $10) RETURNING id, `+stateCols,
+			p.Arn, p.StateMachineArn, p.RevisionID, p.Name, p.Type, p.Input, ts(p.StartDate), nonNil(p.State), owner, leaseExp)
+		if err != nil {
+			return fmt.Errorf("postgres: create execution: %w", err)
+		}
+		var id int64
+		x, err = pgx.CollectExactlyOneRow(rows, func(r pgx.CollectableRow) (*store.Execution, error) {
+			return scanExecution(idRow{r, &id}, stateCols)
+		})
+		switch {
+		case isUnique(err):
+			return fmt.Errorf("execution %s: %w", p.Arn, store.ErrExecutionAlreadyExists)
+		case isForeignKey(err):
+			return fmt.Errorf("revision %s of %s: %w", p.RevisionID, p.StateMachineArn, store.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("postgres: create execution: %w", err)
+		}
+		err = writeMutations(ctx, tx, []int64{id}, []*store.Mutations{&m}, nil)
+		if errors.Is(err, errRowExists) {
+			return fmt.Errorf("execution %s: %w: %w", p.Arn, store.ErrConflict, err)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// idRow scans a leading id column, then hands the rest to the wrapped row's reader.
+type idRow struct {
+	pgx.Row
+	id *int64
+}
+
+func (r idRow) Scan(dst ...any) error { return r.Row.Scan(append([]any{r.id}, dst...)...) }
+
+// ExecutionGet implements store.Store.
+func (s *Store) ExecutionGet(ctx context.Context, p *store.ExecutionGetParams) (*store.Execution, error) {
+	cols := fullCols
+	if p.WithState {
+		cols = stateCols
+	}
+	x, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+cols+` FROM executions WHERE arn = $1`, p.Arn), cols)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("execution %s: %w", p.Arn, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get execution: %w", err)
+	}
+	return x, nil
+}
+
+// ExecutionGetByName implements store.Store.
+func (s *Store) ExecutionGetByName(ctx context.Context, p *store.ExecutionGetByNameParams) (*store.Execution, error) {
+	x, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+fullCols+` FROM executions
+		WHERE state_machine_arn = $1 AND name = $2`, p.StateMachineArn, p.Name), fullCols)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("execution %s of %s: %w", p.Name, p.StateMachineArn, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get execution: %w", err)
+	}
+	return x, nil
+}
+
+// ExecutionList implements store.Store.
+func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams) (*store.ExecutionListResult, error) {
+	limit, err := store.PageLimit(p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + summaryCols + ` FROM executions WHERE state_machine_arn = $1`
+	args := []any{p.StateMachineArn}
+	if p.Status != "" {
+		args = append(args, p.Status)
+		q += fmt.Sprintf(` AND status = $%d`, len(args))
+	}
+	if p.Cursor != "" {
+		after, err := store.DecodeCursor(p.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, after.Time, after.Key)
+		q += fmt.Sprintf(` AND (start_date, arn) < ($%d, $%d)`, len(args)-1, len(args))
+	}
+	args = append(args, limit+1)
+	q += fmt.Sprintf(` ORDER BY start_date DESC, arn DESC LIMIT $%d`, len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list executions: %w", err)
+	}
+	xs, err := collectExecutions(rows, summaryCols)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list executions: %w", err)
+	}
+	res := &store.ExecutionListResult{Executions: xs}
+	if len(xs) > limit {
+		res.Executions = xs[:limit]
+		last := xs[limit-1]
+		res.NextCursor = store.Cursor{Time: last.StartDate, Key: last.Arn}.Encode()
+	}
+	return res, nil
+}
+
+// ExecutionLeaseAcquire implements store.Store.
+func (s *Store) ExecutionLeaseAcquire(ctx context.Context, p *store.ExecutionLeaseAcquireParams) ([]*store.Execution, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	// SKIP LOCKED: an execution whose row another node is committing is busy, and busy is
+	// the same answer as leased.
+	var rows pgx.Rows
+	var err error
+	if len(p.Arns) > 0 {
+		rows, err = s.pool.Query(ctx, `UPDATE executions SET lease_owner = $1, lease_expires_at = $2
+			WHERE id IN (SELECT id FROM executions WHERE arn = ANY($3)
+				AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at <= $4)
+				FOR UPDATE SKIP LOCKED)
+			RETURNING `+stateCols, p.Owner, ts(p.ExpiresAt), p.Arns, ts(p.Now))
+	} else {
+		rows, err = s.pool.Query(ctx, `UPDATE executions SET lease_owner = $1, lease_expires_at = $2
+			WHERE id IN (SELECT id FROM executions
+				WHERE lease_owner IS NOT NULL AND status = 'RUNNING' AND lease_expires_at <= $3
+				ORDER BY lease_expires_at LIMIT $4
+				FOR UPDATE SKIP LOCKED)
+			RETURNING `+stateCols, p.Owner, ts(p.ExpiresAt), ts(p.Now), p.Limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: acquire leases: %w", err)
+	}
+	xs, err := collectExecutions(rows, stateCols)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: acquire leases: %w", err)
+	}
+	return xs, nil
+}
+
+// ExecutionLeaseRelease implements store.Store.
+func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLeaseReleaseParams) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+		WHERE arn = ANY($1) AND lease_owner = $2`, p.Arns, p.Owner); err != nil {
+		return fmt.Errorf("postgres: release leases: %w", err)
+	}
+	return nil
+}
+
+// HistoryList implements store.Store.
+func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*store.HistoryListResult, error) {
+	limit, err := store.PageLimit(p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT event_id, type, timestamp, payload FROM history_events
+		WHERE execution_id = (SELECT id FROM executions WHERE arn = $1) AND event_id > $2 ORDER BY event_id LIMIT $3`
+	after := p.After
+	if p.Reverse {
+		q = `SELECT event_id, type, timestamp, payload FROM history_events
+			WHERE execution_id = (SELECT id FROM executions WHERE arn = $1) AND event_id < $2 ORDER BY event_id DESC LIMIT $3`
+		if after == 0 {
+			after = math.MaxInt64
+		}
+	}
+	rows, err := s.pool.Query(ctx, q, p.ExecutionArn, after, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list history: %w", err)
+	}
+	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.HistoryEvent, error) {
+		var e store.HistoryEvent
+		err := r.Scan(&e.ID, &e.Type, &e.Timestamp, &e.Payload)
+		e.Timestamp = e.Timestamp.UTC()
+		return &e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list history: %w", err)
+	}
+	res := &store.HistoryListResult{Events: es}
+	if len(es) > limit {
+		res.Events = es[:limit]
+		res.NextAfter = es[limit-1].ID
+	}
+	return res, nil
+}

@@ -1,0 +1,241 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+// errRowExists reports a unique violation among the rows transitions write: on the fast path
+// it cannot be pinned on one transition, on the slow path it is that transition's conflict.
+var errRowExists = errors.New("postgres: row already exists")
+
+// TransitionCommitBatch implements store.Store.
+//
+// The fast path costs a fixed number of round trips whatever the batch size: the version
+// compare-and-swaps of all transitions go out as one pipeline, then every row they write goes
+// out as one statement per table (arrays unnested server-side). A constraint violation in the
+// second step (an event id already recorded, a reused token) cannot be traced to its
+// transition that way, so the batch is then redone one transition per savepoint, which gives
+// each its own verdict. That path only runs when something is already wrong.
+func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCommitBatchParams) ([]error, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	trs := p.Transitions
+	results := make([]error, len(trs))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, group := range groups(trs) {
+			if err := applyGroup(ctx, tx, trs, group, results); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, errRowExists) {
+		if err != nil {
+			return nil, err
+		}
+		return results, nil
+	}
+	clear(results)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for i := range trs {
+			sp, err := tx.Begin(ctx) // a savepoint
+			if err != nil {
+				return fmt.Errorf("postgres: savepoint: %w", err)
+			}
+			err = applyGroup(ctx, sp, trs, []int{i}, results)
+			if errors.Is(err, errRowExists) {
+				results[i] = fmt.Errorf("execution %s: %w: %w", trs[i].ExecutionArn, store.ErrConflict, err)
+				err = sp.Rollback(ctx)
+			} else if err == nil {
+				err = sp.Commit(ctx)
+			}
+			if err != nil {
+				return fmt.Errorf("postgres: commit transition: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// groups splits a batch into rounds in which each execution appears once, keeping the order
+// of an execution's transitions (the second may build on the first). Within a round rows are
+// updated in ARN order, so that two batches never lock the same executions in opposite orders.
+func groups(trs []*store.Transition) [][]int {
+	var gs [][]int
+	seen := map[string]int{}
+	for i, t := range trs {
+		n := seen[t.ExecutionArn]
+		seen[t.ExecutionArn] = n + 1
+		if n == len(gs) {
+			gs = append(gs, nil)
+		}
+		gs[n] = append(gs[n], i)
+	}
+	for _, g := range gs {
+		slices.SortFunc(g, func(a, b int) int { return cmp.Compare(trs[a].ExecutionArn, trs[b].ExecutionArn) })
+	}
+	return gs
+}
+
+const updateExecution = `UPDATE executions SET state = $1, status = $2, output = $3, error = $4, cause = $5,
+		stop_date = $6, version = version + 1,
+		lease_owner = CASE WHEN $7 THEN NULL ELSE lease_owner END,
+		lease_expires_at = CASE WHEN $7 THEN NULL ELSE lease_expires_at END
+	WHERE arn = $8 AND version = $9 AND lease_owner = $10
+	RETURNING id`
+
+// applyGroup commits the transitions trs[group] (distinct executions), recording conflicts in
+// results. It returns errRowExists when writing their rows broke a constraint.
+func applyGroup(ctx context.Context, tx pgx.Tx, trs []*store.Transition, group []int, results []error) error {
+	b := &pgx.Batch{}
+	for _, i := range group {
+		t := trs[i]
+		b.Queue(updateExecution, nonNil(t.State), t.Status, t.Output, t.Error, t.Cause, tsPtr(t.StopDate),
+			t.ReleaseLease, t.ExecutionArn, t.Version, t.LeaseOwner)
+	}
+	br := tx.SendBatch(ctx, b)
+	var ids, terminal []int64
+	var muts []*store.Mutations
+	for _, i := range group {
+		t := trs[i]
+		var id int64
+		err := br.QueryRow().Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			results[i] = fmt.Errorf("execution %s is not at version %d under lease %s: %w",
+				t.ExecutionArn, t.Version, t.LeaseOwner, store.ErrConflict)
+			continue
+		}
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("postgres: update execution: %w", err)
+		}
+		ids = append(ids, id)
+		muts = append(muts, &t.Mutations)
+		if t.Status.Terminal() {
+			terminal = append(terminal, id)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("postgres: update execution: %w", err)
+	}
+	return writeMutations(ctx, tx, ids, muts, terminal)
+}
+
+// writeMutations writes the rows of transitions of the executions ids (distinct) in one
+// pipeline, one statement per table. Deletes come first so that a transition may cancel a
+// timer and start one under the same id; the clean-up of ended executions comes last.
+func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.Mutations, terminal []int64) error {
+	var (
+		timerDelX, effectDelX, tokenDelX, inboxDelX []int64
+		timerDel, effectDel, tokenDel               []string
+		inboxDel                                    []int64
+
+		evX, evID []int64
+		evType    []string
+		evTime    []time.Time
+		evPayload [][]byte
+
+		timerX   []int64
+		timerID  []string
+		timerDue []time.Time
+		effX     []int64
+		effID    []string
+		effKind  []string
+		effKey   []string
+		effPay   [][]byte
+		effAt    []time.Time
+		effAvail []time.Time
+		tokX     []int64
+		tok      []string
+		tokTask  []string
+		tokAt    []time.Time
+	)
+	for k, m := range muts {
+		x := ids[k]
+		now := ts(m.Now)
+		for _, id := range m.TimersDelete {
+			timerDelX, timerDel = append(timerDelX, x), append(timerDel, id)
+		}
+		for _, id := range m.EffectsDelete {
+			effectDelX, effectDel = append(effectDelX, x), append(effectDel, id)
+		}
+		for _, t := range m.TaskTokensDelete {
+			tokenDelX, tokenDel = append(tokenDelX, x), append(tokenDel, t)
+		}
+		for _, id := range m.InboxDelete {
+			inboxDelX, inboxDel = append(inboxDelX, x), append(inboxDel, id)
+		}
+		for _, e := range m.Events {
+			evX, evID, evType = append(evX, x), append(evID, e.ID), append(evType, e.Type)
+			evTime, evPayload = append(evTime, ts(e.Timestamp)), append(evPayload, nonNil(e.Payload))
+		}
+		for _, t := range m.TimersInsert {
+			timerX, timerID, timerDue = append(timerX, x), append(timerID, t.TimerID), append(timerDue, ts(t.Due))
+		}
+		for _, e := range m.EffectsInsert {
+			avail := now
+			if !e.AvailableAt.IsZero() {
+				avail = ts(e.AvailableAt)
+			}
+			effX, effID, effKind, effKey = append(effX, x), append(effID, e.EffectID), append(effKind, e.Kind), append(effKey, e.IdempotencyKey)
+			effPay, effAt, effAvail = append(effPay, e.Payload), append(effAt, now), append(effAvail, avail)
+		}
+		for _, t := range m.TaskTokensInsert {
+			tokX, tok, tokTask, tokAt = append(tokX, x), append(tok, t.Token), append(tokTask, t.TaskID), append(tokAt, now)
+		}
+	}
+	b := &pgx.Batch{}
+	queue := func(n int, sql string, args ...any) {
+		if n > 0 {
+			b.Queue(sql, args...)
+		}
+	}
+	queue(len(timerDel), `DELETE FROM timers WHERE (execution_id, timer_id) IN
+		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, timerDelX, timerDel)
+	queue(len(effectDel), `DELETE FROM effects WHERE (execution_id, effect_id) IN
+		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, effectDelX, effectDel)
+	queue(len(tokenDel), `DELETE FROM task_tokens WHERE (execution_id, token) IN
+		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, tokenDelX, tokenDel)
+	queue(len(tokenDel), `DELETE FROM activity_tasks WHERE (execution_id, token) IN
+		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, tokenDelX, tokenDel)
+	queue(len(inboxDel), `DELETE FROM inbox WHERE (execution_id, id) IN
+		(SELECT * FROM unnest($1::bigint[], $2::bigint[]))`, inboxDelX, inboxDel)
+	queue(len(evID), `INSERT INTO history_events (execution_id, event_id, type, timestamp, payload)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bytea[])`,
+		evX, evID, evType, evTime, evPayload)
+	queue(len(timerID), `INSERT INTO timers (execution_id, timer_id, due_at, available_at)
+		SELECT x, id, due, due FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS t (x, id, due)`,
+		timerX, timerID, timerDue)
+	queue(len(effID), `INSERT INTO effects (execution_id, effect_id, kind, idempotency_key, payload, created_at, available_at)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[])`,
+		effX, effID, effKind, effKey, effPay, effAt, effAvail)
+	queue(len(tok), `INSERT INTO task_tokens (token, execution_id, task_id, created_at)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[])`, tok, tokX, tokTask, tokAt)
+	for _, table := range []string{"timers", "task_tokens", "activity_tasks", "inbox"} {
+		queue(len(terminal), `DELETE FROM `+table+` WHERE execution_id = ANY($1)`, terminal)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("%w: %w", errRowExists, err)
+		}
+		return fmt.Errorf("postgres: write transitions: %w", err)
+	}
+	return nil
+}
