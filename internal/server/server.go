@@ -33,7 +33,8 @@ type Options struct {
 	DB string
 	// Project is the directory of local task runners; not used yet.
 	Project string
-	// WaitScale multiplies every duration executions wait on.
+	// WaitScale multiplies every duration executions wait on; 0 fires timers at once
+	// (`stepline serve` defaults it to 1).
 	WaitScale float64
 	Account   string
 	Region    string
