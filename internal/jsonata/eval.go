@@ -2,6 +2,7 @@ package jsonata
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -117,7 +118,7 @@ func (ev *evaluator) tick() error {
 		return nil
 	}
 	if err := ev.ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("jsonata: evaluation stopped: %w", err)
 	}
 	if ev.hasDeadline && time.Now().After(ev.deadline) {
 		return newError("U1001", withMessage("Expression evaluation timeout: Check for infinite loop"))

@@ -84,7 +84,8 @@ type EvalOptions struct {
 	// MaxDepth bounds evaluation nesting (DefaultMaxDepth if 0); exceeding it is error U1001.
 	MaxDepth int
 	// Timeout bounds the evaluation time (DefaultTimeout if 0, none if negative); exceeding
-	// it is error U1001. A context deadline or cancellation also ends evaluation.
+	// it is error U1001. The context's cancellation or deadline also ends evaluation, with an
+	// error wrapping the context's.
 	Timeout time.Duration
 	// Now supplies the time $now() and $millis() report; it is read once per evaluation.
 	Now func() time.Time
@@ -137,9 +138,6 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 	}
 	if timeout > 0 {
 		ev.deadline, ev.hasDeadline = time.Now().Add(timeout), true
-	}
-	if d, ok := ctx.Deadline(); ok && (!ev.hasDeadline || d.Before(ev.deadline)) {
-		ev.deadline, ev.hasDeadline = d, true
 	}
 	if len(opts.Functions) > 0 {
 		ev.functions = make(map[string]*builtin, len(opts.Functions))

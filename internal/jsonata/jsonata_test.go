@@ -241,6 +241,11 @@ func TestLimits(t *testing.T) {
 	if _, _, err := e.Eval(ctx, nil, &EvalOptions{Timeout: -1}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancellation: %v", err)
 	}
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer dcancel()
+	if _, _, err := e.Eval(dctx, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("context deadline: %v", err)
+	}
 }
 
 func TestClockAndRandom(t *testing.T) {
