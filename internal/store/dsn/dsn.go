@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stepline/stepline/internal/store"
+	"github.com/stepline/stepline/internal/store/postgres"
 	"github.com/stepline/stepline/internal/store/sqlite"
 )
 
@@ -61,7 +62,13 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 		}
 		return s, nil
 	case Postgres:
-		return nil, fmt.Errorf("%w: PostgreSQL support is not built into this binary yet", ErrUnsupported)
+		// Query parameters pgx does not know, such as search_path, become session settings:
+		// that is how several deployments share one database in separate schemas.
+		s, err := postgres.Open(ctx, postgres.Options{DSN: target})
+		if err != nil {
+			return nil, fmt.Errorf("dsn: opening PostgreSQL database: %w", err)
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("%w: driver %q", ErrUnsupported, driver)
 }
