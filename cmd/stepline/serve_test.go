@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/jackc/pgx/v5"
+)
+
+// These tests run the real binary: they build it, start `stepline serve`, kill it with
+// SIGKILL in the middle of executions, and check that every execution still finishes exactly
+// once.
+
+// buildBinary builds stepline into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "stepline")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// node is one running `stepline serve` process.
+type node struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	url    string
+	client *sfn.Client
+	exited chan struct{}
+	logMu  sync.Mutex
+	log    strings.Builder
+}
+
+func (n *node) Write(p []byte) (int, error) {
+	n.logMu.Lock()
+	defer n.logMu.Unlock()
+	return n.log.Write(p)
+}
+
+func (n *node) logs() string {
+	n.logMu.Lock()
+	defer n.logMu.Unlock()
+	return n.log.String()
+}
+
+// startNode starts `stepline serve` and waits for its "listening on" line.
+func startNode(t *testing.T, bin, name string, args ...string) *node {
+	t.Helper()
+	n := &node{t: t, name: name, exited: make(chan struct{})}
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--wait-scale", "1", "--node", name, "--lease-ttl", "2s"}, args...)
+	n.cmd = exec.Command(bin, args...)
+	n.cmd.Stderr = n
+	stdout, err := n.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+				t.Errorf("%s printed more than one line on stdout: %q", name, sc.Text())
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		_ = n.cmd.Wait()
+		close(n.exited)
+	}()
+	t.Cleanup(func() {
+		_ = n.cmd.Process.Kill()
+		<-n.exited
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, n.logs())
+		}
+	})
+	select {
+	case line := <-lines:
+		addr, ok := strings.CutPrefix(line, "listening on http://")
+		if !ok {
+			t.Fatalf("%s printed %q, want \"listening on http://ADDR\"", name, line)
+		}
+		n.url = "http://" + addr
+	case <-n.exited:
+		t.Fatalf("%s exited before listening:\n%s", name, n.logs())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not start listening:\n%s", name, n.logs())
+	}
+	n.client = sfn.New(sfn.Options{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
+		BaseEndpoint: aws.String(n.url), RetryMaxAttempts: 1,
+	})
+	return n
+}
+
+// kill ends the process with SIGKILL, the crash the engine must survive.
+func (n *node) kill() {
+	n.t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		n.t.Fatal(err)
+	}
+	<-n.exited
+}
+
+// stop ends the process with SIGTERM and checks it exits cleanly.
+func (n *node) stop() {
+	n.t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		n.t.Fatal(err)
+	}
+	select {
+	case <-n.exited:
+	case <-time.After(30 * time.Second):
+		n.t.Fatalf("%s did not stop on SIGTERM", n.name)
+	}
+	if code := n.cmd.ProcessState.ExitCode(); code != 0 {
+		n.t.Errorf("%s exited with %d after SIGTERM:\n%s", n.name, code, n.logs())
+	}
+}
+
+// waitDefinition passes through two one-second Wait states, so that executions are spread
+// over time when the process dies.
+const waitDefinition = `{"StartAt":"Init","States":{
+	"Init":{"Type":"Pass","Parameters":{"n.$":"$.n","tag":"x"},"Next":"W1"},
+	"W1":{"Type":"Wait","Seconds":1,"Next":"Mid"},
+	"Mid":{"Type":"Pass","Result":"mid","ResultPath":"$.mid","Next":"W2"},
+	"W2":{"Type":"Wait","Seconds":1,"Next":"Done"},
+	"Done":{"Type":"Pass","Result":"done","ResultPath":"$.end","End":true}}}`
+
+func wantOutput(i int) string { return fmt.Sprintf(`{"n":%d,"tag":"x","mid":"mid","end":"done"}`, i) }
+
+func createWaitMachine(t *testing.T, c *sfn.Client) string {
+	t.Helper()
+	out, err := c.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
+		Name: aws.String("crashy"), Definition: aws.String(waitDefinition), RoleArn: aws.String("arn:aws:iam::123456789012:role/r"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.StateMachineArn
+}
+
+// startSpread starts n executions over about a second, through the given clients in turn.
+func startSpread(t *testing.T, machine string, n int, clients ...*sfn.Client) []string {
+	t.Helper()
+	arns := make([]string, n)
+	for i := range n {
+		out, err := clients[i%len(clients)].StartExecution(context.Background(), &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(machine), Name: aws.String(fmt.Sprintf("e%d", i)), Input: aws.String(fmt.Sprintf(`{"n":%d}`, i)),
+		})
+		if err != nil {
+			t.Fatalf("StartExecution %d: %v", i, err)
+		}
+		arns[i] = *out.ExecutionArn
+		time.Sleep(time.Second / time.Duration(n))
+	}
+	return arns
+}
+
+// requireRunning checks that the kill to come hits executions in flight.
+func requireRunning(t *testing.T, c *sfn.Client, machine string) {
+	t.Helper()
+	out, err := c.ListExecutions(context.Background(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine), StatusFilter: types.ExecutionStatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Executions) == 0 {
+		t.Fatal("no execution is running: the kill would prove nothing")
+	}
+	t.Logf("%d executions running at the kill", len(out.Executions))
+}
+
+// checkExactlyOnce waits for every execution to succeed, then checks its output and that its
+// history has ids 1..N, one entry per state, and exactly one terminal event, last.
+func checkExactlyOnce(t *testing.T, c *sfn.Client, arns []string, within time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	for i, arn := range arns {
+		var d *sfn.DescribeExecutionOutput
+		for {
+			var err error
+			d, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+			if err != nil {
+				t.Fatalf("DescribeExecution %s: %v", arn, err)
+			}
+			if d.Status != types.ExecutionStatusRunning {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("execution %s still RUNNING after %v", arn, within)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != wantOutput(i) {
+			t.Errorf("%s ended %s with output %s, want SUCCEEDED %s", arn, d.Status, aws.ToString(d.Output), wantOutput(i))
+			continue
+		}
+		h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entered := map[string]int{}
+		terminal := 0
+		for j, ev := range h.Events {
+			if ev.Id != int64(j+1) {
+				t.Errorf("%s: event %d has id %d", arn, j+1, ev.Id)
+			}
+			if ev.StateEnteredEventDetails != nil {
+				entered[*ev.StateEnteredEventDetails.Name]++
+			}
+			switch ev.Type {
+			case types.HistoryEventTypeExecutionSucceeded, types.HistoryEventTypeExecutionFailed,
+				types.HistoryEventTypeExecutionAborted, types.HistoryEventTypeExecutionTimedOut:
+				terminal++
+				if j != len(h.Events)-1 {
+					t.Errorf("%s: terminal event %d is not the last of %d", arn, j+1, len(h.Events))
+				}
+			}
+		}
+		if terminal != 1 {
+			t.Errorf("%s: %d terminal events, want 1", arn, terminal)
+		}
+		for _, s := range []string{"Init", "W1", "Mid", "W2", "Done"} {
+			if entered[s] != 1 {
+				t.Errorf("%s: state %s entered %d times, want once", arn, s, entered[s])
+			}
+		}
+	}
+}
+
+func TestServeSurvivesKill9OnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "crash.db")
+	first := startNode(t, bin, "first", "--db", db)
+	machine := createWaitMachine(t, first.client)
+	arns := startSpread(t, machine, 50, first.client)
+	time.Sleep(700 * time.Millisecond) // some executions are in W1, others in W2
+	requireRunning(t, first.client, machine)
+	first.kill()
+
+	second := startNode(t, bin, "second", "--db", db)
+	checkExactlyOnce(t, second.client, arns, 60*time.Second)
+	second.stop()
+}
+
+// TestServeThreeNodesOnPostgreSQL runs three nodes on one PostgreSQL schema, kills one in the
+// middle of executions, and checks that the other two finish them all exactly once.
+func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	base := os.Getenv("STEPLINE_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("STEPLINE_TEST_POSTGRES not set: skipping the three-node PostgreSQL test")
+	}
+	t.Parallel()
+	dsn := newSchema(t, base)
+	bin := buildBinary(t)
+	a := startNode(t, bin, "a", "--db", dsn)
+	b := startNode(t, bin, "b", "--db", dsn)
+	c := startNode(t, bin, "c", "--db", dsn)
+	machine := createWaitMachine(t, a.client)
+	arns := startSpread(t, machine, 60, a.client, b.client, c.client)
+	time.Sleep(700 * time.Millisecond)
+	requireRunning(t, a.client, machine)
+	a.kill()
+	checkExactlyOnce(t, b.client, arns, 90*time.Second)
+	b.stop()
+	c.stop()
+}
+
+// newSchema creates a schema of the test's own, dropped when it ends, and returns a DSN whose
+// sessions use it.
+func newSchema(t *testing.T, base string) string {
+	t.Helper()
+	schema := "stepline_serve_" + strings.ToLower(rand.Text())
+	exec := func(sql string) {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
