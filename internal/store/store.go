@@ -79,8 +79,9 @@ type Store interface {
 
 	// TransitionCommitBatch applies transitions of one or many executions in ONE database
 	// transaction. The result has one entry per transition: nil when it was applied, an error
-	// matching ErrConflict when it was not (stale version, lease lost, or an event id already
-	// recorded), in which case nothing of that transition was written. The second return value
+	// matching ErrConflict when it was not (stale version, lease lost, execution ended, or a
+	// row it writes already exists, such as a recorded event id), in which case nothing of
+	// that transition was written. The second return value
 	// is a failure of the whole batch (nothing was written).
 	TransitionCommitBatch(ctx context.Context, p *TransitionCommitBatchParams) ([]error, error)
 
@@ -322,7 +323,8 @@ type TransitionCommitBatchParams struct {
 	Transitions []*Transition
 }
 
-// Transition is one step of one execution.
+// Transition is one step of one execution. It applies only while the execution is RUNNING:
+// an execution that has ended never changes again.
 type Transition struct {
 	ExecutionArn string
 	// LeaseOwner must hold the execution's lease.

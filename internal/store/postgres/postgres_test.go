@@ -77,3 +77,7 @@ func TestMigrations(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store { return newStore(b) })
+}

@@ -91,12 +91,33 @@ func groups(trs []*store.Transition) [][]int {
 	return gs
 }
 
-const updateExecution = `UPDATE executions SET state = $1, status = $2, output = $3, error = $4, cause = $5,
-		stop_date = $6, version = version + 1,
-		lease_owner = CASE WHEN $7 THEN NULL ELSE lease_owner END,
-		lease_expires_at = CASE WHEN $7 THEN NULL ELSE lease_expires_at END
-	WHERE arn = $8 AND version = $9 AND lease_owner = $10
-	RETURNING id`
+// updateSQL[ends][releases] is the compare-and-swap of a transition. It applies only to a
+// running execution: an ended one never changes again. Each form sets only the columns the
+// transition changes: a step that leaves the indexed status and lease columns alone can be a
+// HOT update, which touches no index.
+var updateSQL = func() (q [2][2]string) {
+	for _, ends := range []int{0, 1} {
+		for _, releases := range []int{0, 1} {
+			set := `state = $1, version = version + 1`
+			if ends == 1 {
+				set += `, status = $5, output = $6, error = $7, cause = $8, stop_date = $9`
+			}
+			if releases == 1 {
+				set += `, lease_owner = NULL, lease_expires_at = NULL`
+			}
+			q[ends][releases] = `UPDATE executions SET ` + set + `
+				WHERE arn = $2 AND version = $3 AND lease_owner = $4 AND status = 'RUNNING' RETURNING id`
+		}
+	}
+	return q
+}()
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // applyGroup commits the transitions trs[group] (distinct executions), recording conflicts in
 // results. It returns errRowExists when writing their rows broke a constraint.
@@ -104,8 +125,12 @@ func applyGroup(ctx context.Context, tx pgx.Tx, trs []*store.Transition, group [
 	b := &pgx.Batch{}
 	for _, i := range group {
 		t := trs[i]
-		b.Queue(updateExecution, nonNil(t.State), t.Status, t.Output, t.Error, t.Cause, tsPtr(t.StopDate),
-			t.ReleaseLease, t.ExecutionArn, t.Version, t.LeaseOwner)
+		ends := t.Status.Terminal()
+		args := []any{nonNil(t.State), t.ExecutionArn, t.Version, t.LeaseOwner}
+		if ends {
+			args = append(args, t.Status, t.Output, t.Error, t.Cause, tsPtr(t.StopDate))
+		}
+		b.Queue(updateSQL[b2i(ends)][b2i(t.ReleaseLease)], args...)
 	}
 	br := tx.SendBatch(ctx, b)
 	var ids, terminal []int64
@@ -115,7 +140,7 @@ func applyGroup(ctx context.Context, tx pgx.Tx, trs []*store.Transition, group [
 		var id int64
 		err := br.QueryRow().Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			results[i] = fmt.Errorf("execution %s is not at version %d under lease %s: %w",
+			results[i] = fmt.Errorf("execution %s is not running at version %d under lease %s: %w",
 				t.ExecutionArn, t.Version, t.LeaseOwner, store.ErrConflict)
 			continue
 		}

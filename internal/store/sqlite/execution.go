@@ -73,7 +73,11 @@ func (s *Store) ExecutionCreate(ctx context.Context, p *store.ExecutionCreatePar
 		case err != nil:
 			return fmt.Errorf("sqlite: create execution: %w", err)
 		}
-		return s.writeMutations(ctx, tx, id, &m, false)
+		err = s.writeMutations(ctx, tx, id, &m, false)
+		if errors.Is(err, errRowExists) {
+			return fmt.Errorf("execution %s: %w: %w", p.Arn, store.ErrConflict, err)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

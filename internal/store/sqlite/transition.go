@@ -5,13 +5,21 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/stepline/stepline/internal/store"
 )
 
-// TransitionCommitBatch implements store.Store. Each transition runs inside its own savepoint,
-// so one that conflicts half-way (an event id already recorded) is undone alone while the
-// others in the batch still commit.
+// errRowExists reports a unique violation among the rows a transition writes (an event id
+// already recorded, a token in use). The transition's earlier writes must then be undone.
+var errRowExists = errors.New("sqlite: row already exists")
+
+// TransitionCommitBatch implements store.Store.
+//
+// A transition whose version or lease does not match fails at its first statement and writes
+// nothing, so the batch runs without savepoints. Only a unique violation, which a correct
+// engine never causes, leaves a transition half-written; the batch is then redone with a
+// savepoint around each transition, so that the culprit is undone alone.
 func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCommitBatchParams) ([]error, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -19,16 +27,37 @@ func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCo
 	results := make([]error, len(p.Transitions))
 	err := s.write(ctx, func(tx *wtx) error {
 		for i, t := range p.Transitions {
+			err := s.applyTransition(ctx, tx, t)
+			if errors.Is(err, store.ErrConflict) {
+				results[i] = err
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, errRowExists) {
+		if err != nil {
+			return nil, err
+		}
+		return results, nil
+	}
+	clear(results)
+	err = s.write(ctx, func(tx *wtx) error {
+		for i, t := range p.Transitions {
 			if _, err := tx.exec(ctx, `SAVEPOINT transition`); err != nil {
 				return fmt.Errorf("sqlite: savepoint: %w", err)
 			}
 			err := s.applyTransition(ctx, tx, t)
-			if errors.Is(err, store.ErrConflict) {
-				results[i] = err
+			switch {
+			case errors.Is(err, errRowExists):
+				results[i] = fmt.Errorf("execution %s: %w: %w", t.ExecutionArn, store.ErrConflict, err)
 				if _, err := tx.exec(ctx, `ROLLBACK TO transition`); err != nil {
 					return fmt.Errorf("sqlite: rollback to savepoint: %w", err)
 				}
-			} else if err != nil {
+			case errors.Is(err, store.ErrConflict):
+				results[i] = err
+			case err != nil:
 				return err
 			}
 			if _, err := tx.exec(ctx, `RELEASE transition`); err != nil {
@@ -43,17 +72,37 @@ func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCo
 	return results, nil
 }
 
+// updateSQL[ends][releases] is the compare-and-swap of a transition. It applies only to a
+// running execution: an ended one never changes again. Each form sets only the columns the
+// transition changes, because SQLite rewrites the entries of every index on a column named
+// in SET, changed or not: a plain step leaves the status and lease indexes alone.
+var updateSQL = func() (q [2][2]string) {
+	for _, ends := range []int{0, 1} {
+		for _, releases := range []int{0, 1} {
+			set := `state = ?1, version = version + 1`
+			if ends == 1 {
+				set += `, status = ?5, output = ?6, error = ?7, cause = ?8, stop_date = ?9`
+			}
+			if releases == 1 {
+				set += `, lease_owner = NULL, lease_expires_at = NULL`
+			}
+			q[ends][releases] = `UPDATE executions SET ` + set + `
+				WHERE arn = ?2 AND version = ?3 AND lease_owner = ?4 AND status = 'RUNNING' RETURNING id`
+		}
+	}
+	return q
+}()
+
 func (s *Store) applyTransition(ctx context.Context, tx *wtx, t *store.Transition) error {
+	ends := t.Status.Terminal()
+	args := []any{nonNil(t.State), t.ExecutionArn, t.Version, t.LeaseOwner}
+	if ends {
+		args = append(args, t.Status, t.Output, t.Error, t.Cause, microPtr(t.StopDate))
+	}
 	var id int64
-	err := tx.queryRow(ctx, `UPDATE executions SET state = ?1, status = ?2, output = ?3, error = ?4, cause = ?5,
-			stop_date = ?6, version = version + 1,
-			lease_owner = CASE WHEN ?7 THEN NULL ELSE lease_owner END,
-			lease_expires_at = CASE WHEN ?7 THEN NULL ELSE lease_expires_at END
-		WHERE arn = ?8 AND version = ?9 AND lease_owner = ?10
-		RETURNING id`, nonNil(t.State), t.Status, t.Output, t.Error, t.Cause, microPtr(t.StopDate),
-		t.ReleaseLease, t.ExecutionArn, t.Version, t.LeaseOwner).Scan(&id)
+	err := tx.queryRow(ctx, updateSQL[b2i(ends)][b2i(t.ReleaseLease)], args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("execution %s is not at version %d under lease %s: %w",
+		return fmt.Errorf("execution %s is not running at version %d under lease %s: %w",
 			t.ExecutionArn, t.Version, t.LeaseOwner, store.ErrConflict)
 	}
 	if err != nil {
@@ -82,11 +131,6 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 			func(i int) []any { return []any{id, m.TaskTokensDelete[i]} }},
 		{`DELETE FROM inbox WHERE execution_id = ? AND id = ?`, len(m.InboxDelete),
 			func(i int) []any { return []any{id, m.InboxDelete[i]} }},
-		{`INSERT INTO history_events (execution_id, event_id, type, timestamp, payload) VALUES (?, ?, ?, ?, ?)`,
-			len(m.Events), func(i int) []any {
-				e := m.Events[i]
-				return []any{id, e.ID, e.Type, micro(e.Timestamp), nonNil(e.Payload)}
-			}},
 		{`INSERT INTO timers (execution_id, timer_id, due_at, available_at) VALUES (?, ?, ?, ?)`,
 			len(m.TimersInsert), func(i int) []any {
 				t := m.TimersInsert[i]
@@ -113,18 +157,21 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 				func(int) []any { return []any{id} }})
 		}
 	}
+	if err := s.insertEvents(ctx, tx, id, m.Events); err != nil {
+		return err
+	}
 	for _, o := range ops {
 		if o.n == 0 {
 			continue
 		}
-		st, err := tx.stmt(ctx, o.query)
+		st, sctx, err := tx.stmtCtx(ctx, o.query)
 		if err != nil {
 			return err
 		}
 		for i := range o.n {
-			_, err := st.ExecContext(ctx, o.args(i)...)
+			_, err := st.ExecContext(sctx, o.args(i)...)
 			if isUnique(err) {
-				return fmt.Errorf("execution row %d: %w: %w", id, store.ErrConflict, err)
+				return fmt.Errorf("%w: %w", errRowExists, err)
 			}
 			if err != nil {
 				return fmt.Errorf("sqlite: write transition: %w", err)
@@ -132,4 +179,36 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 		}
 	}
 	return nil
+}
+
+// eventChunk bounds the rows of one history INSERT: one statement per few events costs much
+// less than one per event, and fixed sizes keep the set of prepared statements small.
+const eventChunk = 8
+
+func (s *Store) insertEvents(ctx context.Context, tx *wtx, id int64, events []*store.HistoryEvent) error {
+	for len(events) > 0 {
+		n := min(len(events), eventChunk)
+		q := `INSERT INTO history_events (execution_id, event_id, type, timestamp, payload) VALUES (?, ?, ?, ?, ?)` +
+			strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
+		args := make([]any, 0, 5*n)
+		for _, e := range events[:n] {
+			args = append(args, id, e.ID, e.Type, micro(e.Timestamp), nonNil(e.Payload))
+		}
+		_, err := tx.exec(ctx, q, args...)
+		if isUnique(err) {
+			return fmt.Errorf("%w: %w", errRowExists, err)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: insert history: %w", err)
+		}
+		events = events[n:]
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -358,6 +358,21 @@ func testCommitTerminal(t *testing.T, s store.Store) {
 	}
 	_, err = s.InboxAppend(ctx, &store.InboxAppendParams{ExecutionArn: x.Arn, Payload: []byte("late"), Now: far})
 	wantErr(t, "message to an ended execution", err, store.ErrExecutionNotRunning)
+
+	// An ended execution never changes again, even for a node that holds its lease and version.
+	kept := step(x, nodeA, "after the end")
+	kept.Version = 2
+	if _, err := s.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{Owner: nodeA, Now: far,
+		ExpiresAt: far.Add(time.Minute), Arns: []string{x.Arn}}); err != nil {
+		t.Fatalf("ExecutionLeaseAcquire: %v", err)
+	}
+	for _, status := range []store.ExecutionStatus{store.StatusRunning, store.StatusFailed} {
+		kept.Status, kept.StopDate = status, &far
+		wantErr(t, "commit to an ended execution", commit(t, s, kept)[0], store.ErrConflict)
+	}
+	if got := mustGet(t, s, x.Arn); got.Version != 2 || got.Status != store.StatusSucceeded {
+		t.Fatalf("ended execution changed: %+v", got)
+	}
 }
 
 func testHistoryPaging(t *testing.T, s store.Store) {
