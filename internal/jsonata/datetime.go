@@ -892,6 +892,9 @@ func formatDateComponent(t time.Time, m *dateMarker, offsetHours, offsetMinutes 
 		}
 		return formatIntegerValue(num, m.intFormat)
 	case m.component == 'f':
+		if m.hasNames {
+			return "", newError("D3133", withValue(string(m.component)))
+		}
 		return formatIntegerValue(value.(float64), m.intFormat)
 	case m.component == 'Z' || m.component == 'z':
 		offset := offsetHours*100 + offsetMinutes
