@@ -142,7 +142,7 @@ func (p *parser) comparison(r *ChoiceRule, o *jsonv.Object, loc string, ops []st
 func (p *parser) condition(v jsonv.Value, loc string) Expr {
 	if s, ok := v.(string); ok {
 		if text, ok := jsonataText(strings.TrimSpace(s)); ok {
-			return p.jsonata(text, loc)
+			return p.jsonata(text, loc, checkBoolean)
 		}
 	}
 	if _, ok := v.(bool); ok {

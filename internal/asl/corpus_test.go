@@ -78,13 +78,6 @@ func loadCorpus(t *testing.T) []corpusCase {
 	return cases
 }
 
-// usesJSONataOrVariables reports whether a definition needs JSONata or variables, which this
-// package does not evaluate yet.
-func usesJSONataOrVariables(def []byte) bool {
-	s := string(def)
-	return strings.Contains(s, `"JSONata"`) || strings.Contains(s, `"Assign"`) || strings.Contains(s, "{%")
-}
-
 // asMachine wraps a lone state, as the TestState API takes it, in a machine whose one state is
 // named "StateName", as AWS names it in TestState diagnostics.
 func asMachine(def []byte) []byte {
@@ -105,10 +98,9 @@ func intrinsicParserValidates() bool {
 	return err != nil
 }
 
-// TestCorpusExecutionsParse parses every definition AWS ran: all are valid. Those that need
-// JSONata may only be refused for that reason.
+// TestCorpusExecutionsParse parses every definition AWS ran: all are valid.
 func TestCorpusExecutionsParse(t *testing.T) {
-	n, jsonata := 0, 0
+	n := 0
 	for _, c := range loadCorpus(t) {
 		if c.Kind != "execution" || len(c.Definition) == 0 {
 			continue
@@ -118,16 +110,13 @@ func TestCorpusExecutionsParse(t *testing.T) {
 			opts.Type = Express
 		}
 		_, err := Parse(c.Definition, opts)
-		switch {
-		case usesJSONataOrVariables(c.Definition) && errors.Is(err, ErrJSONataUnsupported):
-			jsonata++
-		case err != nil:
+		if err != nil {
 			t.Errorf("%s: %v", c.Name, err)
-		default:
-			n++
+			continue
 		}
+		n++
 	}
-	t.Logf("%d execution definitions parsed, %d need JSONata", n, jsonata)
+	t.Logf("%d execution definitions parsed", n)
 }
 
 // TestCorpusInvalidDefinitions checks every definition AWS refused (CreateStateMachine,
@@ -166,9 +155,6 @@ func TestCorpusInvalidDefinitions(t *testing.T) {
 				t.Skip("the intrinsic parser does not validate calls yet")
 			}
 			_, err := Parse(def, opts)
-			if usesJSONataOrVariables(def) && errors.Is(err, ErrJSONataUnsupported) {
-				t.Skip("needs JSONata")
-			}
 			var de *DefinitionError
 			if len(want) == 0 && wantMessage == "" {
 				if err != nil {

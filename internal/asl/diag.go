@@ -1,26 +1,19 @@
 package asl
 
-import (
-	"errors"
-	"strings"
-)
+import "strings"
 
 // Diagnostic codes, as AWS's CreateStateMachine and ValidateStateMachineDefinition report them.
 const (
-	CodeInvalidJSON       = "INVALID_JSON_DESCRIPTION"
-	CodeSchema            = "SCHEMA_VALIDATION_FAILED"
-	CodeMissingTarget     = "MISSING_TRANSITION_TARGET"
-	CodeMissingEndState   = "MISSING_END_STATE"
-	CodeDuplicateState    = "DUPLICATE_STATE_NAME"
-	CodeInvalidStateName  = "INVALID_STATE_NAME"
-	CodeInvalidLabelName  = "INVALID_LABEL_NAME"
-	CodeDuplicateLabel    = "DUPLICATE_LABEL_NAME"
-	CodeJSONataNotSupport = "JSONATA_NOT_SUPPORTED" // Stepline's own: not an AWS code
+	CodeInvalidJSON      = "INVALID_JSON_DESCRIPTION"
+	CodeSchema           = "SCHEMA_VALIDATION_FAILED"
+	CodeMissingTarget    = "MISSING_TRANSITION_TARGET"
+	CodeMissingEndState  = "MISSING_END_STATE"
+	CodeDuplicateState   = "DUPLICATE_STATE_NAME"
+	CodeInvalidStateName = "INVALID_STATE_NAME"
+	CodeInvalidLabelName = "INVALID_LABEL_NAME"
+	CodeDuplicateLabel   = "DUPLICATE_LABEL_NAME"
+	CodeInvalidJSONata   = "INVALID_JSONATA_EXPRESSION"
 )
-
-// ErrJSONataUnsupported is matched (errors.Is) by a DefinitionError whose definition needs the
-// JSONata evaluator, which does not exist yet; such definitions are not known to be invalid.
-var ErrJSONataUnsupported = errors.New("JSONata expressions are not supported yet")
 
 // Diagnostic is one problem found in a definition. Location is a JSON-pointer-like path such as
 // "/States/X/Resource" ("/" for the top level, "" when AWS gives none). Severity is always ERROR,
@@ -59,12 +52,6 @@ func (e *DefinitionError) Error() string {
 	}
 	b.WriteByte('\'')
 	return b.String()
-}
-
-// Is reports whether the definition was refused only because it needs JSONata, so that
-// errors.Is(err, ErrJSONataUnsupported) tells "not supported yet" from "invalid".
-func (e *DefinitionError) Is(target error) bool {
-	return target == ErrJSONataUnsupported && len(e.Diagnostics) > 0 && onlyJSONata(e.Diagnostics)
 }
 
 // javaSetOrder orders names as a java.util.HashSet of strings iterates them. AWS's validator

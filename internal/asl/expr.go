@@ -17,11 +17,13 @@ package asl
 //     ItemBatcher limits return an integer jsonv.Number;
 //   - ToleratedFailurePercentage returns a jsonv.Number between 0 and 100.
 //
-// Literal fields need no runtime check: Parse has validated them.
+// Literal fields need no runtime check: Parse has validated them. JSONata expressions in those
+// fields check their values the same way (see check), failing with an *EvaluationError.
 
 import (
 	"errors"
-	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/stepline/stepline/internal/asl/intrinsic"
@@ -146,6 +148,10 @@ func (e numberPathExpr) Eval(s Scope) (jsonv.Value, error) {
 		return nil, err
 	}
 	n, ok := v.(jsonv.Number)
+	if str, isString := v.(string); isString {
+		// AWS reads the value's text as a number, so a string holding one will do.
+		n, ok = numberText(str, e.kind)
+	}
 	base := strings.TrimSuffix(e.field, "Path")
 	if e.kind == kindPercentage {
 		if !ok {
@@ -169,6 +175,23 @@ func (e numberPathExpr) Eval(s Scope) (jsonv.Value, error) {
 	return n, nil
 }
 
+// numberText parses a string as the number a numeric *Path field reads: an integer, or for a
+// percentage any decimal number.
+func numberText(s string, kind numberKind) (jsonv.Number, bool) {
+	if kind == kindPercentage {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return "", false
+		}
+		return jsonv.Float(f), true
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return "", false
+	}
+	return jsonv.Int(i), true
+}
+
 // valueText renders a value the way AWS quotes it in runtime causes: strings bare, everything
 // else as JSON.
 func valueText(v jsonv.Value) string {
@@ -182,11 +205,4 @@ func valueText(v jsonv.Value) string {
 // misses as AWS quotes them ("Invalid path '$.a' : No results for path: $['a']").
 func invalidPath(err error) error {
 	return &sferr.Error{Name: sferr.Runtime, Cause: err.Error()}
-}
-
-// compileJSONata compiles a JSONata expression ("{% … %}" with the delimiters removed) for
-// field. It is the single entry point for JSONata: wiring the evaluator in means changing only
-// this function.
-func compileJSONata(text, field string) (Expr, error) {
-	return nil, fmt.Errorf("%w (field %s: %q)", ErrJSONataUnsupported, field, text)
 }

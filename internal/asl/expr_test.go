@@ -3,6 +3,7 @@ package asl
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stepline/stepline/internal/asl/sferr"
 	"github.com/stepline/stepline/internal/jsonv"
@@ -10,8 +11,10 @@ import (
 
 // testScope is a Scope over fixed values.
 type testScope struct {
-	input, context jsonv.Value
-	vars           map[string]jsonv.Value
+	input, context      jsonv.Value
+	result, errorOutput jsonv.Value
+	vars                map[string]jsonv.Value
+	now                 time.Time
 }
 
 func (s testScope) Input() jsonv.Value   { return s.input }
@@ -19,6 +22,16 @@ func (s testScope) Context() jsonv.Value { return s.context }
 func (s testScope) Variable(name string) (jsonv.Value, bool) {
 	v, ok := s.vars[name]
 	return v, ok
+}
+func (s testScope) Result() (jsonv.Value, bool)      { return s.result, s.result != nil }
+func (s testScope) ErrorOutput() (jsonv.Value, bool) { return s.errorOutput, s.errorOutput != nil }
+func (s testScope) Now() time.Time                   { return s.now }
+
+// ReadRandom counts up from 1, so that random results are fixed.
+func (s testScope) ReadRandom(p []byte) {
+	for i := range p {
+		p[i] = byte(i + 1)
+	}
 }
 
 func mustParse(t testing.TB, def string) *StateMachine {

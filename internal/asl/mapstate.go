@@ -40,7 +40,9 @@ func (p *parser) mapState(st *State, o *jsonv.Object, loc string, lang QueryLang
 			f.ItemSelector = p.template(v, loc+"/Parameters", lang)
 		}
 	} else {
-		if v, ok := o.Get("Items"); ok {
+		if e, ok := p.jsonataField(o, "Items", loc, lang, checkArray); ok {
+			f.Items = e
+		} else if v, ok := o.Get("Items"); ok {
 			f.Items = p.template(v, loc+"/Items", lang)
 		}
 		if v, ok := o.Get("ItemSelector"); ok {
@@ -114,7 +116,11 @@ func (p *parser) mapNumber(o *jsonv.Object, loc string, lang QueryLanguage, fiel
 	}
 	switch p.oneOf(o, loc, false, names...) {
 	case field:
-		if e, ok := p.jsonataField(o, field, loc, lang); ok {
+		chk := checkNonNegInt
+		if kind == kindPercentage {
+			chk = checkPercentage
+		}
+		if e, ok := p.jsonataField(o, field, loc, lang, chk); ok {
 			return e
 		}
 		if kind == kindPercentage {
@@ -187,7 +193,7 @@ func (p *parser) itemReader(o *jsonv.Object, loc string, lang QueryLanguage) *It
 			p.oneOf(c, cloc, false, "MaxItems", "MaxItemsPath")
 			p.refPath(c, "MaxItemsPath", cloc)
 		}
-		if _, ok := p.jsonataField(c, "MaxItems", cloc, lang); !ok {
+		if _, ok := p.jsonataField(c, "MaxItems", cloc, lang, checkNonNegInt); !ok {
 			p.integer(c, "MaxItems", cloc, 0, 100000000)
 		}
 	}

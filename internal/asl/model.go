@@ -6,6 +6,9 @@
 package asl
 
 import (
+	"time"
+
+	"github.com/stepline/stepline/internal/asl/intrinsic"
 	"github.com/stepline/stepline/internal/asl/path"
 	"github.com/stepline/stepline/internal/jsonv"
 )
@@ -49,7 +52,14 @@ type StateMachine struct {
 	TimeoutSeconds int64 // 0: none
 	// Source is the definition text as given, kept for DescribeStateMachine.
 	Source string
+
+	variableRefs map[string][]string
 }
+
+// VariableReferences returns, for each state that reads workflow variables, their names in the
+// order the state first reads them, as DescribeStateMachine reports them in variableReferences.
+// States that read none are absent. The map is shared: callers must not modify it.
+func (sm *StateMachine) VariableReferences() map[string][]string { return sm.variableRefs }
 
 // Machine is a set of states with a start: the top level, a Parallel branch or a Map processor.
 type Machine struct {
@@ -104,7 +114,10 @@ type State struct {
 	Parameters     Expr
 	ResultSelector Expr // JSONPath only
 	Output         Expr // JSONata only
-	Assign         Expr // variables to assign; nil when absent
+	// Assign evaluates to an object whose members are the variables to assign, in order; nil
+	// when absent. In a JSONPath state its $ is the state's result (after ResultSelector); for a
+	// Choice or Wait, its effective input.
+	Assign Expr
 
 	// Result is the Pass state's fixed result (JSONPath); HasResult tells it apart from null.
 	Result    jsonv.Value
@@ -129,14 +142,29 @@ type OptPath struct {
 }
 
 // Expr computes a value when a state runs: a literal, a path, an intrinsic call, a payload
-// template or a JSONata expression. Field names the definition field it came from, as AWS's
-// error causes name it ("Parameters", "Output/FunctionResult", "TimeoutSecondsPath").
+// template or a JSONata expression.
 type Expr interface {
 	Eval(s Scope) (jsonv.Value, error)
 }
 
-// Scope is what an Expr reads: the state's input, the context object and variables.
-type Scope = path.Scope
+// Scope is what an Expr reads: the state's input, the context object and variables (through
+// path.Scope), and what JSONata expressions see beyond them. Input is $ for JSONPath and
+// $states.input for JSONata; Context is $$ and $states.context.
+type Scope interface {
+	path.Scope
+	// Result is $states.result: the result of a Task, Parallel or Map, which its Output and
+	// Assign read.
+	Result() (jsonv.Value, bool)
+	// ErrorOutput is $states.errorOutput, the error a Catch caught, which its Output and Assign
+	// read.
+	ErrorOutput() (jsonv.Value, bool)
+	// Now is the time $now() and $millis() report: the time of the interpreter's step, so that
+	// evaluation does not read the clock.
+	Now() time.Time
+	// ReadRandom supplies the randomness of $random(), $uuid() and the intrinsics that need
+	// some, so that the interpreter can make executions replayable.
+	intrinsic.Entropy
+}
 
 // TaskFields are the fields only a Task state has.
 type TaskFields struct {

@@ -47,38 +47,14 @@ func Parse(definition []byte, opts ParseOptions) (*StateMachine, error) {
 		sm.TimeoutSeconds = n
 	}
 	sm.Version, _ = p.str(top, "Version", "")
-	if onlyJSONata(p.diags) {
+	if len(p.diags) == 0 {
 		p.checkGraph()
 	}
 	if len(p.diags) > 0 {
-		return nil, &DefinitionError{withoutJSONata(p.diags)}
+		return nil, &DefinitionError{p.diags}
 	}
+	sm.variableRefs = variableReferences(&sm.Machine)
 	return sm, nil
-}
-
-// withoutJSONata drops the diagnostics about JSONata not being supported when there are others:
-// the definition is then invalid whatever its expressions say.
-func withoutJSONata(diags []Diagnostic) []Diagnostic {
-	if onlyJSONata(diags) {
-		return diags
-	}
-	out := make([]Diagnostic, 0, len(diags))
-	for _, d := range diags {
-		if d.Code != CodeJSONataNotSupport {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// onlyJSONata reports whether every diagnostic (if any) is about JSONata not being supported.
-func onlyJSONata(diags []Diagnostic) bool {
-	for _, d := range diags {
-		if d.Code != CodeJSONataNotSupport {
-			return false
-		}
-	}
-	return true
 }
 
 // jsonDiagnostic describes a syntax error the way AWS's JSON parser (Jackson) does for the
@@ -120,6 +96,9 @@ type parser struct {
 	labels map[string]bool
 	// scopes lists every set of states (top level, branches, processors) for the graph phase.
 	scopes []*scope
+	// stateLoc is the location of the state being parsed: AWS names a JSONata field by its
+	// path within the state ("Output/result").
+	stateLoc string
 }
 
 // scope is one Machine with what the graph phase needs to know about it.
@@ -337,6 +316,9 @@ func (p *parser) state(name string, v jsonv.Value, loc string) *State {
 		return nil
 	}
 	st := &State{Name: name, Type: typ}
+	outer := p.stateLoc
+	p.stateLoc = loc
+	defer func() { p.stateLoc = outer }()
 	st.QueryLanguage = p.queryLanguage(o, loc, p.top)
 	downgraded := false
 	if p.top == JSONata && st.QueryLanguage == JSONPath && o.Has("QueryLanguage") {
@@ -628,7 +610,7 @@ func (p *parser) task(o *jsonv.Object, loc string, lang QueryLanguage) *TaskFiel
 func (p *parser) seconds(o *jsonv.Object, loc string, lang QueryLanguage, field string) (Expr, int64) {
 	switch p.oneOf(o, loc, false, field, field+"Path") {
 	case field:
-		if e, ok := p.jsonataField(o, field, loc, lang); ok {
+		if e, ok := p.jsonataField(o, field, loc, lang, checkPositiveInt); ok {
 			return e, 0
 		}
 		if n, ok := p.integer(o, field, loc, 1, 99999999); ok {
@@ -642,8 +624,9 @@ func (p *parser) seconds(o *jsonv.Object, loc string, lang QueryLanguage, field 
 	return nil, 0
 }
 
-// jsonataField compiles o[key] when, in a JSONata state, it holds a JSONata expression.
-func (p *parser) jsonataField(o *jsonv.Object, key, loc string, lang QueryLanguage) (Expr, bool) {
+// jsonataField compiles o[key] when, in a JSONata state, it holds a JSONata expression whose
+// value must pass chk.
+func (p *parser) jsonataField(o *jsonv.Object, key, loc string, lang QueryLanguage, chk check) (Expr, bool) {
 	if lang != JSONata {
 		return nil, false
 	}
@@ -656,7 +639,7 @@ func (p *parser) jsonataField(o *jsonv.Object, key, loc string, lang QueryLangua
 	if !ok {
 		return nil, false
 	}
-	return p.jsonata(text, loc+"/"+key), true
+	return p.jsonata(text, loc+"/"+key, chk), true
 }
 
 // wait reads a Wait state: exactly one of Seconds, SecondsPath, Timestamp, TimestampPath.
@@ -670,13 +653,13 @@ func (p *parser) wait(o *jsonv.Object, loc string, lang QueryLanguage) *WaitFiel
 	w.FieldName = field
 	switch field {
 	case "Seconds":
-		if e, ok := p.jsonataField(o, field, loc, lang); ok {
+		if e, ok := p.jsonataField(o, field, loc, lang, checkSeconds); ok {
 			w.Seconds = e
 		} else if n, ok := p.integer(o, field, loc, 0, 99999999); ok {
 			w.Seconds = literalExpr{jsonv.Int(n)}
 		}
 	case "Timestamp":
-		if e, ok := p.jsonataField(o, field, loc, lang); ok {
+		if e, ok := p.jsonataField(o, field, loc, lang, checkTimestamp); ok {
 			w.Timestamp = e
 		} else if s, ok := p.str(o, field, loc); ok {
 			if isRFC3339(s) {
@@ -708,7 +691,7 @@ func (p *parser) fail(o *jsonv.Object, loc string, lang QueryLanguage) *FailFiel
 func (p *parser) failField(o *jsonv.Object, loc string, lang QueryLanguage, field string) Expr {
 	switch p.oneOf(o, loc, false, field, field+"Path") {
 	case field:
-		if e, ok := p.jsonataField(o, field, loc, lang); ok {
+		if e, ok := p.jsonataField(o, field, loc, lang, checkString); ok {
 			return e
 		}
 		if s, ok := p.str(o, field, loc); ok {

@@ -181,24 +181,6 @@ func TestDefinitionErrorMessage(t *testing.T) {
 	}
 }
 
-func TestJSONataNotSupported(t *testing.T) {
-	def := `{"QueryLanguage":"JSONata","StartAt":"S","States":{"S":{"Type":"Pass","Output":"{% $states.input %}","End":true}}}`
-	_, err := Parse([]byte(def), ParseOptions{})
-	if !errors.Is(err, ErrJSONataUnsupported) {
-		t.Fatalf("got %v, want ErrJSONataUnsupported", err)
-	}
-	// A JSONata state without expressions parses.
-	def = `{"QueryLanguage":"JSONata","StartAt":"S","States":{"S":{"Type":"Pass","Output":{"a":1},"End":true}}}`
-	if _, err := Parse([]byte(def), ParseOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// Another error wins over "not supported".
-	def = `{"QueryLanguage":"JSONata","StartAt":"S","States":{"S":{"Type":"Pass","Output":"{% 1 %}","Next":"X"}}}`
-	if _, err := Parse([]byte(def), ParseOptions{}); err == nil || errors.Is(err, ErrJSONataUnsupported) {
-		t.Fatalf("got %v, want a definition error", err)
-	}
-}
-
 func TestJavaSetOrder(t *testing.T) {
 	if got := javaSetOrder([]string{"StartAt", "States"}); strings.Join(got, ",") != "States,StartAt" {
 		t.Errorf("got %v", got)

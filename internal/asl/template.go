@@ -1,10 +1,13 @@
 package asl
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/stepline/stepline/internal/asl/intrinsic"
 	"github.com/stepline/stepline/internal/asl/path"
+	"github.com/stepline/stepline/internal/jsonata"
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
@@ -52,7 +55,9 @@ func (p *parser) template(v jsonv.Value, loc string, lang QueryLanguage) Expr {
 	return e
 }
 
-// templateValue returns the Expr for v and whether it is dynamic.
+// templateValue returns the Expr for v and whether it is dynamic. In a JSONata template every
+// value has a location of its own ("…/Output/a/b[0]"), because AWS names it in the errors of the
+// expression found there.
 func (p *parser) templateValue(v jsonv.Value, loc string, lang QueryLanguage) (Expr, bool) {
 	switch v := v.(type) {
 	case *jsonv.Object:
@@ -60,10 +65,13 @@ func (p *parser) templateValue(v jsonv.Value, loc string, lang QueryLanguage) (E
 		dynamic := false
 		for _, m := range v.Members() {
 			key, e, dyn := m.Key, Expr(nil), false
-			if lang == JSONPath && strings.HasSuffix(m.Key, ".$") && len(m.Key) > 2 {
+			switch {
+			case lang == JSONPath && strings.HasSuffix(m.Key, ".$") && len(m.Key) > 2:
 				key = strings.TrimSuffix(m.Key, ".$")
 				e, dyn = p.dynamicValue(m.Key, m.Value, loc), true
-			} else {
+			case lang == JSONata:
+				e, dyn = p.templateValue(m.Value, loc+"/"+m.Key, lang)
+			default:
 				e, dyn = p.templateValue(m.Value, loc, lang)
 			}
 			dynamic = dynamic || dyn
@@ -77,8 +85,12 @@ func (p *parser) templateValue(v jsonv.Value, loc string, lang QueryLanguage) (E
 		elems := make([]Expr, len(v))
 		dynamic := false
 		for i, x := range v {
+			eloc := loc
+			if lang == JSONata {
+				eloc = fmt.Sprintf("%s[%d]", loc, i)
+			}
 			var dyn bool
-			elems[i], dyn = p.templateValue(x, loc, lang)
+			elems[i], dyn = p.templateValue(x, eloc, lang)
 			dynamic = dynamic || dyn
 		}
 		if !dynamic {
@@ -88,7 +100,7 @@ func (p *parser) templateValue(v jsonv.Value, loc string, lang QueryLanguage) (E
 	case string:
 		if lang == JSONata {
 			if expr, ok := jsonataText(v); ok {
-				return p.jsonata(expr, loc), true
+				return p.jsonata(expr, loc, checkAny), true
 			}
 		}
 	}
@@ -130,11 +142,17 @@ func jsonataText(s string) (string, bool) {
 	return "", false
 }
 
-// jsonata compiles a JSONata expression found at loc, reporting failure as a diagnostic.
-func (p *parser) jsonata(text, loc string) Expr {
-	e, err := compileJSONata(text, loc)
+// jsonata compiles a JSONata expression found at loc whose value must pass chk, reporting a
+// syntax error as AWS does: the parser's message, without its code, at the field.
+func (p *parser) jsonata(text, loc string, chk check) Expr {
+	e, err := compileJSONata(text, strings.TrimPrefix(loc, p.stateLoc+"/"), chk)
 	if err != nil {
-		p.add(CodeJSONataNotSupport, loc, "%v", err)
+		var je *jsonata.Error
+		if errors.As(err, &je) {
+			p.add(CodeInvalidJSONata, loc, "%s", je.Message)
+		} else {
+			p.add(CodeInvalidJSONata, loc, "%v", err)
+		}
 		return literalExpr{nil}
 	}
 	return e

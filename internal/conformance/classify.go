@@ -12,8 +12,6 @@ import (
 const (
 	ReasonTestState     = "TestState: issue #4"
 	ReasonTestStateAPI  = "TestState: API issue #4"
-	ReasonJSONata       = "JSONata: issue #5"
-	ReasonVariables     = "variables: issue #5"
 	ReasonRunning       = "recorded while RUNNING: no outcome to compare"
 	ReasonStopExecution = "needs StopExecution while the execution runs"
 )
@@ -34,38 +32,12 @@ func SkipReason(c *Case) string {
 		req := slices.Clone(c.Requires)
 		slices.Sort(req)
 		return "requires " + strings.Join(req, ", ")
-	case usesJSONata(c):
-		return ReasonJSONata
-	case slices.Contains(c.Features, "variables:Assign") || slices.Contains(c.Features, "variables:reference"):
-		return ReasonVariables
 	case c.Kind == KindExecution && str(c.Expect, "status") == "RUNNING":
 		return ReasonRunning
 	case c.Kind == KindExecution && callsAPI(c, "stop_execution"):
 		return ReasonStopExecution
 	}
 	return ""
-}
-
-// usesJSONata trusts the corpus's feature list but also looks at the definition itself, so that a
-// case whose features were computed differently is not run with JSONata it cannot evaluate.
-func usesJSONata(c *Case) bool {
-	return slices.Contains(c.Features, "jsonata") || hasJSONata(c.definition)
-}
-
-func hasJSONata(v jsonv.Value) bool {
-	switch v := v.(type) {
-	case string:
-		return strings.HasPrefix(v, "{%") && strings.HasSuffix(v, "%}")
-	case []jsonv.Value:
-		return slices.ContainsFunc(v, hasJSONata)
-	case *jsonv.Object:
-		for _, m := range v.Members() {
-			if m.Key == "QueryLanguage" && m.Value == "JSONata" || hasJSONata(m.Value) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func callsAPI(c *Case, op string) bool {

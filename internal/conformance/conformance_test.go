@@ -13,11 +13,14 @@ import (
 
 // The suite fails when the share of runnable cases that match AWS drops below these, so that
 // regressions show while individual failures stay in the report. They sit just below what the
-// engine achieved when last raised (791/791 and 271/274); raise them as it improves, and
-// expect to revisit them when a skip reason is lifted and new cases start to run.
+// engine achieved when last raised (941/941 and 411/419, once the JSONata and variables cases
+// ran: of the 8 history failures, 5 are distributed Maps whose MapStateExited AWS chains
+// differently since November 2024 and 3 are outputs the corpus recorded decoded); raise them
+// as it improves, and expect to revisit them when a skip reason is lifted and new cases start
+// to run.
 const (
 	minPassRate    = 0.995
-	minHistoryRate = 0.985
+	minHistoryRate = 0.98
 )
 
 // caseTimeout bounds one execution; waits are skipped, so only a hung engine comes near it.

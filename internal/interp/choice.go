@@ -11,17 +11,18 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
+// execChoice takes the first rule that holds, with its own Assign and Output, or else the
+// Default with the state's.
 func (r *run) execChoice(th *thread) {
 	st := th.state
-	sc := r.scope(th, th.effective)
 	for _, rule := range st.Choice.Choices {
-		ok, err := evalRule(rule, sc)
+		ok, err := evalRule(rule, r.scope(th, th.effective))
 		if err != nil {
 			r.fail(th, err)
 			return
 		}
 		if ok {
-			r.exitState(th, th.effective, rule.Next)
+			r.complete(th, th.effective, rule.Assign, rule.Output, rule.Next)
 			return
 		}
 	}
@@ -29,7 +30,7 @@ func (r *run) execChoice(th *thread) {
 		r.fail(th, sferr.New(sferr.NoChoiceMatched, "No Matches!"))
 		return
 	}
-	r.exitState(th, th.effective, st.Choice.Default)
+	r.complete(th, th.effective, st.Assign, st.Output, st.Choice.Default)
 }
 
 func evalRule(rule *asl.ChoiceRule, sc *scope) (bool, error) {
@@ -54,15 +55,9 @@ func evalRule(rule *asl.ChoiceRule, sc *scope) (bool, error) {
 		ok, err := evalRule(rule.Not, sc)
 		return !ok, err
 	case rule.Condition != nil:
+		// The Condition's Expr has checked that it is a boolean.
 		v, err := rule.Condition.Eval(sc)
-		if err != nil {
-			return false, err
-		}
-		b, ok := v.(bool)
-		if !ok {
-			return false, sferr.New(sferr.QueryEvaluationError, "The Condition field must evaluate to a boolean, but was: %s", jsonv.String(v))
-		}
-		return b, nil
+		return v == true, err
 	}
 	v, err := rule.Variable.Eval(sc)
 	if err != nil {

@@ -1,6 +1,8 @@
 package interp
 
 import (
+	"errors"
+
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/asl/sferr"
 	"github.com/stepline/stepline/internal/history"
@@ -35,8 +37,16 @@ func (r *run) execMap(th *thread) {
 	sc := r.scope(th, th.effective)
 	var itemsVal jsonv.Value = th.effective
 	if m.Items != nil {
-		v, err := m.Items.Eval(sc)
-		if err != nil {
+		v, err := r.eval(th, m.Items, sc)
+		var ee *asl.EvaluationError
+		switch {
+		case errors.As(err, &ee):
+			// AWS records the Map's failure after the evaluation's.
+			f := r.failureOf(th, err)
+			r.emitOn(th, "MapStateFailed", history.Details{})
+			r.stateFailed(th, f)
+			return
+		case err != nil:
 			r.fail(th, err)
 			return
 		}
@@ -44,8 +54,14 @@ func (r *run) execMap(th *thread) {
 	}
 	items, ok := itemsVal.([]jsonv.Value)
 	if !ok {
+		cause := "Map state input must be an array but was: " + jsonv.String(itemsVal)
+		var err error = sferr.New(sferr.Runtime, "%s", cause)
+		if st.QueryLanguage == asl.JSONata {
+			err = &asl.EvaluationError{Cause: cause}
+		}
+		f := r.failureOf(th, err)
 		r.emitOn(th, "MapStateFailed", history.Details{})
-		r.fail(th, sferr.New(sferr.Runtime, "Map state input must be an array but was: %s", jsonv.String(itemsVal)))
+		r.stateFailed(th, f)
 		return
 	}
 	maxConc, err := r.number(th, m.MaxConcurrency, 0)
@@ -108,7 +124,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 		if m.ItemSelector != nil {
 			sc := r.scope(th, th.effective)
 			sc.mapItem = &mapItem{index: int64(i), value: fan.items[i]}
-			v, err := m.ItemSelector.Eval(sc)
+			v, err := r.eval(th, m.ItemSelector, sc)
 			if err != nil {
 				r.abortChildren(th)
 				r.fail(th, err)
@@ -118,6 +134,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 		}
 		child := r.newThread(th, m.Processor, input, int64(i))
 		child.silent = th.silent || fan.mapRunArn != ""
+		child.isolated = fan.mapRunArn != ""
 		if !child.silent {
 			child.prev = r.emit("MapIterationStarted", prev, history.Details{Name: th.state.Name, Index: ptr(int64(i))})
 		}
@@ -224,7 +241,7 @@ func (r *run) fanDone(th *thread) {
 		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
 	}
 	th.prev = fan.lastEvent
-	r.finishWork(th, fan.results, true)
+	r.complete(th, fan.results, th.state.Assign, th.state.Output, th.state.Next)
 	r.advance(th)
 }
 

@@ -2,6 +2,7 @@ package interp
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,6 +27,11 @@ type thread struct {
 	index int64
 	// silent threads record no history: a distributed Map's children are executions of their own.
 	silent bool
+	// isolated marks a distributed Map's child, which sees none of its parent's variables.
+	isolated bool
+	// vars holds the variables this thread assigned; it reads its parent's too (see
+	// scope.Variable), but assigns only its own.
+	vars map[string]jsonv.Value
 
 	prev int64 // id of the last event this thread recorded: the next event's previousEventId
 
@@ -33,9 +39,13 @@ type thread struct {
 	input       jsonv.Value // the current state's raw input
 	effective   jsonv.Value // after InputPath and Parameters
 	entered     int64       // id of the current state's StateEntered event
+	enteredPrev int64       // the previousEventId of that event
 	enteredTime time.Time
-	attempts    []int64 // per retrier
-	retryCount  int64
+	// assigned holds the variables the current state assigns, evaluated but not yet visible:
+	// every expression of a state reads the variables as they were when it was entered.
+	assigned   *jsonv.Object
+	attempts   []int64 // per retrier
+	retryCount int64
 
 	// next is the pending transition, taken by advance.
 	next      string
@@ -213,6 +223,7 @@ func (r *run) advance(th *thread) {
 		th.retryCount = 0
 		th.enteredTime = r.now
 		in := r.textOn(th, input)
+		th.enteredPrev = th.prev
 		th.entered = r.emitOn(th, st.Type.String()+"StateEntered", history.Details{Name: st.Name, Input: in})
 		r.execute(th)
 	}
@@ -221,13 +232,16 @@ func (r *run) advance(th *thread) {
 // execute runs the current state from its start (also after a retry).
 func (r *run) execute(th *thread) {
 	st := th.state
-	sc := r.scope(th, th.input)
-	eff, err := r.inputPath(st, sc)
-	if err != nil {
-		r.fail(th, err)
-		return
+	th.assigned = nil
+	th.effective = th.input
+	if st.QueryLanguage == asl.JSONPath {
+		eff, err := r.inputPath(st, r.scope(th, th.input))
+		if err != nil {
+			r.fail(th, err)
+			return
+		}
+		th.effective = eff
 	}
-	th.effective = eff
 	switch st.Type {
 	case asl.Pass:
 		r.execPass(th)
@@ -236,7 +250,7 @@ func (r *run) execute(th *thread) {
 	case asl.Wait:
 		r.execWait(th)
 	case asl.Succeed:
-		r.exitState(th, eff, "")
+		r.complete(th, th.effective, st.Assign, st.Output, "")
 	case asl.Fail:
 		r.execFail(th)
 	case asl.Task:
@@ -267,7 +281,66 @@ func (r *run) parameters(th *thread) (jsonv.Value, error) {
 	if th.state.Parameters == nil {
 		return th.effective, nil
 	}
-	return th.state.Parameters.Eval(r.scope(th, th.effective))
+	return r.eval(th, th.state.Parameters, r.scope(th, th.effective))
+}
+
+// eval evaluates e for the current state in sc. A JSONata expression builds its result anew,
+// which AWS writes compactly even where it holds the execution input, whose original text it
+// otherwise keeps (see jsonv.AppendKeeping): such results get copies of the input here.
+func (r *run) eval(th *thread, e asl.Expr, sc *scope) (jsonv.Value, error) {
+	v, err := e.Eval(sc)
+	if err != nil || !r.x.inputKept || th.state.QueryLanguage != asl.JSONata {
+		return v, err
+	}
+	return r.fresh(v), nil
+}
+
+// evalAssign evaluates an Assign field for the current state in sc, keeping the variables for
+// leave; each value is written on its own, so each is freshened (see eval).
+func (r *run) evalAssign(th *thread, assign asl.Expr, sc *scope) error {
+	v, err := assign.Eval(sc)
+	if err != nil {
+		return err
+	}
+	o, _ := v.(*jsonv.Object)
+	if r.x.inputKept && th.state.QueryLanguage == asl.JSONata {
+		members := o.Members()
+		o = jsonv.NewObject(len(members))
+		for _, m := range members {
+			o.Set(m.Key, r.fresh(m.Value))
+		}
+	}
+	th.assigned = o
+	return nil
+}
+
+// fresh returns v with copies of the execution input where AppendKeeping would find it.
+func (r *run) fresh(v jsonv.Value) jsonv.Value {
+	if jsonv.Same(v, r.x.input) {
+		switch in := v.(type) {
+		case *jsonv.Object:
+			return jsonv.ObjectOf(in.Members()...)
+		case []jsonv.Value:
+			return slices.Clone(in)
+		}
+	}
+	a, ok := v.([]jsonv.Value)
+	if !ok {
+		return v
+	}
+	var out []jsonv.Value
+	for i, e := range a {
+		if f := r.fresh(e); !jsonv.Same(f, e) && f != e {
+			if out == nil {
+				out = slices.Clone(a)
+			}
+			out[i] = f
+		}
+	}
+	if out == nil {
+		return v
+	}
+	return out
 }
 
 func (r *run) execPass(th *thread) {
@@ -280,7 +353,7 @@ func (r *run) execPass(th *thread) {
 	if st.HasResult {
 		res = st.Result
 	}
-	r.finishWork(th, res, false)
+	r.complete(th, res, st.Assign, st.Output, st.Next)
 }
 
 func (r *run) execFail(th *thread) {
@@ -318,11 +391,44 @@ func stringOrJSON(v jsonv.Value) string {
 	return jsonv.String(v)
 }
 
-// finishWork takes a state's result through ResultSelector, ResultPath and OutputPath and
-// leaves the state. selector says whether ResultSelector applies (Task, Parallel, Map).
-func (r *run) finishWork(th *thread, result jsonv.Value, selector bool) {
+// hasResult reports whether a state's work produces a result of its own ($states.result):
+// others pass their input on.
+func hasResult(t asl.StateType) bool {
+	return t == asl.Task || t == asl.Parallel || t == asl.Map
+}
+
+// complete ends the current state's work with result and leaves the state for next (the thread
+// ends when next is empty). It evaluates assign, which becomes visible once the state is left,
+// and the output: for JSONPath ResultSelector, ResultPath and OutputPath, for JSONata output
+// (by default the result of a Task, Parallel or Map and the input of other states). A Choice
+// passes the assign and output of the rule it took.
+func (r *run) complete(th *thread, result jsonv.Value, assign, output asl.Expr, next string) {
 	st := th.state
-	if selector && st.ResultSelector != nil {
+	var out jsonv.Value
+	if st.QueryLanguage == asl.JSONata {
+		sc := r.scope(th, th.input)
+		if hasResult(st.Type) {
+			sc.result, sc.hasResult = result, true
+		}
+		if !r.assign(th, assign, sc) {
+			return
+		}
+		out = th.input
+		if hasResult(st.Type) {
+			out = result
+		}
+		if output != nil {
+			v, err := r.eval(th, output, sc)
+			if err != nil {
+				r.fail(th, err)
+				return
+			}
+			out = v
+		}
+		r.leave(th, out, next)
+		return
+	}
+	if st.ResultSelector != nil {
 		v, err := st.ResultSelector.Eval(r.scope(th, result))
 		if err != nil {
 			r.fail(th, err)
@@ -330,24 +436,19 @@ func (r *run) finishWork(th *thread, result jsonv.Value, selector bool) {
 		}
 		result = v
 	}
+	if !r.assign(th, assign, r.scope(th, result)) {
+		return
+	}
 	out, err := applyResultPath(st.ResultPath, th.input, result)
 	if err != nil {
 		r.fail(th, err)
 		return
 	}
-	r.exitState(th, out, st.Next)
-}
-
-// exitState applies OutputPath to out, records the StateExited event, then moves on to next
-// (or ends the thread when next is empty).
-func (r *run) exitState(th *thread, out jsonv.Value, next string) {
-	st := th.state
-	sc := r.scope(th, out)
 	switch {
 	case st.OutputPath.Null:
 		out = jsonv.NewObject(0)
 	case st.OutputPath.Path != nil:
-		v, err := st.OutputPath.Path.Eval(sc)
+		v, err := st.OutputPath.Path.Eval(r.scope(th, out))
 		if err != nil {
 			r.fail(th, pathError(err))
 			return
@@ -357,15 +458,43 @@ func (r *run) exitState(th *thread, out jsonv.Value, next string) {
 	r.leave(th, out, next)
 }
 
-// leave records StateExited with output and moves on to next (or ends the thread).
+// assign evaluates an Assign field in sc and keeps the variables for leave; on failure it fails
+// the state and returns false.
+func (r *run) assign(th *thread, assign asl.Expr, sc *scope) bool {
+	if assign == nil {
+		return true
+	}
+	if err := r.evalAssign(th, assign, sc); err != nil {
+		r.fail(th, err)
+		return false
+	}
+	return true
+}
+
+// leave records StateExited with output and the variables the state assigned, which become
+// visible from here on, and moves on to next (or ends the thread).
 func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	st := th.state
 	outText := r.textOn(th, out)
 	if !th.silent && len(*outText) > MaxPayload {
+		th.assigned = nil
 		r.stateFailed(th, dataLimit(st.Name))
 		return
 	}
-	r.emitOn(th, st.Type.String()+"StateExited", history.Details{Name: st.Name, Output: outText})
+	d := history.Details{Name: st.Name, Output: outText}
+	if a := th.assigned; a != nil {
+		th.assigned = nil
+		if th.vars == nil {
+			th.vars = make(map[string]jsonv.Value, a.Len())
+		}
+		for _, m := range a.Members() {
+			th.vars[m.Key] = m.Value
+			if !th.silent {
+				d.AssignedVariables = append(d.AssignedVariables, history.Assigned{Name: m.Key, Value: *r.text(m.Value)})
+			}
+		}
+	}
+	r.emitOn(th, st.Type.String()+"StateExited", d)
 	if next == "" {
 		r.threadSucceeded(th, out)
 		return
@@ -436,14 +565,28 @@ func toFailure(err error) failure {
 	return f
 }
 
-// fail handles an error raised while running the current state: runtime errors get AWS's
-// "An error occurred while executing the state" prefix, then Retry and Catch decide.
+// fail handles an error raised while running the current state: Retry and Catch decide.
 func (r *run) fail(th *thread, err error) {
+	r.stateFailed(th, r.failureOf(th, err))
+}
+
+// failureOf phrases an error of the current state as AWS reports it, with the "An error occurred
+// while executing the state" prefix, and records a JSONata evaluation error in an
+// EvaluationFailed event first.
+func (r *run) failureOf(th *thread, err error) failure {
 	f := toFailure(err)
 	c := "An error occurred while executing the state '" + th.state.Name + "' (entered at the event id #" +
 		strconv.FormatInt(th.entered, 10) + "). " + f.Cause()
 	f.cause = &c
-	r.stateFailed(th, f)
+	var ee *asl.EvaluationError
+	if errors.As(err, &ee) && !th.silent {
+		prev := th.enteredPrev
+		if ee.Refused {
+			prev = th.entered
+		}
+		th.prev = r.emit("EvaluationFailed", prev, history.Details{Error: f.name, Cause: f.cause, Location: ee.Location, State: th.state.Name})
+	}
+	return f
 }
 
 // stateFailed applies the current state's Retry and Catch to f; without a match the thread
@@ -457,6 +600,7 @@ func (r *run) stateFailed(th *thread, f failure) {
 // set): unless a retrier takes the error, AWS records the state's …StateFailed event first.
 func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 	st := th.state
+	th.assigned = nil
 	for i := range st.Retry {
 		rt := &st.Retry[i]
 		if !matches(rt.ErrorEquals, f.Name()) {
@@ -480,22 +624,53 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 	}
 	for i := range st.Catch {
 		c := &st.Catch[i]
-		if !matches(c.ErrorEquals, f.Name()) {
-			continue
-		}
-		errObj := jsonv.ObjectOf(jsonv.Member{Key: "Error", Value: f.Name()})
-		if f.cause != nil {
-			errObj.Set("Cause", *f.cause)
-		}
-		out, err := applyResultPath(c.ResultPath, th.input, errObj)
-		if err != nil {
-			r.threadFailed(th, toFailure(err))
+		if matches(c.ErrorEquals, f.Name()) {
+			r.caught(th, c, f)
 			return
 		}
-		r.leave(th, out, c.Next)
-		return
 	}
 	r.threadFailed(th, f)
+}
+
+// caught leaves the current state through catcher c with the error output {Error, Cause}: its
+// ResultPath places it in the input (JSONPath), or its Output shapes it (JSONata); its Assign
+// replaces the state's.
+func (r *run) caught(th *thread, c *asl.Catcher, f failure) {
+	st := th.state
+	errObj := jsonv.ObjectOf(jsonv.Member{Key: "Error", Value: f.Name()})
+	if f.cause != nil {
+		errObj.Set("Cause", *f.cause)
+	}
+	var sc *scope
+	if st.QueryLanguage == asl.JSONata {
+		sc = r.scope(th, th.input)
+		sc.errorOutput, sc.hasErrorOutput = errObj, true
+	} else {
+		sc = r.scope(th, errObj)
+	}
+	out := jsonv.Value(errObj)
+	var err error
+	if c.Assign != nil {
+		err = r.evalAssign(th, c.Assign, sc)
+	}
+	switch {
+	case err != nil:
+	case st.QueryLanguage == asl.JSONPath:
+		out, err = applyResultPath(c.ResultPath, th.input, errObj)
+	case c.Output != nil:
+		out, err = r.eval(th, c.Output, sc)
+	}
+	if err != nil {
+		th.assigned = nil
+		var ee *asl.EvaluationError
+		if errors.As(err, &ee) {
+			r.threadFailed(th, r.failureOf(th, err))
+			return
+		}
+		r.threadFailed(th, toFailure(err))
+		return
+	}
+	r.leave(th, out, c.Next)
 }
 
 // matches implements ErrorEquals: exact names, and States.ALL for everything but
@@ -532,15 +707,20 @@ func (r *run) retryDelay(rt *asl.Retrier, attempt int64) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
-// random returns a deterministic number in [0, 1) from the execution's generator (splitmix64),
-// so that replaying an execution gives the same retry delays.
+// random returns a deterministic number in [0, 1) from the execution's generator, so that
+// replaying an execution gives the same retry delays.
 func (r *run) random() float64 {
+	return float64(r.next()>>11) / (1 << 53)
+}
+
+// next advances the execution's generator (splitmix64), the source of everything random in an
+// execution: retry jitter, UUIDs, random numbers.
+func (r *run) next() uint64 {
 	r.x.rand += 0x9e3779b97f4a7c15
 	z := r.x.rand
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	z ^= z >> 31
-	return float64(z>>11) / (1 << 53)
+	return z ^ z>>31
 }
 
 func seedFrom(s string) uint64 {
@@ -614,7 +794,7 @@ func (r *run) timerFired(id string) {
 		}
 		th.timerID = ""
 		th.waiting = notWaiting
-		r.exitState(th, th.effective, th.state.Next)
+		r.complete(th, th.effective, th.state.Assign, th.state.Output, th.state.Next)
 		r.advance(th)
 	case timerRetry:
 		if th.timerID != id {

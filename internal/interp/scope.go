@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 
@@ -8,8 +9,8 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-// scope is what paths and templates read while a state runs. The context object is built only
-// when a path asks for $$, since most states never do.
+// scope is what paths, templates and JSONata expressions read while a state runs. The context
+// object is built only when an expression asks for it, since most states never do.
 type scope struct {
 	r       *run
 	th      *thread
@@ -17,6 +18,10 @@ type scope struct {
 	ctx     jsonv.Value
 	mapItem *mapItem
 	token   string
+	// result and errorOutput are $states.result and $states.errorOutput where the field reading
+	// them may: a work state's Output and Assign, a catcher's.
+	result, errorOutput       jsonv.Value
+	hasResult, hasErrorOutput bool
 }
 
 type mapItem struct {
@@ -35,7 +40,35 @@ func (r *run) scope(th *thread, input jsonv.Value) *scope {
 
 func (s *scope) Input() jsonv.Value { return s.input }
 
-func (s *scope) Variable(string) (jsonv.Value, bool) { return nil, false }
+// Variable reads a workflow variable as the state sees it: the thread's own, else those of the
+// threads it runs in, up to a distributed Map's child, which sees none of its parent's.
+func (s *scope) Variable(name string) (jsonv.Value, bool) {
+	for th := s.th; th != nil; th = th.parent {
+		if v, ok := th.vars[name]; ok {
+			return v, true
+		}
+		if th.isolated {
+			break
+		}
+	}
+	return nil, false
+}
+
+func (s *scope) Result() (jsonv.Value, bool) { return s.result, s.hasResult }
+
+func (s *scope) ErrorOutput() (jsonv.Value, bool) { return s.errorOutput, s.hasErrorOutput }
+
+func (s *scope) Now() time.Time { return s.r.now }
+
+// ReadRandom draws from the execution's generator, so that replaying an execution draws the
+// same UUIDs and random numbers.
+func (s *scope) ReadRandom(p []byte) {
+	for i := 0; i < len(p); i += 8 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], s.r.next())
+		copy(p[i:], b[:])
+	}
+}
 
 func (s *scope) Context() jsonv.Value {
 	if s.ctx == nil {

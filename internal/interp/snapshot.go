@@ -51,11 +51,13 @@ type snapThread struct {
 	Machine     []snapStep `json:"machine,omitempty"`
 	Index       int64      `json:"index,omitempty"`
 	Silent      bool       `json:"silent,omitempty"`
+	Isolated    bool       `json:"isolated,omitempty"`
 	Prev        int64      `json:"prev"`
 	State       string     `json:"state,omitempty"`
 	Input       snapValue  `json:"input"`
 	Effective   snapValue  `json:"effective"`
 	Entered     int64      `json:"entered"`
+	EnteredPrev int64      `json:"enteredPrev,omitempty"`
 	EnteredTime time.Time  `json:"enteredTime"`
 	Attempts    []int64    `json:"attempts,omitempty"`
 	RetryCount  int64      `json:"retryCount,omitempty"`
@@ -64,6 +66,8 @@ type snapThread struct {
 	Task        *snapTask  `json:"task,omitempty"`
 	TimerID     string     `json:"timerId,omitempty"`
 	Fan         *snapFan   `json:"fan,omitempty"`
+	// Vars are the variables the thread assigned (see thread.vars).
+	Vars map[string]snapValue `json:"vars,omitempty"`
 }
 
 type snapTask struct {
@@ -128,10 +132,16 @@ func (x *Execution) Snapshot() ([]byte, error) {
 	indexMachines(&x.Def.Machine, nil, paths)
 	for _, th := range x.threads {
 		st := snapThread{
-			ID: th.id, Machine: paths[th.machine], Index: th.index, Silent: th.silent, Prev: th.prev,
-			Input: x.snapValue(th.input), Effective: x.snapValue(th.effective), Entered: th.entered,
-			EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
+			ID: th.id, Machine: paths[th.machine], Index: th.index, Silent: th.silent, Isolated: th.isolated,
+			Prev: th.prev, Input: x.snapValue(th.input), Effective: x.snapValue(th.effective), Entered: th.entered,
+			EnteredPrev: th.enteredPrev, EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
 			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID,
+		}
+		if len(th.vars) > 0 {
+			st.Vars = make(map[string]snapValue, len(th.vars))
+			for name, v := range th.vars {
+				st.Vars[name] = x.snapValue(v)
+			}
 		}
 		if th.parent != nil {
 			st.Parent = th.parent.id
@@ -233,9 +243,17 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 	}
 	for i := range s.Threads {
 		st := &s.Threads[i]
-		th := &thread{id: st.ID, index: st.Index, silent: st.Silent, prev: st.Prev, entered: st.Entered,
-			enteredTime: st.EnteredTime, attempts: st.Attempts, retryCount: st.RetryCount,
-			waiting: st.Waiting, taskID: st.TaskID, timerID: st.TimerID}
+		th := &thread{id: st.ID, index: st.Index, silent: st.Silent, isolated: st.Isolated, prev: st.Prev,
+			entered: st.Entered, enteredPrev: st.EnteredPrev, enteredTime: st.EnteredTime, attempts: st.Attempts,
+			retryCount: st.RetryCount, waiting: st.Waiting, taskID: st.TaskID, timerID: st.TimerID}
+		if len(st.Vars) > 0 {
+			th.vars = make(map[string]jsonv.Value, len(st.Vars))
+			for name, sv := range st.Vars {
+				if th.vars[name], err = x.restoreValue(sv); err != nil {
+					return nil, fmt.Errorf("%w: variable %s: %w", ErrSnapshot, name, err)
+				}
+			}
+		}
 		if th.machine, err = resolveMachine(def, st.Machine); err != nil {
 			return nil, err
 		}

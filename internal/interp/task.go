@@ -59,7 +59,7 @@ func (r *run) execTask(th *thread) {
 	if st.Parameters != nil {
 		sc := r.scope(th, th.effective)
 		sc.token = token
-		v, err := st.Parameters.Eval(sc)
+		v, err := r.eval(th, st.Parameters, sc)
 		if err != nil {
 			r.fail(th, err)
 			return
@@ -206,7 +206,7 @@ func (r *run) taskSucceeded(e TaskSucceeded) {
 		r.advance(th)
 		return
 	}
-	r.finishWork(th, result, true)
+	r.complete(th, result, th.state.Assign, th.state.Output, th.state.Next)
 	r.advance(th)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
+// execWait waits for the Seconds or until the Timestamp its Expr returns, both checked by it.
 func (r *run) execWait(th *thread) {
 	w := th.state.Wait
 	sc := r.scope(th, th.effective)
@@ -17,16 +18,7 @@ func (r *run) execWait(th *thread) {
 			r.fail(th, err)
 			return
 		}
-		n, ok := v.(jsonv.Number)
-		secs, isInt := n.Int64()
-		switch {
-		case !ok || !isInt:
-			r.fail(th, sferr.New(sferr.Runtime, "The %s parameter cannot be parsed as a long value: %s", w.FieldName, jsonv.String(v)))
-			return
-		case secs < 0:
-			r.fail(th, sferr.New(sferr.Runtime, "The %s parameter references a negative value: %s", w.FieldName, jsonv.String(v)))
-			return
-		}
+		secs, _ := v.(jsonv.Number).Int64()
 		due = r.now.Add(time.Duration(secs) * time.Second)
 	} else {
 		v, err := w.Timestamp.Eval(sc)
@@ -37,13 +29,13 @@ func (r *run) execWait(th *thread) {
 		s, _ := v.(string)
 		t, ok := parseTimestamp(s)
 		if !ok {
-			r.fail(th, sferr.New(sferr.Runtime, "The %s field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", w.FieldName, stringOrJSON(v)))
+			r.fail(th, sferr.New(sferr.Runtime, "The %s field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", w.FieldName, s))
 			return
 		}
 		due = t
 	}
 	if !due.After(r.now) {
-		r.exitState(th, th.effective, th.state.Next)
+		r.complete(th, th.effective, th.state.Assign, th.state.Output, th.state.Next)
 		return
 	}
 	th.waiting = waitTimer

@@ -409,13 +409,23 @@ func hashFunc(c *Call, a []jsonv.Value, _ path.Scope) (jsonv.Value, *failure) {
 	if f != nil {
 		return nil, f
 	}
-	newHash, ok := hashes[alg]
+	sum, ok := Hash(s, alg)
 	if !ok {
 		return nil, fail("Invalid argument 2 of %s: unsupported algorithm %q; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512", c.fn.name, alg)
 	}
+	return sum, nil
+}
+
+// Hash returns the hex digest of s with alg (MD5, SHA-1, SHA-256, SHA-384 or SHA-512), the
+// algorithms States.Hash and JSONata's $hash accept; ok is false for any other.
+func Hash(s, alg string) (sum string, ok bool) {
+	newHash, ok := hashes[alg]
+	if !ok {
+		return "", false
+	}
 	h := newHash()
 	h.Write([]byte(s))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 // jsonMerge is a shallow merge: the first object's members in order, with the second's values
@@ -504,10 +514,24 @@ func stringSplit(c *Call, a []jsonv.Value, _ path.Scope) (jsonv.Value, *failure)
 }
 
 func uuid(_ *Call, _ []jsonv.Value, s path.Scope) (jsonv.Value, *failure) {
+	return UUID(s), nil
+}
+
+// UUID returns a version 4 UUID made of the scope's randomness (see Entropy), as States.UUID and
+// JSONata's $uuid do.
+func UUID(s path.Scope) string {
 	var b [16]byte
 	readRandom(s, b[:])
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
 	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// RandomFloat returns a number in [0, 1) made of the scope's randomness (see Entropy), for
+// JSONata's $random() without a seed.
+func RandomFloat(s path.Scope) float64 {
+	var b [8]byte
+	readRandom(s, b[:])
+	return float64(binary.LittleEndian.Uint64(b[:])>>11) / (1 << 53)
 }

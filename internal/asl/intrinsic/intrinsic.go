@@ -337,3 +337,18 @@ scan:
 	}
 	return arg{kind: argPath, p: pp}, nil
 }
+
+// Paths returns the paths among the call's arguments, those of nested calls included, in the
+// order they are written.
+func (c *Call) Paths() []*path.Path {
+	var out []*path.Path
+	for i := range c.args {
+		switch a := &c.args[i]; a.kind {
+		case argPath:
+			out = append(out, a.p)
+		case argCall:
+			out = append(out, a.call.Paths()...)
+		}
+	}
+	return out
+}

@@ -1,7 +1,7 @@
 package intrinsic
 
 // javaRandom is java.util.Random's 48-bit linear congruential generator, which AWS uses for
-// seeded States.MathRandom.
+// seeded States.MathRandom and JSONata's seeded $random.
 type javaRandom struct{ seed int64 }
 
 const (
@@ -33,3 +33,11 @@ func (r *javaRandom) nextInt(bound int32) int32 {
 		}
 	}
 }
+
+// nextDouble is Random.nextDouble: 53 random bits from two draws.
+func (r *javaRandom) nextDouble() float64 {
+	return float64(int64(r.next(26))<<27+int64(r.next(27))) / (1 << 53)
+}
+
+// SeededFloat is new java.util.Random(seed).nextDouble(), what AWS's $random(seed) returns.
+func SeededFloat(seed int64) float64 { return newJavaRandom(seed).nextDouble() }
