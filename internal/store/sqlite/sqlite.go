@@ -62,7 +62,8 @@ type Store struct {
 	// connection in the middle of a transaction and reused by every later one: preparing a
 	// statement costs about as much as running it.
 	wc    *sql.Conn
-	wsem  chan struct{} // held while a write transaction runs
+	wsem  chan struct{} // held while a write transaction runs, and forever after Close
+	done  chan struct{} // closed by Close
 	stmts map[string]*sql.Stmt
 }
 
@@ -88,6 +89,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	// A bigger page cache than the default 2 MB: the writer keeps the hot parts of the
 	// executions, history and timer indexes in memory instead of re-reading them.
 	q.Add("_pragma", "cache_size(-65536)")
+	// Statement journals (kept so that one multi-row statement can be undone inside a
+	// transaction, as every claim needs) go to memory, not to temporary files.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	w, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
@@ -113,7 +117,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
 	}
-	return &Store{w: w, r: r, wc: wc, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}, nil
+	return &Store{w: w, r: r, wc: wc, wsem: make(chan struct{}, 1), done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -169,9 +173,14 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// Close implements store.Store.
+// Close implements store.Store. It waits for the running write transaction, if any.
 func (s *Store) Close() error {
-	s.wsem <- struct{}{} // wait for the running write, and let no other start
+	select {
+	case s.wsem <- struct{}{}: // never released: no write starts after this
+	case <-s.done:
+		return nil
+	}
+	close(s.done)
 	for _, st := range s.stmts {
 		st.Close()
 	}
@@ -185,6 +194,8 @@ type wtx struct{ s *Store }
 func (s *Store) write(ctx context.Context, f func(tx *wtx) error) error {
 	select {
 	case s.wsem <- struct{}{}:
+	case <-s.done:
+		return errors.New("sqlite: store is closed")
 	case <-ctx.Done():
 		return fmt.Errorf("sqlite: waiting for the writer: %w", ctx.Err())
 	}

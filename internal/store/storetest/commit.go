@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -428,5 +430,43 @@ func testHistoryPaging(t *testing.T, s store.Store) {
 	res, err = s.HistoryList(ctx, &store.HistoryListParams{ExecutionArn: execArn("m", "nope")})
 	if err != nil || len(res.Events) != 0 || res.NextAfter != 0 {
 		t.Fatalf("history of unknown execution: %v, %v", res, err)
+	}
+}
+
+// testCommitCancelled checks that a batch whose context is done writes nothing.
+func testCommitCancelled(t *testing.T, s store.Store) {
+	sm := mustCreateMachine(t, s, "m")
+	x := mustStart(t, s, sm, startOpts{name: "x", owner: nodeA, events: 1})
+	tr := step(x, nodeA, "never")
+	tr.Events = events(2, 2, t0)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.TransitionCommitBatch(ctx, &store.TransitionCommitBatchParams{Transitions: []*store.Transition{tr}})
+	wantErr(t, "commit with a cancelled context", err, context.Canceled)
+	if got := mustGet(t, s, x.Arn); got.Version != 1 || string(got.State) != "state-1" {
+		t.Fatalf("after a cancelled commit: %+v", got)
+	}
+	if ids := historyIDs(t, s, x.Arn); !slices.Equal(ids, []int64{1}) {
+		t.Fatalf("history after a cancelled commit = %v", ids)
+	}
+}
+
+// testClosed checks that a closed store fails calls rather than hanging, and closes twice.
+func testClosed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping after Close succeeded")
+	}
+	if _, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0, ClaimUntil: t0.Add(time.Second), Limit: 1}); err == nil {
+		t.Error("TimerClaimDue after Close succeeded")
+	}
+	if _, err := s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: "a"}); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExecutionGet after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

@@ -52,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Activities", testActivities},
 		{"ActivityTaskClaimConcurrent", testActivityTaskClaimConcurrent},
 		{"InvalidParams", testInvalidParams},
+		{"CommitCancelled", testCommitCancelled},
+		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
