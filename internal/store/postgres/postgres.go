@@ -13,6 +13,13 @@
 //     does not raise them for this store's statements.
 //   - Leases and claims expire by the times callers pass in, so nodes' clocks must roughly
 //     agree; a node whose clock runs ahead takes over leases early (safe, but wasteful).
+//
+// Lock order, which keeps commits free of deadlocks: a batch locks its executions' rows
+// first, all of them in ARN order (see groups), and only then the child rows (timers,
+// effects, tokens, inbox) of those same executions, which no other commit can be touching.
+// Claims and lease acquisition take row locks with SKIP LOCKED and so never wait. Inserts
+// that reference an execution (inbox, activity tasks) take only a KEY SHARE lock on it, which
+// a commit's UPDATE (it changes no key) does not conflict with.
 package postgres
 
 import (
