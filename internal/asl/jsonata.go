@@ -63,6 +63,9 @@ type jsonataExpr struct {
 	// functions holds the AWS functions the expression names; nil when it names none, which
 	// spares the evaluator from preparing them.
 	functions map[string]jsonata.Function
+	// path is set when the expression is a plain field path, which Eval can often follow
+	// without the evaluator.
+	path *fieldPath
 
 	// typeOf evaluates $type() of the expression. It is compiled on first use: only an
 	// expression that returns nothing needs it, to tell a function (which JSON cannot carry)
@@ -79,7 +82,7 @@ func compileJSONata(text, field string, chk check) (*jsonataExpr, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &jsonataExpr{x: x, src: src, field: field, check: chk, refs: scanRefs(src)}
+	e := &jsonataExpr{x: x, src: src, field: field, check: chk, refs: scanRefs(src), path: parseFieldPath(src)}
 	for _, name := range e.refs.functions {
 		if e.functions == nil {
 			e.functions = map[string]jsonata.Function{}
@@ -93,6 +96,11 @@ func compileJSONata(text, field string, chk check) (*jsonataExpr, error) {
 type scopeKey struct{}
 
 func (e *jsonataExpr) Eval(s Scope) (jsonv.Value, error) {
+	if e.path != nil {
+		if v, ok := e.path.follow(s); ok {
+			return e.checked(v)
+		}
+	}
 	ctx := context.Background()
 	if e.refs.random {
 		ctx = context.WithValue(ctx, scopeKey{}, s)
@@ -110,19 +118,50 @@ func (e *jsonataExpr) Eval(s Scope) (jsonv.Value, error) {
 	return e.checked(v)
 }
 
+// Scratch is working memory that the JSONata expressions evaluated in one scope share, so that
+// a state's expressions bind $states once and evaluations reuse their bindings. A Scope offers
+// it by implementing ScratchScope; the zero value is ready to use.
+type Scratch struct {
+	// Bindings is reused by every evaluation; it may outlive the scope.
+	Bindings map[string]jsonv.Value
+	// states holds $states as built without and with the context object, which costs more.
+	states [2]*jsonv.Object
+}
+
+// ScratchScope is implemented by Scopes that offer Scratch memory. Scratch.states must be
+// reset (a new Scratch) whenever what the scope reads changes.
+type ScratchScope interface {
+	Scratch() *Scratch
+}
+
 // options binds $states and the variables the expression names. Variables are bound only when
-// named, and $states only with the fields named, so that an evaluation costs what it reads.
+// named, and the context only when $states may read it, so that an evaluation costs what it
+// reads.
 func (e *jsonataExpr) options(s Scope) jsonata.EvalOptions {
 	opts := jsonata.EvalOptions{NoInput: true, Functions: e.functions}
-	n := len(e.refs.names)
-	if e.refs.states != 0 {
-		n++
+	if len(e.refs.names) == 0 && !e.refs.states {
+		return opts
 	}
-	if n > 0 {
-		opts.Bindings = make(map[string]jsonv.Value, n)
+	var scratch *Scratch
+	if ss, ok := s.(ScratchScope); ok {
+		scratch = ss.Scratch()
+	} else {
+		scratch = &Scratch{}
 	}
-	if e.refs.states != 0 {
-		opts.Bindings["states"] = statesObject(s, e.refs.states)
+	if scratch.Bindings == nil {
+		scratch.Bindings = make(map[string]jsonv.Value, len(e.refs.names)+1)
+	}
+	clear(scratch.Bindings)
+	opts.Bindings = scratch.Bindings
+	if e.refs.states {
+		withContext := 0
+		if e.refs.context {
+			withContext = 1
+		}
+		if scratch.states[withContext] == nil {
+			scratch.states[withContext] = statesObject(s, withContext == 1)
+		}
+		opts.Bindings["states"] = scratch.states[withContext]
 	}
 	for _, name := range e.refs.names {
 		if v, ok := s.Variable(name); ok {
@@ -138,23 +177,18 @@ func (e *jsonataExpr) options(s Scope) jsonata.EvalOptions {
 	return opts
 }
 
-// statesObject builds $states with the fields in want, in AWS's order.
-func statesObject(s Scope, want statesField) *jsonv.Object {
+// statesObject builds $states in AWS's order: input, result and errorOutput where the field
+// reading them may, and the context object if asked for.
+func statesObject(s Scope, withContext bool) *jsonv.Object {
 	o := jsonv.NewObject(4)
-	if want&statesInput != 0 {
-		o.Set("input", s.Input())
+	o.Set("input", s.Input())
+	if v, ok := s.Result(); ok {
+		o.Set("result", v)
 	}
-	if want&statesResult != 0 {
-		if v, ok := s.Result(); ok {
-			o.Set("result", v)
-		}
+	if v, ok := s.ErrorOutput(); ok {
+		o.Set("errorOutput", v)
 	}
-	if want&statesErrorOutput != 0 {
-		if v, ok := s.ErrorOutput(); ok {
-			o.Set("errorOutput", v)
-		}
-	}
-	if want&statesContext != 0 {
+	if withContext {
 		o.Set("context", s.Context())
 	}
 	return o
@@ -263,4 +297,83 @@ func typeName(v jsonv.Value) string {
 		return "array"
 	}
 	return "object"
+}
+
+// fieldPath is an expression such as $states.input.order.id or $var.a: a root and names.
+type fieldPath struct {
+	root  string // a variable, or the $states field for a path from $states
+	state bool   // the root is a $states field
+	steps []string
+}
+
+// parseFieldPath recognises a plain field path, or returns nil.
+func parseFieldPath(src string) *fieldPath {
+	if !strings.HasPrefix(src, "$") {
+		return nil
+	}
+	parts := strings.Split(src[1:], ".")
+	for _, p := range parts {
+		if !isPlainName(p) {
+			return nil
+		}
+	}
+	if parts[0] != "states" {
+		return &fieldPath{root: parts[0], steps: parts[1:]}
+	}
+	if len(parts) < 2 {
+		return nil
+	}
+	switch parts[1] {
+	case "input", "result", "errorOutput", "context":
+		return &fieldPath{root: parts[1], state: true, steps: parts[2:]}
+	}
+	return nil
+}
+
+// isPlainName reports whether s is a name JSONata reads as a field name in a path step.
+func isPlainName(s string) bool {
+	switch s {
+	case "", "and", "or", "in", "true", "false", "null", "function":
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// follow evaluates the path where that gives what the evaluator would: through objects only,
+// to a value the evaluator returns as it is (an object, a string, a boolean or null; it
+// rewrites numbers and arrays). ok is false when the evaluator must decide.
+func (p *fieldPath) follow(s Scope) (v jsonv.Value, ok bool) {
+	switch {
+	case !p.state:
+		v, ok = s.Variable(p.root)
+	case p.root == "input":
+		v, ok = s.Input(), true
+	case p.root == "result":
+		v, ok = s.Result()
+	case p.root == "errorOutput":
+		v, ok = s.ErrorOutput()
+	default:
+		v, ok = s.Context(), true
+	}
+	for _, name := range p.steps {
+		o, isObject := v.(*jsonv.Object)
+		if !ok || !isObject {
+			return nil, false
+		}
+		v, ok = o.Get(name)
+	}
+	if !ok {
+		return nil, false
+	}
+	switch v.(type) {
+	case *jsonv.Object, string, bool, nil:
+		return v, true
+	}
+	return nil, false
 }

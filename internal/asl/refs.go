@@ -6,17 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// statesField is a set of $states fields.
-type statesField uint8
-
-const (
-	statesInput statesField = 1 << iota
-	statesResult
-	statesErrorOutput
-	statesContext
-	statesAll = statesInput | statesResult | statesErrorOutput | statesContext
-)
-
 // jsonataRefs is what an expression may read, found by scanning its text. The scan
 // over-approximates (a "$name" inside a regular expression counts), which costs at most a
 // binding nobody reads; it never misses a reference.
@@ -26,8 +15,10 @@ type jsonataRefs struct {
 	names []string
 	// vars are the names that are workflow variables for DescribeStateMachine: names neither
 	// bound inside the expression nor naming a function.
-	vars      []string
-	states    statesField
+	vars   []string
+	states bool // names $states
+	// context is set when $states may be read for its context, which costs more to build.
+	context   bool
 	functions []string // AWS functions named
 	clock     bool     // $now or $millis
 	random    bool     // $random, $shuffle or $uuid
@@ -87,7 +78,8 @@ func scanRefs(src string) jsonataRefs {
 			case name == "" && j < len(src) && src[j] == '$':
 				j++ // $$: the context item, which AWS does not offer
 			case name == "states":
-				r.states |= statesFieldAt(src[j:])
+				r.states = true
+				r.context = r.context || mayReadContext(src[j:])
 			case name != "":
 				if params > 0 || isBinding(src[j:]) {
 					local[name] = true
@@ -172,11 +164,11 @@ func isBinding(rest string) bool {
 	return strings.HasPrefix(strings.TrimLeft(rest, " \t\n\r"), ":=")
 }
 
-// statesFieldAt says which field of $states follows in rest; anything but a plain field
-// access (the whole object, a computed key) may read them all.
-func statesFieldAt(rest string) statesField {
+// mayReadContext reports whether the $states followed by rest may be read for its context: a
+// plain access to another field may not; the whole object or a computed key may.
+func mayReadContext(rest string) bool {
 	if !strings.HasPrefix(rest, ".") {
-		return statesAll
+		return true
 	}
 	rest = rest[1:]
 	end := 0
@@ -184,14 +176,8 @@ func statesFieldAt(rest string) statesField {
 		end++
 	}
 	switch rest[:end] {
-	case "input":
-		return statesInput
-	case "result":
-		return statesResult
-	case "errorOutput":
-		return statesErrorOutput
-	case "context":
-		return statesContext
+	case "input", "result", "errorOutput":
+		return false
 	}
-	return statesAll
+	return true
 }

@@ -84,3 +84,28 @@ func BenchmarkChoiceLoop(b *testing.B) {
 		"Done":{"Type":"Succeed"}}}`
 	benchmarkExecution(b, def, `{"i":0,"limit":200,"mode":"count"}`)
 }
+
+// jsonataChain builds n JSONata Pass states, each reshaping the payload with Output.
+func jsonataChain(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"QueryLanguage":"JSONata","StartAt":"S0","States":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"S%d":{"Type":"Pass","Output":{"order":"{%% $states.input.order %%}","customer":"{%% $states.input.customer %%}","step":%d,"items":"{%% $states.input.items %%}"},`, i, i)
+		if i == n-1 {
+			b.WriteString(`"End":true}`)
+		} else {
+			fmt.Fprintf(&b, `"Next":"S%d"}`, i+1)
+		}
+	}
+	b.WriteString(`}}`)
+	return b.String()
+}
+
+// BenchmarkJSONataPassChain20 is a 20-state JSONata Pass chain whose Output reads a few fields
+// of a ~200-byte payload, history recorded.
+func BenchmarkJSONataPassChain20(b *testing.B) {
+	benchmarkExecution(b, jsonataChain(20), payload)
+}

@@ -131,6 +131,8 @@ type run struct {
 	// and children that finished, so that parents never advance re-entrantly.
 	queue []func()
 	buf   []byte // reused for encoding
+	// bindings is reused by the JSONata evaluations of the step (see asl.Scratch).
+	bindings map[string]jsonv.Value
 }
 
 func (r *run) result() Result { return Result{Events: r.events, Effects: r.effects} }

@@ -22,6 +22,7 @@ type scope struct {
 	// them may: a work state's Output and Assign, a catcher's.
 	result, errorOutput       jsonv.Value
 	hasResult, hasErrorOutput bool
+	scratch                   asl.Scratch
 }
 
 type mapItem struct {
@@ -55,6 +56,18 @@ func (s *scope) Variable(name string) (jsonv.Value, bool) {
 }
 
 func (s *scope) Result() (jsonv.Value, bool) { return s.result, s.hasResult }
+
+// Scratch lets the JSONata expressions of a state share their $states object, and every
+// evaluation of the execution share one bindings map.
+func (s *scope) Scratch() *asl.Scratch {
+	if s.scratch.Bindings == nil {
+		if s.r.bindings == nil {
+			s.r.bindings = map[string]jsonv.Value{}
+		}
+		s.scratch.Bindings = s.r.bindings
+	}
+	return &s.scratch
+}
 
 func (s *scope) ErrorOutput() (jsonv.Value, bool) { return s.errorOutput, s.hasErrorOutput }
 
