@@ -195,6 +195,10 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 				cause: ptr("The specified tolerated failure threshold was exceeded")}
 		}
 	}
+	if fan.parallel && child.state != nil && child.state.Type != asl.Fail {
+		// The failed state never exited: AWS aborts it with the Parallel.
+		r.emitAfter(child, child.state.Type.String()+"StateAborted", child.prev)
+	}
 	if fan.mapRunArn != "" {
 		r.emitOn(th, "MapRunFailed", history.Details{})
 	}
