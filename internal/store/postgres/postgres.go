@@ -15,8 +15,11 @@
 //     agree; a node whose clock runs ahead takes over leases early (safe, but wasteful).
 //
 // Lock order, which keeps commits free of deadlocks: a batch locks its executions' rows
-// first, all of them in ARN order (see groups), and only then the child rows (timers,
-// effects, tokens, inbox) of those same executions, which no other commit can be touching.
+// first, in ARN order as far as the planner follows its sorted arrays (see groups), and only
+// then the child rows (timers, effects, tokens, inbox) of those same executions, which no
+// other commit can be touching. Should two nodes still cross (a stale node and the one that
+// took its leases over), PostgreSQL aborts one batch as a deadlock, and the caller retries it
+// as any failed batch.
 // Claims and lease acquisition take row locks with SKIP LOCKED and so never wait. Inserts
 // that reference an execution (inbox, activity tasks) take only a KEY SHARE lock on it, which
 // a commit's UPDATE (it changes no key) does not conflict with.
