@@ -326,11 +326,14 @@ func formatNumberPicture(value float64, picture string, f decimalFormat) (any, e
 			var positions []int
 			pos := indexRune(part, f.grouping)
 			for pos >= 0 {
+				// the next position comes from the integer part (as in the reference), so it
+				// may lie beyond this part; JavaScript's substring clamps it
+				at := min(pos, len(part))
 				var chars []rune
 				if toLeft {
-					chars = part[:pos]
+					chars = part[:at]
 				} else {
-					chars = part[pos:]
+					chars = part[at:]
 				}
 				n := 0
 				for _, ch := range chars {
