@@ -2,9 +2,14 @@ package dsn
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestParse(t *testing.T) {
@@ -62,5 +67,49 @@ func TestOpenUnsupported(t *testing.T) {
 	_, err := Open(context.Background(), "mysql://u@h/db")
 	if !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("Open(mysql://…) error = %v, want ErrUnsupported", err)
+	}
+}
+
+func TestOpenPostgres(t *testing.T) {
+	base := os.Getenv("STEPLINE_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("STEPLINE_TEST_POSTGRES not set: skipping the PostgreSQL DSN test")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	schema := "stepline_dsn_" + strings.ToLower(rand.Text())
+	exec := func(sql string) {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	s, err := Open(ctx, base+sep+"search_path="+schema)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v == 0 {
+		t.Fatalf("SchemaVersion = %d, %v; want the migrated schema", v, err)
+	}
+	// The tables went into the test's schema, not the default one.
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("tables in %s: %d, %v", schema, n, err)
 	}
 }
