@@ -2,7 +2,10 @@ package asl
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/stepline/stepline/internal/jsonv"
 )
 
 // FuzzParse checks that no definition makes Parse panic, and that it either returns a machine or
@@ -32,6 +35,50 @@ func FuzzParse(f *testing.F) {
 			case err != nil:
 				_ = err.Error()
 			}
+		}
+	})
+}
+
+// FuzzJSONataField puts an expression in a JSONata state's Output: Parse either accepts it or
+// reports why, evaluation returns a value or an EvaluationError, and a plain field path followed
+// without the evaluator gives what the evaluator gives.
+func FuzzJSONataField(f *testing.F) {
+	for _, seed := range []string{
+		"$states.input.o", "$states.context.Execution.Id", "$v.w", "$count", "$sum($states.input.list) + $x",
+		"function($a){$a}", "$y := 1; $y", "$partition([1,2,3], 2)", "$range(1, 9, 2)", "$hash('a', 'MD5')",
+		"$random(7)", "$uuid()", "$parse('[1]')", "/a$b/", "'$s' & \"$t\"", "`$u`", "/* $c */ 1", "a[1,2)", "",
+		"$states", "$states['input']", "$$", "λ($a){$a + $b}(1)",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		for _, n := range scanRefs(expr).names {
+			if !strings.Contains(expr, "$"+n) {
+				t.Fatalf("name %q is not in %q", n, expr)
+			}
+		}
+		output := string(jsonv.AppendString(nil, "{%"+expr+"%}"))
+		def := `{"QueryLanguage":"JSONata","StartAt":"S","States":{"S":{"Type":"Pass","Output":` + output + `,"End":true}}}`
+		sm, err := Parse([]byte(def), ParseOptions{})
+		if err != nil {
+			var de *DefinitionError
+			if !errors.As(err, &de) || len(de.Diagnostics) == 0 || de.Diagnostics[0].Code != CodeInvalidJSONata {
+				t.Fatalf("Parse: %v", err)
+			}
+			return
+		}
+		sc := jsonataScope(t)
+		e := sm.States["S"].Output.(*jsonataExpr)
+		v, err := e.Eval(sc)
+		var ee *EvaluationError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("Eval: %v", err)
+		}
+		if e.path == nil {
+			return
+		}
+		if direct, ok := e.path.follow(sc); ok && (err != nil || jsonv.String(direct) != jsonv.String(v)) {
+			t.Fatalf("followed %s, evaluator gives %s %v", jsonv.String(direct), jsonv.String(v), err)
 		}
 	})
 }

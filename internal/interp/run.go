@@ -18,6 +18,9 @@ var ErrNotRunning = errors.New("execution is not running")
 // MaxPayload is AWS's limit on a state's input or output, in bytes of JSON text.
 const MaxPayload = 256 * 1024
 
+// MaxAssigned is AWS's limit on the variables one Assign sets, in bytes of JSON text.
+const MaxAssigned = 256 * 1024
+
 // thread is one line of control: the execution itself, a Parallel branch or a Map iteration.
 type thread struct {
 	id      int64
@@ -486,14 +489,25 @@ func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	d := history.Details{Name: st.Name, Output: outText}
 	if a := th.assigned; a != nil {
 		th.assigned = nil
+		size := 0
+		for _, m := range a.Members() {
+			text := *r.text(m.Value)
+			size += len(text)
+			d.AssignedVariables = append(d.AssignedVariables, history.Assigned{Name: m.Key, Value: text})
+		}
+		if size > MaxAssigned {
+			r.stateFailed(th, failure{name: ptr(sferr.DataLimitExceeded),
+				cause: ptr("The state/task '" + st.Name + "' assigned variables with a size exceeding the maximum number of bytes service limit.")})
+			return
+		}
 		if th.vars == nil {
 			th.vars = make(map[string]jsonv.Value, a.Len())
 		}
 		for _, m := range a.Members() {
 			th.vars[m.Key] = m.Value
-			if !th.silent {
-				d.AssignedVariables = append(d.AssignedVariables, history.Assigned{Name: m.Key, Value: *r.text(m.Value)})
-			}
+		}
+		if th.silent {
+			d.AssignedVariables = nil
 		}
 	}
 	r.emitOn(th, st.Type.String()+"StateExited", d)
