@@ -163,7 +163,7 @@ func TestJSONataEval(t *testing.T) {
 		{name: "condition", typ: "Choice", fields: `"Choices":[{"Condition":"{% $states.input.a = 1 %}","Next":"X"}]`, field: condition, want: `true`},
 		{name: "condition not a boolean", typ: "Choice", fields: `"Choices":[{"Condition":"{% $states.input.s %}","Next":"X"}]`, field: condition,
 			location: "Choices[0]/Condition",
-			cause: `The JSONata expression '$states.input.s' specified for the field 'Choices[0]/Condition' returned an unexpected result type. Expected 'boolean', but was 'string' for value: "text"`},
+			cause:    `The JSONata expression '$states.input.s' specified for the field 'Choices[0]/Condition' returned an unexpected result type. Expected 'boolean', but was 'string' for value: "text"`},
 
 		{name: "timeout", typ: "Task", fields: `"Resource":"arn:aws:states:::lambda:invoke","TimeoutSeconds":"{% 0 %}"`, field: func(st *State) Expr { return st.Task.TimeoutSeconds },
 			location: "TimeoutSeconds", refused: true, cause: "The TimeoutSeconds field must be a positive integer: 0"},

@@ -68,8 +68,8 @@ func TestJSONataAndVariables(t *testing.T) {
 			assigned: `A{x=1} B{x=2,seen=1}`,
 		},
 		{
-			name: "JSONPath Assign reads the result of a Pass",
-			def: `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"r":"res"},"ResultPath":"$.out","Assign":{"a.$":"$.r","b.$":"$$.State.Name"},"End":true}}}`,
+			name:  "JSONPath Assign reads the result of a Pass",
+			def:   `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"r":"res"},"ResultPath":"$.out","Assign":{"a.$":"$.r","b.$":"$$.State.Name"},"End":true}}}`,
 			input: `{"i":0}`, status: interp.Succeeded, output: `{"i":0,"out":{"r":"res"}}`, assigned: `A{a="res",b="A"}`,
 		},
 		{
@@ -142,8 +142,8 @@ func TestJSONataAndVariables(t *testing.T) {
 			input: `{}`, answer: failing, status: interp.Succeeded, output: `{"cause":"it broke","e":"Boom"}`,
 		},
 		{
-			name: "an undefined Output records EvaluationFailed before failing",
-			def: `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Output":{"r":"{% $nothing %}"},"End":true}}}`,
+			name:  "an undefined Output records EvaluationFailed before failing",
+			def:   `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Output":{"r":"{% $nothing %}"},"End":true}}}`,
 			input: `{}`, status: interp.Failed, errName: "States.QueryEvaluationError",
 			cause:     "An error occurred while executing the state 'B' (entered at the event id #4). The JSONata expression '$nothing' specified for the field 'Output/r' returned nothing (undefined).",
 			events:    "1<0:ExecutionStarted 2<0:PassStateEntered 3<2:PassStateExited 4<3:PassStateEntered 5<3:EvaluationFailed 6<5:ExecutionFailed",
@@ -174,8 +174,8 @@ func TestJSONataAndVariables(t *testing.T) {
 			evaluated: `M@: An error occurred while executing the state 'M' (entered at the event id #2). Map state input must be an array but was: {"n":1}`,
 		},
 		{
-			name: "a JSONPath Map's input that is no array is a runtime error",
-			def:  `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`,
+			name:  "a JSONPath Map's input that is no array is a runtime error",
+			def:   `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`,
 			input: `{"n":1}`, status: interp.Failed, errName: "States.Runtime",
 			cause:  `An error occurred while executing the state 'M' (entered at the event id #2). Map state input must be an array but was: {"n":1}`,
 			events: "1<0:ExecutionStarted 2<0:MapStateEntered 3<2:MapStateFailed 4<3:ExecutionFailed",
@@ -204,8 +204,8 @@ func TestJSONataAndVariables(t *testing.T) {
 			input: `{"a": 1}`, status: interp.Succeeded, output: `[{"a":1}]`,
 		},
 		{
-			name: "an Assign over AWS's limit",
-			def: `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"big":"{% $pad('', 262145, 'x') %}"},"End":true}}}`,
+			name:  "an Assign over AWS's limit",
+			def:   `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"big":"{% $pad('', 262145, 'x') %}"},"End":true}}}`,
 			input: `{}`, status: interp.Failed, errName: "States.DataLimitExceeded",
 			cause: "The state/task 'A' assigned variables with a size exceeding the maximum number of bytes service limit.",
 		},
