@@ -108,7 +108,7 @@ func (s *Store) applyTransition(ctx context.Context, tx *wtx, t *store.Transitio
 	if err != nil {
 		return fmt.Errorf("sqlite: update execution: %w", err)
 	}
-	return s.writeMutations(ctx, tx, id, &t.Mutations, t.Status.Terminal())
+	return s.writeMutations(ctx, tx, id, &t.Mutations, ends)
 }
 
 // writeMutations writes what a transition carries besides the execution row. Deletes come
