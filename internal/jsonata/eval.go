@@ -117,6 +117,10 @@ func (ev *evaluator) tick() error {
 	if ev.ticks&0x3f != 0 {
 		return nil
 	}
+	return ev.checkLimits()
+}
+
+func (ev *evaluator) checkLimits() error {
 	if err := ev.ctx.Err(); err != nil {
 		return fmt.Errorf("jsonata: evaluation stopped: %w", err)
 	}
@@ -933,7 +937,7 @@ func (ev *evaluator) binary(n *node, input any, env *frame) (any, error) {
 		}
 		res = l + r
 	case "..":
-		res, err = rangeOf(lhs, rhs)
+		res, err = ev.rangeOf(lhs, rhs)
 	case "in":
 		res = includes(lhs, rhs)
 	}
@@ -1098,7 +1102,7 @@ func compareUTF16(a, b string) int {
 
 const maxRange = 1e7
 
-func rangeOf(lhs, rhs any) (any, error) {
+func (ev *evaluator) rangeOf(lhs, rhs any) (any, error) {
 	isInt := func(v any) (float64, bool) {
 		f, ok := v.(float64)
 		return f, ok && f == math.Trunc(f) && !math.IsInf(f, 0)
@@ -1120,6 +1124,12 @@ func rangeOf(lhs, rhs any) (any, error) {
 	}
 	items := make([]any, int(size))
 	for i := range items {
+		// a range can hold ten million items: filling it must honour the time limit
+		if i&0xffff == 0xffff {
+			if err := ev.checkLimits(); err != nil {
+				return nil, err
+			}
+		}
 		items[i] = box(l + float64(i))
 	}
 	return &array{items: items, seq: true}, nil
