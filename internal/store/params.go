@@ -56,8 +56,20 @@ func (p *ExecutionCreateParams) Validate() error {
 		return invalid("a lease must expire after the start date")
 	case len(p.TimersDelete)+len(p.EffectsDelete)+len(p.TaskTokensDelete)+len(p.InboxDelete) > 0:
 		return invalid("a new execution has nothing to delete")
+	case p.Status != "" && !p.Status.Valid():
+		return invalid("execution status %q", p.Status)
+	case p.InitialStatus().Terminal() && (p.StopDate == nil || p.LeaseOwner != ""):
+		return invalid("an execution created ended needs a stop date and no lease")
 	}
 	return nil
+}
+
+// InitialStatus returns the status a driver stores for p: RUNNING when none is given.
+func (p *ExecutionCreateParams) InitialStatus() ExecutionStatus {
+	if p.Status == "" {
+		return StatusRunning
+	}
+	return p.Status
 }
 
 // Validate checks the params.

@@ -63,6 +63,11 @@ type Store interface {
 	// transaction. ErrExecutionAlreadyExists when the ARN or (state machine, name) is taken;
 	// ErrNotFound when the pinned revision does not exist.
 	ExecutionCreate(ctx context.Context, p *ExecutionCreateParams) (*Execution, error)
+	// ExecutionCreateBatch stores many new executions in ONE transaction: the group commit of
+	// StartExecution. The result has one entry per execution: nil when it was created, else
+	// ErrExecutionAlreadyExists or ErrInvalidParams, in which case nothing of it was written. The
+	// second return value is a failure of the whole batch (nothing was written).
+	ExecutionCreateBatch(ctx context.Context, p *ExecutionCreateBatchParams) ([]error, error)
 	// ExecutionGet returns one execution. ErrNotFound.
 	ExecutionGet(ctx context.Context, p *ExecutionGetParams) (*Execution, error)
 	// ExecutionGetByName returns the execution a state machine started under a name, which is
@@ -258,7 +263,8 @@ type Execution struct {
 }
 
 // ExecutionCreateParams describes a new execution. The execution starts RUNNING at Version 1,
-// leased to LeaseOwner until LeaseExpiresAt when LeaseOwner is set.
+// leased to LeaseOwner until LeaseExpiresAt when LeaseOwner is set. An execution that ended in
+// its first burst is created with its terminal Status, outcome and StopDate, and no lease.
 type ExecutionCreateParams struct {
 	Arn             string
 	StateMachineArn string
@@ -270,8 +276,19 @@ type ExecutionCreateParams struct {
 	State           []byte
 	LeaseOwner      string
 	LeaseExpiresAt  time.Time
+	// Status is empty for RUNNING.
+	Status   ExecutionStatus
+	Output   *string
+	Error    *string
+	Cause    *string
+	StopDate *time.Time
 	// Mutations holds the first events, timers, effects and tokens; Now defaults to StartDate.
 	Mutations
+}
+
+// ExecutionCreateBatchParams creates executions together.
+type ExecutionCreateBatchParams struct {
+	Executions []*ExecutionCreateParams
 }
 
 // ExecutionGetParams selects an execution.

@@ -50,50 +50,72 @@ func collectExecutions(rows pgx.Rows, cols string) ([]*store.Execution, error) {
 
 // ExecutionCreate implements store.Store.
 func (s *Store) ExecutionCreate(ctx context.Context, p *store.ExecutionCreateParams) (*store.Execution, error) {
-	if err := p.Validate(); err != nil {
+	errs, err := s.ExecutionCreateBatch(ctx, &store.ExecutionCreateBatchParams{Executions: []*store.ExecutionCreateParams{p}})
+	if err != nil {
 		return nil, err
 	}
-	m := p.Mutations
-	if m.Now.IsZero() {
-		m.Now = p.StartDate
+	if errs[0] != nil {
+		return nil, errs[0]
 	}
-	var owner *string
-	var leaseExp *time.Time
-	if p.LeaseOwner != "" {
-		owner, leaseExp = &p.LeaseOwner, tsPtr(&p.LeaseExpiresAt)
+	return s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: p.Arn, WithState: true})
+}
+
+// ExecutionCreateBatch implements store.Store. ON CONFLICT DO NOTHING tells a taken ARN or name
+// apart without aborting the transaction, so one duplicate does not cost the others.
+func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCreateBatchParams) ([]error, error) {
+	errs := make([]error, len(p.Executions))
+	for i, c := range p.Executions {
+		errs[i] = c.Validate()
 	}
-	var x *store.Execution
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO executions
-			(arn, state_machine_arn, revision_id, name, type, status, input, start_date, state, version,
-			 lease_owner, lease_expires_at)
-			VALUES ($1, $2, $3, $4, $5, 'RUNNING', $6, $7, $8, 1, $9, $10) RETURNING id, `+stateCols,
-			p.Arn, p.StateMachineArn, p.RevisionID, p.Name, p.Type, p.Input, ts(p.StartDate), nonNil(p.State), owner, leaseExp)
-		if err != nil {
-			return fmt.Errorf("postgres: create execution: %w", err)
+		var ids []int64
+		var muts []*store.Mutations
+		for i, c := range p.Executions {
+			if errs[i] != nil {
+				continue
+			}
+			m := c.Mutations
+			if m.Now.IsZero() {
+				m.Now = c.StartDate
+			}
+			var owner *string
+			var leaseExp *time.Time
+			if c.LeaseOwner != "" {
+				owner, leaseExp = &c.LeaseOwner, tsPtr(&c.LeaseExpiresAt)
+			}
+			var id int64
+			err := tx.QueryRow(ctx, `INSERT INTO executions
+				(arn, state_machine_arn, revision_id, name, type, status, input, output, error, cause,
+				 start_date, stop_date, state, version, lease_owner, lease_expires_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)
+				ON CONFLICT DO NOTHING RETURNING id`, c.Arn, c.StateMachineArn, c.RevisionID, c.Name, c.Type,
+				c.InitialStatus(), c.Input, c.Output, c.Error, c.Cause, ts(c.StartDate), tsPtr(c.StopDate),
+				nonNil(c.State), owner, leaseExp).Scan(&id)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				errs[i] = fmt.Errorf("execution %s: %w", c.Arn, store.ErrExecutionAlreadyExists)
+				continue
+			case isForeignKey(err):
+				return fmt.Errorf("revision %s of %s: %w", c.RevisionID, c.StateMachineArn, store.ErrNotFound)
+			case err != nil:
+				return fmt.Errorf("postgres: create execution: %w", err)
+			}
+			ids = append(ids, id)
+			muts = append(muts, &m)
 		}
-		var id int64
-		x, err = pgx.CollectExactlyOneRow(rows, func(r pgx.CollectableRow) (*store.Execution, error) {
-			return scanExecution(idRow{r, &id}, stateCols)
-		})
-		switch {
-		case isUnique(err):
-			return fmt.Errorf("execution %s: %w", p.Arn, store.ErrExecutionAlreadyExists)
-		case isForeignKey(err):
-			return fmt.Errorf("revision %s of %s: %w", p.RevisionID, p.StateMachineArn, store.ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("postgres: create execution: %w", err)
+		if len(ids) == 0 {
+			return nil
 		}
-		err = writeMutations(ctx, tx, []int64{id}, []*store.Mutations{&m}, nil)
+		err := writeMutations(ctx, tx, ids, muts, nil)
 		if errors.Is(err, errRowExists) {
-			return fmt.Errorf("execution %s: %w: %w", p.Arn, store.ErrConflict, err)
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return x, nil
+	return errs, nil
 }
 
 // idRow scans a leading id column, then hands the rest to the wrapped row's reader.

@@ -47,42 +47,66 @@ func scanExecution(r scanner, cols string) (*store.Execution, error) {
 
 // ExecutionCreate implements store.Store.
 func (s *Store) ExecutionCreate(ctx context.Context, p *store.ExecutionCreateParams) (*store.Execution, error) {
-	if err := p.Validate(); err != nil {
+	errs, err := s.ExecutionCreateBatch(ctx, &store.ExecutionCreateBatchParams{Executions: []*store.ExecutionCreateParams{p}})
+	if err != nil {
 		return nil, err
 	}
-	m := p.Mutations
-	if m.Now.IsZero() {
-		m.Now = p.StartDate
+	if errs[0] != nil {
+		return nil, errs[0]
 	}
-	var owner, leaseExp any
-	if p.LeaseOwner != "" {
-		owner, leaseExp = p.LeaseOwner, micro(p.LeaseExpiresAt)
+	return s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: p.Arn, WithState: true})
+}
+
+// ExecutionCreateBatch implements store.Store. The single writer makes a duplicate visible to
+// the INSERT itself, so ON CONFLICT DO NOTHING tells duplicates apart without a savepoint.
+func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCreateBatchParams) ([]error, error) {
+	errs := make([]error, len(p.Executions))
+	for i, c := range p.Executions {
+		errs[i] = c.Validate()
 	}
 	err := s.write(ctx, func(tx *wtx) error {
-		var id int64
-		err := tx.queryRow(ctx, `INSERT INTO executions
-			(arn, state_machine_arn, revision_id, name, type, status, input, start_date, state, version,
-			 lease_owner, lease_expires_at)
-			VALUES (?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, 1, ?, ?) RETURNING id`, p.Arn, p.StateMachineArn, p.RevisionID, p.Name, p.Type, p.Input,
-			micro(p.StartDate), nonNil(p.State), owner, leaseExp).Scan(&id)
-		switch {
-		case isUnique(err):
-			return fmt.Errorf("execution %s: %w", p.Arn, store.ErrExecutionAlreadyExists)
-		case isForeignKey(err):
-			return fmt.Errorf("revision %s of %s: %w", p.RevisionID, p.StateMachineArn, store.ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("sqlite: create execution: %w", err)
+		for i, c := range p.Executions {
+			if errs[i] != nil {
+				continue
+			}
+			m := c.Mutations
+			if m.Now.IsZero() {
+				m.Now = c.StartDate
+			}
+			var owner, leaseExp any
+			if c.LeaseOwner != "" {
+				owner, leaseExp = c.LeaseOwner, micro(c.LeaseExpiresAt)
+			}
+			var id int64
+			err := tx.queryRow(ctx, `INSERT INTO executions
+				(arn, state_machine_arn, revision_id, name, type, status, input, output, error, cause,
+				 start_date, stop_date, state, version, lease_owner, lease_expires_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+				ON CONFLICT DO NOTHING RETURNING id`, c.Arn, c.StateMachineArn, c.RevisionID, c.Name, c.Type,
+				c.InitialStatus(), c.Input, c.Output, c.Error, c.Cause, micro(c.StartDate), microPtr(c.StopDate),
+				nonNil(c.State), owner, leaseExp).Scan(&id)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				errs[i] = fmt.Errorf("execution %s: %w", c.Arn, store.ErrExecutionAlreadyExists)
+				continue
+			case isForeignKey(err):
+				return fmt.Errorf("revision %s of %s: %w", c.RevisionID, c.StateMachineArn, store.ErrNotFound)
+			case err != nil:
+				return fmt.Errorf("sqlite: create execution: %w", err)
+			}
+			if err := s.writeMutations(ctx, tx, id, &m, false); err != nil {
+				if errors.Is(err, errRowExists) {
+					return fmt.Errorf("execution %s: %w: %w", c.Arn, store.ErrConflict, err)
+				}
+				return err
+			}
 		}
-		err = s.writeMutations(ctx, tx, id, &m, false)
-		if errors.Is(err, errRowExists) {
-			return fmt.Errorf("execution %s: %w: %w", p.Arn, store.ErrConflict, err)
-		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: p.Arn, WithState: true})
+	return errs, nil
 }
 
 // nonNil keeps NOT NULL blob columns happy when a caller passes no bytes.

@@ -70,6 +70,61 @@ func testExecutionCreate(t *testing.T, s store.Store) {
 	}
 }
 
+// testExecutionCreateBatch creates executions together: one that ended in its first burst, one
+// running, one whose name is taken and one with invalid params. Only the last two fail, and
+// they write nothing.
+func testExecutionCreateBatch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	mustStart(t, s, sm, startOpts{name: "taken", events: 1})
+	output, stop := `{"ok":true}`, t0.Add(time.Second)
+	create := func(name string) *store.ExecutionCreateParams {
+		return &store.ExecutionCreateParams{
+			Arn: execArn("m", name), StateMachineArn: sm.Arn, RevisionID: sm.RevisionID, Name: name,
+			Type: store.StateMachineStandard, Input: `{}`, StartDate: t0, State: []byte("s"),
+			Mutations: store.Mutations{Events: events(1, 3, t0)},
+		}
+	}
+	ended := create("ended")
+	ended.Status, ended.Output, ended.StopDate = store.StatusSucceeded, &output, &stop
+	running := create("running")
+	running.TimersInsert = []*store.TimerInsert{{TimerID: "w", Due: t0.Add(time.Minute)}}
+	invalid := create("invalid")
+	invalid.StartDate = time.Time{}
+	errs, err := s.ExecutionCreateBatch(ctx, &store.ExecutionCreateBatchParams{
+		Executions: []*store.ExecutionCreateParams{ended, create("taken"), running, invalid},
+	})
+	if err != nil || len(errs) != 4 {
+		t.Fatalf("ExecutionCreateBatch = %v, %v", errs, err)
+	}
+	wantErr(t, "ended", errs[0], nil)
+	wantErr(t, "taken", errs[1], store.ErrExecutionAlreadyExists)
+	wantErr(t, "running", errs[2], nil)
+	wantErr(t, "invalid", errs[3], store.ErrInvalidParams)
+
+	x, err := s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: ended.Arn})
+	if err != nil || x.Status != store.StatusSucceeded || x.Output == nil || *x.Output != output ||
+		x.StopDate == nil || !x.StopDate.Equal(stop) || x.LeaseOwner != "" {
+		t.Fatalf("ended execution = %+v, %v", x, err)
+	}
+	if ids := historyIDs(t, s, ended.Arn); !slices.Equal(ids, []int64{1, 2, 3}) {
+		t.Fatalf("history of the ended execution = %v", ids)
+	}
+	if ids := historyIDs(t, s, execArn("m", "taken")); !slices.Equal(ids, []int64{1}) {
+		t.Fatalf("history of the taken name = %v", ids)
+	}
+	x, err = s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: running.Arn})
+	if err != nil || x.Status != store.StatusRunning || x.Version != 1 {
+		t.Fatalf("running execution = %+v, %v", x, err)
+	}
+	_, err = s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: invalid.Arn})
+	wantErr(t, "invalid never created", err, store.ErrNotFound)
+	ts, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0.Add(time.Hour), ClaimUntil: t0.Add(2 * time.Hour), Limit: 10})
+	if err != nil || len(ts) != 1 || ts[0].ExecutionArn != running.Arn {
+		t.Fatalf("timers = %v, %v", ts, err)
+	}
+}
+
 func testExecutionList(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")

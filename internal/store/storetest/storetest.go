@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"StateMachineLifecycle", testStateMachineLifecycle},
 		{"StateMachineList", testStateMachineList},
 		{"ExecutionCreate", testExecutionCreate},
+		{"ExecutionCreateBatch", testExecutionCreateBatch},
 		{"ExecutionList", testExecutionList},
 		{"LeaseAcquire", testLeaseAcquire},
 		{"LeaseTakeoverScan", testLeaseTakeoverScan},
