@@ -41,8 +41,6 @@ type included struct {
 	Included bool `json:"included"`
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {

@@ -185,9 +185,6 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Handler returns the server's HTTP handler, for tests that serve it themselves.
-func (s *Server) Handler() http.Handler { return s.http.Handler }
-
 // Stop stops accepting requests, waits for those in progress (ending long polls at once),
 // stops the engine, which releases its leases, and closes the store. Calling it again does
 // nothing. ctx bounds the wait.
