@@ -3,6 +3,7 @@ package interp_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stepline/stepline/internal/history"
@@ -290,4 +291,22 @@ func TestSnapshotRestoreVariables(t *testing.T) {
 	if !strings.Contains(deref(x1.Output), `"x":2`) {
 		t.Errorf("output %s: the Parallel branch should read x as the Map assigned it", deref(x1.Output))
 	}
+}
+
+// TestJSONataConcurrentExecutions runs executions of one parsed definition at once: compiled
+// expressions are shared, so the race detector watches them here.
+func TestJSONataConcurrentExecutions(t *testing.T) {
+	def := mustParse(t, `{"QueryLanguage":"JSONata","StartAt":"A","States":{
+		"A":{"Type":"Pass","Assign":{"id":"{% $uuid() %}","r":"{% $random() %}"},"Output":{"p":"{% $partition($states.input.items, 2) %}"},"Next":"B"},
+		"B":{"Type":"Pass","Output":"{% function($x){$x} %}","End":true}}}`)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			x, res, err := interp.Start(def, identity(), `{"items":[1,2,3]}`, t0)
+			if err != nil || x.Status != interp.Failed || !strings.Contains(deref(x.Cause), "unsupported result type") {
+				t.Errorf("Start: %v %s %s %s", err, x.Status, deref(x.Cause), types(res.Events))
+			}
+		})
+	}
+	wg.Wait()
 }
