@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -98,9 +99,16 @@ type Engine struct {
 	defs   map[string]*asl.StateMachine // by revision id
 
 	wake    chan struct{}
+	creates chan *createRequest
 	stop    context.CancelFunc
 	done    chan struct{}
 	runners sync.WaitGroup
+}
+
+// createRequest is one StartExecution waiting for the group commit of new executions.
+type createRequest struct {
+	p    *store.ExecutionCreateParams
+	done chan error
 }
 
 // New checks the options and returns a stopped engine.
@@ -140,6 +148,7 @@ func New(o Options) (*Engine, error) {
 	}
 	return &Engine{
 		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, wake: make(chan struct{}, 1),
+		creates: make(chan *createRequest, o.BatchSize),
 	}, nil
 }
 
@@ -153,11 +162,99 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	ctx, e.stop = context.WithCancel(context.WithoutCancel(ctx))
 	e.done = make(chan struct{})
+	var loops sync.WaitGroup
+	loops.Add(2)
 	go func() {
-		defer close(e.done)
+		defer loops.Done()
 		e.loop(ctx)
 	}()
+	go func() {
+		defer loops.Done()
+		e.createLoop(ctx)
+	}()
+	go func() {
+		loops.Wait()
+		close(e.done)
+	}()
 	return nil
+}
+
+// createLoop is the group commit of StartExecution: it creates every execution that queued up
+// while the previous batch was being committed in one transaction.
+func (e *Engine) createLoop(ctx context.Context) {
+	for {
+		var batch []*createRequest
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-e.creates:
+			batch = append(batch, r)
+		}
+	more:
+		for len(batch) < e.o.BatchSize {
+			select {
+			case r := <-e.creates:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		e.createBatch(ctx, batch)
+	}
+}
+
+func (e *Engine) createBatch(ctx context.Context, batch []*createRequest) {
+	params := make([]*store.ExecutionCreateParams, len(batch))
+	for i, r := range batch {
+		params[i] = r.p
+	}
+	start := time.Now()
+	errs, err := e.o.Store.ExecutionCreateBatch(ctx, &store.ExecutionCreateBatchParams{Executions: params})
+	e.o.Metrics.commitLatency.observe(time.Since(start).Seconds())
+	e.o.Metrics.commitBatch.observe(float64(len(batch)))
+	if err != nil && len(batch) > 1 {
+		// One bad execution must not fail the others: create them one by one.
+		for _, r := range batch {
+			e.createBatch(ctx, []*createRequest{r})
+		}
+		return
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// create commits a new execution through the group commit, or directly when the engine is
+// not running.
+func (e *Engine) create(ctx context.Context, p *store.ExecutionCreateParams) error {
+	if e.stop == nil {
+		errs, err := e.o.Store.ExecutionCreateBatch(ctx, &store.ExecutionCreateBatchParams{Executions: []*store.ExecutionCreateParams{p}})
+		if err != nil {
+			return err
+		}
+		return errs[0]
+	}
+	r := &createRequest{p: p, done: make(chan error, 1)}
+	select {
+	case e.creates <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.done:
+		return errors.New("engine: stopped")
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// The batch may still commit it; the execution then simply runs.
+		return ctx.Err()
+	case <-e.done:
+		return errors.New("engine: stopped")
+	}
 }
 
 // Stop ends the loop and waits for running tasks to report. Calling it again does nothing.
@@ -245,10 +342,10 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		Type: sm.Type, Input: p.Input, StartDate: now, State: tr.State, Mutations: tr.Mutations,
 	}
 	if x.Status != interp.Running {
-		// The outcome is recorded by a second commit, which needs the lease.
-		cp.LeaseOwner, cp.LeaseExpiresAt = e.o.Node, now.Add(e.o.LeaseTTL)
+		e.finishTransition(x, tr, now)
+		cp.Status, cp.Output, cp.Error, cp.Cause, cp.StopDate = tr.Status, tr.Output, tr.Error, tr.Cause, tr.StopDate
 	}
-	created, err := e.o.Store.ExecutionCreate(ctx, cp)
+	err = e.create(ctx, cp)
 	if errors.Is(err, store.ErrExecutionAlreadyExists) {
 		existing, gerr := e.o.Store.ExecutionGetByName(ctx, &store.ExecutionGetByNameParams{StateMachineArn: sm.Arn, Name: p.Name})
 		if gerr != nil {
@@ -262,20 +359,15 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 	e.o.Metrics.started.Add(1)
 	e.o.Metrics.transitions.Add(int64(countTransitions(res.Events)))
 	if x.Status != interp.Running {
-		// Finished in its first burst: one more commit records the outcome.
-		tr.ExecutionArn, tr.LeaseOwner, tr.Version = id.ExecutionArn, e.o.Node, created.Version
-		tr.Mutations = store.Mutations{Now: now}
-		tr.ReleaseLease = true
-		e.finishTransition(x, tr, now)
-		if errs, err := e.o.Store.TransitionCommitBatch(ctx, &store.TransitionCommitBatchParams{Transitions: []*store.Transition{tr}}); err != nil || errs[0] != nil {
-			return nil, fmt.Errorf("engine: recording the end of %s: %w", id.ExecutionArn, errors.Join(err, errs[0]))
-		}
 		e.o.Metrics.finished(string(x.Status))
-		created.Status, created.Output, created.Error, created.Cause, created.StopDate = store.ExecutionStatus(x.Status), x.Output, x.Error, x.Cause, tr.StopDate
-		return created, nil
+	} else {
+		e.poke()
 	}
-	e.poke()
-	return created, nil
+	return &store.Execution{
+		Arn: cp.Arn, StateMachineArn: cp.StateMachineArn, RevisionID: cp.RevisionID, Name: cp.Name, Type: cp.Type,
+		Status: cp.InitialStatus(), Input: cp.Input, Output: cp.Output, Error: cp.Error, Cause: cp.Cause,
+		StartDate: now, StopDate: cp.StopDate, Version: 1,
+	}, nil
 }
 
 // ExecutionArn returns the ARN of a standard execution.
@@ -380,6 +472,7 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 			m.EffectsDelete = append(m.EffectsDelete, ef.TaskID)
 		}
 	}
+	cancelWithinStep(m)
 	snap, err := x.Snapshot()
 	if err != nil {
 		return fmt.Errorf("engine: snapshot of %s: %w", x.ID.ExecutionArn, err)
@@ -387,6 +480,32 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 	tr.State = snap
 	tr.Status = store.ExecutionStatus(x.Status)
 	return nil
+}
+
+// cancelWithinStep drops timers and tasks that a step both started and cancelled (a Map that
+// failed fast, a burst that ended the execution): they never need to reach the store.
+func cancelWithinStep(m *store.Mutations) {
+	inserted := map[string]bool{}
+	for _, t := range m.TimersInsert {
+		inserted[t.TimerID] = true
+	}
+	gone := map[string]bool{}
+	m.TimersDelete = slices.DeleteFunc(m.TimersDelete, func(id string) bool {
+		gone[id] = inserted[id]
+		return inserted[id]
+	})
+	m.TimersInsert = slices.DeleteFunc(m.TimersInsert, func(t *store.TimerInsert) bool { return gone[t.TimerID] })
+	scheduled := map[string]bool{}
+	for _, ef := range m.EffectsInsert {
+		scheduled[ef.EffectID] = true
+	}
+	cancelled := map[string]bool{}
+	m.EffectsDelete = slices.DeleteFunc(m.EffectsDelete, func(id string) bool {
+		cancelled[id] = scheduled[id]
+		return scheduled[id]
+	})
+	m.EffectsInsert = slices.DeleteFunc(m.EffectsInsert, func(ef *store.EffectInsert) bool { return cancelled[ef.EffectID] })
+	m.TaskTokensInsert = slices.DeleteFunc(m.TaskTokensInsert, func(t *store.TaskTokenInsert) bool { return cancelled[t.TaskID] })
 }
 
 // finishTransition fills in the outcome of an execution that ended.
