@@ -3,8 +3,10 @@ package asl
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +55,10 @@ func TestModelGolden(t *testing.T) {
 func dumpMachine(sm *StateMachine) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "StateMachine Version=%q TimeoutSeconds=%d\n", sm.Version, sm.TimeoutSeconds)
+	refs := sm.VariableReferences()
+	for _, name := range slices.Sorted(maps.Keys(refs)) {
+		fmt.Fprintf(&b, "VariableReferences %s=%v\n", name, refs[name])
+	}
 	dumpScope(&b, &sm.Machine, "")
 	return b.String()
 }
@@ -92,7 +98,7 @@ func dumpState(b *strings.Builder, s *State, indent string) {
 		line("Retry %v Interval=%d MaxAttempts=%d Backoff=%v MaxDelay=%d JitterFull=%v", r.ErrorEquals, r.IntervalSeconds, r.MaxAttempts, r.BackoffRate, r.MaxDelaySeconds, r.JitterFull)
 	}
 	for _, c := range s.Catch {
-		line("Catch %v Next=%q ResultPath=%v", c.ErrorEquals, c.Next, c.ResultPath.Path)
+		line("Catch %v Next=%q ResultPath=%v Assign=%s Output=%s", c.ErrorEquals, c.Next, c.ResultPath.Path, dumpExpr(c.Assign), dumpExpr(c.Output))
 	}
 	if t := s.Task; t != nil {
 		line("Resource=%s", t.Resource)
@@ -103,7 +109,7 @@ func dumpState(b *strings.Builder, s *State, indent string) {
 	}
 	if c := s.Choice; c != nil {
 		for _, r := range c.Choices {
-			line("Choice Next=%q %s", r.Next, dumpRule(r))
+			line("Choice Next=%q %s Assign=%s Output=%s", r.Next, dumpRule(r), dumpExpr(r.Assign), dumpExpr(r.Output))
 		}
 		line("Default=%q", c.Default)
 	}
@@ -170,6 +176,9 @@ func dumpRule(r *ChoiceRule) string {
 	if r.Not != nil {
 		parts = append(parts, "Not("+dumpRule(r.Not)+")")
 	}
+	if r.Condition != nil {
+		parts = append(parts, "Condition="+dumpExpr(r.Condition))
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -197,6 +206,8 @@ func dumpExpr(e Expr) string {
 			parts[i] = fmt.Sprintf("%q: %s", m.key, dumpExpr(m.value))
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
+	case *jsonataExpr:
+		return fmt.Sprintf("jsonata %q for %q check %d", e.src, e.field, e.check)
 	case arrayTemplate:
 		parts := make([]string, len(e.elems))
 		for i, x := range e.elems {
