@@ -4,15 +4,16 @@ import "strings"
 
 // Diagnostic codes, as AWS's CreateStateMachine and ValidateStateMachineDefinition report them.
 const (
-	CodeInvalidJSON      = "INVALID_JSON_DESCRIPTION"
-	CodeSchema           = "SCHEMA_VALIDATION_FAILED"
-	CodeMissingTarget    = "MISSING_TRANSITION_TARGET"
-	CodeMissingEndState  = "MISSING_END_STATE"
-	CodeDuplicateState   = "DUPLICATE_STATE_NAME"
-	CodeInvalidStateName = "INVALID_STATE_NAME"
-	CodeInvalidLabelName = "INVALID_LABEL_NAME"
-	CodeDuplicateLabel   = "DUPLICATE_LABEL_NAME"
-	CodeInvalidJSONata   = "INVALID_JSONATA_EXPRESSION"
+	CodeInvalidJSON        = "INVALID_JSON_DESCRIPTION"
+	CodeSchema             = "SCHEMA_VALIDATION_FAILED"
+	CodeMissingTarget      = "MISSING_TRANSITION_TARGET"
+	CodeMissingEndState    = "MISSING_END_STATE"
+	CodeDuplicateState     = "DUPLICATE_STATE_NAME"
+	CodeInvalidStateName   = "INVALID_STATE_NAME"
+	CodeInvalidLabelName   = "INVALID_LABEL_NAME"
+	CodeDuplicateLabel     = "DUPLICATE_LABEL_NAME"
+	CodeInvalidJSONata     = "INVALID_JSONATA_EXPRESSION"
+	CodeUnsupportedJSONata = "UNSUPPORTED_JSONATA_EXPRESSION"
 )
 
 // Diagnostic is one problem found in a definition. Location is a JSON-pointer-like path such as

@@ -99,6 +99,9 @@ type parser struct {
 	// stateLoc is the location of the state being parsed: AWS names a JSONata field by its
 	// path within the state ("Output/result").
 	stateLoc string
+	// inCatch is set while a catcher's Output and Assign are parsed, the only fields where
+	// $states.errorOutput exists.
+	inCatch bool
 }
 
 // scope is one Machine with what the graph phase needs to know about it.
@@ -540,12 +543,14 @@ func (p *parser) catchers(o *jsonv.Object, loc string, lang QueryLanguage) []Cat
 		var cat Catcher
 		cat.ErrorEquals = p.errorEquals(c, cloc, i == len(list)-1)
 		cat.Next, _ = p.str(c, "Next", cloc)
+		p.inCatch = true
 		if lang == JSONPath {
 			cat.ResultPath = p.optPath(c, "ResultPath", cloc, true)
 		} else if v, ok := c.Get("Output"); ok {
 			cat.Output = p.template(v, cloc+"/Output", JSONata)
 		}
 		cat.Assign = p.assign(c, cloc, lang)
+		p.inCatch = false
 		out = append(out, cat)
 	}
 	return out

@@ -18,10 +18,13 @@ type jsonataRefs struct {
 	vars   []string
 	states bool // names $states
 	// context is set when $states may be read for its context, which costs more to build.
-	context   bool
-	functions []string // AWS functions named
-	clock     bool     // $now or $millis
-	random    bool     // $random, $shuffle or $uuid
+	context bool
+	// errorOutput is set when the expression names $states.errorOutput, and root when it
+	// names $$: AWS refuses both where they do not exist.
+	errorOutput, root bool
+	functions         []string // AWS functions named
+	clock             bool     // $now or $millis
+	random            bool     // $random, $shuffle or $uuid
 }
 
 // jsonataFunctions are the names of JSONata's standard library, which are not variables.
@@ -76,10 +79,12 @@ func scanRefs(src string) jsonataRefs {
 			name := src[i+1 : j]
 			switch {
 			case name == "" && j < len(src) && src[j] == '$':
-				j++ // $$: the context item, which AWS does not offer
+				j++
+				r.root = true
 			case name == "states":
 				r.states = true
 				r.context = r.context || mayReadContext(src[j:])
+				r.errorOutput = r.errorOutput || strings.HasPrefix(src[j:], ".errorOutput") && (j+12 == len(src) || !isNameByte(src[j+12]))
 			case name != "":
 				if params > 0 || isBinding(src[j:]) {
 					local[name] = true

@@ -155,5 +155,12 @@ func (p *parser) jsonata(text, loc string, chk check) Expr {
 		}
 		return literalExpr{nil}
 	}
+	// AWS refuses, when the definition is created, what an expression could never read.
+	if e.refs.root {
+		p.add(CodeUnsupportedJSONata, loc, "Reference to '$$' is not supported.")
+	}
+	if e.refs.errorOutput && !p.inCatch {
+		p.add(CodeUnsupportedJSONata, loc, "Field '$states.errorOutput' does not exist.")
+	}
 	return e
 }
