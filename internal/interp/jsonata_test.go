@@ -54,6 +54,7 @@ func TestJSONataAndVariables(t *testing.T) {
 		answer           func(interp.ScheduleTask) interp.Event
 		status           interp.Status
 		output           string // JSON, compared as text after compacting
+		rawOutput        string // the output's exact text, when given
 		errName, cause   string
 		events           string // types(events), when given
 		assigned         string // assignments(events), when given
@@ -199,10 +200,22 @@ func TestJSONataAndVariables(t *testing.T) {
 			cause: "An error occurred while executing the state 'T' (entered at the event id #2). The JSONata expression '$none' specified for the field 'Catch[0]/Output' returned nothing (undefined).",
 		},
 		{
-			name: "JSONata results hold the input written compactly; JSONPath passes its text on",
+			name: "JSONata results hold the input written compactly",
 			def: `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},
 				"B":{"Type":"Pass","QueryLanguage":"JSONata","Output":"{% [$states.input] %}","End":true}}}`,
-			input: `{"a": 1}`, status: interp.Succeeded, output: `[{"a":1}]`,
+			input: `{"a": 1}`, status: interp.Succeeded, rawOutput: `[{"a":1}]`,
+		},
+		{
+			name: "JSONata results rebuilt from a Parallel's result",
+			def: `{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[
+				{"StartAt":"B","States":{"B":{"Type":"Pass","End":true}}},{"StartAt":"C","States":{"C":{"Type":"Pass","End":true}}}],
+				"Output":"{% [$states.result, 0] %}","End":true}}}`,
+			input: `{"a": 1}`, status: interp.Succeeded, rawOutput: `[{"a":1},{"a":1},0]`,
+		},
+		{
+			name:  "a Parallel's result passes the input's text on",
+			def:   `{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[{"StartAt":"B","States":{"B":{"Type":"Pass","End":true}}}],"End":true}}}`,
+			input: `{"a": 1}`, status: interp.Succeeded, rawOutput: `[{"a": 1}]`,
 		},
 		{
 			name:  "an Assign over AWS's limit",
@@ -230,6 +243,9 @@ func TestJSONataAndVariables(t *testing.T) {
 				if got := compact(t, deref(x.Output)); got != compact(t, tc.output) {
 					t.Errorf("output %s, want %s", got, tc.output)
 				}
+			}
+			if tc.rawOutput != "" && deref(x.Output) != tc.rawOutput {
+				t.Errorf("output text %s, want %s", deref(x.Output), tc.rawOutput)
 			}
 			if tc.errName != "" && (deref(x.Error) != tc.errName || tc.cause != "" && deref(x.Cause) != tc.cause) {
 				t.Errorf("error %s: %s\nwant  %s: %s", deref(x.Error), deref(x.Cause), tc.errName, tc.cause)

@@ -321,21 +321,27 @@ func (r *run) evalAssign(th *thread, assign asl.Expr, sc *scope) error {
 
 // fresh returns v with copies of the execution input where AppendKeeping would find it.
 func (r *run) fresh(v jsonv.Value) jsonv.Value {
+	f, _ := r.freshened(v)
+	return f
+}
+
+// freshened is fresh, reporting whether it copied anything.
+func (r *run) freshened(v jsonv.Value) (jsonv.Value, bool) {
 	if jsonv.Same(v, r.x.input) {
 		switch in := v.(type) {
 		case *jsonv.Object:
-			return jsonv.ObjectOf(in.Members()...)
+			return jsonv.ObjectOf(in.Members()...), true
 		case []jsonv.Value:
-			return slices.Clone(in)
+			return slices.Clone(in), true
 		}
 	}
 	a, ok := v.([]jsonv.Value)
 	if !ok {
-		return v
+		return v, false
 	}
 	var out []jsonv.Value
 	for i, e := range a {
-		if f := r.fresh(e); !jsonv.Same(f, e) && f != e {
+		if f, changed := r.freshened(e); changed {
 			if out == nil {
 				out = slices.Clone(a)
 			}
@@ -343,9 +349,9 @@ func (r *run) fresh(v jsonv.Value) jsonv.Value {
 		}
 	}
 	if out == nil {
-		return v
+		return v, false
 	}
-	return out
+	return out, true
 }
 
 func (r *run) execPass(th *thread) {
@@ -364,7 +370,6 @@ func (r *run) execPass(th *thread) {
 func (r *run) execFail(th *thread) {
 	st := th.state
 	sc := r.scope(th, th.effective)
-	e := &sferr.Error{}
 	var errText, causeText *string
 	if st.Fail.Error != nil {
 		v, err := st.Fail.Error.Eval(sc)
@@ -372,9 +377,7 @@ func (r *run) execFail(th *thread) {
 			r.fail(th, err)
 			return
 		}
-		s := stringOrJSON(v)
-		errText = &s
-		e.Name = s
+		errText = ptr(stringOrJSON(v))
 	}
 	if st.Fail.Cause != nil {
 		v, err := st.Fail.Cause.Eval(sc)
@@ -382,9 +385,7 @@ func (r *run) execFail(th *thread) {
 			r.fail(th, err)
 			return
 		}
-		s := stringOrJSON(v)
-		causeText = &s
-		e.Cause = s
+		causeText = ptr(stringOrJSON(v))
 	}
 	r.threadFailed(th, failure{name: errText, cause: causeText})
 }

@@ -18,7 +18,8 @@ func (r *run) execWait(th *thread) {
 			r.fail(th, err)
 			return
 		}
-		secs, _ := v.(jsonv.Number).Int64()
+		n, _ := v.(jsonv.Number)
+		secs, _ := n.Int64()
 		due = r.now.Add(time.Duration(secs) * time.Second)
 	} else {
 		v, err := w.Timestamp.Eval(sc)
