@@ -102,3 +102,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestObjectSharedReads reads one large object from many goroutines, as executions of one
+// definition read its literals; run with -race.
+func TestObjectSharedReads(t *testing.T) {
+	o := NewObject(0)
+	for i := range 100 {
+		o.Set(string(Int(int64(i))), Int(int64(i)))
+	}
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			for i := range 100 {
+				if v, ok := o.Get(string(Int(int64(i)))); !ok || v != Int(int64(i)) {
+					t.Errorf("Get(%d) = %v, %v", i, v, ok)
+				}
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}

@@ -76,7 +76,8 @@ type Member struct {
 
 // Object is a JSON object that keeps its keys in order. The zero value is an empty object.
 // Lookups are linear, which beats a map for the small objects state machines pass around;
-// large objects get an index built once, on first lookup.
+// large objects get an index, built while the object is built: a finished object is only read,
+// so many goroutines can share it (definitions' literals are shared by every execution).
 type Object struct {
 	members []Member
 	index   map[string]int
@@ -126,13 +127,7 @@ func (o *Object) find(key string) int {
 	if o == nil {
 		return -1
 	}
-	if len(o.members) > indexThreshold {
-		if o.index == nil {
-			o.index = make(map[string]int, len(o.members))
-			for i, m := range o.members {
-				o.index[m.Key] = i
-			}
-		}
+	if o.index != nil {
 		if i, ok := o.index[key]; ok {
 			return i
 		}
@@ -167,6 +162,19 @@ func (o *Object) Set(key string, v Value) {
 	o.members = append(o.members, Member{key, v})
 	if o.index != nil {
 		o.index[key] = len(o.members) - 1
+	} else {
+		o.reindex()
+	}
+}
+
+// reindex builds the index of an object that has grown large.
+func (o *Object) reindex() {
+	if len(o.members) <= indexThreshold {
+		return
+	}
+	o.index = make(map[string]int, 2*len(o.members))
+	for i, m := range o.members {
+		o.index[m.Key] = i
 	}
 }
 
@@ -174,6 +182,7 @@ func (o *Object) Set(key string, v Value) {
 func (o *Object) With(key string, v Value) *Object {
 	c := &Object{members: make([]Member, len(o.Members()), len(o.Members())+1)}
 	copy(c.members, o.Members())
+	c.reindex()
 	c.Set(key, v)
 	return c
 }
@@ -186,6 +195,7 @@ func (o *Object) Without(key string) *Object {
 			c.members = append(c.members, m)
 		}
 	}
+	c.reindex()
 	return c
 }
 
