@@ -3,11 +3,14 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/store"
@@ -70,4 +73,82 @@ func benchmarkStarts(b *testing.B, e *engine.Engine, sm *store.StateMachine, cal
 	}
 	b.ReportMetric(float64(b.N*20)/b.Elapsed().Seconds(), "transitions/s")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "executions/s")
+}
+
+// BenchmarkParkedWaits parks 100,000 executions in a 20-second Wait state on SQLite and lets
+// them all resume. It reports the process's peak resident memory and how many timers fired
+// more than a second late (from the engine's timer lag histogram). Run it alone:
+//
+//	go test -run '^$' -bench ParkedWaits -benchtime 1x ./internal/engine
+func BenchmarkParkedWaits(b *testing.B) {
+	const n = 100_000
+	s := openSQLite(b, filepath.Join(b.TempDir(), "db"))
+	e := newEngine(b, s, "n1", engine.Options{PollInterval: 20 * time.Millisecond})
+	sm := createMachine(b, s, "parked", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":20,"Next":"P"},"P":{"Type":"Pass","End":true}}}`)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= n; i = next.Add(1) {
+				if _, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: fmt.Sprint("e", i), Input: `{}`}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	started := time.Now()
+	b.Logf("started %d executions; resident memory %d MiB", n, residentMiB())
+	for {
+		res, err := s.ExecutionList(context.Background(), &store.ExecutionListParams{StateMachineArn: sm.Arn, Status: store.StatusRunning, Limit: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Executions) == 0 {
+			break
+		}
+		if time.Since(started) > 5*time.Minute {
+			b.Fatal("executions still running after 5 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var text strings.Builder
+	e.Metrics().WriteTo(&text)
+	late, total := lateTimers(text.String())
+	b.ReportMetric(float64(residentMiB()), "peak-RSS-MiB")
+	b.ReportMetric(float64(late), "timers-late-over-1s")
+	b.ReportMetric(float64(total), "timers")
+}
+
+// residentMiB returns the process's peak resident set size.
+func residentMiB() int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// lateTimers reads the timer lag histogram: timers that fired more than 1 s after their due
+// time, and all timers.
+func lateTimers(metrics string) (late, total int64) {
+	var within int64
+	for _, line := range strings.Split(metrics, "\n") {
+		if rest, ok := strings.CutPrefix(line, `stepline_timer_lag_seconds_bucket{le="1"} `); ok {
+			within, _ = strconv.ParseInt(rest, 10, 64)
+		}
+		if rest, ok := strings.CutPrefix(line, "stepline_timer_lag_seconds_count "); ok {
+			total, _ = strconv.ParseInt(rest, 10, 64)
+		}
+	}
+	return total - within, total
 }

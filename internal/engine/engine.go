@@ -96,7 +96,7 @@ type Engine struct {
 	log *slog.Logger
 
 	defsMu sync.Mutex
-	defs   map[string]*asl.StateMachine // by revision id
+	defs   map[string]*asl.StateMachine // by revisionKey
 
 	wake    chan struct{}
 	creates chan *createRequest
@@ -282,10 +282,7 @@ func (e *Engine) poke() {
 
 // Definition returns the parsed definition of a state machine revision, parsing it once.
 func (e *Engine) Definition(sm *store.StateMachine) (*asl.StateMachine, error) {
-	e.defsMu.Lock()
-	def := e.defs[sm.RevisionID]
-	e.defsMu.Unlock()
-	if def != nil {
+	if def := e.cachedDefinition(sm.Arn, sm.RevisionID); def != nil {
 		return def, nil
 	}
 	typ := asl.Standard
@@ -297,10 +294,20 @@ func (e *Engine) Definition(sm *store.StateMachine) (*asl.StateMachine, error) {
 		return nil, fmt.Errorf("engine: definition of %s (revision %s): %w", sm.Arn, sm.RevisionID, err)
 	}
 	e.defsMu.Lock()
-	e.defs[sm.RevisionID] = def
+	e.defs[revisionKey(sm.Arn, sm.RevisionID)] = def
 	e.defsMu.Unlock()
 	return def, nil
 }
+
+// cachedDefinition returns a revision's parsed definition if it was parsed before. Revisions
+// never change, so the cache needs no invalidation.
+func (e *Engine) cachedDefinition(arn, revision string) *asl.StateMachine {
+	e.defsMu.Lock()
+	defer e.defsMu.Unlock()
+	return e.defs[revisionKey(arn, revision)]
+}
+
+func revisionKey(arn, revision string) string { return arn + "\x00" + revision }
 
 // StartParams start an execution.
 type StartParams struct {

@@ -144,6 +144,9 @@ func (e *Engine) acquire(ctx context.Context, now time.Time, arns []string) (map
 }
 
 func (e *Engine) restore(ctx context.Context, ex *store.Execution) (*interp.Execution, error) {
+	if def := e.cachedDefinition(ex.StateMachineArn, ex.RevisionID); def != nil {
+		return interp.Restore(def, ex.State)
+	}
 	sm, err := e.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: ex.StateMachineArn, RevisionID: ex.RevisionID})
 	if err != nil {
 		return nil, err
