@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/stepline/stepline/internal/testreport"
 )
 
 // The suite fails when the share of runnable cases that match AWS drops below these, so that
@@ -32,9 +33,9 @@ var report bytes.Buffer
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if report.Len() > 0 {
-		w, closeW := reportWriter()
-		w.Write(report.Bytes())
-		closeW()
+		if err := testreport.Write(report.Bytes()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	}
 	os.Exit(code)
 }
@@ -63,21 +64,4 @@ func TestConformance(t *testing.T) {
 		t.Errorf("%d of %d runnable cases match AWS's history (%.1f%%), below the minimum %.1f%%",
 			total.HistoryMatch, total.HistoryRecorded, 100*got, 100*minHistoryRate)
 	}
-}
-
-// reportWriter returns where the report goes, and how to release it. `go test ./...` discards a
-// passing package's output unless -v is given, so the project's test script sets
-// STEPLINE_REPORT to a file that collects the reports of every suite and prints it at the end.
-// Without it the report goes to stdout, shown with -v or on failure.
-func reportWriter() (io.Writer, func()) {
-	path := os.Getenv("STEPLINE_REPORT")
-	if path == "" {
-		return os.Stdout, func() {}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "conformance: cannot write the report to %s: %v\n", path, err)
-		return os.Stdout, func() {}
-	}
-	return f, func() { f.Close() }
 }

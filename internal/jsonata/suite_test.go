@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/jsonv"
+	"github.com/stepline/stepline/internal/testreport"
 )
 
 // The reference implementation's test suite lives outside the repository (see
@@ -306,12 +307,16 @@ func TestSuite(t *testing.T) {
 		fmt.Fprintf(&sb, "%-32s %6d %6d %6d %7.1f%%\n", n, g.pass, g.fail, g.skip, rate)
 	}
 	rate := float64(total.pass) / float64(total.pass+total.fail)
-	t.Logf("JSONata suite by group:\n%s", sb.String())
+	var report strings.Builder
+	fmt.Fprintf(&report, "\nJSONata reference suite (v2.0.6) by group:\n%s", sb.String())
 	if len(failures) > 0 {
-		t.Logf("failing cases:\n%s", strings.Join(failures, "\n"))
+		fmt.Fprintf(&report, "failing cases:\n%s\n", strings.Join(failures, "\n"))
 	}
-	t.Logf("JSONata suite total: %d/%d passed (%.2f%%), %d skipped (use $eval, which Step Functions does not provide)",
+	fmt.Fprintf(&report, "JSONata suite total: %d/%d passed (%.2f%%), %d skipped (use $eval, which Step Functions does not provide)\n",
 		total.pass, total.pass+total.fail, 100*rate, total.skip)
+	if err := testreport.Write([]byte(report.String())); err != nil {
+		t.Error(err)
+	}
 	if rate < suiteTarget {
 		t.Errorf("pass rate %.2f%% is below the %.0f%% target", 100*rate, 100*suiteTarget)
 	}
