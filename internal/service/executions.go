@@ -37,7 +37,7 @@ func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (
 	if input == "" {
 		input = "{}"
 	}
-	sm, err := s.stateMachine(ctx, in.StateMachineArn)
+	sm, err := s.latestRevision(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +55,20 @@ func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (
 		return nil, fmt.Errorf("service: starting an execution of %s: %w", sm.Arn, err)
 	}
 	return x, nil
+}
+
+// latestRevision is stateMachine through the revision cache, for StartExecution.
+func (s *Service) latestRevision(ctx context.Context, arn string) (*store.StateMachine, error) {
+	now := s.o.Clock.Now()
+	if sm := s.revisions.get(arn, now); sm != nil {
+		return sm, nil
+	}
+	sm, err := s.stateMachine(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	s.revisions.put(sm, now)
+	return sm, nil
 }
 
 // DescribeExecution returns an execution with its input and, once it ended, its outcome.

@@ -204,6 +204,7 @@ func (s *Service) UpdateStateMachine(ctx context.Context, in *UpdateStateMachine
 		rev.RevisionCreatedAt = cur.CreatedAt.Add(time.Millisecond)
 	}
 	sm, err := s.o.Store.StateMachineUpdate(ctx, &store.StateMachineUpdateParams{Arn: in.Arn, Revision: rev})
+	s.revisions.forget(in.Arn)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, stateMachineDoesNotExist(in.Arn, err)
 	}
@@ -220,6 +221,7 @@ func (s *Service) DeleteStateMachine(ctx context.Context, arn string) error {
 		return err
 	}
 	err := s.o.Store.StateMachineDelete(ctx, &store.StateMachineDeleteParams{Arn: arn})
+	s.revisions.forget(arn)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("service: deleting state machine %s: %w", arn, err)
 	}

@@ -29,7 +29,8 @@ type Options struct {
 
 // Service carries out the operations. It is safe for concurrent use.
 type Service struct {
-	o Options
+	o         Options
+	revisions revisionCache
 }
 
 // New checks the options and returns a Service.

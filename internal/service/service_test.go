@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/store"
 )
 
 func TestValidName(t *testing.T) {
@@ -134,5 +136,33 @@ func TestErrorIsMatchesCodes(t *testing.T) {
 	err := fmt.Errorf("wrapped: %w", invalidName("a b"))
 	if !errors.Is(err, &Error{Code: CodeInvalidName}) || errors.Is(err, &Error{Code: CodeInvalidArn}) {
 		t.Errorf("errors.Is by code is wrong for %v", err)
+	}
+}
+
+func TestRevisionCache(t *testing.T) {
+	t.Parallel()
+	var c revisionCache
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	sm := &store.StateMachine{Arn: "arn:m"}
+	if c.get("arn:m", t0) != nil {
+		t.Fatal("empty cache returned a revision")
+	}
+	c.put(sm, t0)
+	tests := []struct {
+		at   time.Time
+		want *store.StateMachine
+	}{
+		{t0, sm},
+		{t0.Add(revisionCacheTTL - time.Millisecond), sm},
+		{t0.Add(revisionCacheTTL), nil},
+	}
+	for _, tt := range tests {
+		if got := c.get("arn:m", tt.at); got != tt.want {
+			t.Errorf("get at +%v = %v, want %v", tt.at.Sub(t0), got, tt.want)
+		}
+	}
+	c.forget("arn:m")
+	if c.get("arn:m", t0) != nil {
+		t.Error("a forgotten revision was returned")
 	}
 }
