@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/jackc/pgx/v5"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 // These tests run the real binary: they build it, start `stepline serve`, kill it with
@@ -278,12 +276,8 @@ func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	base := os.Getenv("STEPLINE_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("STEPLINE_TEST_POSTGRES not set: skipping the three-node PostgreSQL test")
-	}
 	t.Parallel()
-	dsn := newSchema(t, base)
+	_, _, dsn := pgtest.Schema(t)
 	bin := buildBinary(t)
 	a := startNode(t, bin, "a", "--db", dsn)
 	b := startNode(t, bin, "b", "--db", dsn)
@@ -296,29 +290,4 @@ func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
 	checkExactlyOnce(t, b.client, arns, 90*time.Second)
 	b.stop()
 	c.stop()
-}
-
-// newSchema creates a schema of the test's own, dropped when it ends, and returns a DSN whose
-// sessions use it.
-func newSchema(t *testing.T, base string) string {
-	t.Helper()
-	schema := "stepline_serve_" + strings.ToLower(rand.Text())
-	exec := func(sql string) {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("connect: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }

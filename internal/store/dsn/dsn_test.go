@@ -2,14 +2,12 @@ package dsn
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 func TestParse(t *testing.T) {
@@ -71,30 +69,10 @@ func TestOpenUnsupported(t *testing.T) {
 }
 
 func TestOpenPostgres(t *testing.T) {
-	base := os.Getenv("STEPLINE_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("STEPLINE_TEST_POSTGRES not set: skipping the PostgreSQL DSN test")
-	}
 	t.Parallel()
 	ctx := context.Background()
-	schema := "stepline_dsn_" + strings.ToLower(rand.Text())
-	exec := func(sql string) {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("connect: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	s, err := Open(ctx, base+sep+"search_path="+schema)
+	base, schema, dsn := pgtest.Schema(t)
+	s, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -2,44 +2,19 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"os"
-	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/postgres"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 	"github.com/stepline/stepline/internal/store/storetest"
 )
 
-// newSchema creates a schema of the test's own in the database STEPLINE_TEST_POSTGRES names,
-// dropped when the test ends, and returns the DSN and schema name.
+// newSchema gives the test a schema of its own and returns the DSN and schema name.
 func newSchema(t testing.TB) (dsn, schema string) {
 	t.Helper()
-	dsn = os.Getenv("STEPLINE_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("STEPLINE_TEST_POSTGRES not set: skipping PostgreSQL store tests")
-	}
-	schema = "stepline_test_" + strings.ToLower(rand.Text())
-	exec(t, dsn, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { exec(t, dsn, "DROP SCHEMA "+schema+" CASCADE") })
+	dsn, schema, _ = pgtest.Schema(t)
 	return dsn, schema
-}
-
-func exec(t testing.TB, dsn, sql string) {
-	t.Helper()
-	// Not t.Context(): cleanups run after it is cancelled.
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
 }
 
 func newStore(t testing.TB) *postgres.Store {
@@ -70,7 +45,7 @@ func TestMigrations(t *testing.T) {
 				return postgres.Open(ctx, postgres.Options{DSN: dsn, Schema: schema})
 			},
 			Exec: func(ctx context.Context, query string) error {
-				exec(t, dsn, "SET search_path TO "+schema+"; "+query)
+				pgtest.Exec(t, dsn, "SET search_path TO "+schema+"; "+query)
 				return nil
 			},
 			Known: len(ms),
