@@ -14,6 +14,8 @@ import (
 
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/store"
+	storedsn "github.com/stepline/stepline/internal/store/dsn"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 func passChain(n int) string {
@@ -45,12 +47,18 @@ func BenchmarkDurablePassChain20(b *testing.B) {
 }
 
 func benchmarkStarts(b *testing.B, e *engine.Engine, sm *store.StateMachine, callers int) {
+	benchmarkStartsOn(b, []*engine.Engine{e}, sm, callers)
+}
+
+// benchmarkStartsOn spreads the callers over the engines.
+func benchmarkStartsOn(b *testing.B, engines []*engine.Engine, sm *store.StateMachine, callers int) {
 	input := `{"order":"ORD-1","items":[{"sku":"a","qty":1},{"sku":"b","qty":2}]}`
 	var next atomic.Int64
 	var failed atomic.Int64
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for range callers {
+	for c := range callers {
+		e := engines[c%len(engines)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -75,16 +83,16 @@ func benchmarkStarts(b *testing.B, e *engine.Engine, sm *store.StateMachine, cal
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "executions/s")
 }
 
-// BenchmarkParkedWaits parks 100,000 executions in a 20-second Wait state on SQLite and lets
-// them all resume. It reports the process's peak resident memory and how many timers fired
+// BenchmarkParkedWaits parks 100,000 executions in a 60-second Wait state on SQLite (longer than
+// starting them all takes, so that all are parked at once) and lets them all resume. It reports the process's peak resident memory and how many timers fired
 // more than a second late (from the engine's timer lag histogram). Run it alone:
 //
 //	go test -run '^$' -bench ParkedWaits -benchtime 1x ./internal/engine
 func BenchmarkParkedWaits(b *testing.B) {
 	const n = 100_000
 	s := openSQLite(b, filepath.Join(b.TempDir(), "db"))
-	e := newEngine(b, s, "n1", engine.Options{PollInterval: 20 * time.Millisecond})
-	sm := createMachine(b, s, "parked", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":20,"Next":"P"},"P":{"Type":"Pass","End":true}}}`)
+	e := newEngine(b, s, "n1", engine.Options{WaitScale: 1, PollInterval: 20 * time.Millisecond})
+	sm := createMachine(b, s, "parked", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"Next":"P"},"P":{"Type":"Pass","End":true}}}`)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 200 {
@@ -151,4 +159,30 @@ func lateTimers(metrics string) (late, total int64) {
 		}
 	}
 	return total - within, total
+}
+
+// BenchmarkDurablePassChain20Postgres is BenchmarkDurablePassChain20 on PostgreSQL, with one
+// node, and with three nodes (engines with their own pools) sharing the database and the
+// callers; it needs STEPLINE_TEST_POSTGRES.
+func BenchmarkDurablePassChain20Postgres(b *testing.B) {
+	for _, nodes := range []int{1, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			_, _, dsn := pgtest.Schema(b)
+			var engines []*engine.Engine
+			var first store.Store
+			for i := range nodes {
+				s, err := storedsn.Open(context.Background(), dsn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+				if first == nil {
+					first = s
+				}
+				engines = append(engines, newEngine(b, s, fmt.Sprint("n", i), engine.Options{}))
+			}
+			sm := createMachine(b, first, "chain", passChain(20))
+			benchmarkStartsOn(b, engines, sm, 1000)
+		})
+	}
 }
