@@ -180,8 +180,8 @@ func TestStopExecution(t *testing.T) {
 	if err := e.StopExecution(context.Background(), ex.Arn, nil, &cause); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitEnd(t, s, ex.Arn); got.Status != store.StatusAborted {
-		t.Fatalf("status %s", got.Status)
+	if got := waitEnd(t, s, ex.Arn); got.Status != store.StatusAborted || deref(got.Cause) != cause || got.Error != nil {
+		t.Fatalf("status %s error %s cause %s", got.Status, deref(got.Error), deref(got.Cause))
 	}
 	if err := e.StopExecution(context.Background(), ex.Arn, nil, nil); !errors.Is(err, engine.ErrNotRunning) {
 		t.Errorf("stopping a stopped execution: %v", err)

@@ -834,6 +834,8 @@ func (r *run) timerFired(id string) {
 }
 
 func (r *run) stop(e Stop) {
+	// DescribeExecution reports the error and cause given to StopExecution.
+	r.x.Error, r.x.Cause = e.Error, e.Cause
 	r.finish(Aborted, "ExecutionAborted", history.Details{Error: e.Error, Cause: e.Cause}, r.x.nextEventID)
 }
 
