@@ -43,7 +43,9 @@ func TestMain(m *testing.M) {
 func TestConformance(t *testing.T) {
 	dir, found := Locate(".")
 	if !found {
-		t.Skipf("conformance corpus not found at %s; set %s", dir, EnvCorpus)
+		msg := fmt.Sprintf("conformance corpus not found at %s; set %s", dir, EnvCorpus)
+		fmt.Fprintf(&report, "\nASL conformance: skipped: %s\n", msg)
+		t.Skip(msg)
 	}
 	start := time.Now()
 	cases, err := Load(dir)
