@@ -1,0 +1,364 @@
+"""End-to-end checks of the Step Functions API with the real clients: boto3 and the AWS CLI.
+
+scripts/e2e.sh starts the server and runs this file with STEPLINE_ENDPOINT set. Most checks use
+boto3, because every AWS CLI call starts a new Python process (about a second); a few use the
+CLI to prove that it works unchanged. Each check prints one PASS/FAIL line; the last line counts
+them, and the exit status is non-zero when any failed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+ENDPOINT = os.environ["STEPLINE_ENDPOINT"]
+ACCOUNT = "123456789012"
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/e2e"
+
+# GetActivityTask long-polls for up to 60 s: the read timeout must outlast it, and retries would
+# hide the errors these checks expect.
+sfn = boto3.client(
+    "stepfunctions",
+    endpoint_url=ENDPOINT,
+    config=botocore.config.Config(read_timeout=70, retries={"max_attempts": 1}),
+)
+
+passed = 0
+failed = 0
+
+
+def check(name):
+    """Runs the decorated function at once as one check; an exception is its failure."""
+
+    def run(fn):
+        global passed, failed
+        try:
+            fn()
+        except Exception:  # every failure of a check is reported, none stops the others
+            failed += 1
+            print(f"FAIL {name}")
+            traceback.print_exc(limit=3, file=sys.stdout)
+        else:
+            passed += 1
+            print(f"PASS {name}")
+        sys.stdout.flush()
+        return fn
+
+    return run
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def expect_error(code, fn, *args, **kwargs):
+    """Calls fn and requires botocore's typed ClientError with AWS's error code."""
+    try:
+        fn(*args, **kwargs)
+    except botocore.exceptions.ClientError as e:
+        got = e.response["Error"]["Code"]
+        expect(got == code, f"error code {got!r}, want {code!r}")
+        # boto3 also raises the modelled exception class of that name: scripts catch those.
+        modelled = getattr(sfn.exceptions, code, None)
+        if modelled is not None:
+            expect(isinstance(e, modelled), f"{type(e).__name__} is not sfn.exceptions.{code}")
+        return e
+    raise AssertionError(f"no error, want {code}")
+
+
+def cli(*args):
+    """Runs the AWS CLI against the server and returns its parsed JSON output."""
+    out = subprocess.run(
+        ["aws", "--endpoint-url", ENDPOINT, "--output", "json", "stepfunctions", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if out.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)}: exit {out.returncode}: {out.stderr.strip()}")
+    return json.loads(out.stdout) if out.stdout.strip() else {}
+
+
+def wait_done(arn, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        d = sfn.describe_execution(executionArn=arn)
+        if d["status"] != "RUNNING" or time.time() > deadline:
+            return d
+        time.sleep(0.05)
+
+
+PASS_DEF = json.dumps(
+    {
+        "StartAt": "Hello",
+        "States": {
+            "Hello": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"}, "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+)
+FAIL_DEF = json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E2E.Boom", "Cause": "on purpose"}}})
+
+machine = {}
+
+
+@check("cli: create-state-machine")
+def _():
+    out = cli("create-state-machine", "--name", "e2e-cli", "--definition", PASS_DEF, "--role-arn", ROLE)
+    expect(out["stateMachineArn"].endswith(":stateMachine:e2e-cli"), out)
+    machine["cli"] = out["stateMachineArn"]
+
+
+@check("cli: start-execution and describe-execution")
+def _():
+    out = cli("start-execution", "--state-machine-arn", machine["cli"], "--input", '{"who":"cli"}')
+    d = wait_done(out["executionArn"])
+    expect(d["status"] == "SUCCEEDED", d)
+    d = cli("describe-execution", "--execution-arn", out["executionArn"])
+    expect(json.loads(d["output"]) == {"greeting": "hello cli"}, d)
+
+
+@check("cli: list-state-machines")
+def _():
+    names = [m["name"] for m in cli("list-state-machines")["stateMachines"]]
+    expect("e2e-cli" in names, names)
+
+
+@check("cli: an error exits non-zero with AWS's code")
+def _():
+    out = subprocess.run(
+        ["aws", "--endpoint-url", ENDPOINT, "stepfunctions", "describe-state-machine", "--state-machine-arn",
+         f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:nope"],
+        capture_output=True, text=True, timeout=60,
+    )
+    expect(out.returncode != 0 and "StateMachineDoesNotExist" in out.stderr, out.stderr)
+
+
+@check("boto3: create_state_machine and describe_state_machine")
+def _():
+    out = sfn.create_state_machine(name="e2e-pass", definition=PASS_DEF, roleArn=ROLE,
+                                   tags=[{"key": "team", "value": "e2e"}])
+    machine["pass"] = out["stateMachineArn"]
+    d = sfn.describe_state_machine(stateMachineArn=machine["pass"])
+    expect(d["name"] == "e2e-pass" and d["type"] == "STANDARD" and d["status"] == "ACTIVE", d)
+    expect(json.loads(d["definition"]) == json.loads(PASS_DEF), d["definition"])
+    expect(d["creationDate"].tzinfo is not None, d["creationDate"])
+
+
+@check("boto3: create_state_machine is idempotent with the same definition")
+def _():
+    again = sfn.create_state_machine(name="e2e-pass", definition=PASS_DEF, roleArn=ROLE,
+                                     tags=[{"key": "team", "value": "e2e"}])
+    expect(again["stateMachineArn"] == machine["pass"], again)
+
+
+@check("boto3: StateMachineAlreadyExists with another definition")
+def _():
+    expect_error("StateMachineAlreadyExists", sfn.create_state_machine, name="e2e-pass", definition=FAIL_DEF, roleArn=ROLE)
+
+
+@check("boto3: InvalidDefinition")
+def _():
+    expect_error("InvalidDefinition", sfn.create_state_machine, name="e2e-bad", definition='{"StartAt":"X","States":{}}', roleArn=ROLE)
+
+
+@check("boto3: start_execution, describe_execution, get_execution_history")
+def _():
+    out = sfn.start_execution(stateMachineArn=machine["pass"], name="first", input='{"who":"boto3"}')
+    d = wait_done(out["executionArn"])
+    expect(d["status"] == "SUCCEEDED", d)
+    expect(json.loads(d["output"]) == {"greeting": "hello boto3"}, d["output"])
+    expect(d["stopDate"] >= d["startDate"], d)
+    events = sfn.get_execution_history(executionArn=out["executionArn"])["events"]
+    types = [e["type"] for e in events]
+    expect(types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded", types)
+    expect([e["id"] for e in events] == list(range(1, len(events) + 1)), events)
+    rev = sfn.get_execution_history(executionArn=out["executionArn"], reverseOrder=True, maxResults=1)
+    expect(rev["events"][0]["type"] == "ExecutionSucceeded" and "nextToken" in rev, rev)
+    machine["first"] = out["executionArn"]
+
+
+@check("boto3: start_execution by name: idempotent while running, ExecutionAlreadyExists after")
+def _():
+    wait_def = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
+    arn = sfn.create_state_machine(name="e2e-idem", definition=wait_def, roleArn=ROLE)["stateMachineArn"]
+    first = sfn.start_execution(stateMachineArn=arn, name="once", input='{"a":1}')
+    again = sfn.start_execution(stateMachineArn=arn, name="once", input='{"a":1}')
+    expect(again["executionArn"] == first["executionArn"], again)
+    expect_error("ExecutionAlreadyExists", sfn.start_execution, stateMachineArn=arn, name="once", input='{"a":2}')
+    sfn.stop_execution(executionArn=first["executionArn"])
+    wait_done(first["executionArn"])
+    expect_error("ExecutionAlreadyExists", sfn.start_execution, stateMachineArn=machine["pass"], name="first", input='{"who":"boto3"}')
+
+
+@check("boto3: list_executions with a status filter and paging")
+def _():
+    for i in range(3):
+        sfn.start_execution(stateMachineArn=machine["pass"], name=f"page-{i}", input='{"who":"page"}')
+    seen, token = [], None
+    while True:
+        kw = {"nextToken": token} if token else {}
+        page = sfn.list_executions(stateMachineArn=machine["pass"], maxResults=2, **kw)
+        seen += [e["name"] for e in page["executions"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    expect(sorted(seen) == ["first", "page-0", "page-1", "page-2"], seen)
+    for name in ["page-0", "page-1", "page-2"]:
+        wait_done(machine["pass"].replace(":stateMachine:", ":execution:") + ":" + name)
+    ok = sfn.list_executions(stateMachineArn=machine["pass"], statusFilter="SUCCEEDED")["executions"]
+    expect(len(ok) == 4, ok)
+    expect(sfn.list_executions(stateMachineArn=machine["pass"], statusFilter="FAILED")["executions"] == [], "FAILED")
+
+
+@check("boto3: a Fail state ends the execution FAILED with its error and cause")
+def _():
+    arn = sfn.create_state_machine(name="e2e-fail", definition=FAIL_DEF, roleArn=ROLE)["stateMachineArn"]
+    d = wait_done(sfn.start_execution(stateMachineArn=arn)["executionArn"])
+    expect(d["status"] == "FAILED" and d["error"] == "E2E.Boom" and d["cause"] == "on purpose", d)
+
+
+@check("boto3: stop_execution aborts a waiting execution")
+def _():
+    wait_def = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
+    arn = sfn.create_state_machine(name="e2e-wait", definition=wait_def, roleArn=ROLE)["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    sfn.stop_execution(executionArn=ex, error="Stopped.ByE2E", cause="test")
+    d = wait_done(ex)
+    expect(d["status"] == "ABORTED" and d["error"] == "Stopped.ByE2E", d)
+
+
+@check("boto3: describe_state_machine_for_execution")
+def _():
+    d = sfn.describe_state_machine_for_execution(executionArn=machine["first"])
+    expect(d["stateMachineArn"] == machine["pass"] and json.loads(d["definition"]) == json.loads(PASS_DEF), d)
+
+
+@check("boto3: list_tags_for_resource")
+def _():
+    tags = sfn.list_tags_for_resource(resourceArn=machine["pass"])["tags"]
+    expect(tags == [{"key": "team", "value": "e2e"}], tags)
+
+
+@check("boto3: validate_state_machine_definition reports diagnostics")
+def _():
+    bad = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})
+    out = sfn.validate_state_machine_definition(definition=bad, type="STANDARD")
+    expect(out["result"] == "FAIL" and out["diagnostics"], out)
+    expect(sfn.validate_state_machine_definition(definition=PASS_DEF)["result"] == "OK", "OK")
+
+
+@check("boto3: errors are typed ClientErrors")
+def _():
+    missing_exec = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:e2e-pass:missing"
+    expect_error("ExecutionDoesNotExist", sfn.describe_execution, executionArn=missing_exec)
+    expect_error("ExecutionDoesNotExist", sfn.get_execution_history, executionArn=missing_exec)
+    expect_error("StateMachineDoesNotExist", sfn.start_execution,
+                 stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:missing")
+    expect_error("InvalidArn", sfn.describe_execution, executionArn="not-an-arn")
+    expect_error("InvalidName", sfn.create_state_machine, name="bad name?", definition=PASS_DEF, roleArn=ROLE)
+    expect_error("InvalidExecutionInput", sfn.start_execution, stateMachineArn=machine["pass"], input="{not json")
+    expect_error("ActivityDoesNotExist", sfn.describe_activity,
+                 activityArn=f"arn:aws:states:{REGION}:{ACCOUNT}:activity:missing")
+    expect_error("ResourceNotFound", sfn.list_tags_for_resource,
+                 resourceArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:missing")
+    expect_error("InvalidToken", sfn.send_task_success, taskToken="nonsense", output="{}")
+    expect_error("ValidationException", sfn.list_state_machines, maxResults=5000)
+
+
+ACTIVITY_DEF = """{
+  "StartAt": "Work",
+  "States": {
+    "Work": {"Type": "Task", "Resource": "%s", "HeartbeatSeconds": 5, "TimeoutSeconds": 30,
+             "ResultPath": "$.result", "End": true}
+  }
+}"""
+
+
+def activity_machine(name):
+    act = sfn.create_activity(name=name)["activityArn"]
+    sm = sfn.create_state_machine(name=name, definition=ACTIVITY_DEF % act, roleArn=ROLE)["stateMachineArn"]
+    return act, sm
+
+
+@check("boto3: an activity worker completes tasks with heartbeats")
+def _():
+    act, sm = activity_machine("e2e-worker")
+    expect(sfn.describe_activity(activityArn=act)["name"] == "e2e-worker", act)
+    results = []
+
+    def worker():
+        # A worker as people write them: poll, heartbeat while working, report the result.
+        for _ in range(2):
+            task = sfn.get_activity_task(activityArn=act, workerName="e2e")
+            token = task["taskToken"]
+            sfn.send_task_heartbeat(taskToken=token)
+            n = json.loads(task["input"])["n"]
+            sfn.send_task_heartbeat(taskToken=token)
+            sfn.send_task_success(taskToken=token, output=json.dumps({"square": n * n}))
+            results.append(token)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    execs = [sfn.start_execution(stateMachineArn=sm, input=json.dumps({"n": n}))["executionArn"] for n in (3, 4)]
+    t.join(30)
+    outs = sorted(json.loads(wait_done(e)["output"])["result"]["square"] for e in execs)
+    expect(outs == [9, 16], outs)
+    expect_error("TaskTimedOut", sfn.send_task_success, taskToken=results[0], output="{}")
+    history = [e["type"] for e in sfn.get_execution_history(executionArn=execs[0])["events"]]
+    for want in ("ActivityScheduled", "ActivityStarted", "ActivitySucceeded"):
+        expect(want in history, history)
+
+
+@check("boto3: send_task_failure fails the execution with the worker's error")
+def _():
+    act, sm = activity_machine("e2e-failing")
+    ex = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    task = sfn.get_activity_task(activityArn=act)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Worker.Broke", cause="disk full")
+    d = wait_done(ex)
+    expect(d["status"] == "FAILED" and d["error"] == "Worker.Broke" and d["cause"] == "disk full", d)
+
+
+@check("boto3: a task without heartbeats fails with States.HeartbeatTimeout")
+def _():
+    act = sfn.create_activity(name="e2e-silent")["activityArn"]
+    definition = json.dumps({"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": act, "HeartbeatSeconds": 1, "End": True}}})
+    sm = sfn.create_state_machine(name="e2e-silent", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    task = sfn.get_activity_task(activityArn=act)
+    expect(task.get("taskToken"), task)
+    d = wait_done(ex, timeout=15)
+    expect(d["status"] == "FAILED" and d["error"] == "States.HeartbeatTimeout", d)
+    expect_error("TaskTimedOut", sfn.send_task_heartbeat, taskToken=task["taskToken"])
+
+
+@check("boto3: list_activities and delete_activity")
+def _():
+    arns = [a["activityArn"] for a in sfn.list_activities()["activities"]]
+    expect(any(a.endswith(":activity:e2e-worker") for a in arns), arns)
+    target = next(a for a in arns if a.endswith(":activity:e2e-silent"))
+    sfn.delete_activity(activityArn=target)
+    expect_error("ActivityDoesNotExist", sfn.describe_activity, activityArn=target)
+
+
+@check("boto3: delete_state_machine")
+def _():
+    arn = sfn.create_state_machine(name="e2e-doomed", definition=PASS_DEF, roleArn=ROLE)["stateMachineArn"]
+    sfn.delete_state_machine(stateMachineArn=arn)
+    names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
+    expect("e2e-doomed" not in names, names)
+
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
