@@ -130,6 +130,12 @@ type Store interface {
 	// ActivityTaskClaim hands the oldest unclaimed task of an activity to one worker.
 	// ErrNotFound when none is waiting (the caller long-polls).
 	ActivityTaskClaim(ctx context.Context, p *ActivityTaskClaimParams) (*ActivityTask, error)
+
+	// StateMachineTagsReplace replaces a state machine's tags, compare-and-swap on the tags
+	// read before (see TagsReplaceParams). ErrNotFound; ErrConflict when they changed since.
+	StateMachineTagsReplace(ctx context.Context, p *TagsReplaceParams) error
+	// ActivityTagsReplace replaces an activity's tags like StateMachineTagsReplace.
+	ActivityTagsReplace(ctx context.Context, p *TagsReplaceParams) error
 }
 
 // StateMachineType is STANDARD or EXPRESS.

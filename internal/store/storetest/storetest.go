@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"InvalidParams", testInvalidParams},
 		{"CommitCancelled", testCommitCancelled},
 		{"Closed", testClosed},
+		{"TagsReplace", testTagsReplace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
