@@ -66,7 +66,8 @@ type Execution struct {
 	root        *thread
 	tasks       map[string]*thread // open task id → thread
 	timers      map[string]timerRef
-	rand        uint64 // state of the jitter generator; deterministic per execution
+	rand        uint64   // state of the jitter generator; deterministic per execution
+	test        *testRun // set by StartTest
 }
 
 // Input returns the execution input as text, exactly as given.
@@ -163,6 +164,10 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // Start creates an execution and runs it until it waits or ends.
 func Start(def *asl.StateMachine, id Identity, input string, now time.Time) (*Execution, Result, error) {
+	return start(def, id, input, now, nil)
+}
+
+func start(def *asl.StateMachine, id Identity, input string, now time.Time, test *testRun) (*Execution, Result, error) {
 	in, err := jsonv.ParseString(input)
 	if err != nil {
 		return nil, Result{}, &InputError{Err: err}
@@ -177,6 +182,7 @@ func Start(def *asl.StateMachine, id Identity, input string, now time.Time) (*Ex
 		tasks:     map[string]*thread{},
 		timers:    map[string]timerRef{},
 		rand:      seedFrom(id.ExecutionArn),
+		test:      test,
 	}
 	switch in.(type) {
 	case *jsonv.Object, []jsonv.Value:
@@ -188,6 +194,12 @@ func Start(def *asl.StateMachine, id Identity, input string, now time.Time) (*Ex
 		r.startTimer(timerRef{kind: timerExecution}, now.Add(time.Duration(def.TimeoutSeconds)*time.Second))
 	}
 	x.root = r.newThread(nil, &def.Machine, in, 0)
+	if test != nil && test.opts.Variables != nil {
+		x.root.vars = make(map[string]jsonv.Value, test.opts.Variables.Len())
+		for _, m := range test.opts.Variables.Members() {
+			x.root.vars[m.Key] = m.Value
+		}
+	}
 	r.enter(x.root, def.StartAt, in)
 	r.drain()
 	return x, r.result(), nil

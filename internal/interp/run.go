@@ -246,6 +246,9 @@ func (r *run) execute(th *thread) {
 			return
 		}
 		th.effective = eff
+		if !(st.Type == asl.Pass && st.HasResult) && st.Type != asl.Parallel && st.Type != asl.Map {
+			r.inspect(th, "afterInputPath", eff)
+		}
 	}
 	switch st.Type {
 	case asl.Pass:
@@ -261,9 +264,13 @@ func (r *run) execute(th *thread) {
 	case asl.Task:
 		r.execTask(th)
 	case asl.Parallel:
-		r.execParallel(th)
+		if !r.mocked(th) {
+			r.execParallel(th)
+		}
 	case asl.Map:
-		r.execMap(th)
+		if !r.mocked(th) {
+			r.execMap(th)
+		}
 	}
 }
 
@@ -363,6 +370,9 @@ func (r *run) execPass(th *thread) {
 	}
 	if st.HasResult {
 		res = st.Result
+		r.inspect(th, "result", res)
+	} else if st.QueryLanguage == asl.JSONPath {
+		r.inspect(th, "afterParameters", res)
 	}
 	r.complete(th, res, st.Assign, st.Output, st.Next)
 }
@@ -450,6 +460,10 @@ func (r *run) complete(th *thread, result jsonv.Value, assign, output asl.Expr, 
 		r.fail(th, err)
 		return
 	}
+	if hasResult(st.Type) || st.Type == asl.Pass {
+		r.inspect(th, "afterResultSelector", result)
+		r.inspect(th, "afterResultPath", out)
+	}
 	switch {
 	case st.OutputPath.Null:
 		out = jsonv.NewObject(0)
@@ -512,6 +526,10 @@ func (r *run) leave(th *thread, out jsonv.Value, next string) {
 		}
 	}
 	r.emitOn(th, st.Type.String()+"StateExited", d)
+	if t := r.tested(th); t != nil {
+		t.rec.NextState, t.rec.Output = next, outText
+		next = ""
+	}
 	if next == "" {
 		r.threadSucceeded(th, out)
 		return
@@ -623,13 +641,24 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 		if !matches(rt.ErrorEquals, f.Name()) {
 			continue
 		}
+		t := r.tested(th)
 		if th.attempts == nil {
 			th.attempts = make([]int64, len(st.Retry))
+			if t != nil {
+				for j := range th.attempts {
+					th.attempts[j] = t.opts.RetrierRetryCount
+				}
+			}
 		}
 		if th.attempts[i] >= rt.MaxAttempts {
 			break
 		}
 		delay := r.retryDelay(rt, th.attempts[i])
+		if t != nil {
+			t.rec.Status, t.rec.RetryIndex, t.rec.RetryBackoff = TestRetriable, i, delay
+			r.threadFailed(th, f)
+			return
+		}
 		th.attempts[i]++
 		th.retryCount++
 		th.waiting = waitRetry
@@ -642,6 +671,9 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 	for i := range st.Catch {
 		c := &st.Catch[i]
 		if matches(c.ErrorEquals, f.Name()) {
+			if t := r.tested(th); t != nil {
+				t.rec.Status, t.rec.CatchIndex, t.rec.Error, t.rec.Cause = TestCaughtError, i, f.name, f.cause
+			}
 			r.caught(th, c, f)
 			return
 		}

@@ -84,6 +84,9 @@ func (s *scope) ReadRandom(p []byte) {
 }
 
 func (s *scope) Context() jsonv.Value {
+	if t := s.r.tested(s.th); t != nil && t.opts.Context != nil && s.mapItem == nil {
+		return t.opts.Context
+	}
 	if s.ctx == nil {
 		s.ctx = s.r.contextObject(s.th, s.mapItem, s.token)
 	}

@@ -66,6 +66,14 @@ func (r *run) execTask(th *thread) {
 		}
 		params = v
 	}
+	if st.QueryLanguage == asl.JSONata {
+		r.inspect(th, "afterArguments", params)
+	} else {
+		r.inspect(th, "afterParameters", params)
+	}
+	if r.mocked(th) {
+		return
+	}
 	timeout, err := r.seconds(th, st.Task.TimeoutSeconds)
 	if err != nil {
 		r.fail(th, err)

@@ -35,7 +35,8 @@ func (r *run) execWait(th *thread) {
 		}
 		due = t
 	}
-	if !due.After(r.now) {
+	// TestState reports a Wait state's outcome without waiting.
+	if !due.After(r.now) || r.tested(th) != nil {
 		r.complete(th, th.effective, th.state.Assign, th.state.Output, th.state.Next)
 		return
 	}
