@@ -249,6 +249,17 @@ def _():
     expect(tags == [{"key": "team", "value": "e2e"}], tags)
 
 
+@check("boto3: tag_resource and untag_resource")
+def _():
+    sfn.tag_resource(resourceArn=machine["pass"], tags=[{"key": "env", "value": "dev"}, {"key": "team", "value": "core"}])
+    tags = sorted((t["key"], t["value"]) for t in sfn.list_tags_for_resource(resourceArn=machine["pass"])["tags"])
+    expect(tags == [("env", "dev"), ("team", "core")], tags)
+    sfn.untag_resource(resourceArn=machine["pass"], tagKeys=["env", "team"])
+    expect(sfn.list_tags_for_resource(resourceArn=machine["pass"])["tags"] == [], "untagged")
+    expect_error("TooManyTags", sfn.tag_resource, resourceArn=machine["pass"],
+                 tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
+
+
 @check("boto3: validate_state_machine_definition reports diagnostics")
 def _():
     bad = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})

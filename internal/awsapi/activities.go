@@ -1,10 +1,6 @@
 package awsapi
 
-import (
-	"context"
-
-	"github.com/stepline/stepline/internal/service"
-)
+import "context"
 
 type createActivityIn struct {
 	Name *string `json:"name"`
@@ -180,20 +176,4 @@ func (a *API) sendTaskHeartbeat(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	return empty{}, nil
-}
-
-type listTagsOut struct {
-	Tags []service.Tag `json:"tags"`
-}
-
-func (a *API) listTagsForResource(ctx context.Context, body []byte) (any, error) {
-	arn, _, err := decodeArn(body, "resourceArn")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := a.o.Service.ListTagsForResource(ctx, arn)
-	if err != nil {
-		return nil, err
-	}
-	return listTagsOut{Tags: tags}, nil
 }

@@ -92,6 +92,8 @@ func New(o Options) (*API, error) {
 		"SendTaskFailure":                  a.sendTaskFailure,
 		"SendTaskHeartbeat":                a.sendTaskHeartbeat,
 		"ListTagsForResource":              a.listTagsForResource,
+		"TagResource":                      a.tagResource,
+		"UntagResource":                    a.untagResource,
 	}
 	return a, nil
 }

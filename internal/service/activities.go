@@ -138,41 +138,6 @@ func tokenError(token string, err error) error {
 	return newError(CodeInvalidToken, err, "Invalid Token: 'Invalid token'")
 }
 
-// ListTagsForResource returns the tags of a state machine or activity.
-func (s *Service) ListTagsForResource(ctx context.Context, arn string) ([]Tag, error) {
-	a, err := parseARN(arn, resStateMachine, resActivity)
-	if err != nil {
-		return nil, err
-	}
-	var raw []byte
-	if a.Type == resStateMachine {
-		sm, err := s.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: arn})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, resourceNotFound(arn, err)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("service: reading state machine %s: %w", arn, err)
-		}
-		raw = sm.Tags
-	} else {
-		act, err := s.o.Store.ActivityGet(ctx, &store.ActivityGetParams{Arn: arn})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, resourceNotFound(arn, err)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("service: reading activity %s: %w", arn, err)
-		}
-		raw = act.Tags
-	}
-	tags := []Tag{}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &tags); err != nil {
-			return nil, fmt.Errorf("service: stored tags of %s: %w", arn, err)
-		}
-	}
-	return tags, nil
-}
-
 func resourceNotFound(arn string, cause error) error {
 	return newError(CodeResourceNotFound, cause, "Resource not found: '%s'", arn)
 }
