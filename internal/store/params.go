@@ -86,6 +86,19 @@ func (p *ExecutionLeaseAcquireParams) Validate() error {
 }
 
 // Validate checks the params.
+func (p *ExecutionClaimDueParams) Validate() error {
+	switch {
+	case p.Owner == "":
+		return invalid("lease needs an owner")
+	case !p.ExpiresAt.After(p.Now):
+		return invalid("lease must expire after now")
+	case p.Limit <= 0:
+		return invalid("a claim needs a positive limit")
+	}
+	return nil
+}
+
+// Validate checks the params.
 func (p *TransitionCommitBatchParams) Validate() error {
 	for i, t := range p.Transitions {
 		switch {

@@ -95,6 +95,13 @@ type Store interface {
 
 	// TimerClaimDue claims timers due at p.Now, earliest first.
 	TimerClaimDue(ctx context.Context, p *TimerClaimDueParams) ([]*Timer, error)
+	// ExecutionClaimDue leases RUNNING executions that have timers due at p.Now and returns them
+	// with their state, version and due timers, executions with the earliest due timer first:
+	// the engine's claim and lease in one write. Executions leased by anybody (p.Owner
+	// included) until after p.Now, or locked by a concurrent transaction, are skipped rather
+	// than waited for. The timers are not claimed one by one: while the lease lasts it hides
+	// them from other claimers, and the commit that consumes them releases it.
+	ExecutionClaimDue(ctx context.Context, p *ExecutionClaimDueParams) ([]*DueExecution, error)
 
 	// EffectClaim claims outbox effects available at p.Now, oldest first.
 	EffectClaim(ctx context.Context, p *EffectClaimParams) ([]*Effect, error)
@@ -430,6 +437,22 @@ type TimerClaimDueParams struct {
 	Now        time.Time
 	ClaimUntil time.Time
 	Limit      int
+}
+
+// ExecutionClaimDueParams leases to Owner, until ExpiresAt, up to Limit executions with timers
+// due at Now.
+type ExecutionClaimDueParams struct {
+	Owner     string
+	Now       time.Time
+	ExpiresAt time.Time
+	Limit     int
+}
+
+// DueExecution is an execution leased by ExecutionClaimDue, with State, and its timers due at
+// the claim's Now, earliest first.
+type DueExecution struct {
+	*Execution
+	Timers []*Timer
 }
 
 // EffectInsert puts an effect in the outbox. AvailableAt (zero: Mutations.Now) lets the

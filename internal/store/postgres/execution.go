@@ -20,8 +20,8 @@ const (
 )
 
 // scanExecution reads the columns of summaryCols, then fullCols' and stateCols' extras when
-// asked: the wider the list, the more of the row it fills.
-func scanExecution(r pgx.Row, cols string) (*store.Execution, error) {
+// asked: the wider the list, the more of the row it fills. Columns after those go to extra.
+func scanExecution(r pgx.Row, cols string, extra ...any) (*store.Execution, error) {
 	var x store.Execution
 	var owner *string
 	dst := []any{&x.Arn, &x.StateMachineArn, &x.RevisionID, &x.Name, &x.Type, &x.Status, &x.StartDate, &x.StopDate,
@@ -32,7 +32,7 @@ func scanExecution(r pgx.Row, cols string) (*store.Execution, error) {
 	if cols == stateCols {
 		dst = append(dst, &x.State)
 	}
-	if err := r.Scan(dst...); err != nil {
+	if err := r.Scan(append(dst, extra...)...); err != nil {
 		return nil, err
 	}
 	x.StartDate = x.StartDate.UTC()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -167,4 +168,48 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 		return nil, fmt.Errorf("postgres: close task token: %w", err)
 	}
 	return msg, nil
+}
+
+// ExecutionClaimDue implements store.Store. FOR UPDATE OF e SKIP LOCKED passes over
+// executions another node is leasing or committing right now; one that node has leased by the
+// time this statement reaches it fails the lease condition when PostgreSQL re-checks it
+// against the row's newest version. The timers come in the same statement, as arrays.
+func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDueParams) ([]*store.DueExecution, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `WITH picked AS (
+			SELECT e.id FROM timers t JOIN executions e ON e.id = t.execution_id
+			WHERE t.available_at <= $3 AND e.status = 'RUNNING' AND (e.lease_owner IS NULL OR e.lease_expires_at <= $3)
+			ORDER BY t.available_at LIMIT $4
+			FOR UPDATE OF e SKIP LOCKED),
+		leased AS (
+			UPDATE executions SET lease_owner = $1, lease_expires_at = $2
+			WHERE id IN (SELECT id FROM picked)
+			RETURNING id, `+stateCols+`)
+		SELECT `+stateCols+`, due.ids, due.dues FROM leased l, LATERAL (
+			SELECT array_agg(timer_id ORDER BY due_at, timer_id) AS ids,
+				array_agg(due_at ORDER BY due_at, timer_id) AS dues, min(due_at) AS first_due
+			FROM timers WHERE execution_id = l.id AND available_at <= $3) due
+		ORDER BY due.first_due, l.arn`, p.Owner, ts(p.ExpiresAt), ts(p.Now), p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim due executions: %w", err)
+	}
+	xs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.DueExecution, error) {
+		var ids []string
+		var dues []time.Time
+		x, err := scanExecution(r, stateCols, &ids, &dues)
+		if err != nil {
+			return nil, err
+		}
+		d := &store.DueExecution{Execution: x, Timers: make([]*store.Timer, len(ids))}
+		for i, id := range ids {
+			d.Timers[i] = &store.Timer{ExecutionArn: x.Arn, TimerID: id, Due: dues[i].UTC()}
+		}
+		return d, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim due executions: %w", err)
+	}
+	return xs, nil
 }

@@ -20,8 +20,8 @@ const (
 type scanner interface{ Scan(...any) error }
 
 // scanExecution reads the columns of summaryCols, then fullCols' and stateCols' extras when
-// asked: the wider the list, the more of the row it fills.
-func scanExecution(r scanner, cols string) (*store.Execution, error) {
+// asked: the wider the list, the more of the row it fills. Columns after those go to extra.
+func scanExecution(r scanner, cols string, extra ...any) (*store.Execution, error) {
 	var x store.Execution
 	var start int64
 	var stop, leaseExp sql.NullInt64
@@ -34,7 +34,7 @@ func scanExecution(r scanner, cols string) (*store.Execution, error) {
 	if cols == stateCols {
 		dst = append(dst, &x.State)
 	}
-	if err := r.Scan(dst...); err != nil {
+	if err := r.Scan(append(dst, extra...)...); err != nil {
 		return nil, err
 	}
 	x.StartDate = fromMicro(start)

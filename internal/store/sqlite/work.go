@@ -201,3 +201,70 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 	}
 	return msg, nil
 }
+
+// ExecutionClaimDue implements store.Store. The single writer makes the lease exclusive; the
+// timers are then read in the same transaction.
+func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDueParams) ([]*store.DueExecution, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var xs []*store.DueExecution
+	err := s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.query(ctx, `UPDATE executions SET lease_owner = ?1, lease_expires_at = ?2
+			WHERE id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
+				WHERE t.available_at <= ?3 AND e.status = 'RUNNING' AND (e.lease_owner IS NULL OR e.lease_expires_at <= ?3)
+				ORDER BY t.available_at LIMIT ?4)
+			RETURNING `+stateCols+`, id`, p.Owner, micro(p.ExpiresAt), micro(p.Now), p.Limit)
+		if err != nil {
+			return fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		byID := map[int64]*store.DueExecution{}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			x, err := scanExecution(rows, stateCols, &id)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: claim due executions: %w", err)
+			}
+			byID[id] = &store.DueExecution{Execution: x}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		js, err := json.Marshal(ids)
+		if err != nil {
+			return fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		rows, err = tx.query(ctx, `SELECT execution_id, timer_id, due_at FROM timers
+			WHERE execution_id IN (SELECT value FROM json_each(?)) AND available_at <= ?
+			ORDER BY due_at, timer_id`, string(js), micro(p.Now))
+		if err != nil {
+			return fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, due int64
+			var tm store.Timer
+			if err := rows.Scan(&id, &tm.TimerID, &due); err != nil {
+				return fmt.Errorf("sqlite: claim due executions: %w", err)
+			}
+			x := byID[id]
+			tm.ExecutionArn, tm.Due = x.Arn, fromMicro(due)
+			if len(x.Timers) == 0 {
+				xs = append(xs, x)
+			}
+			x.Timers = append(x.Timers, &tm)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return xs, nil
+}

@@ -48,6 +48,18 @@ func testInvalidParams(t *testing.T, s store.Store) {
 			_, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0, ClaimUntil: t0, Limit: 1})
 			return err
 		}},
+		{"due execution claim without owner", func() error {
+			_, err := s.ExecutionClaimDue(ctx, &store.ExecutionClaimDueParams{Now: t0, ExpiresAt: later, Limit: 1})
+			return err
+		}},
+		{"due execution claim without limit", func() error {
+			_, err := s.ExecutionClaimDue(ctx, &store.ExecutionClaimDueParams{Owner: nodeA, Now: t0, ExpiresAt: later})
+			return err
+		}},
+		{"due execution lease ending at once", func() error {
+			_, err := s.ExecutionClaimDue(ctx, &store.ExecutionClaimDueParams{Owner: nodeA, Now: t0, ExpiresAt: t0, Limit: 1})
+			return err
+		}},
 		{"effect claim without limit", func() error {
 			_, err := s.EffectClaim(ctx, &store.EffectClaimParams{Now: t0, ClaimUntil: later})
 			return err

@@ -47,6 +47,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"HistoryPaging", testHistoryPaging},
 		{"TimerClaimDue", testTimerClaimDue},
 		{"TimerClaimConcurrent", testTimerClaimConcurrent},
+		{"ExecutionClaimDue", testExecutionClaimDue},
+		{"ExecutionClaimConcurrent", testExecutionClaimConcurrent},
 		{"Effects", testEffects},
 		{"Inbox", testInbox},
 		{"TaskTokens", testTaskTokens},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,4 +310,96 @@ func testTaskTokens(t *testing.T, s store.Store) {
 	wantErr(t, "deleted token", err, store.ErrNotFound)
 	_, err = s.TaskTokenClose(ctx, &store.TaskTokenCloseParams{Token: "tok-2", Now: t0})
 	wantErr(t, "close deleted token", err, store.ErrNotFound)
+}
+
+func testExecutionClaimDue(t *testing.T, s store.Store) {
+	sm := mustCreateMachine(t, s, "m")
+	sec := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Second))) }
+	x := mustStart(t, s, sm, startOpts{name: "x", timers: []*store.TimerInsert{
+		{TimerID: "a", Due: sec(3)}, {TimerID: "b", Due: sec(1)}, {TimerID: "c", Due: sec(2)}, {TimerID: "d", Due: sec(10)},
+	}})
+	mustStart(t, s, sm, startOpts{name: "y", owner: nodeB, timers: []*store.TimerInsert{{TimerID: "e", Due: sec(1.5)}}})
+	mustStart(t, s, sm, startOpts{name: "z", timers: []*store.TimerInsert{{TimerID: "f", Due: sec(2.5)}}})
+	claim := func(owner string, now float64, limit int) ([]string, []*store.DueExecution) {
+		t.Helper()
+		xs, err := s.ExecutionClaimDue(t.Context(), &store.ExecutionClaimDueParams{
+			Owner: owner, Now: sec(now), ExpiresAt: sec(now + 30), Limit: limit,
+		})
+		if err != nil {
+			t.Fatalf("ExecutionClaimDue: %v", err)
+		}
+		var got []string
+		for _, d := range xs {
+			ids := d.Name + ":"
+			for _, tm := range d.Timers {
+				ids += tm.TimerID
+				if tm.ExecutionArn != d.Arn {
+					t.Errorf("timer %s of %s reported for %s", tm.TimerID, tm.ExecutionArn, d.Arn)
+				}
+			}
+			if d.LeaseOwner != owner || len(d.State) == 0 {
+				t.Errorf("%s: lease owner %q, state %q", d.Name, d.LeaseOwner, d.State)
+			}
+			got = append(got, ids)
+		}
+		return got, xs
+	}
+	steps := []struct {
+		name  string
+		owner string
+		now   float64
+		limit int
+		want  []string
+	}{
+		{"nothing due yet", nodeA, 0, 10, nil},
+		{"due ones, leased ones skipped, earliest first", nodeA, 2, 10, []string{"x:bc"}},
+		{"leased by the claimer itself", nodeA, 2.7, 10, []string{"z:f"}},
+		{"nothing left to lease", nodeA, 3, 10, nil},
+		{"expired leases, limit", nodeB, 61, 1, []string{"x:bcad"}},
+		{"the rest, by earliest due timer", nodeB, 62, 10, []string{"y:e", "z:f"}},
+	}
+	for _, st := range steps {
+		if got, _ := claim(st.owner, st.now, st.limit); !slices.Equal(got, st.want) {
+			t.Fatalf("%s: claimed %v, want %v", st.name, got, st.want)
+		}
+	}
+	// Firing "b" consumes it and releases the lease, which makes the others due again at once.
+	x = mustGet(t, s, x.Arn)
+	tr := step(x, nodeB, "fired-b")
+	tr.TimersDelete, tr.ReleaseLease = []string{"b"}, true
+	mustCommit(t, s, tr)
+	got, xs := claim(nodeA, 63, 10)
+	if !slices.Equal(got, []string{"x:cad"}) || xs[0].Version != x.Version+1 || string(xs[0].State) != "fired-b" {
+		t.Fatalf("after firing b: claimed %v", got)
+	}
+}
+
+// testExecutionClaimConcurrent has claimers race over executions with due timers: no
+// execution may be leased twice, and each comes with all its due timers.
+func testExecutionClaimConcurrent(t *testing.T, s store.Store) {
+	sm := mustCreateMachine(t, s, "m")
+	want := map[string]bool{}
+	for i := range 20 {
+		var ts []*store.TimerInsert
+		for j := range 3 {
+			ts = append(ts, &store.TimerInsert{TimerID: fmt.Sprint("t", j), Due: t0.Add(-time.Duration(i*10+j) * time.Second)})
+		}
+		mustStart(t, s, sm, startOpts{name: fmt.Sprint("x", i), timers: ts})
+		want[fmt.Sprint("x", i, ":t2t1t0")] = true
+	}
+	var n atomic.Int64
+	got := claimAllConcurrently(t, 8, func() ([]string, error) {
+		owner := fmt.Sprint("node-", n.Add(1))
+		xs, err := s.ExecutionClaimDue(t.Context(), &store.ExecutionClaimDueParams{Owner: owner, Now: t0, ExpiresAt: t0.Add(time.Hour), Limit: 7})
+		var keys []string
+		for _, d := range xs {
+			k := d.Name + ":"
+			for _, tm := range d.Timers {
+				k += tm.TimerID
+			}
+			keys = append(keys, k)
+		}
+		return keys, err
+	})
+	checkExactlyOnce(t, got, want)
 }
