@@ -170,6 +170,10 @@ func (f *fakeEngine) Validate(definition, machineType string) *Rejection {
 	return nil
 }
 
+func (f *fakeEngine) TestState(ctx context.Context, request []byte) ([]byte, error) {
+	return []byte(f.result), f.err
+}
+
 func (f *fakeEngine) Run(ctx context.Context, req Request) ([]byte, error) {
 	if f.panics {
 		panic("boom")

@@ -19,9 +19,15 @@ import (
 // differently since November 2024 and 3 are outputs the corpus recorded decoded); raise them
 // as it improves, and expect to revisit them when a skip reason is lifted and new cases start
 // to run.
+//
+// TestState cases have minimums of their own (139/181 and 69/70 when they started to run), so
+// that the many they still miss (28 need the AWS services' API models to validate mocked
+// results) hide no regression of the others.
 const (
-	minPassRate    = 0.995
-	minHistoryRate = 0.98
+	minPassRate             = 0.995
+	minHistoryRate          = 0.98
+	minTestStatePassRate    = 0.76
+	minTestStateInspectRate = 0.95
 )
 
 // caseTimeout bounds one execution; waits are skipped, so only a hung engine comes near it.
@@ -57,13 +63,31 @@ func TestConformance(t *testing.T) {
 	WriteReport(&report, outcomes, verbose)
 	fmt.Fprintf(&report, "\n%d cases in %v (corpus: %s)\n", len(cases), time.Since(start).Round(time.Millisecond), dir)
 
-	total := Total(outcomes)
-	if got := total.PassRate(); got < minPassRate {
-		t.Errorf("%d of %d runnable cases match AWS (%.1f%%), below the minimum %.1f%%",
-			total.Match, total.Run, 100*got, 100*minPassRate)
+	var others, testState []Outcome
+	for _, o := range outcomes {
+		if o.Case.Group == "test_state" {
+			testState = append(testState, o)
+		} else {
+			others = append(others, o)
+		}
 	}
-	if got := total.HistoryRate(); got < minHistoryRate {
-		t.Errorf("%d of %d runnable cases match AWS's history (%.1f%%), below the minimum %.1f%%",
-			total.HistoryMatch, total.HistoryRecorded, 100*got, 100*minHistoryRate)
+	for _, tc := range []struct {
+		what                string
+		outcomes            []Outcome
+		minPass, minHistory float64
+		historyName         string
+	}{
+		{"runnable cases", others, minPassRate, minHistoryRate, "history"},
+		{"runnable TestState cases", testState, minTestStatePassRate, minTestStateInspectRate, "inspection data"},
+	} {
+		total := Total(tc.outcomes)
+		if got := total.PassRate(); got < tc.minPass {
+			t.Errorf("%d of %d %s match AWS (%.1f%%), below the minimum %.1f%%",
+				total.Match, total.Run, tc.what, 100*got, 100*tc.minPass)
+		}
+		if got := total.HistoryRate(); got < tc.minHistory {
+			t.Errorf("%d of %d %s match AWS's %s (%.1f%%), below the minimum %.1f%%",
+				total.HistoryMatch, total.HistoryRecorded, tc.what, tc.historyName, 100*got, 100*tc.minHistory)
+		}
 	}
 }

@@ -81,6 +81,7 @@ type Case struct {
 	// key order, or context.definition_text when the definition is not a JSON object.
 	Definition string
 	definition jsonv.Value // parsed, for classification
+	input      jsonv.Value // a TestState case's state input
 	Context    *jsonv.Object
 	Expect     *jsonv.Object
 	// LoadErr is set when the case is listed but cannot be read; such a case counts as failed.
@@ -172,6 +173,7 @@ func loadCase(dir, name string, kind Kind) *Case {
 	c.Requires = stringList(get(root, "requires"))
 	c.Features = stringList(get(c.Context, "features"))
 	c.definition = get(root, "definition")
+	c.input = get(root, "input")
 	if c.definition == nil {
 		c.Definition = str(c.Context, "definition_text")
 	} else {

@@ -102,8 +102,10 @@ func TestLocate(t *testing.T) {
 func TestSkipReason(t *testing.T) {
 	for _, tc := range []struct{ name, text, want string }{
 		{"runnable", `{"definition":{"StartAt":"A"},"context":{"features":["state:Pass"]},"expect":{"status":"SUCCEEDED"}}`, ""},
-		{"TestState", `{"expect":{"test_state_response":{}}}`, ReasonTestState},
-		{"TestState API error", `{"context":{"api":"TestState"},"expect":{"invalid":true}}`, ReasonTestStateAPI},
+		{"TestState", `{"expect":{"test_state_response":{}}}`, ""},
+		{"TestState API error", `{"context":{"api":"TestState"},"expect":{"invalid":true}}`, ""},
+		{"TestState of a service", `{"requires":["lambda"],"expect":{"test_state_response":{}}}`, "requires lambda"},
+		{"TestState with a mock", `{"requires":["lambda"],"context":{"request_args":{"mock":{}}},"expect":{"test_state_response":{}}}`, ""},
 		{"CreateStateMachine error", `{"context":{"api":"CreateStateMachine"},"expect":{"invalid":true}}`, ""},
 		{"requires, as a sorted set", `{"requires":["sqs","callback"],"expect":{}}`, "requires callback, sqs"},
 		{"requires before JSONata", `{"requires":["lambda"],"context":{"features":["jsonata"]},"expect":{}}`, "requires lambda"},

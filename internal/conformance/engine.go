@@ -2,11 +2,15 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/inproc"
+	"github.com/stepline/stepline/internal/teststate"
 )
 
 // Stepline is the Engine made of asl.Parse and the in-process runner, with waits skipped.
@@ -68,4 +72,22 @@ func rejection(err error) *Rejection {
 		r.Diagnostics = append(r.Diagnostics, Diagnostic{Code: d.Code, Message: d.Message, Location: d.Location})
 	}
 	return r
+}
+
+// TestState answers a TestState request with the teststate package, as the API does.
+func (Stepline) TestState(ctx context.Context, request []byte) ([]byte, error) {
+	var req teststate.Request
+	if err := json.Unmarshal(request, &req); err != nil {
+		return nil, fmt.Errorf("TestState request: %w", err)
+	}
+	req.Region, req.Account = Region, Account
+	resp, err := teststate.Run(&req, time.Now())
+	var te *teststate.Error
+	if errors.As(err, &te) {
+		return nil, &Rejection{Code: te.Code, Message: te.Message}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
 }

@@ -35,10 +35,15 @@ type Engine interface {
 	// Run executes req and returns what `stepline run --json --history` prints. A definition the
 	// engine rejects comes back as a *Rejection error.
 	Run(ctx context.Context, req Request) ([]byte, error)
+	// TestState answers a TestState request (the API's JSON) with the API's response JSON. A
+	// request TestState refuses comes back as a *Rejection error with its code.
+	TestState(ctx context.Context, request []byte) ([]byte, error)
 }
 
 // Rejection is a definition the engine refused: AWS's error message and the diagnostics.
 type Rejection struct {
+	// Code is the API's error code where the case records one (TestState's).
+	Code        string
 	Message     string
 	Diagnostics []Diagnostic
 }
@@ -91,6 +96,11 @@ func RunCase(ctx context.Context, eng Engine, c *Case, timeout time.Duration) (o
 			o = failed(c, fmt.Sprintf("engine panic: %v\n%s", r, debug.Stack()), "engine panic: "+generalise(fmt.Sprint(r)))
 		}
 	}()
+	switch {
+	case c.Kind == KindTestState || c.Kind == KindInvalidDefinition && c.ctx("api") == "TestState":
+		res, err := eng.TestState(ctx, testStateRequest(c))
+		return CheckTestState(c, res, err)
+	}
 	switch c.Kind {
 	case KindExecution:
 		ctx, cancel := context.WithTimeout(ctx, timeout)

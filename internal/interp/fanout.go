@@ -81,6 +81,9 @@ func (r *run) execMap(th *thread) {
 		r.fail(th, err)
 		return
 	}
+	if r.mockedMap(th, len(items), maxConc, tolCount, tolPct) {
+		return
+	}
 	fan := &fanOut{
 		items: items, results: make([]jsonv.Value, len(items)), children: map[int64]*thread{},
 		maxConc: int(maxConc), tolCount: tolCount, tolPct: tolPct,

@@ -246,7 +246,7 @@ func (r *run) execute(th *thread) {
 			return
 		}
 		th.effective = eff
-		if !(st.Type == asl.Pass && st.HasResult) && st.Type != asl.Parallel && st.Type != asl.Map {
+		if !(st.Type == asl.Pass && st.HasResult) && st.Type != asl.Parallel {
 			r.inspect(th, "afterInputPath", eff)
 		}
 	}
@@ -268,9 +268,7 @@ func (r *run) execute(th *thread) {
 			r.execParallel(th)
 		}
 	case asl.Map:
-		if !r.mocked(th) {
-			r.execMap(th)
-		}
+		r.execMap(th)
 	}
 }
 
@@ -651,11 +649,14 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 			}
 		}
 		if th.attempts[i] >= rt.MaxAttempts {
+			if t != nil {
+				t.rec.RetryIndex = &i
+			}
 			break
 		}
 		delay := r.retryDelay(rt, th.attempts[i])
 		if t != nil {
-			t.rec.Status, t.rec.RetryIndex, t.rec.RetryBackoff = TestRetriable, i, delay
+			t.rec.Status, t.rec.RetryIndex, t.rec.RetryBackoff = TestRetriable, &i, delay
 			r.threadFailed(th, f)
 			return
 		}
@@ -672,7 +673,7 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 		c := &st.Catch[i]
 		if matches(c.ErrorEquals, f.Name()) {
 			if t := r.tested(th); t != nil {
-				t.rec.Status, t.rec.CatchIndex, t.rec.Error, t.rec.Cause = TestCaughtError, i, f.name, f.cause
+				t.rec.Status, t.rec.CatchIndex, t.rec.Error, t.rec.Cause = TestCaughtError, &i, f.name, f.cause
 			}
 			r.caught(th, c, f)
 			return

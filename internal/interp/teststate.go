@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/asl/sferr"
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
@@ -21,6 +22,8 @@ type TestOptions struct {
 	// RetrierRetryCount is how many retries every retrier is taken to have made already
 	// (TestState's stateConfiguration.retrierRetryCount).
 	RetrierRetryCount int64
+	// MapIterationFailureCount, when set, is how many iterations of a mocked Map failed.
+	MapIterationFailureCount *int64
 }
 
 // Mock is the outcome a mocked state's work is given: a result, or an error when Failed.
@@ -53,15 +56,15 @@ type TestRecord struct {
 	Inspected []Inspected
 	// RetryIndex and RetryBackoff describe the retrier that would retry (RETRIABLE); CatchIndex
 	// the catcher that caught (CAUGHT_ERROR).
-	RetryIndex   int
+	RetryIndex   *int
 	RetryBackoff time.Duration
-	CatchIndex   int
+	CatchIndex   *int
 }
 
-// Inspected is one value of the pipeline, as text.
+// Inspected is one value of the pipeline.
 type Inspected struct {
 	Name  string
-	Value string
+	Value jsonv.Value
 }
 
 type testRun struct {
@@ -102,7 +105,7 @@ func (r *run) tested(th *thread) *testRun {
 // inspect records a value of the tested state's pipeline.
 func (r *run) inspect(th *thread, name string, v jsonv.Value) {
 	if t := r.tested(th); t != nil {
-		t.rec.Inspected = append(t.rec.Inspected, Inspected{Name: name, Value: *r.text(v)})
+		t.rec.Inspected = append(t.rec.Inspected, Inspected{Name: name, Value: v})
 	}
 }
 
@@ -123,4 +126,31 @@ func (r *run) mocked(th *thread) bool {
 	}
 	r.complete(th, m.Result, th.state.Assign, th.state.Output, th.state.Next)
 	return true
+}
+
+// mockedMap ends a mocked Map once it has read its items and settings: the mock is its result,
+// unless the iterations the test says failed exceed its tolerance.
+func (r *run) mockedMap(th *thread, items int, maxConc, tolCount, tolPct float64) bool {
+	t := r.tested(th)
+	if t == nil || t.opts.Mock == nil {
+		return false
+	}
+	r.inspect(th, "maxConcurrency", jsonv.Float(maxConc))
+	if tolCount >= 0 {
+		r.inspect(th, "toleratedFailureCount", jsonv.Float(tolCount))
+	}
+	if tolPct >= 0 {
+		r.inspect(th, "toleratedFailurePercentage", jsonv.Float(tolPct))
+	}
+	if n := t.opts.MapIterationFailureCount; n != nil && *n > 0 && !t.opts.Mock.Failed {
+		// Without a tolerance AWS reports the mock as the result: only a threshold fails it.
+		exceeded := tolCount >= 0 && float64(*n) > tolCount ||
+			tolPct >= 0 && items > 0 && float64(*n)*100/float64(items) > tolPct
+		if exceeded {
+			r.stateFailed(th, failure{name: ptr(sferr.ExceedToleratedFailureThreshold),
+				cause: ptr("The specified tolerated failure threshold was exceeded")})
+			return true
+		}
+	}
+	return r.mocked(th)
 }

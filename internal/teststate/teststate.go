@@ -7,6 +7,7 @@ package teststate
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,37 +19,46 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-// Request is a TestState request.
+// Request is a TestState request; the JSON names are the API's.
 type Request struct {
-	Definition string
-	RoleArn    string
+	Definition string `json:"definition"`
+	RoleArn    string `json:"roleArn"`
 	// Input is the state's input as JSON text; empty means {}.
-	Input string
+	Input string `json:"input"`
 	// InspectionLevel is INFO (the default, also when empty), DEBUG or TRACE.
-	InspectionLevel string
-	RevealSecrets   bool
+	InspectionLevel string `json:"inspectionLevel"`
+	RevealSecrets   bool   `json:"revealSecrets"`
 	// Variables is a JSON object of the variables the state sees; empty means none.
-	Variables string
+	Variables string `json:"variables"`
 	// StateName, when set, names the state to test in Definition, which is then a whole machine.
-	StateName string
+	StateName string `json:"stateName"`
 	// Context is the context object ($$) as JSON text; empty means the default.
-	Context string
-	Mock    *Mock
-	// RetrierRetryCount is stateConfiguration.retrierRetryCount.
-	RetrierRetryCount int64
-	Region, Account   string
+	Context            string              `json:"context"`
+	Mock               *Mock               `json:"mock"`
+	StateConfiguration *StateConfiguration `json:"stateConfiguration"`
+	// Region and Account name the machine the state runs in.
+	Region  string `json:"-"`
+	Account string `json:"-"`
+}
+
+// StateConfiguration sets up the state's situation: how often its retriers retried already,
+// how many iterations of a mocked Map failed.
+type StateConfiguration struct {
+	RetrierRetryCount        *int64 `json:"retrierRetryCount"`
+	MapIterationFailureCount *int64 `json:"mapIterationFailureCount"`
 }
 
 // Mock is TestState's mock: a result (JSON text) or an error output.
 type Mock struct {
-	Result              *string
-	ErrorOutput         *ErrorOutput
-	FieldValidationMode string
+	Result              *string      `json:"result"`
+	ErrorOutput         *ErrorOutput `json:"errorOutput"`
+	FieldValidationMode string       `json:"fieldValidationMode"`
 }
 
 // ErrorOutput is a mocked error.
 type ErrorOutput struct {
-	Error, Cause *string
+	Error *string `json:"error"`
+	Cause *string `json:"cause"`
 }
 
 // Response is TestState's answer, with the API's field names.
@@ -73,6 +83,10 @@ type Inspection struct {
 	AfterResultPath     *string       `json:"afterResultPath,omitempty"`
 	Variables           *string       `json:"variables,omitempty"`
 	ErrorDetails        *ErrorDetails `json:"errorDetails,omitempty"`
+	// The settings of a Map, as evaluated.
+	MaxConcurrency             *json.Number `json:"maxConcurrency,omitempty"`
+	ToleratedFailureCount      *json.Number `json:"toleratedFailureCount,omitempty"`
+	ToleratedFailurePercentage *json.Number `json:"toleratedFailurePercentage,omitempty"`
 }
 
 // ErrorDetails tells which retrier would retry, after how long, or which catcher caught.
@@ -135,12 +149,26 @@ func Run(req *Request, now time.Time) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("test state: %w", err)
 	}
-	resp := &Response{Status: string(rec.Status), NextState: rec.NextState, Output: rec.Output, Error: rec.Error, Cause: rec.Cause}
-	if rec.Status == interp.TestFailed || rec.Status == interp.TestRetriable {
-		resp.Output, resp.NextState = nil, ""
+	// AWS passes the mock's text on unchanged where the value is the mock itself.
+	text := func(v jsonv.Value) *string {
+		s := jsonv.String(v)
+		if m := opts.Mock; m != nil && m.Result != nil && s == jsonv.String(m.Result) {
+			s = *req.Mock.Result
+		}
+		return &s
+	}
+	resp := &Response{Status: string(rec.Status), NextState: rec.NextState, Error: rec.Error, Cause: rec.Cause}
+	if rec.Output != nil && rec.Status != interp.TestFailed && rec.Status != interp.TestRetriable {
+		v, err := jsonv.ParseString(*rec.Output)
+		resp.Output = rec.Output
+		if err == nil {
+			resp.Output = text(v)
+		}
+	} else {
+		resp.NextState = ""
 	}
 	if req.InspectionLevel == "DEBUG" || req.InspectionLevel == "TRACE" {
-		resp.InspectionData = inspection(req, &input, rec)
+		resp.InspectionData = inspection(req, &input, rec, text)
 	}
 	return resp, nil
 }
@@ -155,7 +183,8 @@ func parse(req *Request) (*asl.StateMachine, *asl.State, error) {
 		}
 		text = []byte(jsonv.String(wrap(v)))
 	}
-	def, err := asl.Parse(text, asl.ParseOptions{Type: asl.Express})
+	// Parsed as a Standard machine, which accepts every integration pattern the state may use.
+	def, err := asl.Parse(text, asl.ParseOptions{Type: asl.Standard})
 	if err != nil {
 		return nil, nil, definitionError(err)
 	}
@@ -163,17 +192,39 @@ func parse(req *Request) (*asl.StateMachine, *asl.State, error) {
 	if req.StateName != "" {
 		name = req.StateName
 	}
-	st := def.States[name]
-	if st == nil {
+	m := find(&def.Machine, name)
+	if m == nil {
 		return nil, nil, invalid("State not found in definition")
 	}
-	if req.StateName != "" {
-		// A copy whose start is the state to test; the states themselves are shared, read only.
-		d := *def
-		d.StartAt = name
-		def = &d
+	// A copy whose start is the state to test, in the machine (or branch, or Map processor)
+	// that holds it; the states themselves are shared, read only.
+	d := *def
+	d.Machine = *m
+	d.StartAt, d.Processor = name, nil
+	return &d, m.States[name], nil
+}
+
+// find returns the machine that holds the state name, searching Parallel branches and Map
+// processors too.
+func find(m *asl.Machine, name string) *asl.Machine {
+	if m.States[name] != nil {
+		return m
 	}
-	return def, st, nil
+	for _, st := range m.States {
+		var inner []*asl.Machine
+		switch st.Type {
+		case asl.Parallel:
+			inner = st.Parallel.Branches
+		case asl.Map:
+			inner = []*asl.Machine{st.Map.Processor}
+		}
+		for _, in := range inner {
+			if found := find(in, name); found != nil {
+				return found
+			}
+		}
+	}
+	return nil
 }
 
 func definitionError(err error) error {
@@ -224,13 +275,29 @@ func successors(o *jsonv.Object) []string {
 // options checks the request's mock, variables and context against the state, as AWS does
 // before running it.
 func options(req *Request, st *asl.State) (interp.TestOptions, error) {
-	opts := interp.TestOptions{RetrierRetryCount: req.RetrierRetryCount}
+	var opts interp.TestOptions
+	if c := req.StateConfiguration; c != nil {
+		if c.RetrierRetryCount != nil {
+			opts.RetrierRetryCount = *c.RetrierRetryCount
+		}
+		if n := c.MapIterationFailureCount; n != nil {
+			if req.Mock == nil {
+				return opts, invalid("TestState does not support MapIterationFailureCount when a mock is not specified.")
+			}
+			opts.MapIterationFailureCount = n
+		}
+	}
 	if m := req.Mock; m != nil {
 		mock, err := mockOf(m, req, st)
 		if err != nil {
 			return opts, err
 		}
 		opts.Mock = mock
+		if n := opts.MapIterationFailureCount; n != nil {
+			if a, ok := mock.Result.([]jsonv.Value); ok && *n > int64(len(a)) {
+				return opts, invalid("Map iteration failure count must be less than or equal to the number of Map iterations")
+			}
+		}
 	} else {
 		switch st.Type {
 		case asl.Map, asl.Parallel:
@@ -378,23 +445,28 @@ func defaultContext(id interp.Identity, input jsonv.Value, st *asl.State, now ti
 	)
 }
 
-func inspection(req *Request, input *string, rec *interp.TestRecord) *Inspection {
+func inspection(req *Request, input *string, rec *interp.TestRecord, text func(jsonv.Value) *string) *Inspection {
 	in := &Inspection{Input: input}
 	for _, v := range rec.Inspected {
-		text := v.Value
 		switch v.Name {
 		case "afterArguments":
-			in.AfterArguments = &text
+			in.AfterArguments = text(v.Value)
 		case "afterInputPath":
-			in.AfterInputPath = &text
+			in.AfterInputPath = text(v.Value)
 		case "afterParameters":
-			in.AfterParameters = &text
+			in.AfterParameters = text(v.Value)
 		case "result":
-			in.Result = &text
+			in.Result = text(v.Value)
 		case "afterResultSelector":
-			in.AfterResultSelector = &text
+			in.AfterResultSelector = text(v.Value)
 		case "afterResultPath":
-			in.AfterResultPath = &text
+			in.AfterResultPath = text(v.Value)
+		case "maxConcurrency":
+			in.MaxConcurrency = number(v.Value)
+		case "toleratedFailureCount":
+			in.ToleratedFailureCount = number(v.Value)
+		case "toleratedFailurePercentage":
+			in.ToleratedFailurePercentage = number(v.Value)
 		}
 	}
 	if vars, err := jsonv.ParseString(req.Variables); err == nil {
@@ -402,14 +474,20 @@ func inspection(req *Request, input *string, rec *interp.TestRecord) *Inspection
 			in.Variables = &req.Variables
 		}
 	}
-	switch rec.Status {
-	case interp.TestRetriable:
-		secs := int64(rec.RetryBackoff / time.Second)
-		in.ErrorDetails = &ErrorDetails{RetryIndex: &rec.RetryIndex, RetryBackoffIntervalSeconds: &secs}
-	case interp.TestCaughtError:
-		in.ErrorDetails = &ErrorDetails{CatchIndex: &rec.CatchIndex}
+	if rec.RetryIndex != nil || rec.CatchIndex != nil {
+		in.ErrorDetails = &ErrorDetails{RetryIndex: rec.RetryIndex, CatchIndex: rec.CatchIndex}
+		if rec.Status == interp.TestRetriable {
+			secs := int64(rec.RetryBackoff / time.Second)
+			in.ErrorDetails.RetryBackoffIntervalSeconds = &secs
+		}
 	}
 	return in
+}
+
+func number(v jsonv.Value) *json.Number {
+	n, _ := v.(jsonv.Number)
+	j := json.Number(n)
+	return &j
 }
 
 // newUUID returns a random version 4 UUID.
