@@ -97,6 +97,7 @@ func New(o Options) (*API, error) {
 	}
 	return a, nil
 }
+		"TestState":                        a.testState,
 
 // StopPolls ends the GetActivityTask long polls in progress and to come: they answer at once
 // with no task, as a poll that timed out. Servers call it when they begin shutting down.
