@@ -94,10 +94,10 @@ func New(o Options) (*API, error) {
 		"ListTagsForResource":              a.listTagsForResource,
 		"TagResource":                      a.tagResource,
 		"UntagResource":                    a.untagResource,
+		"TestState":                        a.testState,
 	}
 	return a, nil
 }
-		"TestState":                        a.testState,
 
 // StopPolls ends the GetActivityTask long polls in progress and to come: they answer at once
 // with no task, as a poll that timed out. Servers call it when they begin shutting down.
