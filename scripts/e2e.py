@@ -19,6 +19,8 @@ import botocore.config
 import botocore.exceptions
 
 ENDPOINT = os.environ["STEPLINE_ENDPOINT"]
+# A server started with --auth, accepting only the access key in the environment.
+AUTH_ENDPOINT = os.environ["STEPLINE_AUTH_ENDPOINT"]
 ACCOUNT = "123456789012"
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/e2e"
@@ -75,10 +77,10 @@ def expect_error(code, fn, *args, **kwargs):
     raise AssertionError(f"no error, want {code}")
 
 
-def cli(*args):
-    """Runs the AWS CLI against the server and returns its parsed JSON output."""
+def cli(*args, endpoint=ENDPOINT):
+    """Runs the AWS CLI against a server and returns its parsed JSON output."""
     out = subprocess.run(
-        ["aws", "--endpoint-url", ENDPOINT, "--output", "json", "stepfunctions", *args],
+        ["aws", "--endpoint-url", endpoint, "--output", "json", "stepfunctions", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -369,6 +371,31 @@ def _():
     sfn.delete_state_machine(stateMachineArn=arn)
     names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
     expect("e2e-doomed" not in names, names)
+
+
+def auth_client(key, secret):
+    return boto3.client("stepfunctions", endpoint_url=AUTH_ENDPOINT, aws_access_key_id=key,
+                        aws_secret_access_key=secret, config=botocore.config.Config(retries={"max_attempts": 1}))
+
+
+@check("--auth: boto3 and the CLI signed with the configured key get in")
+def _():
+    good = auth_client(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+    good.create_state_machine(name="signed", definition=PASS_DEF, roleArn=ROLE)
+    names = [m["name"] for m in cli("list-state-machines", endpoint=AUTH_ENDPOINT)["stateMachines"]]
+    expect(names == ["signed"], names)
+
+
+@check("--auth: an unknown key and a wrong secret are refused")
+def _():
+    for key, secret, code in [("AKIDUNKNOWN", "x", "UnrecognizedClientException"),
+                              (os.environ["AWS_ACCESS_KEY_ID"], "wrong", "InvalidSignatureException")]:
+        try:
+            auth_client(key, secret).list_state_machines()
+        except botocore.exceptions.ClientError as e:
+            expect(e.response["Error"]["Code"] == code, e.response["Error"])
+        else:
+            raise AssertionError(f"{key} got in, want {code}")
 
 
 print(f"{passed} passed, {failed} failed")

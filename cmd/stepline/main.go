@@ -22,7 +22,7 @@ import (
 
 const usage = `usage:
   stepline serve [--addr 127.0.0.1:8083] [--db ./stepline.db | sqlite:PATH | postgres://…] [--project DIR] [--wait-scale F]
-                 [--account ID] [--region NAME] [--node NAME]
+                 [--account ID] [--region NAME] [--node NAME] [--auth FILE]
   stepline run FILE [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F]
   stepline validate FILE [--type STANDARD|EXPRESS]
 `

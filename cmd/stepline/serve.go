@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/server"
 )
 
@@ -26,6 +27,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
 	fs.StringVar(&o.Node, "node", "", "name of this node in execution leases (default hostname-pid)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 30*time.Second, "how long a dead node's executions wait before another node takes them over")
+	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests must then be SigV4-signed with one")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -43,6 +45,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if o.WaitScale < 0 || o.LeaseTTL <= 0 {
 		fmt.Fprintln(stderr, "stepline serve: --wait-scale must not be negative and --lease-ttl must be positive")
 		return exitInvalid
+	}
+	if *authFile != "" {
+		if o.Auth, err = awsapi.LoadCredentials(*authFile); err != nil {
+			fmt.Fprintf(stderr, "stepline serve: --auth: %v\n", err)
+			return exitInvalid
+		}
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := server.New(ctx, o)

@@ -35,6 +35,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// ActivityPoll is how long GetActivityTask waits for a task (default 60s, as AWS).
 	ActivityPoll time.Duration
+	// Auth, when not empty, makes every request prove with a SigV4 signature that it holds
+	// one of these access keys.
+	Auth Credentials
 }
 
 // API is the http.Handler of the Step Functions API.
@@ -168,6 +171,11 @@ func (a *API) serve(r *http.Request, target, name string) (any, error) {
 	}
 	if len(body) > MaxRequestBody {
 		return nil, tooLarge()
+	}
+	if len(a.o.Auth) > 0 {
+		if err := a.o.Auth.verify(r, body, time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	act := a.actions[name]
 	if !strings.HasPrefix(target, TargetPrefix) || act == nil {

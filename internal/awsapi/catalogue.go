@@ -42,12 +42,16 @@ var catalogue = map[string]int{
 	"ValidationException":            http.StatusBadRequest,
 
 	// The AWS JSON protocol's common errors.
-	"InternalFailure":                http.StatusInternalServerError,
-	"RequestEntityTooLargeException": http.StatusRequestEntityTooLarge,
-	"SerializationException":         http.StatusBadRequest,
-	"ServiceUnavailable":             http.StatusServiceUnavailable,
-	"ThrottlingException":            http.StatusBadRequest,
-	"UnknownOperationException":      http.StatusBadRequest,
+	"IncompleteSignatureException":        http.StatusBadRequest,
+	"InternalFailure":                     http.StatusInternalServerError,
+	"InvalidSignatureException":           http.StatusBadRequest,
+	"MissingAuthenticationTokenException": http.StatusBadRequest,
+	"RequestEntityTooLargeException":      http.StatusRequestEntityTooLarge,
+	"SerializationException":              http.StatusBadRequest,
+	"ServiceUnavailable":                  http.StatusServiceUnavailable,
+	"ThrottlingException":                 http.StatusBadRequest,
+	"UnknownOperationException":           http.StatusBadRequest,
+	"UnrecognizedClientException":         http.StatusBadRequest,
 }
 
 // Codes of the protocol's own errors.

@@ -46,8 +46,10 @@ type Options struct {
 	LeaseTTL time.Duration
 	// ActivityPoll is how long GetActivityTask waits for a task (0: 60s, as AWS).
 	ActivityPoll time.Duration
-	Clock        clock.Clock
-	Logger       *slog.Logger
+	// Auth, when not empty, is the access keys every API request must be signed with.
+	Auth   awsapi.Credentials
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Server is a running (or stopped) Stepline server.
@@ -123,7 +125,8 @@ func build(o Options, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
+	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll,
+		Auth: o.Auth})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
