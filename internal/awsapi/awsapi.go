@@ -98,6 +98,7 @@ func New(o Options) (*API, error) {
 		"TagResource":                      a.tagResource,
 		"UntagResource":                    a.untagResource,
 		"TestState":                        a.testState,
+		"StartSyncExecution":               a.startSyncExecution,
 	}
 	return a, nil
 }

@@ -39,6 +39,12 @@ type Options struct {
 	Clock clock.Clock
 	// WaitScale multiplies every duration the run waits on; 0 skips waiting.
 	WaitScale float64
+
+	// ExecutionArn overrides the standard execution ARN (Express executions have their own).
+	ExecutionArn string
+	// RunTask carries out a task and returns its result, a TaskSucceeded or TaskFailed; nil
+	// fails every task, for lack of a runner.
+	RunTask func(ctx context.Context, t interp.ScheduleTask) interp.Event
 }
 
 // Result is how the execution ended.
@@ -78,6 +84,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		StartTime:        now,
 		Sync:             o.Sync,
 	}
+	if o.ExecutionArn != "" {
+		id.ExecutionArn = o.ExecutionArn
+	}
 	x, res, err := interp.Start(o.Definition, id, o.Input, now)
 	if err != nil {
 		return nil, err
@@ -100,6 +109,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					}
 				}
 			case interp.ScheduleTask:
+				if o.RunTask != nil {
+					inbox = append(inbox, o.RunTask(ctx, e))
+					continue
+				}
 				inbox = append(inbox, interp.TaskFailed{
 					TaskID: e.TaskID,
 					Error:  "States.TaskFailed",

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,5 +66,82 @@ func TestTestStateSDK(t *testing.T) {
 	var ve *types.ValidationException
 	if !errors.As(err, &ve) || ve.ErrorMessage() != "State type 'Pass' is not supported when a mock is specified" {
 		t.Errorf("mocked Pass: err = %v, want ValidationException", err)
+	}
+}
+
+func TestExpressSDK(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	create := func(name, def string) string {
+		out, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+			Name: aws.String(name), Definition: aws.String(def), RoleArn: aws.String(role), Type: types.StateMachineTypeExpress,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.StateMachineArn)
+	}
+	ok := create("ok", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"in.$":"$.x","name.$":"$$.Execution.Name"},"End":true}}}`)
+	fails := create("fails", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Boom","Cause":"because"}}}`)
+
+	for _, tc := range []struct {
+		name, machine, input string
+		status               types.SyncExecutionStatus
+		output, error, cause string
+	}{
+		{name: "succeeds", machine: ok, input: `{"x":1}`, status: types.SyncExecutionStatusSucceeded, output: `{"in":1,"name":"run-succeeds"}`},
+		{name: "fails", machine: fails, input: `{}`, status: types.SyncExecutionStatusFailed, error: "Boom", cause: "because"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := b.client.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{
+				StateMachineArn: aws.String(tc.machine), Name: aws.String("run-" + tc.name), Input: aws.String(tc.input),
+			}, withoutHostPrefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != tc.status || aws.ToString(out.Output) != tc.output || aws.ToString(out.Error) != tc.error || aws.ToString(out.Cause) != tc.cause {
+				t.Errorf("got %s %s %s %s, want %s %s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Error), aws.ToString(out.Cause),
+					tc.status, tc.output, tc.error, tc.cause)
+			}
+			prefix := "arn:aws:states:us-east-1:123456789012:express:" + tc.machine[len(smArn):] + ":run-" + tc.name + ":"
+			if arn := aws.ToString(out.ExecutionArn); len(arn) != len(prefix)+36 || arn[:len(prefix)] != prefix {
+				t.Errorf("executionArn = %s, want %s<uuid>", arn, prefix)
+			}
+			if out.BillingDetails == nil || out.BillingDetails.BilledDurationInMilliseconds < 100 || out.BillingDetails.BilledMemoryUsedInMB != 64 {
+				t.Errorf("billingDetails = %+v", out.BillingDetails)
+			}
+		})
+	}
+
+	_, err := b.client.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: aws.String(ok), Input: aws.String(`{`)}, withoutHostPrefix)
+	var bad *types.InvalidExecutionInput
+	if !errors.As(err, &bad) {
+		t.Errorf("bad input: err = %v, want InvalidExecutionInput", err)
+	}
+	standard, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name: aws.String("standard"), Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`), RoleArn: aws.String(role),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.client.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: standard.StateMachineArn}, withoutHostPrefix)
+	var unsupported *types.StateMachineTypeNotSupported
+	if !errors.As(err, &unsupported) {
+		t.Errorf("standard machine: err = %v, want StateMachineTypeNotSupported", err)
+	}
+
+	// StartExecution of an EXPRESS machine runs it in the background and stores nothing, so
+	// DescribeExecution does not know it.
+	started, err := b.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(ok), Name: aws.String("async")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(aws.ToString(started.ExecutionArn), "arn:aws:states:us-east-1:123456789012:express:ok:async:") {
+		t.Errorf("executionArn = %s", aws.ToString(started.ExecutionArn))
+	}
+	_, err = b.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: started.ExecutionArn})
+	var missing *types.ExecutionDoesNotExist
+	if !errors.As(err, &missing) {
+		t.Errorf("DescribeExecution of an express execution: err = %v, want ExecutionDoesNotExist", err)
 	}
 }

@@ -25,21 +25,19 @@ type StartExecutionInput struct {
 
 // StartExecution starts an execution of the latest revision of a state machine. Starting one
 // again under a name already used returns the existing execution when it is still running with
-// the same input, and ExecutionAlreadyExists otherwise.
+// the same input, and ExecutionAlreadyExists otherwise. Express executions run in memory (see
+// startExpress), so their names are not checked for reuse.
 func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (*store.Execution, error) {
-	name := in.Name
-	if name == "" {
-		name = s.o.NewID()
-	} else if !validName(name) {
-		return nil, invalidName(name)
-	}
-	input := in.Input
-	if input == "" {
-		input = "{}"
+	name, input, err := startNameInput(in, s.o.NewID)
+	if err != nil {
+		return nil, err
 	}
 	sm, err := s.latestRevision(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
+	}
+	if sm.Type == store.StateMachineExpress {
+		return s.startExpress(sm, name, input)
 	}
 	x, err := s.o.Engine.StartExecution(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input})
 	var ie *interp.InputError

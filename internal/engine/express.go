@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/asl/sferr"
+	"github.com/stepline/stepline/internal/inproc"
+	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// ExpressMaxDuration is AWS's limit on an Express execution: it times out after five minutes.
+const ExpressMaxDuration = 5 * time.Minute
+
+// ExpressExecution is an Express execution. Express executions run in memory and are never
+// stored, as AWS keeps no history of them: they are at-least-once, and a crash loses those
+// running.
+type ExpressExecution struct {
+	Arn             string
+	Name            string
+	StateMachineArn string
+	Input           string
+	Status          interp.Status
+	Output          *string
+	Error, Cause    *string
+	StartDate       time.Time
+	StopDate        time.Time // zero while running
+}
+
+// RunExpress runs an Express execution to its end (StartSyncExecution when sync is set). An
+// input that is not JSON is an *interp.InputError.
+func (e *Engine) RunExpress(ctx context.Context, p StartParams, sync bool) (*ExpressExecution, error) {
+	x := e.newExpress(p)
+	if err := e.runExpress(ctx, x, p, sync); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// StartExpress starts an Express execution in the background (StartExecution on an EXPRESS
+// machine) and returns it running. Its input is checked first, so that a bad one is refused
+// as StartExecution refuses it.
+func (e *Engine) StartExpress(p StartParams) (*ExpressExecution, error) {
+	if _, err := jsonv.ParseString(p.Input); err != nil {
+		return nil, &interp.InputError{Err: err}
+	}
+	x := e.newExpress(p)
+	running := *x
+	go func() {
+		// Nobody waits for the outcome: AWS reports it only in logs, which Stepline keeps none of.
+		if err := e.runExpress(context.Background(), x, p, false); err != nil {
+			e.log.Error("express execution", "execution", x.Arn, "err", err)
+		}
+	}()
+	return &running, nil
+}
+
+func (e *Engine) newExpress(p StartParams) *ExpressExecution {
+	sm := p.StateMachine
+	return &ExpressExecution{
+		Arn:  "arn:aws:states:" + e.o.Region + ":" + e.o.Account + ":express:" + sm.Name + ":" + p.Name + ":" + newUUID(),
+		Name: p.Name, StateMachineArn: sm.Arn, Input: p.Input, Status: interp.Running,
+		StartDate: e.o.Clock.Now().UTC().Truncate(time.Millisecond),
+	}
+}
+
+// runExpress runs x to its end with the in-process runner, on the engine's clock and wait
+// scale, handing tasks to the engine's Runner.
+func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartParams, sync bool) error {
+	sm := p.StateMachine
+	def, err := e.Definition(sm)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, ExpressMaxDuration)
+	defer cancel()
+	e.o.Metrics.started.Add(1)
+	res, err := inproc.Run(ctx, inproc.Options{
+		Definition: def, Input: p.Input, StateMachineName: sm.Name, ExecutionName: p.Name, RoleArn: sm.RoleArn,
+		Type: asl.Express, Sync: sync, Account: e.o.Account, Region: e.o.Region, Clock: e.o.Clock,
+		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: e.expressTask(x.Arn),
+	})
+	x.StopDate = e.o.Clock.Now().UTC().Truncate(time.Millisecond)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		timeout := sferr.Timeout
+		x.Status, x.Error = interp.TimedOut, &timeout
+	case err != nil:
+		return fmt.Errorf("engine: express execution %s: %w", x.Arn, err)
+	default:
+		x.Status, x.Output, x.Error, x.Cause = res.Status, res.Output, res.Error, res.Cause
+		e.o.Metrics.transitions.Add(int64(countTransitions(res.Events)))
+	}
+	e.o.Metrics.finished(string(x.Status))
+	return nil
+}
+
+// expressTask carries out an Express execution's task with the Runner, as the durable engine
+// does, but waits for it in place: there is no outbox to come back to.
+func (e *Engine) expressTask(arn string) func(context.Context, interp.ScheduleTask) interp.Event {
+	return func(ctx context.Context, s interp.ScheduleTask) interp.Event {
+		t := &Task{
+			ExecutionArn: arn, TaskID: s.TaskID, StateName: s.StateName, Resource: s.Resource,
+			Parameters: jsonv.String(s.Parameters), TimeoutSeconds: s.TimeoutSeconds, HeartbeatSeconds: s.HeartbeatSeconds,
+		}
+		var out string
+		var err error
+		if e.o.Runner == nil {
+			err = &TaskError{Name: sferr.TaskFailed, Cause: "no task runner is configured for resource " + t.Resource}
+		} else {
+			out, err = e.o.Runner.Run(ctx, t)
+		}
+		if err == nil {
+			return interp.TaskSucceeded{TaskID: s.TaskID, Output: out}
+		}
+		var te *TaskError
+		if !errors.As(err, &te) {
+			te = &TaskError{Name: sferr.TaskFailed, Cause: err.Error()}
+		}
+		return interp.TaskFailed{TaskID: s.TaskID, Error: te.Name, Cause: te.Cause}
+	}
+}
+
+// newUUID returns a random version 4 UUID, the last part of an Express execution's ARN.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
