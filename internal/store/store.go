@@ -143,6 +143,28 @@ type Store interface {
 	StateMachineTagsReplace(ctx context.Context, p *TagsReplaceParams) error
 	// ActivityTagsReplace replaces an activity's tags like StateMachineTagsReplace.
 	ActivityTagsReplace(ctx context.Context, p *TagsReplaceParams) error
+
+	// StateMachineVersionPublish publishes a machine's latest revision as a version (see
+	// VersionPublishParams). ErrNotFound; ErrConflict; ErrVersionLimit.
+	StateMachineVersionPublish(ctx context.Context, p *VersionPublishParams) (*VersionPublishResult, error)
+	// StateMachineVersionGet returns one version. ErrNotFound.
+	StateMachineVersionGet(ctx context.Context, p *VersionGetParams) (*Version, error)
+	// StateMachineVersionList lists a machine's versions, newest first, one page at a time.
+	StateMachineVersionList(ctx context.Context, p *VersionListParams) (*VersionListResult, error)
+	// StateMachineVersionDelete removes a version. ErrNotFound; ErrConflict when an alias
+	// routes to it.
+	StateMachineVersionDelete(ctx context.Context, p *VersionDeleteParams) error
+	// StateMachineAliasCreate creates an alias (see AliasCreateParams).
+	StateMachineAliasCreate(ctx context.Context, p *AliasCreateParams) (*Alias, error)
+	// StateMachineAliasGet returns one alias with its routes. ErrNotFound.
+	StateMachineAliasGet(ctx context.Context, p *AliasGetParams) (*Alias, error)
+	// StateMachineAliasUpdate changes an alias (see AliasUpdateParams). ErrNotFound when the
+	// alias or a routed version does not exist.
+	StateMachineAliasUpdate(ctx context.Context, p *AliasUpdateParams) (*Alias, error)
+	// StateMachineAliasDelete removes an alias. ErrNotFound.
+	StateMachineAliasDelete(ctx context.Context, p *AliasDeleteParams) error
+	// StateMachineAliasList lists a machine's aliases by ARN, one page at a time.
+	StateMachineAliasList(ctx context.Context, p *AliasListParams) (*AliasListResult, error)
 }
 
 // StateMachineType is STANDARD or EXPRESS.

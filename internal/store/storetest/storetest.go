@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CommitCancelled", testCommitCancelled},
 		{"Closed", testClosed},
 		{"TagsReplace", testTagsReplace},
+		{"Versions", testVersions},
+		{"Aliases", testAliases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
