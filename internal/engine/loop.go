@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/stepline/stepline/internal/interp"
@@ -54,13 +56,15 @@ type work struct {
 // round does one claim-step-commit-dispatch cycle and reports whether it found any work.
 func (e *Engine) round(ctx context.Context) (bool, error) {
 	now := e.o.Clock.Now().UTC()
-	timers, err := e.o.Store.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: now, ClaimUntil: now.Add(claimTTL), Limit: e.o.BatchSize})
-	if err != nil {
-		return false, fmt.Errorf("claiming timers: %w", err)
-	}
 	msgs, err := e.o.Store.InboxClaim(ctx, &store.InboxClaimParams{Now: now, ClaimUntil: now.Add(claimTTL), Limit: e.o.BatchSize})
 	if err != nil {
 		return false, fmt.Errorf("claiming inbox: %w", err)
+	}
+	due, err := e.o.Store.ExecutionClaimDue(ctx, &store.ExecutionClaimDueParams{
+		Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Limit: e.o.BatchSize,
+	})
+	if err != nil {
+		return false, fmt.Errorf("claiming due executions: %w", err)
 	}
 	byExec := map[string]*work{}
 	var order []string
@@ -83,26 +87,49 @@ func (e *Engine) round(ctx context.Context) (bool, error) {
 		}
 		w.events = append(w.events, ev)
 	}
-	for _, t := range timers {
-		w := get(t.ExecutionArn)
-		w.timers = append(w.timers, t.TimerID)
-		w.events = append(w.events, interp.TimerFired{TimerID: t.TimerID})
-		e.o.Metrics.timerLag.observe(now.Sub(t.Due).Seconds())
+	leasedDue := make(map[string]bool, len(due))
+	xs := make([]*store.Execution, 0, len(due))
+	for _, d := range due {
+		leasedDue[d.Arn] = true
+		xs = append(xs, d.Execution)
+		w := get(d.Arn)
+		for _, t := range d.Timers {
+			w.timers = append(w.timers, t.TimerID)
+			w.events = append(w.events, interp.TimerFired{TimerID: t.TimerID})
+			e.o.Metrics.timerLag.observe(now.Sub(t.Due).Seconds())
+		}
 	}
-	if len(order) > 0 {
-		live, err := e.acquire(ctx, now, order)
+	if len(order) == 0 {
+		dispatched, err := e.dispatch(ctx, now)
+		return dispatched > 0, err
+	}
+	var unleased []string
+	for _, arn := range order {
+		if !leasedDue[arn] {
+			unleased = append(unleased, arn)
+		}
+	}
+	if len(unleased) > 0 {
+		got, err := e.o.Store.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{
+			Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Arns: unleased,
+		})
 		if err != nil {
-			return false, err
+			e.releaseLeases(ctx, arnsOf(xs))
+			return false, fmt.Errorf("acquiring leases: %w", err)
 		}
-		if err := e.step(ctx, now, order, byExec, live); err != nil {
-			return false, err
-		}
+		xs = append(xs, got...)
 	}
-	dispatched, err := e.dispatch(ctx, now)
+	live, err := e.restoreLeased(ctx, xs)
 	if err != nil {
 		return false, err
 	}
-	return len(order) > 0 || dispatched > 0, nil
+	if err := e.step(ctx, now, order, byExec, live); err != nil {
+		return false, err
+	}
+	if _, err := e.dispatch(ctx, now); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // leased is an execution this node holds the lease of for one round.
@@ -111,36 +138,58 @@ type leased struct {
 	version int64
 }
 
-// acquire leases the executions and restores them from their snapshots. Executions leased by
-// another node are left out: their claimed rows come back when the claims expire.
-func (e *Engine) acquire(ctx context.Context, now time.Time, arns []string) (map[string]*leased, error) {
-	got, err := e.o.Store.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{
-		Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Arns: arns,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("acquiring leases: %w", err)
-	}
-	live := make(map[string]*leased, len(got))
-	var release []string
-	for _, ex := range got {
+// restoreLeased restores leased executions from their snapshots. Executions leased by another
+// node are not among them: their claimed rows come back when the claims expire. Those that
+// ended or cannot be restored are released at once.
+func (e *Engine) restoreLeased(ctx context.Context, xs []*store.Execution) (map[string]*leased, error) {
+	live := make(map[string]*leased, len(xs))
+	var release []*store.Execution
+	for _, ex := range xs {
 		if ex.Status.Terminal() {
-			release = append(release, ex.Arn)
+			release = append(release, ex)
 			continue
 		}
 		x, err := e.restore(ctx, ex)
 		if err != nil {
 			e.log.Error("cannot restore an execution", "execution", ex.Arn, "err", err)
-			release = append(release, ex.Arn)
+			release = append(release, ex)
 			continue
 		}
 		live[ex.Arn] = &leased{x: x, version: ex.Version}
 	}
 	if len(release) > 0 {
-		if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: release}); err != nil {
+		if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: arnsOf(release)}); err != nil {
 			return nil, fmt.Errorf("releasing leases: %w", err)
 		}
 	}
 	return live, nil
+}
+
+// releaseLeases gives up leases this round cannot use, so that their timers come due again at
+// once instead of when the leases expire. It is best effort: when it fails too, expiry does it.
+func (e *Engine) releaseLeases(ctx context.Context, arns []string) {
+	if len(arns) == 0 {
+		return
+	}
+	if err := e.o.Store.ExecutionLeaseRelease(context.WithoutCancel(ctx), &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: arns}); err != nil {
+		e.log.Warn("releasing leases", "executions", len(arns), "err", err)
+	}
+}
+
+func (e *Engine) releaseTransitions(ctx context.Context, trs []*store.Transition) {
+	arns := make([]string, len(trs))
+	for i, tr := range trs {
+		arns[i] = tr.ExecutionArn
+	}
+	e.releaseLeases(ctx, arns)
+}
+
+func arnsOf(xs []*store.Execution) []string {
+	arns := make([]string, len(xs))
+	for i, x := range xs {
+		arns[i] = x.Arn
+	}
+	return arns
 }
 
 func (e *Engine) restore(ctx context.Context, ex *store.Execution) (*interp.Execution, error) {
@@ -177,12 +226,14 @@ func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec
 			}
 			res, err := interp.Step(l.x, ev, now)
 			if err != nil {
+				e.releaseLeases(ctx, slices.Collect(maps.Keys(live)))
 				return fmt.Errorf("stepping %s: %w", arn, err)
 			}
 			all.Events = append(all.Events, res.Events...)
 			all.Effects = append(all.Effects, res.Effects...)
 		}
 		if err := e.record(l.x, all, now, tr, w.timers); err != nil {
+			e.releaseLeases(ctx, slices.Collect(maps.Keys(live)))
 			return err
 		}
 		tr.InboxDelete = w.messages
@@ -201,16 +252,21 @@ func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec
 	e.o.Metrics.commitLatency.observe(time.Since(start).Seconds())
 	e.o.Metrics.commitBatch.observe(float64(len(trs)))
 	if err != nil {
-		// Nothing was written; the claimed rows come back when their claims expire.
+		// Nothing was written: the timers are due again once the leases go, and the inbox
+		// messages come back when their claims expire.
+		e.releaseTransitions(ctx, trs)
 		return fmt.Errorf("committing %d transitions: %w", len(trs), err)
 	}
 	e.o.Metrics.transitions.Add(int64(transitions))
+	var failed []*store.Transition
 	for i, tr := range trs {
 		if errs[i] != nil {
 			// Another node moved the execution on; its events come back when the claims expire.
 			e.log.Warn("transition not applied", "execution", tr.ExecutionArn, "err", errs[i])
+			failed = append(failed, tr)
 		}
 	}
+	e.releaseTransitions(ctx, failed)
 	for _, x := range ended {
 		e.o.Metrics.finished(string(x.Status))
 	}
