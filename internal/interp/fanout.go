@@ -36,7 +36,9 @@ func (r *run) execMap(th *thread) {
 	m := st.Map
 	sc := r.scope(th, th.effective)
 	var itemsVal jsonv.Value = th.effective
-	if m.Items != nil {
+	if t := r.tested(th); t != nil && t.opts.MapItems != nil {
+		itemsVal = t.opts.MapItems
+	} else if m.Items != nil {
 		v, err := r.eval(th, m.Items, sc)
 		var ee *asl.EvaluationError
 		switch {

@@ -24,6 +24,8 @@ type TestOptions struct {
 	RetrierRetryCount int64
 	// MapIterationFailureCount, when set, is how many iterations of a mocked Map failed.
 	MapIterationFailureCount *int64
+	// MapItems, when set, are the items a Map's ItemReader would have read.
+	MapItems jsonv.Value
 }
 
 // Mock is the outcome a mocked state's work is given: a result, or an error when Failed.

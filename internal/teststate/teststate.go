@@ -42,10 +42,11 @@ type Request struct {
 }
 
 // StateConfiguration sets up the state's situation: how often its retriers retried already,
-// how many iterations of a mocked Map failed.
+// how many iterations of a mocked Map failed, what a Map's ItemReader reads.
 type StateConfiguration struct {
-	RetrierRetryCount        *int64 `json:"retrierRetryCount"`
-	MapIterationFailureCount *int64 `json:"mapIterationFailureCount"`
+	RetrierRetryCount        *int64  `json:"retrierRetryCount"`
+	MapIterationFailureCount *int64  `json:"mapIterationFailureCount"`
+	MapItemReaderData        *string `json:"mapItemReaderData"`
 }
 
 // Mock is TestState's mock: a result (JSON text) or an error output.
@@ -286,6 +287,13 @@ func options(req *Request, st *asl.State) (interp.TestOptions, error) {
 			}
 			opts.MapIterationFailureCount = n
 		}
+		if d := c.MapItemReaderData; d != nil {
+			v, err := jsonv.ParseString(*d)
+			if err != nil {
+				return opts, invalid("Map item reader data must be valid JSON")
+			}
+			opts.MapItems = v
+		}
 	}
 	if m := req.Mock; m != nil {
 		mock, err := mockOf(m, req, st)
@@ -345,6 +353,13 @@ func mockOf(m *Mock, req *Request, st *asl.State) (*interp.Mock, error) {
 	v, err := jsonv.ParseString(*m.Result)
 	if err != nil {
 		return nil, invalid("Mocked result must be valid JSON")
+	}
+	if st.Type == asl.Map && st.Map.ResultWriter != nil {
+		// A Map that writes its results elsewhere returns a description of what it wrote.
+		if _, ok := v.(*jsonv.Object); !ok {
+			return nil, invalid("Mocked result must be a JSON object.")
+		}
+		return &interp.Mock{Result: v}, nil
 	}
 	switch st.Type {
 	case asl.Map, asl.Parallel:
