@@ -20,13 +20,13 @@ import (
 // as it improves, and expect to revisit them when a skip reason is lifted and new cases start
 // to run.
 //
-// TestState cases have minimums of their own (149/181 and 77/78 when last raised), so
-// that the many they still miss (28 need the AWS services' API models to validate mocked
-// results) hide no regression of the others.
+// TestState cases have minimums of their own (177/181 and 77/78 when last raised), so
+// that what they still miss (AWS's TestState wording of a Map's items that are not an array,
+// a parameter the SDK refuses before sending) hides no regression of the others.
 const (
 	minPassRate             = 0.995
 	minHistoryRate          = 0.98
-	minTestStatePassRate    = 0.82
+	minTestStatePassRate    = 0.97
 	minTestStateInspectRate = 0.98
 )
 

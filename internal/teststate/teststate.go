@@ -354,6 +354,11 @@ func mockOf(m *Mock, req *Request, st *asl.State) (*interp.Mock, error) {
 	if err != nil {
 		return nil, invalid("Mocked result must be valid JSON")
 	}
+	if st.Type == asl.Task {
+		if err := validateMock(st.Task.Resource, m.FieldValidationMode, v); err != nil {
+			return nil, err
+		}
+	}
 	if st.Type == asl.Map && st.Map.ResultWriter != nil {
 		// A Map that writes its results elsewhere returns a description of what it wrote.
 		if _, ok := v.(*jsonv.Object); !ok {
