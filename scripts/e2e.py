@@ -262,6 +262,32 @@ def _():
                  tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
 
 
+@check("boto3: versions and an alias with weighted routing")
+def _():
+    arn = sfn.create_state_machine(name="e2e-versions", definition=PASS_DEF, roleArn=ROLE)["stateMachineArn"]
+    v1 = sfn.publish_state_machine_version(stateMachineArn=arn, description="first")["stateMachineVersionArn"]
+    expect(v1 == arn + ":1", v1)
+    other = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "v2", "End": True}}})
+    sfn.update_state_machine(stateMachineArn=arn, definition=other)
+    v2 = sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"]
+    versions = [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]]
+    expect(versions == [v2, v1], versions)
+    alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[
+        {"stateMachineVersionArn": v1, "weight": 100}])["stateMachineAliasArn"]
+    out = wait_done(sfn.start_execution(stateMachineArn=alias, input='{"who":"alias"}')["executionArn"])
+    expect(json.loads(out["output"]) == {"greeting": "hello alias"}, out)
+    expect_error("ConflictException", sfn.delete_state_machine_version, stateMachineVersionArn=v1)
+    sfn.update_state_machine_alias(stateMachineAliasArn=alias, routingConfiguration=[
+        {"stateMachineVersionArn": v2, "weight": 100}])
+    out = wait_done(sfn.start_execution(stateMachineArn=alias)["executionArn"])
+    expect(out["output"] == '"v2"', out)
+    d = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
+    expect(d["routingConfiguration"] == [{"stateMachineVersionArn": v2, "weight": 100}], d)
+    sfn.delete_state_machine_alias(stateMachineAliasArn=alias)
+    sfn.delete_state_machine_version(stateMachineVersionArn=v1)
+    expect_error("ResourceNotFound", sfn.describe_state_machine_alias, stateMachineAliasArn=alias)
+
+
 @check("boto3: validate_state_machine_definition reports diagnostics")
 def _():
     bad = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})

@@ -23,7 +23,8 @@ type StartExecutionInput struct {
 	Input string
 }
 
-// StartExecution starts an execution of the latest revision of a state machine. Starting one
+// StartExecution starts an execution of the latest revision of a state machine, or of a version
+// (named by its ARN, or by an alias's, which draws one by the routing weights). Starting one
 // again under a name already used returns the existing execution when it is still running with
 // the same input, and ExecutionAlreadyExists otherwise. Express executions run in memory (see
 // startExpress), so their names are not checked for reuse.
@@ -32,7 +33,7 @@ func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (
 	if err != nil {
 		return nil, err
 	}
-	sm, err := s.latestRevision(ctx, in.StateMachineArn)
+	sm, err := s.startRevision(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,181 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/stepline/stepline/internal/server"
+)
+
+const passResult = `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"%s","End":true}}}`
+
+func (b *bundle) update(t *testing.T, machine, def string) {
+	t.Helper()
+	if _, err := b.client.UpdateStateMachine(context.Background(), &sfn.UpdateStateMachineInput{
+		StateMachineArn: aws.String(machine), Definition: aws.String(def)}); err != nil {
+		t.Fatalf("UpdateStateMachine: %v", err)
+	}
+}
+
+func (b *bundle) publish(t *testing.T, machine string) string {
+	t.Helper()
+	out, err := b.client.PublishStateMachineVersion(context.Background(), &sfn.PublishStateMachineVersionInput{
+		StateMachineArn: aws.String(machine), Description: aws.String("v")})
+	if err != nil {
+		t.Fatalf("PublishStateMachineVersion: %v", err)
+	}
+	return *out.StateMachineVersionArn
+}
+
+// output starts an execution of arn and returns its output.
+func (b *bundle) output(t *testing.T, arn string) string {
+	t.Helper()
+	d := b.waitDone(t, b.start(t, arn, "", "{}"))
+	if d.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("execution of %s: %s", arn, d.Status)
+	}
+	return *d.Output
+}
+
+func TestVersions(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	machine := b.createMachine(t, "versioned", fmt.Sprintf(passResult, "one"))
+	v1 := b.publish(t, machine)
+	if v1 != machine+":1" {
+		t.Fatalf("version ARN %s", v1)
+	}
+	if again := b.publish(t, machine); again != v1 {
+		t.Fatalf("publishing the same revision again gave %s, want %s", again, v1)
+	}
+	b.update(t, machine, fmt.Sprintf(passResult, "two"))
+	_, err := b.client.PublishStateMachineVersion(ctx, &sfn.PublishStateMachineVersionInput{
+		StateMachineArn: aws.String(machine), RevisionId: aws.String("INITIAL")})
+	if ce := (*types.ConflictException)(nil); !errors.As(err, &ce) {
+		t.Fatalf("publishing with a stale revision id: %v, want ConflictException", err)
+	}
+	v2 := b.publish(t, machine)
+	b.update(t, machine, fmt.Sprintf(passResult, "three"))
+
+	// Each ARN runs its own definition: the latest, and each version's.
+	for arn, want := range map[string]string{machine: `"three"`, v1: `"one"`, v2: `"two"`} {
+		if got := b.output(t, arn); got != want {
+			t.Errorf("execution of %s output %s, want %s", arn, got, want)
+		}
+	}
+	list, err := b.client.ListStateMachineVersions(ctx, &sfn.ListStateMachineVersionsInput{StateMachineArn: aws.String(machine)})
+	if err != nil || len(list.StateMachineVersions) != 2 || *list.StateMachineVersions[0].StateMachineVersionArn != v2 {
+		t.Fatalf("ListStateMachineVersions = %+v, %v", list, err)
+	}
+	for range 2 { // deleting is idempotent
+		if _, err := b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)}); err != nil {
+			t.Fatalf("DeleteStateMachineVersion: %v", err)
+		}
+	}
+	_, err = b.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(v1)})
+	if e := (*types.StateMachineDoesNotExist)(nil); !errors.As(err, &e) {
+		t.Fatalf("starting a deleted version: %v, want StateMachineDoesNotExist", err)
+	}
+	_, err = b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(machine + ":x")})
+	if e := (*types.InvalidArn)(nil); !errors.As(err, &e) {
+		t.Fatalf("deleting a non-version ARN: %v, want InvalidArn", err)
+	}
+}
+
+func TestAliases(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	machine := b.createMachine(t, "aliased", fmt.Sprintf(passResult, "one"))
+	v1 := b.publish(t, machine)
+	b.update(t, machine, fmt.Sprintf(passResult, "two"))
+	v2 := b.publish(t, machine)
+	route := func(kv ...any) []types.RoutingConfigurationListItem {
+		var r []types.RoutingConfigurationListItem
+		for i := 0; i < len(kv); i += 2 {
+			r = append(r, types.RoutingConfigurationListItem{StateMachineVersionArn: aws.String(kv[i].(string)), Weight: int32(kv[i+1].(int))})
+		}
+		return r
+	}
+	create := func(name string, routing []types.RoutingConfigurationListItem) (*sfn.CreateStateMachineAliasOutput, error) {
+		return b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{
+			Name: aws.String(name), Description: aws.String("d"), RoutingConfiguration: routing})
+	}
+	out, err := create("prod", route(v1, 100))
+	if err != nil || *out.StateMachineAliasArn != machine+":prod" {
+		t.Fatalf("CreateStateMachineAlias = %+v, %v", out, err)
+	}
+	alias := *out.StateMachineAliasArn
+	if again, err := create("prod", route(v1, 100)); err != nil || *again.StateMachineAliasArn != alias {
+		t.Fatalf("creating the same alias again = %+v, %v", again, err)
+	}
+	if got := b.output(t, alias); got != `"one"` {
+		t.Fatalf("execution through the alias output %s", got)
+	}
+
+	refusals := []struct {
+		name    string
+		routing []types.RoutingConfigurationListItem
+		want    any
+	}{
+		{"prod", route(v2, 100), &types.ConflictException{}},
+		{"half", route(v1, 50), &types.ValidationException{}},
+		{"twice", route(v1, 50, v1, 50), &types.ValidationException{}},
+		{"ghost", route(machine+":9", 100), &types.ResourceNotFound{}},
+		{"7", route(v1, 100), &types.InvalidName{}},
+	}
+	for _, r := range refusals {
+		_, err := create(r.name, r.routing)
+		target := r.want
+		if !errors.As(err, &target) {
+			t.Errorf("alias %s: %v, want %T", r.name, err, r.want)
+		}
+	}
+	_, err = b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)})
+	if ce := (*types.ConflictException)(nil); !errors.As(err, &ce) {
+		t.Fatalf("deleting a routed version: %v, want ConflictException", err)
+	}
+
+	// Weighted routing: all of it to v2, then split.
+	if _, err := b.client.UpdateStateMachineAlias(ctx, &sfn.UpdateStateMachineAliasInput{
+		StateMachineAliasArn: aws.String(alias), RoutingConfiguration: route(v2, 100)}); err != nil {
+		t.Fatalf("UpdateStateMachineAlias: %v", err)
+	}
+	if got := b.output(t, alias); got != `"two"` {
+		t.Fatalf("execution through the updated alias output %s", got)
+	}
+	if _, err := b.client.UpdateStateMachineAlias(ctx, &sfn.UpdateStateMachineAliasInput{
+		StateMachineAliasArn: aws.String(alias), RoutingConfiguration: route(v1, 50, v2, 50)}); err != nil {
+		t.Fatalf("UpdateStateMachineAlias: %v", err)
+	}
+	seen := map[string]int{}
+	for range 40 {
+		seen[b.output(t, alias)]++
+	}
+	if seen[`"one"`] == 0 || seen[`"two"`] == 0 {
+		t.Fatalf("a 50/50 alias ran %v in 40 executions", seen)
+	}
+	d, err := b.client.DescribeStateMachineAlias(ctx, &sfn.DescribeStateMachineAliasInput{StateMachineAliasArn: aws.String(alias)})
+	if err != nil || *d.Name != "prod" || *d.Description != "d" || len(d.RoutingConfiguration) != 2 || d.UpdateDate.Before(*d.CreationDate) {
+		t.Fatalf("DescribeStateMachineAlias = %+v, %v", d, err)
+	}
+	list, err := b.client.ListStateMachineAliases(ctx, &sfn.ListStateMachineAliasesInput{StateMachineArn: aws.String(machine)})
+	if err != nil || len(list.StateMachineAliases) != 1 || *list.StateMachineAliases[0].StateMachineAliasArn != alias {
+		t.Fatalf("ListStateMachineAliases = %+v, %v", list, err)
+	}
+	if _, err := b.client.DeleteStateMachineAlias(ctx, &sfn.DeleteStateMachineAliasInput{StateMachineAliasArn: aws.String(alias)}); err != nil {
+		t.Fatalf("DeleteStateMachineAlias: %v", err)
+	}
+	_, err = b.client.DescribeStateMachineAlias(ctx, &sfn.DescribeStateMachineAliasInput{StateMachineAliasArn: aws.String(alias)})
+	if e := (*types.ResourceNotFound)(nil); !errors.As(err, &e) {
+		t.Fatalf("describing a deleted alias: %v, want ResourceNotFound", err)
+	}
+	if _, err := b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)}); err != nil {
+		t.Fatalf("deleting a version no longer routed to: %v", err)
+	}
+}
