@@ -135,7 +135,8 @@ func TestBadRequests(t *testing.T) {
 		{"missing machine", act("StartExecution"), `{"stateMachineArn":"` + machine + `x"}`, 400, "StateMachineDoesNotExist",
 			"State Machine Does Not Exist: '" + machine + "x'"},
 		{"bad page token", act("ListStateMachines"), `{"nextToken":"!!"}`, 400, "InvalidToken", ""},
-		{"versions", act("CreateStateMachine"), `{"name":"v","definition":` + jsonString(pass) + `,"roleArn":"` + role + `","publish":true}`, 400, "ValidationException", ""},
+		{"version description without publish", act("CreateStateMachine"), `{"name":"v","definition":` + jsonString(pass) + `,"roleArn":"` + role + `","versionDescription":"d"}`,
+			400, "ValidationException", "Version description can only be set when publish is true"},
 	}
 	for _, tt := range tests {
 		r := call(t, url, tt.target, tt.body)

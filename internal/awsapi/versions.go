@@ -10,6 +10,27 @@ import (
 // maxDescription is the API model's limit on version and alias descriptions.
 const maxDescription = 256
 
+// checkPublish refuses a version description without publish, as AWS does.
+func checkPublish(publish *bool, description *string) error {
+	if description != nil && !deref(publish) {
+		return &apiError{Code: codeValidation, Message: "Version description can only be set when publish is true"}
+	}
+	return nil
+}
+
+// publish publishes the machine's latest revision when CreateStateMachine or
+// UpdateStateMachine asked for it, and returns the version's ARN ("" when not asked).
+func (a *API) publish(ctx context.Context, machineArn string, publish *bool, description *string) (string, error) {
+	if !deref(publish) {
+		return "", nil
+	}
+	v, err := a.o.Service.PublishStateMachineVersion(ctx, machineArn, nil, deref(description))
+	if err != nil {
+		return "", err
+	}
+	return v.Arn, nil
+}
+
 type publishVersionIn struct {
 	StateMachineArn *string `json:"stateMachineArn"`
 	RevisionID      *string `json:"revisionId"`

@@ -179,3 +179,22 @@ func TestAliases(t *testing.T) {
 		t.Fatalf("deleting a version no longer routed to: %v", err)
 	}
 }
+
+func TestPublishOnCreateAndUpdate(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	created, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("published"),
+		Definition: aws.String(fmt.Sprintf(passResult, "one")), RoleArn: aws.String(role), Publish: true,
+		VersionDescription: aws.String("first")})
+	if err != nil || aws.ToString(created.StateMachineVersionArn) != *created.StateMachineArn+":1" {
+		t.Fatalf("CreateStateMachine with publish = %+v, %v", created, err)
+	}
+	updated, err := b.client.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: created.StateMachineArn,
+		Definition: aws.String(fmt.Sprintf(passResult, "two")), Publish: true})
+	if err != nil || aws.ToString(updated.StateMachineVersionArn) != *created.StateMachineArn+":2" {
+		t.Fatalf("UpdateStateMachine with publish = %+v, %v", updated, err)
+	}
+	if got := b.output(t, *created.StateMachineVersionArn); got != `"one"` {
+		t.Fatalf("version 1 output %s", got)
+	}
+}
