@@ -197,4 +197,13 @@ func TestPublishOnCreateAndUpdate(t *testing.T) {
 	if got := b.output(t, *created.StateMachineVersionArn); got != `"one"` {
 		t.Fatalf("version 1 output %s", got)
 	}
+	d, err := b.client.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: created.StateMachineVersionArn})
+	if err != nil || *d.StateMachineArn != *created.StateMachineVersionArn || aws.ToString(d.Description) != "first" ||
+		*d.Definition != fmt.Sprintf(passResult, "one") {
+		t.Fatalf("DescribeStateMachine of version 1 = %+v, %v", d, err)
+	}
+	_, err = b.client.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(*created.StateMachineArn + ":9")})
+	if e := (*types.StateMachineDoesNotExist)(nil); !errors.As(err, &e) {
+		t.Fatalf("describing an unknown version: %v, want StateMachineDoesNotExist", err)
+	}
 }

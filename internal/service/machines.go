@@ -125,8 +125,12 @@ func (s *Service) CreateStateMachine(ctx context.Context, in *CreateStateMachine
 	return describe(sm)
 }
 
-// DescribeStateMachine returns the latest revision of a state machine.
+// DescribeStateMachine returns the latest revision of a state machine, or a version's when arn
+// names a version.
 func (s *Service) DescribeStateMachine(ctx context.Context, arn string) (*StateMachine, error) {
+	if _, _, err := parseVersionArn(arn); err == nil {
+		return s.describeVersion(ctx, arn)
+	}
 	sm, err := s.stateMachine(ctx, arn)
 	if err != nil {
 		return nil, err

@@ -238,6 +238,29 @@ func (s *Service) ListStateMachineAliases(ctx context.Context, machineArn string
 	return out, res.NextCursor, nil
 }
 
+// describeVersion is DescribeStateMachine of a version: its revision, under the version's ARN
+// and with the version's description, as AWS reports it.
+func (s *Service) describeVersion(ctx context.Context, arn string) (*StateMachine, error) {
+	sm, err := s.startRevision(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	machine, n, _ := parseVersionArn(arn)
+	v, err := s.o.Store.StateMachineVersionGet(ctx, &store.VersionGetParams{StateMachineArn: machine, Version: n})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, stateMachineDoesNotExist(arn, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service: reading version %s: %w", arn, err)
+	}
+	out, err := describe(sm)
+	if err != nil {
+		return nil, err
+	}
+	out.Arn, out.Description, out.RevisionID = arn, v.Description, sm.RevisionID
+	return out, nil
+}
+
 // startRevision is the revision StartExecution runs for a state machine, version or alias
 // ARN; for an alias, a version drawn by the routing weights.
 func (s *Service) startRevision(ctx context.Context, arn string) (*store.StateMachine, error) {
