@@ -130,8 +130,8 @@ func TestExpressSDK(t *testing.T) {
 		t.Errorf("standard machine: err = %v, want StateMachineTypeNotSupported", err)
 	}
 
-	// StartExecution of an EXPRESS machine runs it in the background and stores nothing, so
-	// DescribeExecution does not know it.
+	// StartExecution of an EXPRESS machine runs it in the background and stores nothing; AWS
+	// refuses Express ARNs where it reads stored executions.
 	started, err := b.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(ok), Name: aws.String("async")})
 	if err != nil {
 		t.Fatal(err)
@@ -139,9 +139,24 @@ func TestExpressSDK(t *testing.T) {
 	if !strings.HasPrefix(aws.ToString(started.ExecutionArn), "arn:aws:states:us-east-1:123456789012:express:ok:async:") {
 		t.Errorf("executionArn = %s", aws.ToString(started.ExecutionArn))
 	}
-	_, err = b.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: started.ExecutionArn})
-	var missing *types.ExecutionDoesNotExist
-	if !errors.As(err, &missing) {
-		t.Errorf("DescribeExecution of an express execution: err = %v, want ExecutionDoesNotExist", err)
+	const refused = "Invalid Arn: 'Resource type not valid in this context: express'"
+	for name, call := range map[string]func() error{
+		"DescribeExecution": func() error {
+			_, err := b.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: started.ExecutionArn})
+			return err
+		},
+		"GetExecutionHistory": func() error {
+			_, err := b.client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: started.ExecutionArn})
+			return err
+		},
+		"StopExecution": func() error {
+			_, err := b.client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: started.ExecutionArn})
+			return err
+		},
+	} {
+		var invalid *types.InvalidArn
+		if err := call(); !errors.As(err, &invalid) || invalid.ErrorMessage() != refused {
+			t.Errorf("%s of an express execution: err = %v, want InvalidArn: %s", name, err, refused)
+		}
 	}
 }

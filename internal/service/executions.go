@@ -71,8 +71,11 @@ func (s *Service) latestRevision(ctx context.Context, arn string) (*store.StateM
 }
 
 // DescribeExecution returns an execution with its input and, once it ended, its outcome.
+// Express executions are not stored, and AWS refuses their ARNs here (and so in StopExecution,
+// GetExecutionHistory and DescribeStateMachineForExecution) as of a resource type not valid in
+// this context.
 func (s *Service) DescribeExecution(ctx context.Context, arn string) (*store.Execution, error) {
-	if _, err := parseARN(arn, resExecution, resExpress); err != nil {
+	if _, err := parseARN(arn, resExecution); err != nil {
 		return nil, err
 	}
 	x, err := s.o.Store.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: arn})
