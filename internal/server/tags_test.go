@@ -92,6 +92,7 @@ func TestTagResourceRefusals(t *testing.T) {
 	if _, err := b.client.TagResource(ctx, &sfn.TagResourceInput{ResourceArn: aws.String(machine), Tags: tagList(fifty...)}); err != nil {
 		t.Fatalf("50 tags: %v", err)
 	}
+	fiftyOne := append(slices.Clone(fifty), "one", "more")
 	tests := []struct {
 		name string
 		call func() error
@@ -99,6 +100,15 @@ func TestTagResourceRefusals(t *testing.T) {
 	}{
 		{"a 51st tag", func() error {
 			_, err := b.client.TagResource(ctx, &sfn.TagResourceInput{ResourceArn: aws.String(machine), Tags: tagList("one", "more")})
+			return err
+		}, &types.TooManyTags{}},
+		{"a machine created with 51 tags", func() error {
+			_, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("crowded"),
+				Definition: aws.String(passChain), RoleArn: aws.String(role), Tags: tagList(fiftyOne...)})
+			return err
+		}, &types.TooManyTags{}},
+		{"an activity created with 51 tags", func() error {
+			_, err := b.client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("crowded"), Tags: tagList(fiftyOne...)})
 			return err
 		}, &types.TooManyTags{}},
 		{"unknown machine", func() error {

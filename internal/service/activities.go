@@ -17,6 +17,9 @@ func (s *Service) CreateActivity(ctx context.Context, name string, tags []Tag) (
 	if !validName(name) {
 		return nil, invalidName(name)
 	}
+	if err := tooManyTags(s.ActivityArn(name), tags); err != nil {
+		return nil, err
+	}
 	b, err := json.Marshal(nonNilTags(tags))
 	if err != nil {
 		return nil, fmt.Errorf("service: encoding tags: %w", err)

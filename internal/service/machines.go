@@ -95,6 +95,9 @@ func (s *Service) CreateStateMachine(ctx context.Context, in *CreateStateMachine
 		return nil, err
 	}
 	tracing := normaliseTracing(in.Tracing)
+	if err := tooManyTags(s.StateMachineArn(in.Name), in.Tags); err != nil {
+		return nil, err
+	}
 	tags, err := json.Marshal(nonNilTags(in.Tags))
 	if err != nil {
 		return nil, fmt.Errorf("service: encoding tags: %w", err)

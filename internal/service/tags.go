@@ -32,12 +32,16 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []Tag) error
 				cur = append(cur, t)
 			}
 		}
-		if len(cur) > maxTags {
-			return nil, newError(CodeTooManyTags, nil,
-				"Too many tags: a resource can have at most %d tags, '%s' would have %d", maxTags, arn, len(cur))
-		}
-		return cur, nil
+		return cur, tooManyTags(arn, cur)
 	})
+}
+
+// tooManyTags refuses tags beyond the quota.
+func tooManyTags(arn string, tags []Tag) error {
+	if len(tags) > maxTags {
+		return newError(CodeTooManyTags, nil, "Too many tags: a resource can have at most %d tags, '%s' would have %d", maxTags, arn, len(tags))
+	}
+	return nil
 }
 
 // UntagResource removes tags by key; keys the resource does not have are ignored, as AWS does.
