@@ -165,6 +165,9 @@ type Store interface {
 	StateMachineAliasDelete(ctx context.Context, p *AliasDeleteParams) error
 	// StateMachineAliasList lists a machine's aliases by ARN, one page at a time.
 	StateMachineAliasList(ctx context.Context, p *AliasListParams) (*AliasListResult, error)
+
+	// ExecutionRedrive resumes an execution that ended (see ExecutionRedriveParams).
+	ExecutionRedrive(ctx context.Context, p *ExecutionRedriveParams) error
 }
 
 // StateMachineType is STANDARD or EXPRESS.

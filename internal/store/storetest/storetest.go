@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TagsReplace", testTagsReplace},
 		{"Versions", testVersions},
 		{"Aliases", testAliases},
+		{"ExecutionRedrive", testExecutionRedrive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,40 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+// ExecutionRedrive implements store.Store.
+func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveParams) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `UPDATE executions SET state = $1, version = version + 1, status = $2, output = $3, error = $4,
+			cause = $5, stop_date = $6, lease_owner = NULL, lease_expires_at = NULL
+			WHERE arn = $7 AND version = $8 AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED') RETURNING id`,
+			p.State, p.Status, p.Output, p.Error, p.Cause, tsPtr(p.StopDate), p.ExecutionArn, p.Version).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("execution %s has not ended redrivably at version %d: %w", p.ExecutionArn, p.Version, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: redrive execution: %w", err)
+		}
+		var ended []int64
+		if p.Status.Terminal() {
+			ended = []int64{id}
+		}
+		return writeMutations(ctx, tx, []int64{id}, []*store.Mutations{&p.Mutations}, ended)
+	})
+	if isUnique(err) {
+		return fmt.Errorf("execution %s: %w: %w", p.ExecutionArn, store.ErrConflict, err)
+	}
+	return err
+}

@@ -1,0 +1,71 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+func testExecutionRedrive(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	end := func(x *store.Execution, status store.ExecutionStatus) *store.Execution {
+		stop := t0.Add(time.Second)
+		tr := step(x, nodeA, "failed-state")
+		tr.Status, tr.Error, tr.StopDate, tr.ReleaseLease = status, ptr("Boom"), &stop, true
+		tr.Events = events(2, 2, t0)
+		mustCommit(t, s, tr)
+		return mustGet(t, s, x.Arn)
+	}
+	failed := end(mustStart(t, s, sm, startOpts{name: "failed", owner: nodeA, events: 1}), store.StatusFailed)
+	redrive := func(x *store.Execution) *store.ExecutionRedriveParams {
+		return &store.ExecutionRedriveParams{ExecutionArn: x.Arn, Version: x.Version, State: []byte("redriven"),
+			Status: store.StatusRunning, Mutations: store.Mutations{Now: t0.Add(time.Hour), Events: events(3, 4, t0.Add(time.Hour)),
+				TimersInsert: []*store.TimerInsert{{TimerID: "retry", Due: t0.Add(2 * time.Hour)}}}}
+	}
+	if err := s.ExecutionRedrive(ctx, redrive(failed)); err != nil {
+		t.Fatalf("ExecutionRedrive: %v", err)
+	}
+	got := mustGet(t, s, failed.Arn)
+	if got.Status != store.StatusRunning || got.Error != nil || got.StopDate != nil || string(got.State) != "redriven" ||
+		got.Version != failed.Version+1 || got.LeaseOwner != "" {
+		t.Fatalf("redriven execution: %+v", got)
+	}
+	if ids := historyIDs(t, s, failed.Arn); fmt.Sprint(ids) != "[1 2 3 4]" {
+		t.Fatalf("history after redrive: %v", ids)
+	}
+	due := t0.Add(2 * time.Hour)
+	if ts, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: due, ClaimUntil: due.Add(time.Minute), Limit: 10}); err != nil ||
+		len(ts) != 1 || ts[0].TimerID != "retry" {
+		t.Fatalf("timers of the redriven execution: %v, %v", ts, err)
+	}
+	wantErr(t, "redriving a running execution", s.ExecutionRedrive(ctx, redrive(got)), store.ErrConflict)
+	wantErr(t, "redriving at a stale version", s.ExecutionRedrive(ctx, redrive(failed)), store.ErrConflict)
+
+	// A redrive whose first burst ends the execution again stores the new outcome.
+	aborted := end(mustStart(t, s, sm, startOpts{name: "aborted", owner: nodeA, events: 1}), store.StatusAborted)
+	again := redrive(aborted)
+	stop := t0.Add(time.Hour)
+	again.Status, again.Output, again.StopDate, again.TimersInsert = store.StatusSucceeded, ptr(`"ok"`), &stop, nil
+	if err := s.ExecutionRedrive(ctx, again); err != nil {
+		t.Fatalf("ExecutionRedrive that succeeds: %v", err)
+	}
+	if got := mustGet(t, s, aborted.Arn); got.Status != store.StatusSucceeded || got.Output == nil || *got.Output != `"ok"` ||
+		got.Error != nil || got.StopDate == nil || !got.StopDate.Equal(stop) {
+		t.Fatalf("execution redriven to success: %+v", got)
+	}
+	wantErr(t, "redriving a succeeded execution", s.ExecutionRedrive(ctx, redrive(mustGet(t, s, aborted.Arn))), store.ErrConflict)
+
+	// A redrive that records an event id already recorded writes nothing.
+	timedOut := end(mustStart(t, s, sm, startOpts{name: "timedout", owner: nodeA, events: 1}), store.StatusTimedOut)
+	dup := redrive(timedOut)
+	dup.Events = events(2, 3, t0)
+	wantErr(t, "redrive repeating an event id", s.ExecutionRedrive(ctx, dup), store.ErrConflict)
+	if got := mustGet(t, s, timedOut.Arn); got.Status != store.StatusTimedOut || got.Version != timedOut.Version {
+		t.Fatalf("execution after a refused redrive: %+v", got)
+	}
+	wantErr(t, "redrive without a time", s.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{ExecutionArn: timedOut.Arn,
+		State: []byte("s"), Status: store.StatusRunning}), store.ErrInvalidParams)
+}
