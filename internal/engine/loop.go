@@ -23,18 +23,64 @@ const claimTTL = 10 * time.Second
 // again (at-least-once: runners get the same task id and idempotency key).
 const effectClaimTTL = 5 * time.Minute
 
+// The loop overlaps the two halves of a round: it steps the executions it claimed (CPU work:
+// restore, step, snapshot) while the previous round's commit runs, then claims the next round
+// before it commits this one. So the store's writer, which is what bounds how many
+// executions a node resumes per second, is busy while the loop computes.
 func (e *Engine) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var (
+		next     *claimed
+		carry    []*store.InboxMessage
+		inflight chan struct{}
+	)
+	defer func() {
+		if inflight != nil {
+			<-inflight
+		}
+	}()
 	for {
-		busy, err := e.round(ctx)
+		cur := next
+		var st *stepped
+		var err error
+		if cur != nil {
+			st, err = e.step(ctx, cur)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("engine round failed", "err", err)
+			}
+		}
+		if inflight != nil {
+			<-inflight
+			inflight = nil
+		}
+		now := e.o.Clock.Now().UTC()
+		dispatched, err := e.dispatch(ctx, now)
 		if err != nil && ctx.Err() == nil {
-			e.log.Error("engine round failed", "err", err)
+			e.log.Error("engine dispatch failed", "err", err)
+		}
+		var busy map[string]*work
+		if st != nil {
+			busy = cur.byExec
+		}
+		next, carry, err = e.claim(ctx, now, busy, carry)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("engine claim failed", "err", err)
+		}
+		if st != nil && len(st.trs) > 0 {
+			done := make(chan struct{})
+			inflight = done
+			go func() {
+				defer close(done)
+				if err := e.commit(ctx, st); err != nil && ctx.Err() == nil {
+					e.log.Error("engine commit failed", "err", err)
+				}
+			}()
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		if busy {
+		if next != nil || inflight != nil || dispatched > 0 {
 			continue
 		}
 		timer.Reset(e.o.PollInterval)
@@ -53,31 +99,45 @@ type work struct {
 	messages []int64
 }
 
-// round does one claim-step-commit-dispatch cycle and reports whether it found any work.
-func (e *Engine) round(ctx context.Context) (bool, error) {
-	now := e.o.Clock.Now().UTC()
+// claimed is one round's work: the executions leased, with the events to apply.
+type claimed struct {
+	now    time.Time
+	order  []string
+	byExec map[string]*work
+	leased []*store.Execution
+}
+
+// claim claims inbox messages and due timers and leases their executions. Messages for
+// executions in busy (the round whose commit is about to run) cannot be applied before that
+// commit: they are returned to be carried into a later round, together with carry's messages
+// still in the same case. It returns nil when there is nothing to do.
+func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work, carry []*store.InboxMessage) (*claimed, []*store.InboxMessage, error) {
 	msgs, err := e.o.Store.InboxClaim(ctx, &store.InboxClaimParams{Now: now, ClaimUntil: now.Add(claimTTL), Limit: e.o.BatchSize})
 	if err != nil {
-		return false, fmt.Errorf("claiming inbox: %w", err)
+		return nil, carry, fmt.Errorf("claiming inbox: %w", err)
 	}
 	due, err := e.o.Store.ExecutionClaimDue(ctx, &store.ExecutionClaimDueParams{
 		Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Limit: e.o.BatchSize,
 	})
 	if err != nil {
-		return false, fmt.Errorf("claiming due executions: %w", err)
+		return nil, append(carry, msgs...), fmt.Errorf("claiming due executions: %w", err)
 	}
-	byExec := map[string]*work{}
-	var order []string
+	c := &claimed{now: now, byExec: map[string]*work{}}
 	get := func(arn string) *work {
-		w := byExec[arn]
+		w := c.byExec[arn]
 		if w == nil {
 			w = &work{}
-			byExec[arn] = w
-			order = append(order, arn)
+			c.byExec[arn] = w
+			c.order = append(c.order, arn)
 		}
 		return w
 	}
-	for _, m := range msgs {
+	var later []*store.InboxMessage
+	for _, m := range append(carry, msgs...) {
+		if busy[m.ExecutionArn] != nil {
+			later = append(later, m)
+			continue
+		}
 		w := get(m.ExecutionArn)
 		w.messages = append(w.messages, m.ID)
 		ev, err := decodeMessage(m.Payload)
@@ -99,12 +159,11 @@ func (e *Engine) round(ctx context.Context) (bool, error) {
 			e.o.Metrics.timerLag.observe(now.Sub(t.Due).Seconds())
 		}
 	}
-	if len(order) == 0 {
-		dispatched, err := e.dispatch(ctx, now)
-		return dispatched > 0, err
+	if len(c.order) == 0 {
+		return nil, later, nil
 	}
 	var unleased []string
-	for _, arn := range order {
+	for _, arn := range c.order {
 		if !leasedDue[arn] {
 			unleased = append(unleased, arn)
 		}
@@ -115,21 +174,12 @@ func (e *Engine) round(ctx context.Context) (bool, error) {
 		})
 		if err != nil {
 			e.releaseLeases(ctx, arnsOf(xs))
-			return false, fmt.Errorf("acquiring leases: %w", err)
+			return nil, later, fmt.Errorf("acquiring leases: %w", err)
 		}
 		xs = append(xs, got...)
 	}
-	live, err := e.restoreLeased(ctx, xs)
-	if err != nil {
-		return false, err
-	}
-	if err := e.step(ctx, now, order, byExec, live); err != nil {
-		return false, err
-	}
-	if _, err := e.dispatch(ctx, now); err != nil {
-		return false, err
-	}
-	return true, nil
+	c.leased = xs
+	return c, later, nil
 }
 
 // leased is an execution this node holds the lease of for one round.
@@ -207,46 +257,59 @@ func (e *Engine) restore(ctx context.Context, ex *store.Execution) (*interp.Exec
 	return interp.Restore(def, ex.State)
 }
 
-// step applies each execution's events and commits all transitions together.
-func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec map[string]*work, live map[string]*leased) error {
-	var trs []*store.Transition
-	var ended []*interp.Execution
-	transitions := 0
-	for _, arn := range order {
+// stepped is a round's transitions, ready to commit.
+type stepped struct {
+	trs         []*store.Transition
+	ended       []*interp.Execution
+	transitions int
+}
+
+// step restores the executions and applies their events.
+func (e *Engine) step(ctx context.Context, c *claimed) (*stepped, error) {
+	live, err := e.restoreLeased(ctx, c.leased)
+	if err != nil {
+		e.releaseLeases(ctx, arnsOf(c.leased))
+		return nil, err
+	}
+	st := &stepped{}
+	for _, arn := range c.order {
 		l := live[arn]
 		if l == nil {
 			continue
 		}
-		w := byExec[arn]
+		w := c.byExec[arn]
 		tr := &store.Transition{ExecutionArn: arn, LeaseOwner: e.o.Node, Version: l.version, ReleaseLease: true}
 		var all interp.Result
 		for _, ev := range w.events {
 			if l.x.Status != interp.Running {
 				break
 			}
-			res, err := interp.Step(l.x, ev, now)
+			res, err := interp.Step(l.x, ev, c.now)
 			if err != nil {
 				e.releaseLeases(ctx, slices.Collect(maps.Keys(live)))
-				return fmt.Errorf("stepping %s: %w", arn, err)
+				return nil, fmt.Errorf("stepping %s: %w", arn, err)
 			}
 			all.Events = append(all.Events, res.Events...)
 			all.Effects = append(all.Effects, res.Effects...)
 		}
-		if err := e.record(l.x, all, now, tr, w.timers); err != nil {
+		if err := e.record(l.x, all, c.now, tr, w.timers); err != nil {
 			e.releaseLeases(ctx, slices.Collect(maps.Keys(live)))
-			return err
+			return nil, err
 		}
 		tr.InboxDelete = w.messages
 		if l.x.Status != interp.Running {
-			e.finishTransition(l.x, tr, now)
-			ended = append(ended, l.x)
+			e.finishTransition(l.x, tr, c.now)
+			st.ended = append(st.ended, l.x)
 		}
-		transitions += countTransitions(all.Events)
-		trs = append(trs, tr)
+		st.transitions += countTransitions(all.Events)
+		st.trs = append(st.trs, tr)
 	}
-	if len(trs) == 0 {
-		return nil
-	}
+	return st, nil
+}
+
+// commit commits a round's transitions together.
+func (e *Engine) commit(ctx context.Context, st *stepped) error {
+	trs := st.trs
 	start := time.Now()
 	errs, err := e.o.Store.TransitionCommitBatch(ctx, &store.TransitionCommitBatchParams{Transitions: trs})
 	e.o.Metrics.commitLatency.observe(time.Since(start).Seconds())
@@ -257,7 +320,7 @@ func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec
 		e.releaseTransitions(ctx, trs)
 		return fmt.Errorf("committing %d transitions: %w", len(trs), err)
 	}
-	e.o.Metrics.transitions.Add(int64(transitions))
+	e.o.Metrics.transitions.Add(int64(st.transitions))
 	var failed []*store.Transition
 	for i, tr := range trs {
 		if errs[i] != nil {
@@ -267,7 +330,7 @@ func (e *Engine) step(ctx context.Context, now time.Time, order []string, byExec
 		}
 	}
 	e.releaseTransitions(ctx, failed)
-	for _, x := range ended {
+	for _, x := range st.ended {
 		e.o.Metrics.finished(string(x.Status))
 	}
 	return nil
