@@ -105,6 +105,7 @@ func New(o Options) (*API, error) {
 		"UpdateStateMachineAlias":          a.updateStateMachineAlias,
 		"DeleteStateMachineAlias":          a.deleteStateMachineAlias,
 		"ListStateMachineAliases":          a.listStateMachineAliases,
+		"RedriveExecution":                 a.redriveExecution,
 		"TestState":                        a.testState,
 		"StartSyncExecution":               a.startSyncExecution,
 	}

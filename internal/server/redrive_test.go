@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/stepline/stepline/internal/server"
+)
+
+// TestRedriveExecution fails an execution in its second state through an activity worker,
+// redrives it, and lets the worker succeed: the first state does not run again.
+func TestRedriveExecution(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	act, err := b.client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("flaky")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine := b.createMachine(t, "redriven", fmt.Sprintf(`{"StartAt":"First","States":{
+		"First":{"Type":"Pass","Result":{"from":"first"},"Next":"Work"},
+		"Work":{"Type":"Task","Resource":%q,"End":true}}}`, *act.ActivityArn))
+	exec := b.start(t, machine, "x", "{}")
+	task := b.pollTask(t, *act.ActivityArn)
+	if _, err := b.client.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: task.TaskToken, Error: aws.String("Flaky")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusFailed {
+		t.Fatalf("status %s, want FAILED", d.Status)
+	}
+
+	out, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(exec)})
+	if err != nil || out.RedriveDate == nil {
+		t.Fatalf("RedriveExecution = %+v, %v", out, err)
+	}
+	task = b.pollTask(t, *act.ActivityArn)
+	if *task.Input != `{"from":"first"}` {
+		t.Fatalf("the redriven task's input is %s", *task.Input)
+	}
+	if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: task.TaskToken, Output: aws.String(`"done"`)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusSucceeded || *d.Output != `"done"` {
+		t.Fatalf("after the redrive: %s %v", d.Status, aws.ToString(d.Output))
+	}
+	hist, err := b.client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(exec), MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var redriven, firstEntered int
+	for _, ev := range hist.Events {
+		switch {
+		case ev.Type == types.HistoryEventTypeExecutionRedriven:
+			redriven++
+			if ev.ExecutionRedrivenEventDetails == nil || ev.ExecutionRedrivenEventDetails.RedriveCount == nil ||
+				*ev.ExecutionRedrivenEventDetails.RedriveCount != 1 {
+				t.Errorf("ExecutionRedriven details: %+v", ev.ExecutionRedrivenEventDetails)
+			}
+		case ev.StateEnteredEventDetails != nil && *ev.StateEnteredEventDetails.Name == "First":
+			firstEntered++
+		}
+	}
+	if redriven != 1 || firstEntered != 1 {
+		t.Fatalf("history has %d ExecutionRedriven and enters First %d times; want 1 and 1", redriven, firstEntered)
+	}
+
+	refusals := []struct {
+		name string
+		arn  string
+		want any
+	}{
+		{"a succeeded execution", exec, &types.ExecutionNotRedrivable{}},
+		{"an unknown execution", exArn + "redriven:nope", &types.ExecutionDoesNotExist{}},
+		{"not an execution ARN", machine, &types.InvalidArn{}},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(tt.arn)})
+			target := tt.want
+			if !errors.As(err, &target) {
+				t.Fatalf("error %v, want %T", err, tt.want)
+			}
+		})
+	}
+}
