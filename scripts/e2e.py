@@ -368,6 +368,24 @@ def _():
     expect(d["status"] == "FAILED" and d["error"] == "Worker.Broke" and d["cause"] == "disk full", d)
 
 
+@check("boto3: redrive_execution resumes a failed execution from the failed state")
+def _():
+    act, sm = activity_machine("e2e-redrive")
+    ex = sfn.start_execution(stateMachineArn=sm, input='{"n": 7}')["executionArn"]
+    task = sfn.get_activity_task(activityArn=act)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Flaky")
+    expect(wait_done(ex)["status"] == "FAILED", "FAILED first")
+    expect(sfn.redrive_execution(executionArn=ex)["redriveDate"] is not None, "redriveDate")
+    task = sfn.get_activity_task(activityArn=act)
+    expect(json.loads(task["input"]) == {"n": 7}, task)
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"ok": true}')
+    d = wait_done(ex)
+    expect(d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": 7, "result": {"ok": True}}, d)
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+    expect(types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded", types)
+    expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=ex)
+
+
 @check("boto3: a task without heartbeats fails with States.HeartbeatTimeout")
 def _():
     act = sfn.create_activity(name="e2e-silent")["activityArn"]
