@@ -12,10 +12,29 @@ import (
 	"github.com/stepline/stepline/internal/store"
 )
 
+// anyAvailable reports whether a work table has a row available at now. It reads on a reader
+// connection, so that polling an empty queue costs no write transaction: the engine polls
+// every queue every round, and the writer is what bounds its throughput. A row committed
+// after the read is simply found by the next poll.
+func (s *Store) anyAvailable(ctx context.Context, table string, now int64) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE available_at <= ? LIMIT 1`, now).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlite: poll %s: %w", table, err)
+	}
+	return true, nil
+}
+
 // claim selects up to limit rows of a work table available at now and pushes their
 // available_at to until, in one write transaction. The single writer is what makes this
 // exclusive: no other claim can run between the SELECT and the UPDATE.
 func (s *Store) claim(ctx context.Context, table, selectQ string, now, until int64, limit int, scan func(*sql.Rows) (int64, error)) error {
+	if ok, err := s.anyAvailable(ctx, table, now); !ok {
+		return err
+	}
 	return s.write(ctx, func(tx *wtx) error {
 		rows, err := tx.query(ctx, selectQ, now, limit)
 		if err != nil {
@@ -206,6 +225,9 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 // timers are then read in the same transaction.
 func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDueParams) ([]*store.DueExecution, error) {
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if ok, err := s.anyAvailable(ctx, "timers", micro(p.Now)); !ok {
 		return nil, err
 	}
 	var xs []*store.DueExecution
