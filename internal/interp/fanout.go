@@ -20,13 +20,17 @@ func (r *run) execParallel(th *thread) {
 	n := len(st.Parallel.Branches)
 	th.fan = &fanOut{parallel: true, results: make([]jsonv.Value, n), children: map[int64]*thread{}, lastEvent: th.prev}
 	th.waiting = waitChildren
+	r.seedRedrive(th)
 	for i, b := range st.Parallel.Branches {
+		if th.fan.results[i] != nil {
+			continue // a redrive keeps what the branch returned before
+		}
 		child := r.newThread(th, b, input, int64(i))
 		th.fan.children[child.id] = child
 		th.fan.running++
 		r.queue = append(r.queue, func() { r.enter(child, b.StartAt, input) })
 	}
-	if n == 0 {
+	if th.fan.completed == n {
 		r.fanDone(th)
 	}
 }
@@ -97,7 +101,8 @@ func (r *run) execMap(th *thread) {
 		r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
 	}
 	fan.lastEvent = th.prev
-	if len(items) == 0 {
+	r.seedRedrive(th)
+	if fan.completed == len(items) {
 		r.fanDone(th)
 		return
 	}
@@ -125,6 +130,9 @@ func (r *run) startIterations(th *thread, prev int64) {
 	for fan.nextIndex < len(fan.items) && (fan.maxConc == 0 || fan.running < fan.maxConc) {
 		i := fan.nextIndex
 		fan.nextIndex++
+		if fan.results[i] != nil {
+			continue // a redrive keeps what the iteration returned before
+		}
 		input := fan.items[i]
 		if m.ItemSelector != nil {
 			sc := r.scope(th, th.effective)

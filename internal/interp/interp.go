@@ -68,6 +68,8 @@ type Execution struct {
 	timers      map[string]timerRef
 	rand        uint64   // state of the jitter generator; deterministic per execution
 	test        *testRun // set by StartTest
+	// redone is set by Redrive for its first burst only (see seedRedrive).
+	redone *redriveSeed
 }
 
 // Input returns the execution input as text, exactly as given.

@@ -2,6 +2,7 @@ package interp_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -85,5 +86,104 @@ func TestRedrive(t *testing.T) {
 	}
 	if _, _, err := interp.Redrive(def, snap, encode(events), later); !errors.Is(err, interp.ErrNotRedrivable) {
 		t.Fatalf("redriving a succeeded execution: %v, want ErrNotRedrivable", err)
+	}
+}
+
+// TestRedriveFanOut checks that a redriven Parallel or Map runs again only the branches or
+// iterations that did not succeed.
+func TestRedriveFanOut(t *testing.T) {
+	const act = "arn:aws:states:us-east-1:123456789012:activity:a"
+	tests := []struct {
+		name string
+		def  string
+		// answers answers the first run's tasks, in the order they were scheduled.
+		answers []interp.Event
+		want    string
+	}{
+		{
+			name: "parallel",
+			def: `{"StartAt":"Both","States":{"Both":{"Type":"Parallel","End":true,"Branches":[
+				{"StartAt":"Quick","States":{"Quick":{"Type":"Pass","Result":"quick","End":true}}},
+				{"StartAt":"Slow","States":{"Slow":{"Type":"Task","Resource":"` + act + `","End":true}}}]}}}`,
+			answers: []interp.Event{interp.TaskFailed{Error: "Flaky"}},
+			want:    `["quick","again-0"]`,
+		},
+		{
+			name: "map",
+			def: `{"StartAt":"Each","States":{"Each":{"Type":"Map","End":true,"ItemsPath":"$.items",
+				"ItemProcessor":{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"` + act + `","End":true}}}}}}`,
+			answers: []interp.Event{interp.TaskSucceeded{Output: `"first"`}, interp.TaskFailed{Error: "Flaky"}, interp.TaskSucceeded{Output: `"third"`}},
+			want:    `["first","again-0","third"]`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			def := mustParse(t, tt.def)
+			x, res, err := interp.Start(def, identity(), `{"items":[1,2,3]}`, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			events := res.Events
+			var tasks []interp.ScheduleTask
+			for _, ef := range res.Effects {
+				if s, ok := ef.(interp.ScheduleTask); ok {
+					tasks = append(tasks, s)
+				}
+			}
+			if len(tasks) != len(tt.answers) {
+				t.Fatalf("%d tasks scheduled, want %d", len(tasks), len(tt.answers))
+			}
+			// Failures last, so that every success is recorded before the state fails.
+			for _, fail := range []bool{false, true} {
+				for i, a := range tt.answers {
+					var ev interp.Event
+					switch a := a.(type) {
+					case interp.TaskSucceeded:
+						if fail {
+							continue
+						}
+						ev = interp.TaskSucceeded{TaskID: tasks[i].TaskID, Output: a.Output}
+					case interp.TaskFailed:
+						if !fail {
+							continue
+						}
+						ev = interp.TaskFailed{TaskID: tasks[i].TaskID, Error: a.Error}
+					}
+					res, err := interp.Step(x, ev, t0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					events = append(events, res.Events...)
+				}
+			}
+			if x.Status != interp.Failed {
+				t.Fatalf("status %s, want FAILED", x.Status)
+			}
+			snap, err := x.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, res, err = interp.Redrive(def, snap, encode(events), t0.Add(time.Hour))
+			if err != nil {
+				t.Fatalf("Redrive: %v", err)
+			}
+			var again []interp.ScheduleTask
+			for _, ef := range res.Effects {
+				if s, ok := ef.(interp.ScheduleTask); ok {
+					again = append(again, s)
+				}
+			}
+			if len(again) != 1 {
+				t.Fatalf("the redrive scheduled %d tasks, want only the failed one", len(again))
+			}
+			for i, s := range again {
+				if _, err := interp.Step(x, interp.TaskSucceeded{TaskID: s.TaskID, Output: fmt.Sprintf(`"again-%d"`, i)}, t0.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if x.Status != interp.Succeeded || *x.Output != tt.want {
+				t.Fatalf("after the redrive: %s %v, want SUCCEEDED %s", x.Status, x.Output, tt.want)
+			}
+		})
 	}
 }
