@@ -58,7 +58,8 @@ type describeExecutionOut struct {
 	OutputDetails       *included `json:"outputDetails,omitempty"`
 	Error               *string   `json:"error,omitempty"`
 	Cause               *string   `json:"cause,omitempty"`
-	RedriveCount        int       `json:"redriveCount"`
+	RedriveCount        int64     `json:"redriveCount"`
+	RedriveDate         *epoch    `json:"redriveDate,omitempty"`
 	RedriveStatus       string    `json:"redriveStatus"`
 	RedriveStatusReason string    `json:"redriveStatusReason,omitempty"`
 }
@@ -82,13 +83,16 @@ func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 			out.Output, out.OutputDetails = x.Output, &included{true}
 		}
 	}
-	// AWS can redrive executions that failed, timed out or were aborted; the others say why not.
-	switch x.Status {
-	case store.StatusRunning, store.StatusSucceeded:
-		out.RedriveStatus = "NOT_REDRIVABLE"
-		out.RedriveStatusReason = fmt.Sprintf("Execution is %s and cannot be redriven", x.Status)
-	default:
-		out.RedriveStatus = "REDRIVABLE"
+	out.RedriveStatus = "REDRIVABLE"
+	if ok, reason := a.o.Service.Redrivable(x); !ok {
+		out.RedriveStatus, out.RedriveStatusReason = "NOT_REDRIVABLE", reason
+	}
+	r, err := a.o.Service.Redrives(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		out.RedriveCount, out.RedriveDate = r.Count, epochPtr(&r.Date)
 	}
 	return out, nil
 }

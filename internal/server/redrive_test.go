@@ -30,8 +30,9 @@ func TestRedriveExecution(t *testing.T) {
 	if _, err := b.client.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: task.TaskToken, Error: aws.String("Flaky")}); err != nil {
 		t.Fatal(err)
 	}
-	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusFailed {
-		t.Fatalf("status %s, want FAILED", d.Status)
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusFailed || d.RedriveStatus != types.ExecutionRedriveStatusRedrivable ||
+		aws.ToInt32(d.RedriveCount) != 0 || d.RedriveDate != nil {
+		t.Fatalf("failed execution: %s, redrive status %s, count %d, date %v", d.Status, d.RedriveStatus, aws.ToInt32(d.RedriveCount), d.RedriveDate)
 	}
 
 	out, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(exec)})
@@ -45,8 +46,11 @@ func TestRedriveExecution(t *testing.T) {
 	if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: task.TaskToken, Output: aws.String(`"done"`)}); err != nil {
 		t.Fatal(err)
 	}
-	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusSucceeded || *d.Output != `"done"` {
-		t.Fatalf("after the redrive: %s %v", d.Status, aws.ToString(d.Output))
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusSucceeded || *d.Output != `"done"` ||
+		aws.ToInt32(d.RedriveCount) != 1 || d.RedriveDate == nil || !d.RedriveDate.Equal(*out.RedriveDate) ||
+		d.RedriveStatus != types.ExecutionRedriveStatusNotRedrivable {
+		t.Fatalf("after the redrive: %s %v, redrive count %d, date %v, status %s", d.Status, aws.ToString(d.Output),
+			aws.ToInt32(d.RedriveCount), d.RedriveDate, d.RedriveStatus)
 	}
 	hist, err := b.client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(exec), MaxResults: 1000})
 	if err != nil {

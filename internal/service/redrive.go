@@ -29,15 +29,8 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 	if err != nil {
 		return time.Time{}, fmt.Errorf("service: reading execution %s: %w", arn, err)
 	}
-	switch {
-	case !x.Status.Redrivable():
-		return time.Time{}, newError(CodeExecutionNotRedrivable, nil,
-			"Execution with status %s cannot be redriven: '%s'", x.Status, arn)
-	case x.Type != store.StateMachineStandard:
-		return time.Time{}, newError(CodeExecutionNotRedrivable, nil, "Only STANDARD executions can be redriven: '%s'", arn)
-	case x.StopDate != nil && s.o.Clock.Now().Sub(*x.StopDate) > redriveWindow:
-		return time.Time{}, newError(CodeExecutionNotRedrivable, nil,
-			"Execution ended more than 14 days ago and cannot be redriven: '%s'", arn)
+	if ok, reason := s.Redrivable(x); !ok {
+		return time.Time{}, newError(CodeExecutionNotRedrivable, nil, "%s: '%s'", reason, arn)
 	}
 	sm, err := s.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: x.StateMachineArn, RevisionID: x.RevisionID})
 	if err != nil {
@@ -51,4 +44,29 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 		return time.Time{}, fmt.Errorf("service: redriving %s: %w", arn, err)
 	}
 	return date, nil
+}
+
+// Redrivable reports whether RedriveExecution would resume x, and why not.
+func (s *Service) Redrivable(x *store.Execution) (bool, string) {
+	switch {
+	case !x.Status.Redrivable():
+		return false, fmt.Sprintf("Execution is %s and cannot be redriven", x.Status)
+	case x.Type != store.StateMachineStandard:
+		return false, "Only STANDARD executions can be redriven"
+	case x.StopDate != nil && s.o.Clock.Now().Sub(*x.StopDate) > redriveWindow:
+		return false, "Execution ended more than 14 days ago and cannot be redriven"
+	}
+	return true, ""
+}
+
+// Redrives returns how often an execution was redriven and when last; nil when never.
+func (s *Service) Redrives(ctx context.Context, arn string) (*store.Redrives, error) {
+	r, err := s.o.Store.ExecutionRedriveGet(ctx, &store.ExecutionRedriveGetParams{Arn: arn})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service: reading the redrives of %s: %w", arn, err)
+	}
+	return r, nil
 }

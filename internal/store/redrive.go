@@ -2,6 +2,18 @@ package store
 
 import "time"
 
+// ExecutionRedriveGetParams names an execution.
+type ExecutionRedriveGetParams struct {
+	Arn string
+}
+
+// Redrives is how often an execution was redriven, and when last (Mutations.Now of the
+// redrive).
+type Redrives struct {
+	Count int64
+	Date  time.Time
+}
+
 // ExecutionRedriveParams resumes an execution that ended FAILED, TIMED_OUT or ABORTED
 // (RedriveExecution): a compare-and-swap on Version, like a transition, but from a terminal
 // status. The execution gets State, Status (RUNNING, or the terminal status it reached again in

@@ -168,6 +168,9 @@ type Store interface {
 
 	// ExecutionRedrive resumes an execution that ended (see ExecutionRedriveParams).
 	ExecutionRedrive(ctx context.Context, p *ExecutionRedriveParams) error
+	// ExecutionRedriveGet returns how often an execution was redriven; ErrNotFound when never
+	// (or when the execution does not exist).
+	ExecutionRedriveGet(ctx context.Context, p *ExecutionRedriveGetParams) (*Redrives, error)
 }
 
 // StateMachineType is STANDARD or EXPRESS.

@@ -27,6 +27,11 @@ func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveP
 		if err != nil {
 			return fmt.Errorf("postgres: redrive execution: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO execution_redrives (execution_id, redrive_count, redrive_date) VALUES ($1, 1, $2)
+			ON CONFLICT (execution_id) DO UPDATE SET redrive_count = execution_redrives.redrive_count + 1,
+			redrive_date = excluded.redrive_date`, id, ts(p.Now)); err != nil {
+			return fmt.Errorf("postgres: redrive execution: %w", err)
+		}
 		var ended []int64
 		if p.Status.Terminal() {
 			ended = []int64{id}
@@ -37,4 +42,19 @@ func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveP
 		return fmt.Errorf("execution %s: %w: %w", p.ExecutionArn, store.ErrConflict, err)
 	}
 	return err
+}
+
+// ExecutionRedriveGet implements store.Store.
+func (s *Store) ExecutionRedriveGet(ctx context.Context, p *store.ExecutionRedriveGetParams) (*store.Redrives, error) {
+	var r store.Redrives
+	err := s.pool.QueryRow(ctx, `SELECT r.redrive_count, r.redrive_date FROM execution_redrives r
+		JOIN executions e ON e.id = r.execution_id WHERE e.arn = $1`, p.Arn).Scan(&r.Count, &r.Date)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("redrives of %s: %w", p.Arn, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get redrives: %w", err)
+	}
+	r.Date = r.Date.UTC()
+	return &r, nil
 }

@@ -26,6 +26,11 @@ func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveP
 		if err != nil {
 			return fmt.Errorf("sqlite: redrive execution: %w", err)
 		}
+		if _, err := tx.exec(ctx, `INSERT INTO execution_redrives (execution_id, redrive_count, redrive_date) VALUES (?, 1, ?)
+			ON CONFLICT (execution_id) DO UPDATE SET redrive_count = redrive_count + 1, redrive_date = excluded.redrive_date`,
+			id, micro(p.Now)); err != nil {
+			return fmt.Errorf("sqlite: redrive execution: %w", err)
+		}
 		ends := p.Status.Terminal()
 		if err := s.writeMutations(ctx, tx, id, &p.Mutations, ends); err != nil {
 			return err
@@ -39,4 +44,20 @@ func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveP
 		return fmt.Errorf("execution %s: %w: %w", p.ExecutionArn, store.ErrConflict, err)
 	}
 	return err
+}
+
+// ExecutionRedriveGet implements store.Store.
+func (s *Store) ExecutionRedriveGet(ctx context.Context, p *store.ExecutionRedriveGetParams) (*store.Redrives, error) {
+	var r store.Redrives
+	var date int64
+	err := s.r.QueryRowContext(ctx, `SELECT r.redrive_count, r.redrive_date FROM execution_redrives r
+		JOIN executions e ON e.id = r.execution_id WHERE e.arn = ?`, p.Arn).Scan(&r.Count, &date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("redrives of %s: %w", p.Arn, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get redrives: %w", err)
+	}
+	r.Date = fromMicro(date)
+	return &r, nil
 }

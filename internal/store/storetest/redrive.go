@@ -33,6 +33,10 @@ func testExecutionRedrive(t *testing.T, s store.Store) {
 		got.Version != failed.Version+1 || got.LeaseOwner != "" {
 		t.Fatalf("redriven execution: %+v", got)
 	}
+	if r, err := s.ExecutionRedriveGet(ctx, &store.ExecutionRedriveGetParams{Arn: failed.Arn}); err != nil ||
+		r.Count != 1 || !r.Date.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("ExecutionRedriveGet = %+v, %v", r, err)
+	}
 	if ids := historyIDs(t, s, failed.Arn); fmt.Sprint(ids) != "[1 2 3 4]" {
 		t.Fatalf("history after redrive: %v", ids)
 	}
@@ -52,6 +56,10 @@ func testExecutionRedrive(t *testing.T, s store.Store) {
 	if err := s.ExecutionRedrive(ctx, again); err != nil {
 		t.Fatalf("ExecutionRedrive that succeeds: %v", err)
 	}
+	_, err := s.ExecutionRedriveGet(ctx, &store.ExecutionRedriveGetParams{Arn: aborted.Arn})
+	if err != nil {
+		t.Fatalf("ExecutionRedriveGet: %v", err)
+	}
 	if got := mustGet(t, s, aborted.Arn); got.Status != store.StatusSucceeded || got.Output == nil || *got.Output != `"ok"` ||
 		got.Error != nil || got.StopDate == nil || !got.StopDate.Equal(stop) {
 		t.Fatalf("execution redriven to success: %+v", got)
@@ -66,6 +74,8 @@ func testExecutionRedrive(t *testing.T, s store.Store) {
 	if got := mustGet(t, s, timedOut.Arn); got.Status != store.StatusTimedOut || got.Version != timedOut.Version {
 		t.Fatalf("execution after a refused redrive: %+v", got)
 	}
+	_, err = s.ExecutionRedriveGet(ctx, &store.ExecutionRedriveGetParams{Arn: timedOut.Arn})
+	wantErr(t, "redrives of an execution never redriven", err, store.ErrNotFound)
 	wantErr(t, "redrive without a time", s.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{ExecutionArn: timedOut.Arn,
 		State: []byte("s"), Status: store.StatusRunning}), store.ErrInvalidParams)
 }
