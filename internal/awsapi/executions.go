@@ -169,13 +169,19 @@ func (a *API) listExecutions(ctx context.Context, body []byte) (any, error) {
 		return nil, &apiError{Code: codeValidation, Message: "Must specify either a stateMachineArn or a mapRunArn"}
 	}
 	out := listExecutionsOut{Executions: []executionItem{}}
-	if deref(in.RedriveFilter) == "REDRIVEN" || deref(in.StatusFilter) == "PENDING_REDRIVE" {
-		// Nothing is redriven yet; still check the machine exists, as AWS does.
+	if deref(in.StatusFilter) == "PENDING_REDRIVE" {
+		// Only a Map Run's child executions wait to be redriven; still check the machine
+		// exists, as AWS does.
 		_, err := a.o.Service.DescribeStateMachine(ctx, *in.StateMachineArn)
 		return out, err
 	}
+	var redriven *bool
+	if in.RedriveFilter != nil {
+		r := *in.RedriveFilter == "REDRIVEN"
+		redriven = &r
+	}
 	xs, next, err := a.o.Service.ListExecutions(ctx, &service.ListExecutionsInput{
-		StateMachineArn: *in.StateMachineArn, Status: store.ExecutionStatus(deref(in.StatusFilter)), Page: page,
+		StateMachineArn: *in.StateMachineArn, Status: store.ExecutionStatus(deref(in.StatusFilter)), Redriven: redriven, Page: page,
 	})
 	if err != nil {
 		return nil, err

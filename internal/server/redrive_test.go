@@ -73,6 +73,13 @@ func TestRedriveExecution(t *testing.T) {
 		t.Fatalf("history has %d ExecutionRedriven and enters First %d times; want 1 and 1", redriven, firstEntered)
 	}
 
+	for filter, want := range map[types.ExecutionRedriveFilter]int{types.ExecutionRedriveFilterRedriven: 1, types.ExecutionRedriveFilterNotRedriven: 0} {
+		list, err := b.client.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine), RedriveFilter: filter})
+		if err != nil || len(list.Executions) != want {
+			t.Fatalf("ListExecutions %s = %+v, %v; want %d", filter, list, err, want)
+		}
+	}
+
 	refusals := []struct {
 		name string
 		arn  string

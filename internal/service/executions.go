@@ -147,6 +147,8 @@ func (s *Service) StopExecution(ctx context.Context, arn string, errName, cause 
 type ListExecutionsInput struct {
 	StateMachineArn string
 	Status          store.ExecutionStatus
+	// Redriven, when set, lists only executions that were (or were never) redriven.
+	Redriven *bool
 	Page
 }
 
@@ -163,7 +165,7 @@ func (s *Service) ListExecutions(ctx context.Context, in *ListExecutionsInput) (
 		return nil, "", newError(CodeStateMachineTypeNotSupported, nil, "This operation is not supported by this type of state machine")
 	}
 	res, err := s.o.Store.ExecutionList(ctx, &store.ExecutionListParams{
-		StateMachineArn: in.StateMachineArn, Status: in.Status, Limit: in.Limit, Cursor: in.Token,
+		StateMachineArn: in.StateMachineArn, Status: in.Status, Redriven: in.Redriven, Limit: in.Limit, Cursor: in.Token,
 	})
 	if err != nil {
 		return nil, "", pageError(fmt.Errorf("service: listing executions of %s: %w", in.StateMachineArn, err))

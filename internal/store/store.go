@@ -348,8 +348,11 @@ type ExecutionGetByNameParams struct {
 type ExecutionListParams struct {
 	StateMachineArn string
 	Status          ExecutionStatus
-	Limit           int
-	Cursor          string
+	// Redriven, when set, keeps only the executions that were (true) or were never (false)
+	// redriven (ExecutionRedrive).
+	Redriven *bool
+	Limit    int
+	Cursor   string
 }
 
 // ExecutionListResult is one page, newest first.

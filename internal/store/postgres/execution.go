@@ -167,6 +167,9 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 		args = append(args, p.Status)
 		q += fmt.Sprintf(` AND status = $%d`, len(args))
 	}
+	if p.Redriven != nil {
+		q += ` AND ` + redrivenSQL(*p.Redriven)
+	}
 	if p.Cursor != "" {
 		after, err := store.DecodeCursor(p.Cursor)
 		if err != nil {

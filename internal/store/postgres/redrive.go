@@ -58,3 +58,12 @@ func (s *Store) ExecutionRedriveGet(ctx context.Context, p *store.ExecutionRedri
 	r.Date = r.Date.UTC()
 	return &r, nil
 }
+
+// redrivenSQL is ExecutionList's condition for ExecutionListParams.Redriven.
+func redrivenSQL(redriven bool) string {
+	cond := `EXISTS (SELECT 1 FROM execution_redrives r WHERE r.execution_id = executions.id)`
+	if !redriven {
+		cond = `NOT ` + cond
+	}
+	return cond
+}

@@ -158,6 +158,9 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 		q += ` AND status = ?`
 		args = append(args, p.Status)
 	}
+	if p.Redriven != nil {
+		q += ` AND ` + redrivenSQL(*p.Redriven)
+	}
 	if p.Cursor != "" {
 		after, err := store.DecodeCursor(p.Cursor)
 		if err != nil {

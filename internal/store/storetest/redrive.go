@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,6 +77,23 @@ func testExecutionRedrive(t *testing.T, s store.Store) {
 	}
 	_, err = s.ExecutionRedriveGet(ctx, &store.ExecutionRedriveGetParams{Arn: timedOut.Arn})
 	wantErr(t, "redrives of an execution never redriven", err, store.ErrNotFound)
+	for _, tt := range []struct {
+		redriven bool
+		want     string
+	}{{true, "[aborted failed]"}, {false, "[timedout]"}} {
+		res, err := s.ExecutionList(ctx, &store.ExecutionListParams{StateMachineArn: sm.Arn, Redriven: &tt.redriven})
+		if err != nil {
+			t.Fatalf("ExecutionList: %v", err)
+		}
+		var names []string
+		for _, x := range res.Executions {
+			names = append(names, x.Name)
+		}
+		slices.Sort(names)
+		if fmt.Sprint(names) != tt.want {
+			t.Fatalf("executions redriven=%v: %v, want %s", tt.redriven, names, tt.want)
+		}
+	}
 	wantErr(t, "redrive without a time", s.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{ExecutionArn: timedOut.Arn,
 		State: []byte("s"), Status: store.StatusRunning}), store.ErrInvalidParams)
 }
