@@ -38,7 +38,8 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 	}
 	date, err := s.o.Engine.RedriveExecution(ctx, x, sm)
 	if errors.Is(err, engine.ErrNotRedrivable) {
-		return time.Time{}, newError(CodeExecutionNotRedrivable, err, "Execution cannot be redriven: '%s': %v", arn, err)
+		// The cause (a concurrent redrive, the redrive limit) stays in the log, in engine's words.
+		return time.Time{}, newError(CodeExecutionNotRedrivable, err, "Execution cannot be redriven: '%s'", arn)
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("service: redriving %s: %w", arn, err)
