@@ -38,7 +38,8 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 	}
 	date, err := s.o.Engine.RedriveExecution(ctx, x, sm)
 	if errors.Is(err, engine.ErrNotRedrivable) {
-		// The cause (a concurrent redrive, the redrive limit) stays in the log, in engine's words.
+		// The engine's reasons (a concurrent redrive, the redrive limit) are not in AWS's words;
+		// Err keeps them.
 		return time.Time{}, newError(CodeExecutionNotRedrivable, err, "Execution cannot be redriven: '%s'", arn)
 	}
 	if err != nil {
