@@ -207,3 +207,27 @@ func TestPublishOnCreateAndUpdate(t *testing.T) {
 		t.Fatalf("describing an unknown version: %v, want StateMachineDoesNotExist", err)
 	}
 }
+
+// TestStartSyncExecutionOfVersionAndAlias runs an EXPRESS machine's version, directly and
+// through an alias, after the machine moved on.
+func TestStartSyncExecutionOfVersionAndAlias(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	created, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("quick"),
+		Definition: aws.String(fmt.Sprintf(passResult, "one")), RoleArn: aws.String(role), Type: types.StateMachineTypeExpress, Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.update(t, *created.StateMachineArn, fmt.Sprintf(passResult, "two"))
+	alias, err := b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{Name: aws.String("stable"),
+		RoutingConfiguration: []types.RoutingConfigurationListItem{{StateMachineVersionArn: created.StateMachineVersionArn, Weight: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for arn, want := range map[string]string{*created.StateMachineArn: `"two"`, *created.StateMachineVersionArn: `"one"`, *alias.StateMachineAliasArn: `"one"`} {
+		out, err := b.client.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: aws.String(arn)}, withoutHostPrefix)
+		if err != nil || aws.ToString(out.Output) != want {
+			t.Errorf("StartSyncExecution(%s) = %v, %v; want output %s", arn, out, err, want)
+		}
+	}
+}
