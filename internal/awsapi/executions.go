@@ -62,6 +62,9 @@ type describeExecutionOut struct {
 	RedriveDate         *epoch    `json:"redriveDate,omitempty"`
 	RedriveStatus       string    `json:"redriveStatus"`
 	RedriveStatusReason string    `json:"redriveStatusReason,omitempty"`
+
+	StateMachineVersionArn string `json:"stateMachineVersionArn,omitempty"`
+	StateMachineAliasArn   string `json:"stateMachineAliasArn,omitempty"`
 }
 
 func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
@@ -93,6 +96,9 @@ func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 	}
 	if r != nil {
 		out.RedriveCount, out.RedriveDate = r.Count, epochPtr(&r.Date)
+	}
+	if out.StateMachineVersionArn, out.StateMachineAliasArn, err = a.o.Service.ExecutionOrigin(ctx, arn); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

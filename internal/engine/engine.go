@@ -314,6 +314,10 @@ type StartParams struct {
 	StateMachine *store.StateMachine // the revision to pin
 	Name         string
 	Input        string
+	// VersionArn and AliasArn name the version (and the alias that chose it) the execution is
+	// started through, if any.
+	VersionArn string
+	AliasArn   string
 }
 
 // StartExecution creates an execution and runs it as far as it goes without waiting, in the
@@ -335,6 +339,9 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		Region:           e.o.Region,
 		Account:          e.o.Account,
 		StartTime:        now,
+
+		StateMachineVersionArn: p.VersionArn,
+		StateMachineAliasArn:   p.AliasArn,
 	}
 	x, res, err := interp.Start(def, id, p.Input, now)
 	if err != nil {

@@ -40,6 +40,10 @@ type Identity struct {
 	Account          string
 	StartTime        time.Time
 	RedriveCount     int64
+	// StateMachineVersionArn and StateMachineAliasArn name the version (and the alias that
+	// chose it) an execution was started through; ExecutionStarted reports them.
+	StateMachineVersionArn string
+	StateMachineAliasArn   string
 	// Sync marks a synchronous Express execution (StartSyncExecution): it cannot be redriven,
 	// so its context object has no RedriveCount.
 	Sync bool
@@ -191,7 +195,8 @@ func start(def *asl.StateMachine, id Identity, input string, now time.Time, test
 		x.inputKept = jsonv.String(in) != input
 	}
 	r := &run{x: x, now: now}
-	r.emit("ExecutionStarted", 0, history.Details{Input: &input, RoleArn: id.RoleArn})
+	r.emit("ExecutionStarted", 0, history.Details{Input: &input, RoleArn: id.RoleArn,
+		StateMachineVersionArn: id.StateMachineVersionArn, StateMachineAliasArn: id.StateMachineAliasArn})
 	if def.TimeoutSeconds > 0 {
 		r.startTimer(timerRef{kind: timerExecution}, now.Add(time.Duration(def.TimeoutSeconds)*time.Second))
 	}

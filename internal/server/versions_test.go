@@ -114,8 +114,14 @@ func TestAliases(t *testing.T) {
 	if again, err := create("prod", route(v1, 100)); err != nil || *again.StateMachineAliasArn != alias {
 		t.Fatalf("creating the same alias again = %+v, %v", again, err)
 	}
-	if got := b.output(t, alias); got != `"one"` {
-		t.Fatalf("execution through the alias output %s", got)
+	exec := b.start(t, alias, "", "{}")
+	if d := b.waitDone(t, exec); aws.ToString(d.Output) != `"one"` || aws.ToString(d.StateMachineAliasArn) != alias ||
+		aws.ToString(d.StateMachineVersionArn) != v1 {
+		t.Fatalf("execution through the alias: output %s, alias %s, version %s", aws.ToString(d.Output),
+			aws.ToString(d.StateMachineAliasArn), aws.ToString(d.StateMachineVersionArn))
+	}
+	if d := b.waitDone(t, b.start(t, machine, "", "{}")); d.StateMachineAliasArn != nil || d.StateMachineVersionArn != nil {
+		t.Fatalf("an execution of the machine itself names alias %v, version %v", d.StateMachineAliasArn, d.StateMachineVersionArn)
 	}
 
 	refusals := []struct {

@@ -33,14 +33,15 @@ func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (
 	if err != nil {
 		return nil, err
 	}
-	sm, err := s.startRevision(ctx, in.StateMachineArn)
+	sm, from, err := s.startRevision(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
 	}
 	if sm.Type == store.StateMachineExpress {
 		return s.startExpress(sm, name, input)
 	}
-	x, err := s.o.Engine.StartExecution(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input})
+	x, err := s.o.Engine.StartExecution(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input,
+		VersionArn: from.versionArn, AliasArn: from.aliasArn})
 	var ie *interp.InputError
 	switch {
 	case errors.As(err, &ie):

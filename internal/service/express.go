@@ -17,7 +17,7 @@ func (s *Service) StartSyncExecution(ctx context.Context, in *StartExecutionInpu
 	if err != nil {
 		return nil, err
 	}
-	sm, err := s.startRevision(ctx, in.StateMachineArn)
+	sm, _, err := s.startRevision(ctx, in.StateMachineArn)
 	if err != nil {
 		return nil, err
 	}

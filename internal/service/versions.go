@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -241,7 +242,7 @@ func (s *Service) ListStateMachineAliases(ctx context.Context, machineArn string
 // describeVersion is DescribeStateMachine of a version: its revision, under the version's ARN
 // and with the version's description, as AWS reports it.
 func (s *Service) describeVersion(ctx context.Context, arn string) (*StateMachine, error) {
-	sm, err := s.startRevision(ctx, arn)
+	sm, _, err := s.startRevision(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -261,40 +262,70 @@ func (s *Service) describeVersion(ctx context.Context, arn string) (*StateMachin
 	return out, nil
 }
 
+// ExecutionOrigin returns the version, and the alias that chose it, an execution was started
+// through ("" for none), as its ExecutionStarted event records them.
+func (s *Service) ExecutionOrigin(ctx context.Context, arn string) (versionArn, aliasArn string, err error) {
+	page, err := s.o.Store.HistoryList(ctx, &store.HistoryListParams{ExecutionArn: arn, Limit: 1})
+	if err != nil {
+		return "", "", fmt.Errorf("service: reading the history of %s: %w", arn, err)
+	}
+	if len(page.Events) == 0 {
+		return "", "", nil
+	}
+	var started struct {
+		Details struct {
+			VersionArn string `json:"stateMachineVersionArn"`
+			AliasArn   string `json:"stateMachineAliasArn"`
+		} `json:"executionStartedEventDetails"`
+	}
+	if err := json.Unmarshal(page.Events[0].Payload, &started); err != nil {
+		return "", "", fmt.Errorf("service: the first event of %s: %w", arn, err)
+	}
+	return started.Details.VersionArn, started.Details.AliasArn, nil
+}
+
+// origin names the version, and the alias that chose it, an execution is started through.
+type origin struct {
+	versionArn, aliasArn string
+}
+
 // startRevision is the revision StartExecution runs for a state machine, version or alias
-// ARN; for an alias, a version drawn by the routing weights.
-func (s *Service) startRevision(ctx context.Context, arn string) (*store.StateMachine, error) {
+// ARN (for an alias, a version drawn by the routing weights), and the version and alias.
+func (s *Service) startRevision(ctx context.Context, arn string) (*store.StateMachine, origin, error) {
 	a, err := parseARN(arn, resStateMachine)
 	if err != nil {
-		return nil, err
+		return nil, origin{}, err
 	}
 	if len(a.Names) == 1 {
-		return s.latestRevision(ctx, arn)
+		sm, err := s.latestRevision(ctx, arn)
+		return sm, origin{}, err
 	}
 	machine := arn[:len(arn)-len(a.Names[1])-1]
+	var o origin
 	n, err := strconv.ParseInt(a.Names[1], 10, 64)
 	if err != nil {
 		alias, err := s.o.Store.StateMachineAliasGet(ctx, &store.AliasGetParams{Arn: arn})
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, stateMachineDoesNotExist(arn, err)
+			return nil, origin{}, stateMachineDoesNotExist(arn, err)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("service: reading alias %s: %w", arn, err)
+			return nil, origin{}, fmt.Errorf("service: reading alias %s: %w", arn, err)
 		}
-		n = pickRoute(alias.Routes, rand.IntN(100))
+		n, o.aliasArn = pickRoute(alias.Routes, rand.IntN(100)), arn
 	}
 	v, err := s.o.Store.StateMachineVersionGet(ctx, &store.VersionGetParams{StateMachineArn: machine, Version: n})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, stateMachineDoesNotExist(arn, err)
+		return nil, origin{}, stateMachineDoesNotExist(arn, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("service: reading version %s: %w", arn, err)
+		return nil, origin{}, fmt.Errorf("service: reading version %s: %w", arn, err)
 	}
 	sm, err := s.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: machine, RevisionID: v.RevisionID})
 	if err != nil {
-		return nil, fmt.Errorf("service: reading the revision of %s: %w", arn, err)
+		return nil, origin{}, fmt.Errorf("service: reading the revision of %s: %w", arn, err)
 	}
-	return sm, nil
+	o.versionArn = versionArn(v)
+	return sm, o, nil
 }
 
 // pickRoute returns the version a draw in 0..99 lands on, the routes' weights summing to 100.
