@@ -65,6 +65,9 @@ type Store struct {
 	wsem  chan struct{} // held while a write transaction runs, and forever after Close
 	done  chan struct{} // closed by Close
 	stmts map[string]*sql.Stmt
+
+	ck     *sql.DB       // the checkpointer's connection
+	ckDone chan struct{} // closed when the checkpointer has stopped
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,6 +95,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	// Statement journals (kept so that one multi-row statement can be undone inside a
 	// transaction, as every claim needs) go to memory, not to temporary files.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// Commits do not checkpoint the WAL: the checkpointer does, beside the writer. A commit
+	// that checkpoints waits for the database file's fsync, which took a third of the
+	// writer's time when 100,000 parked executions resumed.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	w, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
@@ -117,7 +124,40 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
 	}
-	return &Store{w: w, r: r, wc: wc, wsem: make(chan struct{}, 1), done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}, nil
+	q.Del("_query_only")
+	ck, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
+	if err != nil {
+		wc.Close()
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, wc: wc, ck: ck, wsem: make(chan struct{}, 1), done: make(chan struct{}),
+		ckDone: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	go s.checkpoint()
+	return s, nil
+}
+
+// checkpointInterval is how often the checkpointer copies the WAL into the database file.
+const checkpointInterval = 500 * time.Millisecond
+
+// checkpoint copies committed WAL frames into the database file until Close. PASSIVE takes no
+// lock the writer needs, so commits go on meanwhile; once a checkpoint has copied the whole
+// WAL, the next commit starts writing it from the beginning again, which bounds its size.
+func (s *Store) checkpoint() {
+	defer close(s.ckDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		// A failed checkpoint is retried at the next tick; the WAL only grows meanwhile.
+		s.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	}
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -181,10 +221,11 @@ func (s *Store) Close() error {
 		return nil
 	}
 	close(s.done)
+	<-s.ckDone
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	return errors.Join(s.wc.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.ck.Close(), s.wc.Close(), s.r.Close(), s.w.Close())
 }
 
 // wtx is the writer connection inside a transaction begun by write.
