@@ -68,6 +68,10 @@ type Store struct {
 
 	ck     *sql.DB       // the checkpointer's connection
 	ckDone chan struct{} // closed when the checkpointer has stopped
+
+	// probes[table] asks the read pool whether a work table has a row available (see
+	// anyAvailable); prepared once, because parsing cost more than running them.
+	probes map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -134,9 +138,29 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	s := &Store{w: w, r: r, wc: wc, ck: ck, wsem: make(chan struct{}, 1), done: make(chan struct{}),
-		ckDone: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+		ckDone: make(chan struct{}), stmts: map[string]*sql.Stmt{}, probes: map[string]*sql.Stmt{}}
+	for _, table := range []string{"timers", "effects", "inbox"} {
+		st, err := r.PrepareContext(ctx, `SELECT 1 FROM `+table+` WHERE available_at <= ? LIMIT 1`)
+		if err != nil {
+			s.closeProbes()
+			ck.Close()
+			wc.Close()
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
+		}
+		s.probes[table] = st
+	}
 	go s.checkpoint()
 	return s, nil
+}
+
+func (s *Store) closeProbes() error {
+	var errs []error
+	for _, st := range s.probes {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // checkpointInterval is how often the checkpointer copies the WAL into the database file.
@@ -225,7 +249,7 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	return errors.Join(s.ck.Close(), s.wc.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.closeProbes(), s.ck.Close(), s.wc.Close(), s.r.Close(), s.w.Close())
 }
 
 // wtx is the writer connection inside a transaction begun by write.

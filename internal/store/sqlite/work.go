@@ -15,10 +15,14 @@ import (
 // anyAvailable reports whether a work table has a row available at now. It reads on a reader
 // connection, so that polling an empty queue costs no write transaction: the engine polls
 // every queue every round, and the writer is what bounds its throughput. A row committed
-// after the read is simply found by the next poll.
+// after the read is simply found by the next poll. Like a write statement (see stmtCtx), the
+// probe is one index lookup: ctx is checked before it rather than watched during it.
 func (s *Store) anyAvailable(ctx context.Context, table string, now int64) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("sqlite: poll %s: %w", table, err)
+	}
 	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE available_at <= ? LIMIT 1`, now).Scan(&one)
+	err := s.probes[table].QueryRowContext(context.WithoutCancel(ctx), now).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
