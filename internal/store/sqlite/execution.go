@@ -64,6 +64,7 @@ func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCrea
 	for i, c := range p.Executions {
 		errs[i] = c.Validate()
 	}
+	leased := map[string]int64{} // row ids of the new executions created leased
 	err := s.write(ctx, func(tx *wtx) error {
 		for i, c := range p.Executions {
 			if errs[i] != nil {
@@ -73,18 +74,14 @@ func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCrea
 			if m.Now.IsZero() {
 				m.Now = c.StartDate
 			}
-			var owner, leaseExp any
-			if c.LeaseOwner != "" {
-				owner, leaseExp = c.LeaseOwner, micro(c.LeaseExpiresAt)
-			}
 			var id int64
 			err := tx.queryRow(ctx, `INSERT INTO executions
 				(arn, state_machine_arn, revision_id, name, type, status, input, output, error, cause,
-				 start_date, stop_date, state, version, lease_owner, lease_expires_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+				 start_date, stop_date, state, version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 				ON CONFLICT DO NOTHING RETURNING id`, c.Arn, c.StateMachineArn, c.RevisionID, c.Name, c.Type,
 				c.InitialStatus(), c.Input, c.Output, c.Error, c.Cause, micro(c.StartDate), microPtr(c.StopDate),
-				nonNil(c.State), owner, leaseExp).Scan(&id)
+				nonNil(c.State)).Scan(&id)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				errs[i] = fmt.Errorf("execution %s: %w", c.Arn, store.ErrExecutionAlreadyExists)
@@ -100,13 +97,38 @@ func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCrea
 				}
 				return err
 			}
+			if c.LeaseOwner != "" {
+				leased[c.Arn] = id
+			}
+		}
+		if len(leased) == 0 {
+			return nil
+		}
+		s.leaseMu.Lock()
+		defer s.leaseMu.Unlock()
+		for _, c := range p.Executions {
+			if id, ok := leased[c.Arn]; ok {
+				s.leases[c.Arn] = &lease{id: id, owner: c.LeaseOwner, expires: micro(c.LeaseExpiresAt)}
+			}
 		}
 		return nil
 	})
 	if err != nil {
+		s.forget(leased)
 		return nil, err
 	}
 	return errs, nil
+}
+
+// forget drops the leases of executions whose creation was rolled back.
+func (s *Store) forget(leased map[string]int64) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	for arn, id := range leased {
+		if l := s.leases[arn]; l != nil && l.id == id {
+			delete(s.leases, arn)
+		}
+	}
 }
 
 // nonNil keeps NOT NULL blob columns happy when a caller passes no bytes.
@@ -130,6 +152,7 @@ func (s *Store) ExecutionGet(ctx context.Context, p *store.ExecutionGetParams) (
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get execution: %w", err)
 	}
+	s.overlay(x)
 	return x, nil
 }
 
@@ -143,6 +166,7 @@ func (s *Store) ExecutionGetByName(ctx context.Context, p *store.ExecutionGetByN
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get execution: %w", err)
 	}
+	s.overlay(x)
 	return x, nil
 }
 
@@ -187,6 +211,7 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list executions: %w", err)
 	}
+	s.overlay(res.Executions...)
 	if len(res.Executions) > limit {
 		res.Executions = res.Executions[:limit]
 		last := res.Executions[limit-1]
@@ -195,47 +220,58 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	return res, nil
 }
 
-// ExecutionLeaseAcquire implements store.Store.
+// ExecutionLeaseAcquire implements store.Store. The leases are taken inside a write
+// transaction, which orders them with the commits that check them.
 func (s *Store) ExecutionLeaseAcquire(ctx context.Context, p *store.ExecutionLeaseAcquireParams) ([]*store.Execution, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	var q string
-	var args []any
-	if len(p.Arns) > 0 {
-		arns, err := json.Marshal(p.Arns)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: acquire leases: %w", err)
-		}
-		q = `UPDATE executions SET lease_owner = ?1, lease_expires_at = ?2
-			WHERE arn IN (SELECT value FROM json_each(?3))
-			AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)
-			RETURNING ` + stateCols
-		args = []any{p.Owner, micro(p.ExpiresAt), string(arns), micro(p.Now)}
-	} else {
-		q = `UPDATE executions SET lease_owner = ?1, lease_expires_at = ?2
-			WHERE id IN (SELECT id FROM executions
-				WHERE lease_owner IS NOT NULL AND status = 'RUNNING' AND lease_expires_at <= ?3
-				ORDER BY lease_expires_at LIMIT ?4)
-			RETURNING ` + stateCols
-		args = []any{p.Owner, micro(p.ExpiresAt), micro(p.Now), p.Limit}
-	}
+	now, exp := micro(p.Now), micro(p.ExpiresAt)
 	var xs []*store.Execution
 	err := s.write(ctx, func(tx *wtx) error {
-		rows, err := tx.query(ctx, q, args...)
+		s.leaseMu.Lock()
+		defer s.leaseMu.Unlock()
+		arns, limit, running := p.Arns, len(p.Arns), ""
+		if len(arns) == 0 {
+			// A takeover: executions whose leases expired, oldest expiry first.
+			arns, limit, running = s.leases.expired(now), p.Limit, ` AND status = 'RUNNING'`
+		}
+		if len(arns) == 0 {
+			return nil
+		}
+		js, err := json.Marshal(arns)
+		if err != nil {
+			return fmt.Errorf("sqlite: acquire leases: %w", err)
+		}
+		rows, err := tx.query(ctx, `SELECT `+stateCols+`, id FROM executions
+			WHERE arn IN (SELECT value FROM json_each(?))`+running, string(js))
 		if err != nil {
 			return fmt.Errorf("sqlite: acquire leases: %w", err)
 		}
 		defer rows.Close()
+		byArn := map[string]*store.Execution{}
+		ids := map[string]int64{}
 		for rows.Next() {
-			x, err := scanExecution(rows, stateCols)
+			var id int64
+			x, err := scanExecution(rows, stateCols, &id)
 			if err != nil {
 				return fmt.Errorf("sqlite: acquire leases: %w", err)
 			}
-			xs = append(xs, x)
+			byArn[x.Arn], ids[x.Arn] = x, id
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlite: acquire leases: %w", err)
+		}
+		for _, arn := range arns {
+			x := byArn[arn]
+			if x == nil && running != "" {
+				delete(s.leases, arn) // an ended execution needs no lease
+			}
+			if x == nil || len(xs) == limit || !s.leases.free(arn, p.Owner, now) {
+				continue
+			}
+			s.setLease(x, ids[arn], p.Owner, exp)
+			xs = append(xs, x)
 		}
 		return nil
 	})
@@ -247,17 +283,21 @@ func (s *Store) ExecutionLeaseAcquire(ctx context.Context, p *store.ExecutionLea
 
 // ExecutionLeaseRelease implements store.Store.
 func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLeaseReleaseParams) error {
-	arns, err := json.Marshal(p.Arns)
-	if err != nil {
-		return fmt.Errorf("sqlite: release leases: %w", err)
-	}
-	return s.write(ctx, func(tx *wtx) error {
-		if _, err := tx.exec(ctx, `UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
-			WHERE arn IN (SELECT value FROM json_each(?)) AND lease_owner = ?`, string(arns), p.Owner); err != nil {
-			return fmt.Errorf("sqlite: release leases: %w", err)
-		}
+	return s.write(ctx, func(*wtx) error {
+		s.release(p.Owner, p.Arns)
 		return nil
 	})
+}
+
+// release drops the leases owner holds on arns.
+func (s *Store) release(owner string, arns []string) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	for _, arn := range arns {
+		if l := s.leases[arn]; l != nil && l.owner == owner {
+			delete(s.leases, arn)
+		}
+	}
 }
 
 // HistoryList implements store.Store.

@@ -4,10 +4,11 @@
 //   - One writer. SQLite serialises writes to the whole database, so every write goes through a
 //     single connection and a write transaction blocks all others; group many transitions into
 //     one TransitionCommitBatch rather than committing them one by one.
-//   - No FOR UPDATE SKIP LOCKED, and no row locks at all. Claims and leases are still recorded
-//     (a claim moves a row's available_at, a lease names its owner and expiry), which is what
-//     lets a restarted process take over what the previous one held; but they are made safe by
-//     the single writer, not by locking, so only one process may use a database file at a time.
+//   - No FOR UPDATE SKIP LOCKED, and no row locks at all. Claims are still recorded (a claim
+//     moves a row's available_at), which is what lets a restarted process take over what the
+//     previous one held; but they are made safe by the single writer, not by locking, so only
+//     one process may use a database file at a time. Leases are kept in that process's memory
+//     (see lease.go).
 //   - synchronous=NORMAL in WAL mode: a commit is durable against a crash of the process, but a
 //     power loss or OS crash can lose the last transactions committed before it (never corrupt
 //     the database). FULL would fsync the WAL on every commit and cost most of the throughput.
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -68,6 +70,9 @@ type Store struct {
 
 	ck     *sql.DB       // the checkpointer's connection
 	ckDone chan struct{} // closed when the checkpointer has stopped
+
+	leaseMu sync.Mutex
+	leases  leaseTable // see lease.go
 
 	// probes[table] asks the read pool whether a work table has a row available (see
 	// anyAvailable); prepared once, because parsing cost more than running them.
@@ -138,7 +143,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	s := &Store{w: w, r: r, wc: wc, ck: ck, wsem: make(chan struct{}, 1), done: make(chan struct{}),
-		ckDone: make(chan struct{}), stmts: map[string]*sql.Stmt{}, probes: map[string]*sql.Stmt{}}
+		ckDone: make(chan struct{}), stmts: map[string]*sql.Stmt{}, probes: map[string]*sql.Stmt{}, leases: leaseTable{}}
 	for _, table := range []string{"timers", "effects", "inbox"} {
 		st, err := r.PrepareContext(ctx, `SELECT 1 FROM `+table+` WHERE available_at <= ? LIMIT 1`)
 		if err != nil {

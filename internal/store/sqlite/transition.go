@@ -45,6 +45,7 @@ func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCo
 		if err != nil {
 			return nil, err
 		}
+		s.releaseCommitted(p.Transitions, results)
 		return results, nil
 	}
 	clear(results)
@@ -77,47 +78,68 @@ func (s *Store) TransitionCommitBatch(ctx context.Context, p *store.TransitionCo
 	if err != nil {
 		return nil, err
 	}
+	s.releaseCommitted(p.Transitions, results)
 	return results, nil
 }
 
-// updateSQL[ends][releases] is the compare-and-swap of a transition. It applies only to a
-// running execution: an ended one never changes again. Each form sets only the columns the
-// transition changes, because SQLite rewrites the entries of every index on a column named
-// in SET, changed or not: a plain step leaves the status and lease indexes alone.
-var updateSQL = func() (q [2][2]string) {
+// updateSQL[ends] is the compare-and-swap of a transition; the lease is checked in memory
+// (see lease.go). It applies only to a running execution: an ended one never changes again.
+// Each form sets only the columns the transition changes, because SQLite rewrites the entries
+// of every index on a column named in SET, changed or not: a plain step leaves the status
+// index alone.
+var updateSQL = func() (q [2]string) {
 	for _, ends := range []int{0, 1} {
-		for _, releases := range []int{0, 1} {
-			set := `state = ?1, version = version + 1`
-			if ends == 1 {
-				set += `, status = ?5, output = ?6, error = ?7, cause = ?8, stop_date = ?9`
-			}
-			if releases == 1 {
-				set += `, lease_owner = NULL, lease_expires_at = NULL`
-			}
-			q[ends][releases] = `UPDATE executions SET ` + set + `
-				WHERE arn = ?2 AND version = ?3 AND lease_owner = ?4 AND status = 'RUNNING' RETURNING id`
+		set := `state = ?1, version = version + 1`
+		if ends == 1 {
+			set += `, status = ?4, output = ?5, error = ?6, cause = ?7, stop_date = ?8`
 		}
+		q[ends] = `UPDATE executions SET ` + set + `
+			WHERE arn = ?2 AND version = ?3 AND status = 'RUNNING' RETURNING id`
 	}
 	return q
 }()
 
 // applyTransition writes one transition and returns the execution's row id.
 func (s *Store) applyTransition(ctx context.Context, tx *wtx, t *store.Transition) (int64, error) {
+	s.leaseMu.Lock()
+	l := s.leases[t.ExecutionArn]
+	s.leaseMu.Unlock()
+	conflict := func() error {
+		return fmt.Errorf("execution %s is not running at version %d under lease %s: %w",
+			t.ExecutionArn, t.Version, t.LeaseOwner, store.ErrConflict)
+	}
+	if l == nil || l.owner != t.LeaseOwner {
+		return 0, conflict()
+	}
 	ends := t.Status.Terminal()
-	args := []any{nonNil(t.State), t.ExecutionArn, t.Version, t.LeaseOwner}
+	args := []any{nonNil(t.State), t.ExecutionArn, t.Version}
 	if ends {
 		args = append(args, t.Status, t.Output, t.Error, t.Cause, microPtr(t.StopDate))
 	}
 	var id int64
-	err := tx.queryRow(ctx, updateSQL[b2i(ends)][b2i(t.ReleaseLease)], args...).Scan(&id)
+	err := tx.queryRow(ctx, updateSQL[b2i(ends)], args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("execution %s is not running at version %d under lease %s: %w",
-			t.ExecutionArn, t.Version, t.LeaseOwner, store.ErrConflict)
+		return 0, conflict()
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: update execution: %w", err)
 	}
 	return id, s.writeMutations(ctx, tx, id, &t.Mutations, ends)
+}
+
+// releaseCommitted drops the leases that committed transitions gave up, and those of the
+// executions they ended.
+func (s *Store) releaseCommitted(trs []*store.Transition, results []error) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	for i, t := range trs {
+		if results[i] != nil || !t.ReleaseLease && !t.Status.Terminal() {
+			continue
+		}
+		if l := s.leases[t.ExecutionArn]; l != nil && l.owner == t.LeaseOwner {
+			delete(s.leases, t.ExecutionArn)
+		}
+	}
 }
 
 // clearEnded removes what executions that ended have no more use for: their timers, task

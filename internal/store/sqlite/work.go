@@ -225,8 +225,9 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 	return msg, nil
 }
 
-// ExecutionClaimDue implements store.Store. The single writer makes the lease exclusive; the
-// timers are then read in the same transaction.
+// ExecutionClaimDue implements store.Store. Inside a write transaction, which orders it with
+// the commits, it reads the executions with due timers that are not leased, and leases them
+// in memory: the claim itself writes nothing.
 func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDueParams) ([]*store.DueExecution, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -234,13 +235,20 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 	if ok, err := s.anyAvailable(ctx, "timers", micro(p.Now)); !ok {
 		return nil, err
 	}
+	now := micro(p.Now)
 	var xs []*store.DueExecution
 	err := s.write(ctx, func(tx *wtx) error {
-		rows, err := tx.query(ctx, `UPDATE executions SET lease_owner = ?1, lease_expires_at = ?2
+		s.leaseMu.Lock()
+		defer s.leaseMu.Unlock()
+		held, err := json.Marshal(s.leases.held(now))
+		if err != nil {
+			return fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		rows, err := tx.query(ctx, `SELECT `+stateCols+`, id FROM executions
 			WHERE id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
-				WHERE t.available_at <= ?3 AND e.status = 'RUNNING' AND (e.lease_owner IS NULL OR e.lease_expires_at <= ?3)
-				ORDER BY t.available_at LIMIT ?4)
-			RETURNING `+stateCols+`, id`, p.Owner, micro(p.ExpiresAt), micro(p.Now), p.Limit)
+				WHERE t.available_at <= ?1 AND e.status = 'RUNNING'
+				AND t.execution_id NOT IN (SELECT value FROM json_each(?2))
+				ORDER BY t.available_at LIMIT ?3)`, now, string(held), p.Limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim due executions: %w", err)
 		}
@@ -253,6 +261,7 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 				rows.Close()
 				return fmt.Errorf("sqlite: claim due executions: %w", err)
 			}
+			s.setLease(x, id, p.Owner, micro(p.ExpiresAt))
 			byID[id] = &store.DueExecution{Execution: x}
 			ids = append(ids, id)
 		}
@@ -269,7 +278,7 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 		}
 		rows, err = tx.query(ctx, `SELECT execution_id, timer_id, due_at FROM timers
 			WHERE execution_id IN (SELECT value FROM json_each(?)) AND available_at <= ?
-			ORDER BY due_at, timer_id`, string(js), micro(p.Now))
+			ORDER BY due_at, timer_id`, string(js), now)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim due executions: %w", err)
 		}
@@ -290,6 +299,11 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 		return rows.Err()
 	})
 	if err != nil {
+		arns := make([]string, len(xs))
+		for i, x := range xs {
+			arns[i] = x.Arn
+		}
+		s.release(p.Owner, arns)
 		return nil, err
 	}
 	return xs, nil
