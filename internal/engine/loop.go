@@ -23,10 +23,11 @@ const claimTTL = 10 * time.Second
 // again (at-least-once: runners get the same task id and idempotency key).
 const effectClaimTTL = 5 * time.Minute
 
-// The loop overlaps the two halves of a round: it steps the executions it claimed (CPU work:
-// restore, step, snapshot) while the previous round's commit runs, then claims the next round
-// before it commits this one. So the store's writer, which is what bounds how many
-// executions a node resumes per second, is busy while the loop computes.
+// The loop overlaps a round's commit with the next round: it steps the executions it claimed
+// (CPU work: restore, step, snapshot) while the previous round's commit runs, then starts this
+// round's commit and claims the next round meanwhile. The commit's executions stay leased
+// until it ends, so the claim cannot take them. So the store's writer, which is what bounds
+// how many executions a node resumes per second, is busy while the loop computes.
 func (e *Engine) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -54,20 +55,9 @@ func (e *Engine) loop(ctx context.Context) {
 			<-inflight
 			inflight = nil
 		}
-		now := e.o.Clock.Now().UTC()
-		dispatched, err := e.dispatch(ctx, now)
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("engine dispatch failed", "err", err)
-		}
 		var busy map[string]*work
-		if st != nil {
-			busy = cur.byExec
-		}
-		next, carry, err = e.claim(ctx, now, busy, carry)
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("engine claim failed", "err", err)
-		}
 		if st != nil && len(st.trs) > 0 {
+			busy = cur.byExec
 			done := make(chan struct{})
 			inflight = done
 			go func() {
@@ -76,6 +66,15 @@ func (e *Engine) loop(ctx context.Context) {
 					e.log.Error("engine commit failed", "err", err)
 				}
 			}()
+		}
+		now := e.o.Clock.Now().UTC()
+		dispatched, err := e.dispatch(ctx, now)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("engine dispatch failed", "err", err)
+		}
+		next, carry, err = e.claim(ctx, now, busy, carry)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("engine claim failed", "err", err)
 		}
 		if ctx.Err() != nil {
 			return

@@ -225,9 +225,11 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 	return msg, nil
 }
 
-// ExecutionClaimDue implements store.Store. Inside a write transaction, which orders it with
-// the commits, it reads the executions with due timers that are not leased, and leases them
-// in memory: the claim itself writes nothing.
+// ExecutionClaimDue implements store.Store. It writes nothing: it reads the executions with
+// due timers that are not leased on a reader connection, beside the writer, and leases them in
+// memory. The leases are read before the read transaction begins: a lease released since was
+// released after its commit, which the transaction then sees. One taken since is caught when
+// leasing; a state read just before a commit elsewhere fails that commit's version check.
 func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDueParams) ([]*store.DueExecution, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -236,75 +238,92 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 		return nil, err
 	}
 	now := micro(p.Now)
-	var xs []*store.DueExecution
-	err := s.write(ctx, func(tx *wtx) error {
-		s.leaseMu.Lock()
-		defer s.leaseMu.Unlock()
-		held, err := json.Marshal(s.leases.held(now))
-		if err != nil {
-			return fmt.Errorf("sqlite: claim due executions: %w", err)
-		}
-		rows, err := tx.query(ctx, `SELECT `+stateCols+`, id FROM executions
-			WHERE id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
-				WHERE t.available_at <= ?1 AND e.status = 'RUNNING'
-				AND t.execution_id NOT IN (SELECT value FROM json_each(?2))
-				ORDER BY t.available_at LIMIT ?3)`, now, string(held), p.Limit)
-		if err != nil {
-			return fmt.Errorf("sqlite: claim due executions: %w", err)
-		}
-		byID := map[int64]*store.DueExecution{}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			x, err := scanExecution(rows, stateCols, &id)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: claim due executions: %w", err)
-			}
-			s.setLease(x, id, p.Owner, micro(p.ExpiresAt))
-			byID[id] = &store.DueExecution{Execution: x}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: claim due executions: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		js, err := json.Marshal(ids)
-		if err != nil {
-			return fmt.Errorf("sqlite: claim due executions: %w", err)
-		}
-		rows, err = tx.query(ctx, `SELECT execution_id, timer_id, due_at FROM timers
-			WHERE execution_id IN (SELECT value FROM json_each(?)) AND available_at <= ?
-			ORDER BY due_at, timer_id`, string(js), now)
-		if err != nil {
-			return fmt.Errorf("sqlite: claim due executions: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, due int64
-			var tm store.Timer
-			if err := rows.Scan(&id, &tm.TimerID, &due); err != nil {
-				return fmt.Errorf("sqlite: claim due executions: %w", err)
-			}
-			x := byID[id]
-			tm.ExecutionArn, tm.Due = x.Arn, fromMicro(due)
-			if len(x.Timers) == 0 {
-				xs = append(xs, x)
-			}
-			x.Timers = append(x.Timers, &tm)
-		}
-		return rows.Err()
-	})
+	s.leaseMu.Lock()
+	held, err := json.Marshal(s.leases.held(now))
+	s.leaseMu.Unlock()
 	if err != nil {
-		arns := make([]string, len(xs))
-		for i, x := range xs {
-			arns[i] = x.Arn
-		}
-		s.release(p.Owner, arns)
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	defer tx.Rollback()
+	byID, ids, err := dueExecutions(ctx, tx, now, string(held), p.Limit)
+	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	return xs, nil
+	js, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT execution_id, timer_id, due_at FROM timers
+		WHERE execution_id IN (SELECT value FROM json_each(?)) AND available_at <= ?
+		ORDER BY due_at, timer_id`, string(js), now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	defer rows.Close()
+	var xs []*dueExecution
+	for rows.Next() {
+		var id, due int64
+		var tm store.Timer
+		if err := rows.Scan(&id, &tm.TimerID, &due); err != nil {
+			return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		x := byID[id]
+		tm.ExecutionArn, tm.Due = x.Arn, fromMicro(due)
+		if len(x.Timers) == 0 {
+			xs = append(xs, x)
+		}
+		x.Timers = append(x.Timers, &tm)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	var leased []*store.DueExecution
+	for _, x := range xs {
+		if l := s.leases[x.Arn]; l == nil || l.expires <= now {
+			s.setLease(x.Execution, x.id, p.Owner, micro(p.ExpiresAt))
+			leased = append(leased, &x.DueExecution)
+		}
+	}
+	return leased, nil
+}
+
+// dueExecution is a DueExecution with its row id.
+type dueExecution struct {
+	store.DueExecution
+	id int64
+}
+
+// dueExecutions reads up to limit RUNNING executions with timers due at now, except those
+// whose ids are in the JSON array held, by id.
+func dueExecutions(ctx context.Context, tx *sql.Tx, now int64, held string, limit int) (map[int64]*dueExecution, []int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+stateCols+`, id FROM executions
+		WHERE id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
+			WHERE t.available_at <= ?1 AND e.status = 'RUNNING'
+			AND t.execution_id NOT IN (SELECT value FROM json_each(?2))
+			ORDER BY t.available_at LIMIT ?3)`, now, held, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	defer rows.Close()
+	byID := map[int64]*dueExecution{}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		x, err := scanExecution(rows, stateCols, &id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+		}
+		byID[id] = &dueExecution{DueExecution: store.DueExecution{Execution: x}, id: id}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	return byID, ids, nil
 }
