@@ -84,11 +84,25 @@ func benchmarkStartsOn(b *testing.B, engines []*engine.Engine, sm *store.StateMa
 }
 
 // BenchmarkParkedWaits parks 100,000 executions in a 60-second Wait state on SQLite (longer than
-// starting them all takes, so that all are parked at once) and lets them all resume. It reports the process's peak resident memory and how many timers fired
-// more than a second late (from the engine's timer lag histogram). Run it alone:
+// starting them all takes, so that all are parked at once) and lets them all resume. It reports
+// the process's peak resident memory and how many timers fired more than a second late (from
+// the engine's timer lag histogram). Their due times are spread as the starts were: started
+// as fast as 200 callers can, they come due faster than they resume (a resume costs more than
+// a start), so it also runs with starts paced at a steady rate. Run it alone:
 //
 //	go test -run '^$' -bench ParkedWaits -benchtime 1x ./internal/engine
 func BenchmarkParkedWaits(b *testing.B) {
+	for _, rate := range []int{0, 8000} {
+		name := "starts=unpaced"
+		if rate > 0 {
+			name = fmt.Sprintf("starts=%d/s", rate)
+		}
+		b.Run(name, func(b *testing.B) { benchmarkParkedWaits(b, rate) })
+	}
+}
+
+// benchmarkParkedWaits starts at most rate executions a second; 0 means as fast as they go.
+func benchmarkParkedWaits(b *testing.B, rate int) {
 	const n = 100_000
 	s := openSQLite(b, filepath.Join(b.TempDir(), "db"))
 	e := newEngine(b, s, "n1", engine.Options{WaitScale: 1, PollInterval: 20 * time.Millisecond})
@@ -101,6 +115,9 @@ func BenchmarkParkedWaits(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1); i <= n; i = next.Add(1) {
+				if rate > 0 {
+					time.Sleep(time.Until(begun.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+				}
 				if _, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: fmt.Sprint("e", i), Input: `{}`}); err != nil {
 					b.Error(err)
 					return
