@@ -108,9 +108,12 @@ func startNode(t *testing.T, bin, name string, args ...string) *node {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s did not start listening:\n%s", name, n.logs())
 	}
+	// The SDK's standard retries stay on, as for any real client: a keep-alive connection that the
+	// loaded machine drops ("use of closed network connection", seen once in CI-like runs) is a
+	// transport hiccup, not a crash-recovery failure, and every call here is safe to retry.
 	n.client = sfn.New(sfn.Options{
 		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
-		BaseEndpoint: aws.String(n.url), RetryMaxAttempts: 1,
+		BaseEndpoint: aws.String(n.url), RetryMaxAttempts: 3,
 	})
 	return n
 }
