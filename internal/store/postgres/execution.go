@@ -118,14 +118,6 @@ func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCrea
 	return errs, nil
 }
 
-// idRow scans a leading id column, then hands the rest to the wrapped row's reader.
-type idRow struct {
-	pgx.Row
-	id *int64
-}
-
-func (r idRow) Scan(dst ...any) error { return r.Row.Scan(append([]any{r.id}, dst...)...) }
-
 // ExecutionGet implements store.Store.
 func (s *Store) ExecutionGet(ctx context.Context, p *store.ExecutionGetParams) (*store.Execution, error) {
 	cols := fullCols
