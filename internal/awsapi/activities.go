@@ -54,13 +54,8 @@ type listActivitiesOut struct {
 }
 
 func (a *API) listActivities(ctx context.Context, body []byte) (any, error) {
-	var in pageIn
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var c checker
-	page := in.check(&c, maxPageToken)
-	if err := c.err(); err != nil {
+	page, err := decodePage(body)
+	if err != nil {
 		return nil, err
 	}
 	acts, next, err := a.o.Service.ListActivities(ctx, page)

@@ -281,6 +281,17 @@ type pageIn struct {
 	NextToken  *string `json:"nextToken"`
 }
 
+// decodePage reads a request whose only members are maxResults and nextToken.
+func decodePage(body []byte) (service.Page, error) {
+	var in pageIn
+	if err := decode(body, &in); err != nil {
+		return service.Page{}, err
+	}
+	var c checker
+	page := in.check(&c, maxPageToken)
+	return page, c.err()
+}
+
 func (p *pageIn) check(c *checker, maxToken int) service.Page {
 	c.intRange("maxResults", p.MaxResults, 0, maxPageSize)
 	c.str("nextToken", p.NextToken, 1, maxToken, false)
@@ -300,13 +311,8 @@ type listStateMachinesOut struct {
 }
 
 func (a *API) listStateMachines(ctx context.Context, body []byte) (any, error) {
-	var in pageIn
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var c checker
-	page := in.check(&c, maxPageToken)
-	if err := c.err(); err != nil {
+	page, err := decodePage(body)
+	if err != nil {
 		return nil, err
 	}
 	items, next, err := a.o.Service.ListStateMachines(ctx, page)
