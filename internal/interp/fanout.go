@@ -97,11 +97,19 @@ func (r *run) execMap(th *thread) {
 	th.fan = fan
 	th.waiting = waitChildren
 	if distributed(m) {
-		fan.mapRunArn = r.mapRunArn(th)
+		fan.run = r.newMapRun(th, len(items))
+		fan.mapRunArn = fan.run.arn
 		r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
 	}
 	fan.lastEvent = th.prev
 	r.seedRedrive(th)
+	if fan.run != nil {
+		for i, res := range fan.results {
+			if res != nil {
+				fan.run.iters[i].state = iterSucceeded // kept from before a redrive
+			}
+		}
+	}
 	if fan.completed == len(items) {
 		r.fanDone(th)
 		return
@@ -111,15 +119,6 @@ func (r *run) execMap(th *thread) {
 
 func distributed(m *asl.MapFields) bool {
 	return m.Processor.Processor != nil && m.Processor.Processor.Mode == "DISTRIBUTED"
-}
-
-func (r *run) mapRunArn(th *thread) string {
-	label := th.state.Map.Label
-	if label == "" {
-		label = th.state.Name
-	}
-	id := &r.x.ID
-	return "arn:aws:states:" + id.Region + ":" + id.Account + ":mapRun:" + id.StateMachineName + "/" + label + ":" + id.Name + "-" + r.seq()
 }
 
 // startIterations starts Map iterations while MaxConcurrency allows; prev is the event that
@@ -139,6 +138,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 			sc.mapItem = &mapItem{index: int64(i), value: fan.items[i]}
 			v, err := r.eval(th, m.ItemSelector, sc)
 			if err != nil {
+				fan.run.end(MapRunFailed, r.now)
 				r.abortChildren(th)
 				r.fail(th, err)
 				return
@@ -153,6 +153,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 		}
 		fan.children[child.id] = child
 		fan.running++
+		fan.run.iterStarted(i, r.now)
 		start := m.Processor.StartAt
 		r.queue = append(r.queue, func() { r.enter(child, start, input) })
 	}
@@ -167,6 +168,7 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 	fan.running--
 	fan.completed++
 	fan.results[child.index] = out
+	fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
 	if fan.parallel {
 		fan.lastEvent = child.prev
 	} else {
@@ -194,6 +196,7 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 			fan.lastEvent = r.emit("MapIterationFailed", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
 		}
 		fan.failed++
+		fan.run.iterEnded(int(child.index), iterFailed, r.now)
 		if r.tolerated(fan) {
 			fan.completed++
 			fan.results[child.index] = nil
@@ -204,21 +207,31 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 			return
 		}
 		if fan.tolCount >= 0 || fan.tolPct >= 0 {
-			f = failure{name: ptr(sferr.ExceedToleratedFailureThreshold),
-				cause: ptr("The specified tolerated failure threshold was exceeded")}
+			f = exceededThreshold()
 		}
 	}
 	if fan.parallel && child.state != nil && child.state.Type != asl.Fail {
 		// The failed state never exited: AWS aborts it with the Parallel.
 		r.emitAfter(child, child.state.Type.String()+"StateAborted", child.prev)
 	}
-	if fan.mapRunArn != "" {
-		r.emitOn(th, "MapRunFailed", history.Details{})
-	}
+	r.mapRunFailed(th)
 	th.prev = child.prev
 	r.abortChildren(th)
 	r.stateFailedAfter(th, f, true)
 	r.advance(th)
+}
+
+func exceededThreshold() failure {
+	return failure{name: ptr(sferr.ExceedToleratedFailureThreshold),
+		cause: ptr("The specified tolerated failure threshold was exceeded")}
+}
+
+// mapRunFailed records that a distributed Map's run failed.
+func (r *run) mapRunFailed(th *thread) {
+	if th.fan.mapRunArn != "" {
+		th.fan.run.end(MapRunFailed, r.now)
+		r.emitOn(th, "MapRunFailed", history.Details{})
+	}
 }
 
 // tolerated reports whether a Map's failures so far stay within its tolerated thresholds.
@@ -252,6 +265,7 @@ func (r *run) fanDone(th *thread) {
 	case fan.parallel:
 		r.emitAfter(th, "ParallelStateSucceeded", fan.lastEvent)
 	case fan.mapRunArn != "":
+		fan.run.end(MapRunSucceeded, r.now)
 		fan.lastEvent = r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
 		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
 	default:
@@ -271,8 +285,10 @@ func (r *run) abortChildren(th *thread) {
 	th.fan = nil
 	th.waiting = notWaiting
 	for _, c := range fan.children {
+		fan.run.iterEnded(int(c.index), iterAborted, r.now)
 		r.abortThread(c)
 	}
+	fan.run.end(MapRunAborted, r.now)
 }
 
 func (r *run) abortThread(th *thread) {

@@ -74,6 +74,8 @@ type Execution struct {
 	test        *testRun // set by StartTest
 	// redone is set by Redrive for its first burst only (see seedRedrive).
 	redone *redriveSeed
+	// mapRuns records the Map Runs of distributed Maps, kept after they end (see maprun.go).
+	mapRuns []*mapRun
 }
 
 // Input returns the execution input as text, exactly as given.
@@ -232,6 +234,8 @@ func Step(x *Execution, e Event, now time.Time) (Result, error) {
 		r.timerFired(e.TimerID)
 	case Stop:
 		r.stop(e)
+	case UpdateMapRun:
+		r.updateMapRun(e)
 	default:
 		return Result{}, fmt.Errorf("interp: unknown event %T", e)
 	}

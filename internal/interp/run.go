@@ -108,6 +108,7 @@ type fanOut struct {
 	children  map[int64]*thread
 	lastEvent int64
 	mapRunArn string
+	run       *mapRun // a distributed Map's record; nil for inline Maps and Parallels
 }
 
 type timerKind uint8
@@ -820,6 +821,7 @@ func (r *run) finish(st Status, typ string, d history.Details, prev int64) {
 	clear(r.x.timers)
 	clear(r.x.tasks)
 	clear(r.x.threads)
+	r.abortMapRuns()
 	r.effects = append(r.effects, Finished{Status: st})
 }
 

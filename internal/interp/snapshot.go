@@ -31,6 +31,75 @@ type snapExecution struct {
 	Threads     []snapThread       `json:"threads,omitempty"`
 	Tasks       map[string]int64   `json:"tasks,omitempty"`
 	Timers      map[string]snapRef `json:"timers,omitempty"`
+	MapRuns     []snapMapRun       `json:"mapRuns,omitempty"`
+}
+
+// snapMapRun is a Map Run's record. Its items are [state, start, stop]: the state an iterState,
+// the times milliseconds after the run's start, plus one (0: none); items not started at the end
+// are left out. A Map over many items keeps its record after it ends, so it is kept small.
+type snapMapRun struct {
+	Arn           string       `json:"arn"`
+	Label         string       `json:"label"`
+	ExecutionType string       `json:"executionType"`
+	Status        MapRunStatus `json:"status"`
+	Start         int64        `json:"start"`
+	Stop          int64        `json:"stop,omitempty"`
+	MaxConc       int          `json:"maxConcurrency,omitempty"`
+	TolCount      float64      `json:"tolCount"`
+	TolPct        float64      `json:"tolPct"`
+	Updates       int64        `json:"updates,omitempty"`
+	Total         int          `json:"total"`
+	Iters         [][3]int64   `json:"items,omitempty"`
+}
+
+func snapshotMapRun(mr *mapRun) snapMapRun {
+	s := snapMapRun{Arn: mr.arn, Label: mr.label, ExecutionType: mr.executionType, Status: mr.status,
+		Start: mr.start.UnixMilli(), MaxConc: mr.maxConc, TolCount: mr.tolCount, TolPct: mr.tolPct,
+		Updates: mr.updates, Total: len(mr.iters)}
+	if !mr.stop.IsZero() {
+		s.Stop = mr.stop.UnixMilli()
+	}
+	n := len(mr.iters)
+	for n > 0 && mr.iters[n-1].state == iterPending {
+		n--
+	}
+	s.Iters = make([][3]int64, n)
+	for i, it := range mr.iters[:n] {
+		s.Iters[i] = [3]int64{int64(it.state), offsetMilli(mr.start, it.start), offsetMilli(mr.start, it.stop)}
+	}
+	return s
+}
+
+func offsetMilli(base, t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Sub(base).Milliseconds() + 1
+}
+
+func restoreMapRun(s *snapMapRun) (*mapRun, error) {
+	if len(s.Iters) > s.Total {
+		return nil, fmt.Errorf("%w: map run %s has %d items of %d", ErrSnapshot, s.Arn, len(s.Iters), s.Total)
+	}
+	mr := &mapRun{arn: s.Arn, label: s.Label, executionType: s.ExecutionType, status: s.Status,
+		start: time.UnixMilli(s.Start).UTC(), maxConc: s.MaxConc, tolCount: s.TolCount, tolPct: s.TolPct,
+		updates: s.Updates, iters: make([]mapIter, s.Total)}
+	if s.Stop != 0 {
+		mr.stop = time.UnixMilli(s.Stop).UTC()
+	}
+	at := func(off int64) time.Time {
+		if off == 0 {
+			return time.Time{}
+		}
+		return mr.start.Add(time.Duration(off-1) * time.Millisecond)
+	}
+	for i, it := range s.Iters {
+		if it[0] < int64(iterPending) || it[0] > int64(iterAborted) {
+			return nil, fmt.Errorf("%w: map run %s: item %d in state %d", ErrSnapshot, s.Arn, i, it[0])
+		}
+		mr.iters[i] = mapIter{state: iterState(it[0]), start: at(it[1]), stop: at(it[2])}
+	}
+	return mr, nil
 }
 
 type snapRef struct {
@@ -170,6 +239,9 @@ func (x *Execution) Snapshot() ([]byte, error) {
 		}
 		s.Threads = append(s.Threads, st)
 	}
+	for _, mr := range x.mapRuns {
+		s.MapRuns = append(s.MapRuns, snapshotMapRun(mr))
+	}
 	if len(x.tasks) > 0 {
 		s.Tasks = make(map[string]int64, len(x.tasks))
 		for id, th := range x.tasks {
@@ -241,6 +313,18 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 	case *jsonv.Object, []jsonv.Value:
 		x.inputKept = jsonv.String(in) != s.Input
 	}
+	var runs map[string]*mapRun // by ARN, for the fan-outs of distributed Maps below
+	if len(s.MapRuns) > 0 {
+		runs = make(map[string]*mapRun, len(s.MapRuns))
+	}
+	for i := range s.MapRuns {
+		mr, err := restoreMapRun(&s.MapRuns[i])
+		if err != nil {
+			return nil, err
+		}
+		x.mapRuns = append(x.mapRuns, mr)
+		runs[mr.arn] = mr
+	}
 	for i := range s.Threads {
 		st := &s.Threads[i]
 		th := &thread{id: st.ID, index: st.Index, silent: st.Silent, isolated: st.Isolated, prev: st.Prev,
@@ -282,7 +366,8 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 		if sf := st.Fan; sf != nil {
 			f := &fanOut{parallel: sf.Parallel, nextIndex: sf.NextIndex, running: sf.Running,
 				completed: sf.Completed, failed: sf.Failed, maxConc: sf.MaxConc, tolCount: sf.TolCount,
-				tolPct: sf.TolPct, lastEvent: sf.LastEvent, mapRunArn: sf.MapRunArn, children: map[int64]*thread{}}
+				tolPct: sf.TolPct, lastEvent: sf.LastEvent, mapRunArn: sf.MapRunArn, run: runs[sf.MapRunArn],
+				children: map[int64]*thread{}}
 			for _, v := range sf.Items {
 				it, err := x.restoreValue(v)
 				if err != nil {

@@ -1,0 +1,347 @@
+package interp
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A Distributed Map runs its iterations as child workflow executions of a Map Run, which AWS
+// lets callers inspect (DescribeMapRun, ListMapRuns, ListExecutions with a mapRunArn) and tune
+// while it runs (UpdateMapRun). The execution keeps a small record of every Map Run it started,
+// also after the Map (and the execution) ended; inline Maps keep none.
+
+// MapRunStatus is a Map Run's status as DescribeMapRun reports it.
+type MapRunStatus string
+
+// The Map Run statuses.
+const (
+	MapRunRunning   MapRunStatus = "RUNNING"
+	MapRunSucceeded MapRunStatus = "SUCCEEDED"
+	MapRunFailed    MapRunStatus = "FAILED"
+	MapRunAborted   MapRunStatus = "ABORTED"
+)
+
+// iterState is where one item of a Map Run is; the zero value is an item not yet started.
+type iterState uint8
+
+const (
+	iterPending iterState = iota
+	iterRunning
+	iterSucceeded
+	iterFailed
+	iterAborted
+)
+
+// mapIter is one item of a Map Run. A redriven Map's items that succeeded before count as
+// succeeded items but ran no child execution here: their start is zero.
+type mapIter struct {
+	state       iterState
+	start, stop time.Time
+}
+
+// mapRun is the record of one Map Run.
+type mapRun struct {
+	arn           string
+	label         string // the Map's Label, or a generated one: the child state machine is SM/label
+	executionType string // of the child executions: STANDARD or EXPRESS
+	status        MapRunStatus
+	start, stop   time.Time
+	maxConc       int
+	tolCount      float64 // -1: none
+	tolPct        float64 // -1: none
+	// updates counts the UpdateMapRun events applied, so a caller can tell its update arrived.
+	updates int64
+	iters   []mapIter
+}
+
+// UpdateMapRun changes a running Map Run's settings (UpdateMapRun); nil fields stay as they
+// are. An update for a Map Run that ended, or that this execution does not have, is ignored.
+type UpdateMapRun struct {
+	MapRunArn                  string
+	MaxConcurrency             *int
+	ToleratedFailureCount      *int64
+	ToleratedFailurePercentage *float64
+}
+
+func (UpdateMapRun) isEvent() {}
+
+// newMapRun starts the record of the Map Run of th's Map state over n items.
+func (r *run) newMapRun(th *thread, n int) *mapRun {
+	m := th.state.Map
+	id := &r.x.ID
+	seq := r.seq()
+	label := m.Label
+	if label == "" {
+		// As on AWS, a Map without a Label gets a generated one; a state name may hold
+		// characters an ARN cannot.
+		label = uuidFrom(id.ExecutionArn + "/" + seq)
+	}
+	fan := th.fan
+	mr := &mapRun{
+		// The last part names the execution, so that the execution can be found from the ARN
+		// alone (see ParseMapRunArn).
+		arn:           "arn:aws:states:" + id.Region + ":" + id.Account + ":mapRun:" + id.StateMachineName + "/" + label + ":" + id.Name + "-" + seq,
+		label:         label,
+		executionType: m.Processor.Processor.ExecutionType,
+		status:        MapRunRunning,
+		start:         stamp(r.now),
+		maxConc:       fan.maxConc,
+		tolCount:      fan.tolCount,
+		tolPct:        fan.tolPct,
+		iters:         make([]mapIter, n),
+	}
+	r.x.mapRuns = append(r.x.mapRuns, mr)
+	return mr
+}
+
+// stamp is a time as the record keeps it: UTC milliseconds, what the snapshot can hold.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// iterStarted records that item i's child execution started. Like the other record methods it
+// does nothing on a nil record: inline Maps keep none.
+func (mr *mapRun) iterStarted(i int, now time.Time) {
+	if mr == nil {
+		return
+	}
+	mr.iters[i] = mapIter{state: iterRunning, start: stamp(now)}
+}
+
+// iterEnded records how item i's child execution ended.
+func (mr *mapRun) iterEnded(i int, s iterState, now time.Time) {
+	if mr == nil || mr.iters[i].state != iterRunning {
+		return
+	}
+	mr.iters[i].state = s
+	mr.iters[i].stop = stamp(now)
+}
+
+// end closes a running Map Run with status s; its running children are aborted.
+func (mr *mapRun) end(s MapRunStatus, now time.Time) {
+	if mr == nil || mr.status != MapRunRunning {
+		return
+	}
+	for i := range mr.iters {
+		mr.iterEnded(i, iterAborted, now)
+	}
+	mr.status = s
+	mr.stop = stamp(now)
+}
+
+// abortMapRuns closes the Map Runs still running when the execution ends (stopped, timed out).
+func (r *run) abortMapRuns() {
+	for _, mr := range r.x.mapRuns {
+		mr.end(MapRunAborted, r.now)
+	}
+}
+
+// updateMapRun applies UpdateMapRun: a higher MaxConcurrency starts more iterations at once,
+// and new thresholds are checked against the failures so far.
+func (r *run) updateMapRun(u UpdateMapRun) {
+	var th *thread
+	for _, t := range r.x.threads {
+		if t.fan != nil && t.fan.run != nil && t.fan.run.arn == u.MapRunArn {
+			th = t
+			break
+		}
+	}
+	if th == nil {
+		for _, mr := range r.x.mapRuns {
+			if mr.arn == u.MapRunArn {
+				mr.updates++ // it ended before the update arrived; the caller need not wait
+			}
+		}
+		return
+	}
+	fan := th.fan
+	mr := fan.run
+	mr.updates++
+	if u.MaxConcurrency != nil {
+		fan.maxConc, mr.maxConc = *u.MaxConcurrency, *u.MaxConcurrency
+	}
+	if u.ToleratedFailureCount != nil {
+		fan.tolCount, mr.tolCount = float64(*u.ToleratedFailureCount), float64(*u.ToleratedFailureCount)
+	}
+	if u.ToleratedFailurePercentage != nil {
+		fan.tolPct, mr.tolPct = *u.ToleratedFailurePercentage, *u.ToleratedFailurePercentage
+	}
+	if fan.failed > 0 && !r.tolerated(fan) {
+		r.mapRunFailed(th)
+		r.abortChildren(th)
+		r.stateFailedAfter(th, exceededThreshold(), true)
+		r.advance(th)
+		return
+	}
+	r.startIterations(th, th.prev)
+}
+
+// MapRun is what an execution reports of one of its Map Runs.
+type MapRun struct {
+	Arn          string
+	ExecutionArn string
+	// StateMachineArn is the child executions' state machine: the execution's, qualified with
+	// the Map's label.
+	StateMachineArn string
+	// ExecutionType is the child executions' type: STANDARD or EXPRESS.
+	ExecutionType string
+	Status        MapRunStatus
+	StartDate     time.Time
+	StopDate      *time.Time
+	// MaxConcurrency is 0 for no limit; the tolerated failures are 0 when not set, as AWS
+	// reports them.
+	MaxConcurrency             int
+	ToleratedFailureCount      int64
+	ToleratedFailurePercentage float64
+	// Updates counts the UpdateMapRun events the execution received for this Map Run.
+	Updates int64
+	// Items counts the Map's items; Executions the child executions, one per item started.
+	Items, Executions MapRunCounts
+	// Children are the child executions, by item index.
+	Children []MapRunChild
+}
+
+// MapRunCounts counts items or child executions by status.
+type MapRunCounts struct {
+	Pending, Running, Succeeded, Failed, TimedOut, Aborted, Total, ResultsWritten int64
+}
+
+// MapRunChild is one child execution of a Map Run.
+type MapRunChild struct {
+	ExecutionArn string
+	Name         string
+	Status       Status
+	StartDate    time.Time
+	StopDate     *time.Time
+}
+
+// MapRuns returns the Map Runs the execution started, oldest first.
+func (x *Execution) MapRuns() []MapRun {
+	if len(x.mapRuns) == 0 {
+		return nil
+	}
+	out := make([]MapRun, len(x.mapRuns))
+	for i, mr := range x.mapRuns {
+		out[i] = x.reportMapRun(mr)
+	}
+	return out
+}
+
+func (x *Execution) reportMapRun(mr *mapRun) MapRun {
+	id := &x.ID
+	prefix := "arn:aws:states:" + id.Region + ":" + id.Account + ":"
+	machine := id.StateMachineName + "/" + mr.label
+	out := MapRun{
+		Arn: mr.arn, ExecutionArn: id.ExecutionArn, StateMachineArn: prefix + "stateMachine:" + machine,
+		ExecutionType: mr.executionType, Status: mr.status, StartDate: mr.start, MaxConcurrency: mr.maxConc,
+		ToleratedFailureCount: int64(max(mr.tolCount, 0)), ToleratedFailurePercentage: max(mr.tolPct, 0),
+		Updates: mr.updates,
+	}
+	if !mr.stop.IsZero() {
+		stop := mr.stop
+		out.StopDate = &stop
+	}
+	for i, it := range mr.iters {
+		out.Items.add(it.state)
+		if it.start.IsZero() {
+			continue
+		}
+		out.Executions.add(it.state)
+		name := uuidFrom(mr.arn + "/" + strconv.Itoa(i))
+		c := MapRunChild{Name: name, StartDate: it.start, Status: Running}
+		if mr.executionType == "EXPRESS" {
+			c.ExecutionArn = prefix + "express:" + machine + ":" + name + ":" + uuidFrom(name)
+		} else {
+			c.ExecutionArn = prefix + "execution:" + machine + ":" + name
+		}
+		switch it.state {
+		case iterSucceeded:
+			c.Status = Succeeded
+		case iterFailed:
+			c.Status = Failed
+		case iterAborted:
+			c.Status = Aborted
+		}
+		if !it.stop.IsZero() {
+			stop := it.stop
+			c.StopDate = &stop
+		}
+		out.Children = append(out.Children, c)
+	}
+	return out
+}
+
+func (c *MapRunCounts) add(s iterState) {
+	c.Total++
+	switch s {
+	case iterPending:
+		c.Pending++
+	case iterRunning:
+		c.Running++
+	case iterSucceeded:
+		// Results go to the Map's output, which is what AWS counts as written without a
+		// ResultWriter.
+		c.Succeeded++
+		c.ResultsWritten++
+	case iterFailed:
+		c.Failed++
+	case iterAborted:
+		c.Aborted++
+	}
+}
+
+// ParseMapRunArn returns the state machine and execution names a Map Run ARN (as this package
+// makes them) belongs to.
+func ParseMapRunArn(arn string) (stateMachine, execution string, err error) {
+	parts := strings.Split(arn, ":")
+	if len(parts) != 8 || parts[5] != "mapRun" {
+		return "", "", fmt.Errorf("not a map run ARN: %s", arn)
+	}
+	stateMachine, _, ok := strings.Cut(parts[6], "/")
+	dash := strings.LastIndexByte(parts[7], '-')
+	if !ok || stateMachine == "" || dash <= 0 {
+		return "", "", fmt.Errorf("not a map run ARN: %s", arn)
+	}
+	if _, err := strconv.ParseUint(parts[7][dash+1:], 10, 64); err != nil {
+		return "", "", fmt.Errorf("not a map run ARN: %s", arn)
+	}
+	return stateMachine, parts[7][:dash], nil
+}
+
+// uuidFrom makes a UUID-shaped name from s: the same s gives the same name, so replays and
+// restored executions agree on the names of Map Runs and child executions.
+func uuidFrom(s string) string {
+	a := mix(seedFrom(s))
+	b := mix(a ^ seedFrom(s+"#"))
+	const hex = "0123456789abcdef"
+	var buf [36]byte
+	j := 0
+	for i := range 32 {
+		if i == 8 || i == 12 || i == 16 || i == 20 {
+			buf[j] = '-'
+			j++
+		}
+		w := a
+		if i >= 16 {
+			w = b
+		}
+		nib := w >> (60 - 4*(i%16)) & 0xf
+		switch i {
+		case 12:
+			nib = 4 // version 4, the shape of AWS's generated names
+		case 16:
+			nib = 8 | nib&3
+		}
+		buf[j] = hex[nib]
+		j++
+	}
+	return string(buf[:])
+}
+
+// mix is splitmix64's finaliser.
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
