@@ -22,7 +22,7 @@ func (a *API) redriveExecution(ctx context.Context, body []byte) (any, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	date, err := a.o.Service.RedriveExecution(ctx, *in.ExecutionArn)
+	date, err := a.o.Service.RedriveExecution(ctx, *in.ExecutionArn, deref(in.ClientToken))
 	if err != nil {
 		return nil, err
 	}

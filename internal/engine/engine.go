@@ -354,6 +354,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 	cp := &store.ExecutionCreateParams{
 		Arn: id.ExecutionArn, StateMachineArn: sm.Arn, RevisionID: sm.RevisionID, Name: p.Name,
 		Type: sm.Type, Input: p.Input, StartDate: now, State: tr.State, Mutations: tr.Mutations,
+		VersionArn: p.VersionArn, AliasArn: p.AliasArn,
 	}
 	if x.Status != interp.Running {
 		e.finishTransition(x, tr, now)
@@ -448,9 +449,12 @@ func (e *Engine) closeToken(ctx context.Context, token string, msg func(taskID s
 	return nil
 }
 
+// tokenError keeps the store's reason with ErrInvalidToken: a token never issued
+// (store.ErrNotFound) and one whose task ended (store.ErrTaskTokenClosed, or its execution no
+// longer running) are different errors on AWS.
 func (e *Engine) tokenError(err error) error {
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExecutionNotRunning) {
-		return fmt.Errorf("engine: %w", ErrInvalidToken)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrTaskTokenClosed) || errors.Is(err, store.ErrExecutionNotRunning) {
+		return fmt.Errorf("engine: %w: %w", ErrInvalidToken, err)
 	}
 	return fmt.Errorf("engine: task token: %w", err)
 }

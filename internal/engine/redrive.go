@@ -18,8 +18,9 @@ var ErrNotRedrivable = errors.New("engine: execution is not redrivable")
 // it ended in (see interp.Redrive), and returns the redrive's date. x must carry its state
 // (ExecutionGet with WithState) and sm the revision it runs. The redrive's first burst is
 // committed at once, as StartExecution commits its; what it waits on is carried out by the
-// engine's loop like any other execution's work.
-func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *store.StateMachine) (time.Time, error) {
+// engine's loop like any other execution's work. A clientToken is recorded with the redrive
+// (store.ExecutionRedriveParams); one recorded already makes it fail with ErrNotRedrivable.
+func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *store.StateMachine, clientToken string) (time.Time, error) {
 	def, err := e.Definition(sm)
 	if err != nil {
 		return time.Time{}, err
@@ -54,7 +55,7 @@ func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *s
 	}
 	err = e.o.Store.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{
 		ExecutionArn: x.Arn, Version: x.Version, State: tr.State, Status: tr.Status,
-		Output: tr.Output, Error: tr.Error, Cause: tr.Cause, StopDate: tr.StopDate, Mutations: tr.Mutations,
+		Output: tr.Output, Error: tr.Error, Cause: tr.Cause, StopDate: tr.StopDate, ClientToken: clientToken, Mutations: tr.Mutations,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return time.Time{}, fmt.Errorf("%w: %w", ErrNotRedrivable, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/stepline/stepline/internal/engine"
@@ -109,36 +108,32 @@ func (s *Service) SendTaskSuccess(ctx context.Context, token, output string) err
 	if !json.Valid([]byte(output)) {
 		return newError(CodeInvalidOutput, nil, "Invalid Output: 'Output is not valid JSON'")
 	}
-	return tokenError(token, s.o.Engine.SendTaskSuccess(ctx, token, output))
+	return tokenError(s.o.Engine.SendTaskSuccess(ctx, token, output))
 }
 
 // SendTaskFailure reports a task's failure through its token.
 func (s *Service) SendTaskFailure(ctx context.Context, token string, errName, cause *string) error {
-	return tokenError(token, s.o.Engine.SendTaskFailure(ctx, token, errName, cause))
+	return tokenError(s.o.Engine.SendTaskFailure(ctx, token, errName, cause))
 }
 
 // SendTaskHeartbeat reports that the task holding token is alive.
 func (s *Service) SendTaskHeartbeat(ctx context.Context, token string) error {
-	return tokenError(token, s.o.Engine.SendTaskHeartbeat(ctx, token))
+	return tokenError(s.o.Engine.SendTaskHeartbeat(ctx, token))
 }
 
-// tokenError tells AWS's two token errors apart: a token Stepline never made is InvalidToken,
-// one it made whose task already ended (or timed out) is TaskTimedOut. Tokens are the
-// execution's ARN, '#', and the task's id.
-func tokenError(token string, err error) error {
-	if !errors.Is(err, engine.ErrInvalidToken) {
-		if err != nil {
-			return fmt.Errorf("service: task token: %w", err)
-		}
+// tokenError tells AWS's two token errors apart: a token that is malformed or was never
+// issued is InvalidToken; one whose task already ended (a result was sent, it timed out, or
+// its execution ended) is TaskTimedOut, in AWS's words.
+func tokenError(err error) error {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, store.ErrTaskTokenClosed) || errors.Is(err, store.ErrExecutionNotRunning):
+		return newError(CodeTaskTimedOut, err, "Task Timed Out: 'Provided task does not exist anymore'")
+	case errors.Is(err, engine.ErrInvalidToken):
+		return newError(CodeInvalidToken, err, "Invalid Token: 'Invalid token'")
 	}
-	execArn, task, ok := strings.Cut(token, "#")
-	if ok && task != "" {
-		if _, perr := parseARN(execArn, resExecution, resExpress); perr == nil {
-			return newError(CodeTaskTimedOut, err, "Task Timed Out: 'Provided task does not exist anymore'")
-		}
-	}
-	return newError(CodeInvalidToken, err, "Invalid Token: 'Invalid token'")
+	return fmt.Errorf("service: task token: %w", err)
 }
 
 func resourceNotFound(arn string, cause error) error {

@@ -16,9 +16,15 @@ const CodeExecutionNotRedrivable Code = "ExecutionNotRedrivable"
 // redriveWindow is how long after it ended an execution can be redriven, as on AWS.
 const redriveWindow = 14 * 24 * time.Hour
 
+// redriveTokenWindow is how long after its first use a client token gets RedriveExecution's
+// idempotent answer, as on AWS (which also keeps only the last store.RedriveTokensKept).
+const redriveTokenWindow = 15 * time.Minute
+
 // RedriveExecution resumes a standard execution that ended FAILED, TIMED_OUT or ABORTED in
-// the last 14 days, from the state it ended in, and returns the redrive's date.
-func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, error) {
+// the last 14 days, from the state it ended in, and returns the redrive's date. A clientToken
+// that redrove the execution in the last 15 minutes gets that redrive's date again, and
+// nothing is redriven: an SDK retrying a redrive whose answer it lost sends the same token.
+func (s *Service) RedriveExecution(ctx context.Context, arn, clientToken string) (time.Time, error) {
 	if _, err := parseARN(arn, resExecution); err != nil {
 		return time.Time{}, err
 	}
@@ -29,6 +35,9 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 	if err != nil {
 		return time.Time{}, fmt.Errorf("service: reading execution %s: %w", arn, err)
 	}
+	if date, ok, err := s.redriveOfToken(ctx, arn, clientToken); err != nil || ok {
+		return date, err
+	}
 	if ok, reason := s.Redrivable(x); !ok {
 		return time.Time{}, newError(CodeExecutionNotRedrivable, nil, "%s: '%s'", reason, arn)
 	}
@@ -36,8 +45,12 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 	if err != nil {
 		return time.Time{}, fmt.Errorf("service: reading the state machine of %s: %w", arn, err)
 	}
-	date, err := s.o.Engine.RedriveExecution(ctx, x, sm)
+	date, err := s.o.Engine.RedriveExecution(ctx, x, sm, clientToken)
 	if errors.Is(err, engine.ErrNotRedrivable) {
+		// A concurrent request with the same token may have redriven it first.
+		if date, ok, terr := s.redriveOfToken(ctx, arn, clientToken); terr != nil || ok {
+			return date, terr
+		}
 		// The engine's reasons (a concurrent redrive, the redrive limit) are not in AWS's words;
 		// Err keeps them.
 		return time.Time{}, newError(CodeExecutionNotRedrivable, err, "Execution cannot be redriven: '%s'", arn)
@@ -46,6 +59,25 @@ func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, 
 		return time.Time{}, fmt.Errorf("service: redriving %s: %w", arn, err)
 	}
 	return date, nil
+}
+
+// redriveOfToken returns the date of the redrive a client token made, if it made one within
+// redriveTokenWindow.
+func (s *Service) redriveOfToken(ctx context.Context, arn, clientToken string) (time.Time, bool, error) {
+	if clientToken == "" {
+		return time.Time{}, false, nil
+	}
+	date, err := s.o.Store.ExecutionRedriveTokenGet(ctx, &store.ExecutionRedriveTokenGetParams{Arn: arn, ClientToken: clientToken})
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("service: reading the redrive token of %s: %w", arn, err)
+	}
+	if s.o.Clock.Now().Sub(date) > redriveTokenWindow {
+		return time.Time{}, false, nil
+	}
+	return date, true, nil
 }
 
 // Redrivable reports whether RedriveExecution would resume x, and why not.

@@ -90,25 +90,24 @@ func TestParseARN(t *testing.T) {
 
 func TestTokenError(t *testing.T) {
 	t.Parallel()
-	closed := fmt.Errorf("engine: %w", engine.ErrInvalidToken)
+	invalid := func(cause error) error { return fmt.Errorf("engine: %w: %w", engine.ErrInvalidToken, cause) }
 	tests := []struct {
-		token string
-		err   error
-		want  Code
+		name string
+		err  error
+		want Code
 	}{
-		{"arn:aws:states:us-east-1:123456789012:execution:m:e#task-3", closed, CodeTaskTimedOut},
-		{"made-up", closed, CodeInvalidToken},
-		{"arn:aws:states:us-east-1:123456789012:stateMachine:m#task-3", closed, CodeInvalidToken},
-		{"arn:aws:states:us-east-1:123456789012:execution:m:e#", closed, CodeInvalidToken},
-		{"anything", nil, ""},
+		{"never issued", invalid(store.ErrNotFound), CodeInvalidToken},
+		{"closed", invalid(store.ErrTaskTokenClosed), CodeTaskTimedOut},
+		{"execution ended", invalid(store.ErrExecutionNotRunning), CodeTaskTimedOut},
+		{"no error", nil, ""},
 	}
 	for _, tt := range tests {
-		if got := CodeOf(tokenError(tt.token, tt.err)); got != tt.want {
-			t.Errorf("tokenError(%q) code = %q, want %q", tt.token, got, tt.want)
+		if got := CodeOf(tokenError(tt.err)); got != tt.want {
+			t.Errorf("tokenError(%s) code = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 	other := errors.New("disk full")
-	if err := tokenError("x", other); !errors.Is(err, other) || CodeOf(err) != "" {
+	if err := tokenError(other); !errors.Is(err, other) || CodeOf(err) != "" {
 		t.Errorf("tokenError passes other failures on as they are: %v", err)
 	}
 }

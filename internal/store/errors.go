@@ -7,8 +7,12 @@ import (
 
 // Errors the drivers return, wrapped with context; test for them with errors.Is.
 var (
-	// ErrNotFound: the named row does not exist (or, for task tokens, is closed).
+	// ErrNotFound: the named row does not exist (for task tokens: was never issued).
 	ErrNotFound = errors.New("store: not found")
+	// ErrTaskTokenClosed: the task token was issued, but its task has ended (a result was
+	// sent, it timed out, or its execution ended). AWS answers TaskTimedOut for such a token
+	// and InvalidToken for one it never issued, so the two must not be confused.
+	ErrTaskTokenClosed = errors.New("store: task token closed")
 	// ErrExecutionAlreadyExists: the execution ARN, or the name under its state machine, is taken.
 	ErrExecutionAlreadyExists = errors.New("store: execution already exists")
 	// ErrStateMachineAlreadyExists: the state machine ARN is taken.

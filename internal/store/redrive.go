@@ -7,6 +7,16 @@ type ExecutionRedriveGetParams struct {
 	Arn string
 }
 
+// ExecutionRedriveTokenGetParams names a client token of an execution's redrives.
+type ExecutionRedriveTokenGetParams struct {
+	Arn         string
+	ClientToken string
+}
+
+// RedriveTokensKept is how many of an execution's last redrive client tokens the store keeps:
+// AWS answers the last 10 idempotently.
+const RedriveTokensKept = 10
+
 // Redrives is how often an execution was redriven, and when last (Mutations.Now of the
 // redrive).
 type Redrives struct {
@@ -29,6 +39,10 @@ type ExecutionRedriveParams struct {
 	Error        *string
 	Cause        *string
 	StopDate     *time.Time
+	// ClientToken, when set, is recorded with the redrive's date (Mutations.Now); the store
+	// keeps the execution's last RedriveTokensKept tokens. A token recorded already takes the
+	// new date: whether a token is still answered idempotently is the caller's rule.
+	ClientToken string
 	Mutations
 }
 

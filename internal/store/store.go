@@ -116,11 +116,13 @@ type Store interface {
 	// InboxClaim claims inbox messages available at p.Now, oldest first.
 	InboxClaim(ctx context.Context, p *InboxClaimParams) ([]*InboxMessage, error)
 
-	// TaskTokenGet returns an open task token. ErrNotFound when unknown or closed.
+	// TaskTokenGet returns an open task token. ErrNotFound when it was never issued;
+	// ErrTaskTokenClosed when it was, and is closed. A token stays known, closed, for as long
+	// as its execution: its row is small beside the execution's history.
 	TaskTokenGet(ctx context.Context, p *TaskTokenGetParams) (*TaskToken, error)
 	// TaskTokenClose closes an open token and queues the task's result in its execution's
 	// inbox, atomically, so that of two SendTaskSuccess/Failure calls exactly one is accepted.
-	// ErrNotFound when the token is unknown or already closed.
+	// ErrNotFound when the token was never issued; ErrTaskTokenClosed when it is closed.
 	TaskTokenClose(ctx context.Context, p *TaskTokenCloseParams) (*InboxMessage, error)
 
 	// ActivityCreate creates an activity, or returns the existing one of that name.
@@ -171,6 +173,9 @@ type Store interface {
 	// ExecutionRedriveGet returns how often an execution was redriven; ErrNotFound when never
 	// (or when the execution does not exist).
 	ExecutionRedriveGet(ctx context.Context, p *ExecutionRedriveGetParams) (*Redrives, error)
+	// ExecutionRedriveTokenGet returns the date of the redrive made with a client token, while
+	// the token is among the execution's last RedriveTokensKept. ErrNotFound.
+	ExecutionRedriveTokenGet(ctx context.Context, p *ExecutionRedriveTokenGetParams) (time.Time, error)
 }
 
 // StateMachineType is STANDARD or EXPRESS.
@@ -301,6 +306,12 @@ type Execution struct {
 	// LeaseOwner is empty when no node holds the lease.
 	LeaseOwner     string
 	LeaseExpiresAt *time.Time
+	// VersionArn and AliasArn name the version, and the alias that chose it, the execution was
+	// started through (empty when started through the machine's ARN); Redrives is nil when it
+	// was never redriven. Only ExecutionList fills them: ListExecutions reports them per item.
+	VersionArn string
+	AliasArn   string
+	Redrives   *Redrives
 }
 
 // ExecutionCreateParams describes a new execution. The execution starts RUNNING at Version 1,
@@ -323,6 +334,10 @@ type ExecutionCreateParams struct {
 	Error    *string
 	Cause    *string
 	StopDate *time.Time
+	// VersionArn and AliasArn name the version, and the alias that chose it, the execution is
+	// started through, if any: ExecutionList filters on them.
+	VersionArn string
+	AliasArn   string
 	// Mutations holds the first events, timers, effects and tokens; Now defaults to StartDate.
 	Mutations
 }
@@ -351,8 +366,12 @@ type ExecutionListParams struct {
 	// Redriven, when set, keeps only the executions that were (true) or were never (false)
 	// redriven (ExecutionRedrive).
 	Redriven *bool
-	Limit    int
-	Cursor   string
+	// VersionArn or AliasArn, when set, keeps only the executions started through that version
+	// or alias (ExecutionCreateParams).
+	VersionArn string
+	AliasArn   string
+	Limit      int
+	Cursor     string
 }
 
 // ExecutionListResult is one page, newest first.
@@ -402,8 +421,8 @@ type Transition struct {
 	// ReleaseLease gives up the lease with the commit.
 	ReleaseLease bool
 	// Mutations are written with the execution row. When Status is terminal the store also
-	// removes the execution's remaining timers, task tokens, activity tasks and inbox messages:
-	// an ended execution can have no use for them.
+	// removes the execution's remaining timers, activity tasks and inbox messages, and closes
+	// its task tokens: an ended execution can have no use for them.
 	Mutations
 }
 
@@ -418,7 +437,7 @@ type Mutations struct {
 	// Effects to put in the outbox and (by effect id) to remove once their result is recorded.
 	EffectsInsert []*EffectInsert
 	EffectsDelete []string
-	// Task tokens to open and (by token) to forget, with any activity task holding them.
+	// Task tokens to open and (by token) to close, removing any activity task holding them.
 	TaskTokensInsert []*TaskTokenInsert
 	TaskTokensDelete []string
 	// InboxDelete consumes inbox messages (by id) this transition applied.

@@ -44,6 +44,13 @@ func scanExecution(r pgx.Row, cols string, extra ...any) (*store.Execution, erro
 	return &x, nil
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 func collectExecutions(rows pgx.Rows, cols string) ([]*store.Execution, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Execution, error) { return scanExecution(r, cols) })
 }
@@ -100,6 +107,16 @@ func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCrea
 			case err != nil:
 				return fmt.Errorf("postgres: create execution: %w", err)
 			}
+			if c.VersionArn != "" {
+				var alias *string
+				if c.AliasArn != "" {
+					alias = &c.AliasArn
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO execution_origins (execution_id, version_arn, alias_arn) VALUES ($1, $2, $3)`,
+					id, c.VersionArn, alias); err != nil {
+					return fmt.Errorf("postgres: create execution: %w", err)
+				}
+			}
 			ids = append(ids, id)
 			muts = append(muts, &m)
 		}
@@ -153,7 +170,10 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + summaryCols + ` FROM executions WHERE state_machine_arn = $1`
+	q := `SELECT ` + summaryCols + `, o.version_arn, o.alias_arn, r.redrive_count, r.redrive_date FROM executions
+		LEFT JOIN execution_origins o ON o.execution_id = executions.id
+		LEFT JOIN execution_redrives r ON r.execution_id = executions.id
+		WHERE state_machine_arn = $1`
 	args := []any{p.StateMachineArn}
 	if p.Status != "" {
 		args = append(args, p.Status)
@@ -161,6 +181,14 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	}
 	if p.Redriven != nil {
 		q += ` AND ` + redrivenSQL(*p.Redriven)
+	}
+	if p.VersionArn != "" {
+		args = append(args, p.VersionArn)
+		q += fmt.Sprintf(` AND o.version_arn = $%d`, len(args))
+	}
+	if p.AliasArn != "" {
+		args = append(args, p.AliasArn)
+		q += fmt.Sprintf(` AND o.alias_arn = $%d`, len(args))
 	}
 	if p.Cursor != "" {
 		after, err := store.DecodeCursor(p.Cursor)
@@ -176,7 +204,20 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list executions: %w", err)
 	}
-	xs, err := collectExecutions(rows, summaryCols)
+	xs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Execution, error) {
+		var version, alias *string
+		var count *int64
+		var date *time.Time
+		x, err := scanExecution(r, summaryCols, &version, &alias, &count, &date)
+		if err != nil {
+			return nil, err
+		}
+		x.VersionArn, x.AliasArn = deref(version), deref(alias)
+		if count != nil && date != nil {
+			x.Redrives = &store.Redrives{Count: *count, Date: date.UTC()}
+		}
+		return x, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list executions: %w", err)
 	}

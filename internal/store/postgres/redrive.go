@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,6 +33,11 @@ func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveP
 			redrive_date = excluded.redrive_date`, id, ts(p.Now)); err != nil {
 			return fmt.Errorf("postgres: redrive execution: %w", err)
 		}
+		if p.ClientToken != "" {
+			if err := recordRedriveToken(ctx, tx, id, p.ClientToken, p.Now); err != nil {
+				return err
+			}
+		}
 		var ended []int64
 		if p.Status.Terminal() {
 			ended = []int64{id}
@@ -57,6 +63,36 @@ func (s *Store) ExecutionRedriveGet(ctx context.Context, p *store.ExecutionRedri
 	}
 	r.Date = r.Date.UTC()
 	return &r, nil
+}
+
+// recordRedriveToken records a redrive's client token, forgetting the execution's tokens
+// beyond the last store.RedriveTokensKept.
+func recordRedriveToken(ctx context.Context, tx pgx.Tx, id int64, token string, date time.Time) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO execution_redrive_tokens (execution_id, client_token, redrive_date)
+		VALUES ($1, $2, $3) ON CONFLICT (execution_id, client_token) DO UPDATE SET redrive_date = excluded.redrive_date`,
+		id, token, ts(date)); err != nil {
+		return fmt.Errorf("postgres: redrive execution: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM execution_redrive_tokens WHERE execution_id = $1 AND client_token NOT IN
+		(SELECT client_token FROM execution_redrive_tokens WHERE execution_id = $1
+		 ORDER BY redrive_date DESC, client_token DESC LIMIT $2)`, id, store.RedriveTokensKept); err != nil {
+		return fmt.Errorf("postgres: redrive execution: %w", err)
+	}
+	return nil
+}
+
+// ExecutionRedriveTokenGet implements store.Store.
+func (s *Store) ExecutionRedriveTokenGet(ctx context.Context, p *store.ExecutionRedriveTokenGetParams) (time.Time, error) {
+	var date time.Time
+	err := s.pool.QueryRow(ctx, `SELECT t.redrive_date FROM execution_redrive_tokens t
+		JOIN executions e ON e.id = t.execution_id WHERE e.arn = $1 AND t.client_token = $2`, p.Arn, p.ClientToken).Scan(&date)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("redrive token of %s: %w", p.Arn, store.ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: get redrive token: %w", err)
+	}
+	return date.UTC(), nil
 }
 
 // redrivenSQL is ExecutionList's condition for ExecutionListParams.Redriven.

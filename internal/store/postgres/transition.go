@@ -293,7 +293,7 @@ func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.M
 		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, timerDelX, timerDel)
 	queue(len(effectDel), `DELETE FROM effects WHERE (execution_id, effect_id) IN
 		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, effectDelX, effectDel)
-	queue(len(tokenDel), `DELETE FROM task_tokens WHERE (execution_id, token) IN
+	queue(len(tokenDel), `UPDATE task_tokens SET closed = TRUE WHERE (execution_id, token) IN
 		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, tokenDelX, tokenDel)
 	queue(len(tokenDel), `DELETE FROM activity_tasks WHERE (execution_id, token) IN
 		(SELECT * FROM unnest($1::bigint[], $2::text[]))`, tokenDelX, tokenDel)
@@ -310,9 +310,11 @@ func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.M
 		effX, effID, effKind, effKey, effPay, effAt, effAvail)
 	queue(len(tok), `INSERT INTO task_tokens (token, execution_id, task_id, created_at)
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[])`, tok, tokX, tokTask, tokAt)
-	for _, table := range []string{"timers", "task_tokens", "activity_tasks", "inbox"} {
+	for _, table := range []string{"timers", "activity_tasks", "inbox"} {
 		queue(len(terminal), `DELETE FROM `+table+` WHERE execution_id = ANY($1)`, terminal)
 	}
+	// Tokens are closed, not removed, so that SendTask* can tell them from tokens never issued.
+	queue(len(terminal), `UPDATE task_tokens SET closed = TRUE WHERE execution_id = ANY($1) AND NOT closed`, terminal)
 	if b.Len() == 0 {
 		return nil
 	}

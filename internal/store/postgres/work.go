@@ -136,14 +136,18 @@ func (s *Store) InboxClaim(ctx context.Context, p *store.InboxClaimParams) ([]*s
 // TaskTokenGet implements store.Store.
 func (s *Store) TaskTokenGet(ctx context.Context, p *store.TaskTokenGetParams) (*store.TaskToken, error) {
 	t := store.TaskToken{Token: p.Token}
-	err := s.pool.QueryRow(ctx, `SELECT e.arn, t.task_id, t.created_at
+	var closed bool
+	err := s.pool.QueryRow(ctx, `SELECT e.arn, t.task_id, t.created_at, t.closed
 		FROM task_tokens t JOIN executions e ON e.id = t.execution_id
-		WHERE t.token = $1 AND NOT t.closed`, p.Token).Scan(&t.ExecutionArn, &t.TaskID, &t.CreatedAt)
+		WHERE t.token = $1`, p.Token).Scan(&t.ExecutionArn, &t.TaskID, &t.CreatedAt, &closed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("task token: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: get task token: %w", err)
+	}
+	if closed {
+		return nil, fmt.Errorf("task token: %w", store.ErrTaskTokenClosed)
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
 	return &t, nil
@@ -162,7 +166,16 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 		SELECT msg.id, e.arn FROM msg JOIN executions e ON e.id = msg.execution_id`,
 		p.Token, nonNil(p.Payload), ts(p.Now)).Scan(&msg.ID, &msg.ExecutionArn)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("task token: %w", store.ErrNotFound)
+		// Closed already, or never issued: tell which.
+		var one int
+		err = s.pool.QueryRow(ctx, `SELECT 1 FROM task_tokens WHERE token = $1`, p.Token).Scan(&one)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil, fmt.Errorf("task token: %w", store.ErrNotFound)
+		case err != nil:
+			return nil, fmt.Errorf("postgres: close task token: %w", err)
+		}
+		return nil, fmt.Errorf("task token: %w", store.ErrTaskTokenClosed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: close task token: %w", err)

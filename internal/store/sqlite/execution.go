@@ -91,6 +91,12 @@ func (s *Store) ExecutionCreateBatch(ctx context.Context, p *store.ExecutionCrea
 			case err != nil:
 				return fmt.Errorf("sqlite: create execution: %w", err)
 			}
+			if c.VersionArn != "" {
+				if _, err := tx.exec(ctx, `INSERT INTO execution_origins (execution_id, version_arn, alias_arn) VALUES (?, ?, ?)`,
+					id, c.VersionArn, sql.NullString{String: c.AliasArn, Valid: c.AliasArn != ""}); err != nil {
+					return fmt.Errorf("sqlite: create execution: %w", err)
+				}
+			}
 			if err := s.writeMutations(ctx, tx, id, &m, false); err != nil {
 				if errors.Is(err, errRowExists) {
 					return fmt.Errorf("execution %s: %w: %w", c.Arn, store.ErrConflict, err)
@@ -176,7 +182,10 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + summaryCols + ` FROM executions WHERE state_machine_arn = ?`
+	q := `SELECT ` + summaryCols + `, o.version_arn, o.alias_arn, r.redrive_count, r.redrive_date FROM executions
+		LEFT JOIN execution_origins o ON o.execution_id = executions.id
+		LEFT JOIN execution_redrives r ON r.execution_id = executions.id
+		WHERE state_machine_arn = ?`
 	args := []any{p.StateMachineArn}
 	if p.Status != "" {
 		q += ` AND status = ?`
@@ -184,6 +193,14 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	}
 	if p.Redriven != nil {
 		q += ` AND ` + redrivenSQL(*p.Redriven)
+	}
+	if p.VersionArn != "" {
+		q += ` AND o.version_arn = ?`
+		args = append(args, p.VersionArn)
+	}
+	if p.AliasArn != "" {
+		q += ` AND o.alias_arn = ?`
+		args = append(args, p.AliasArn)
 	}
 	if p.Cursor != "" {
 		after, err := store.DecodeCursor(p.Cursor)
@@ -202,9 +219,15 @@ func (s *Store) ExecutionList(ctx context.Context, p *store.ExecutionListParams)
 	defer rows.Close()
 	res := &store.ExecutionListResult{}
 	for rows.Next() {
-		x, err := scanExecution(rows, summaryCols)
+		var version, alias sql.NullString
+		var count, date sql.NullInt64
+		x, err := scanExecution(rows, summaryCols, &version, &alias, &count, &date)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list executions: %w", err)
+		}
+		x.VersionArn, x.AliasArn = version.String, alias.String
+		if count.Valid {
+			x.Redrives = &store.Redrives{Count: count.Int64, Date: fromMicro(date.Int64)}
 		}
 		res.Executions = append(res.Executions, x)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stepline/stepline/internal/store"
 )
@@ -30,6 +31,11 @@ func (s *Store) ExecutionRedrive(ctx context.Context, p *store.ExecutionRedriveP
 			ON CONFLICT (execution_id) DO UPDATE SET redrive_count = redrive_count + 1, redrive_date = excluded.redrive_date`,
 			id, micro(p.Now)); err != nil {
 			return fmt.Errorf("sqlite: redrive execution: %w", err)
+		}
+		if p.ClientToken != "" {
+			if err := recordRedriveToken(ctx, tx, id, p.ClientToken, micro(p.Now)); err != nil {
+				return err
+			}
 		}
 		ends := p.Status.Terminal()
 		if err := s.writeMutations(ctx, tx, id, &p.Mutations, ends); err != nil {
@@ -60,6 +66,36 @@ func (s *Store) ExecutionRedriveGet(ctx context.Context, p *store.ExecutionRedri
 	}
 	r.Date = fromMicro(date)
 	return &r, nil
+}
+
+// recordRedriveToken records a redrive's client token, forgetting the execution's tokens
+// beyond the last store.RedriveTokensKept.
+func recordRedriveToken(ctx context.Context, tx *wtx, id int64, token string, date int64) error {
+	if _, err := tx.exec(ctx, `INSERT INTO execution_redrive_tokens (execution_id, client_token, redrive_date)
+		VALUES (?, ?, ?) ON CONFLICT (execution_id, client_token) DO UPDATE SET redrive_date = excluded.redrive_date`,
+		id, token, date); err != nil {
+		return fmt.Errorf("sqlite: redrive execution: %w", err)
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM execution_redrive_tokens WHERE execution_id = ? AND client_token NOT IN
+		(SELECT client_token FROM execution_redrive_tokens WHERE execution_id = ?
+		 ORDER BY redrive_date DESC, rowid DESC LIMIT ?)`, id, id, store.RedriveTokensKept); err != nil {
+		return fmt.Errorf("sqlite: redrive execution: %w", err)
+	}
+	return nil
+}
+
+// ExecutionRedriveTokenGet implements store.Store.
+func (s *Store) ExecutionRedriveTokenGet(ctx context.Context, p *store.ExecutionRedriveTokenGetParams) (time.Time, error) {
+	var date int64
+	err := s.r.QueryRowContext(ctx, `SELECT t.redrive_date FROM execution_redrive_tokens t
+		JOIN executions e ON e.id = t.execution_id WHERE e.arn = ? AND t.client_token = ?`, p.Arn, p.ClientToken).Scan(&date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("redrive token of %s: %w", p.Arn, store.ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: get redrive token: %w", err)
+	}
+	return fromMicro(date), nil
 }
 
 // redrivenSQL is ExecutionList's condition for ExecutionListParams.Redriven.

@@ -142,8 +142,9 @@ func (s *Store) releaseCommitted(trs []*store.Transition, results []error) {
 	}
 }
 
-// clearEnded removes what executions that ended have no more use for: their timers, task
-// tokens, activity tasks and inbox messages. It runs once per batch, one statement per table,
+// clearEnded removes what executions that ended have no more use for: their timers,
+// activity tasks and inbox messages, and closes their task tokens (kept so that SendTask*
+// can tell them from tokens never issued). It runs once per batch, one statement per table,
 // because a statement per ended execution and table cost a quarter of a batch's time.
 func (s *Store) clearEnded(ctx context.Context, tx *wtx, ids []int64) error {
 	if len(ids) == 0 {
@@ -153,10 +154,14 @@ func (s *Store) clearEnded(ctx context.Context, tx *wtx, ids []int64) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: clear ended executions: %w", err)
 	}
-	for _, table := range []string{"timers", "task_tokens", "activity_tasks", "inbox"} {
+	for _, table := range []string{"timers", "activity_tasks", "inbox"} {
 		if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE execution_id IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
 			return fmt.Errorf("sqlite: clear ended executions: %w", err)
 		}
+	}
+	if _, err := tx.exec(ctx, `UPDATE task_tokens SET closed = 1
+		WHERE execution_id IN (SELECT value FROM json_each(?)) AND NOT closed`, string(js)); err != nil {
+		return fmt.Errorf("sqlite: clear ended executions: %w", err)
 	}
 	return nil
 }
@@ -180,7 +185,7 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 			func(i int) []any { return []any{id, timersDelete[i]} }},
 		{`DELETE FROM effects WHERE execution_id = ? AND effect_id = ?`, len(m.EffectsDelete),
 			func(i int) []any { return []any{id, m.EffectsDelete[i]} }},
-		{`DELETE FROM task_tokens WHERE execution_id = ? AND token = ?`, len(m.TaskTokensDelete),
+		{`UPDATE task_tokens SET closed = 1 WHERE execution_id = ? AND token = ?`, len(m.TaskTokensDelete),
 			func(i int) []any { return []any{id, m.TaskTokensDelete[i]} }},
 		{`DELETE FROM activity_tasks WHERE execution_id = ? AND token = ?`, len(m.TaskTokensDelete),
 			func(i int) []any { return []any{id, m.TaskTokensDelete[i]} }},

@@ -189,14 +189,18 @@ func (s *Store) InboxClaim(ctx context.Context, p *store.InboxClaimParams) ([]*s
 func (s *Store) TaskTokenGet(ctx context.Context, p *store.TaskTokenGetParams) (*store.TaskToken, error) {
 	t := store.TaskToken{Token: p.Token}
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT e.arn, t.task_id, t.created_at
+	var closed bool
+	err := s.r.QueryRowContext(ctx, `SELECT e.arn, t.task_id, t.created_at, t.closed
 		FROM task_tokens t JOIN executions e ON e.id = t.execution_id
-		WHERE t.token = ? AND NOT t.closed`, p.Token).Scan(&t.ExecutionArn, &t.TaskID, &created)
+		WHERE t.token = ?`, p.Token).Scan(&t.ExecutionArn, &t.TaskID, &created, &closed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("task token: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get task token: %w", err)
+	}
+	if closed {
+		return nil, fmt.Errorf("task token: %w", store.ErrTaskTokenClosed)
 	}
 	t.CreatedAt = fromMicro(created)
 	return &t, nil
@@ -211,7 +215,7 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 		err := tx.queryRow(ctx, `UPDATE task_tokens SET closed = 1 WHERE token = ? AND NOT closed
 			RETURNING execution_id, (SELECT arn FROM executions WHERE id = execution_id)`, p.Token).Scan(&id, &arn)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("task token: %w", store.ErrNotFound)
+			return tokenMissing(ctx, tx, p.Token)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: close task token: %w", err)
@@ -223,6 +227,20 @@ func (s *Store) TaskTokenClose(ctx context.Context, p *store.TaskTokenCloseParam
 		return nil, err
 	}
 	return msg, nil
+}
+
+// tokenMissing tells why a token could not be closed: it is closed already, or was never
+// issued.
+func tokenMissing(ctx context.Context, tx *wtx, token string) error {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM task_tokens WHERE token = ?`, token).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("task token: %w", store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite: close task token: %w", err)
+	}
+	return fmt.Errorf("task token: %w", store.ErrTaskTokenClosed)
 }
 
 // ExecutionClaimDue implements store.Store. It writes nothing: it reads the executions with

@@ -350,7 +350,7 @@ func testCommitTerminal(t *testing.T, s store.Store) {
 		t.Fatalf("inbox of an ended execution: %v, %v", ms, err)
 	}
 	_, err := s.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: "tok"})
-	wantErr(t, "token of an ended execution", err, store.ErrNotFound)
+	wantErr(t, "token of an ended execution", err, store.ErrTaskTokenClosed)
 	_, err = s.ActivityTaskClaim(ctx, &store.ActivityTaskClaimParams{ActivityArn: "act", WorkerName: "w", Now: far})
 	wantErr(t, "activity task of an ended execution", err, store.ErrNotFound)
 	// Effects survive the end: telling a parent execution is an effect of ending.

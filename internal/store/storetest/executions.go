@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -186,3 +187,78 @@ func testExecutionList(t *testing.T, s store.Store) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// testExecutionListOrigin lists the executions started through a version or an alias, and
+// reports each execution's origin and redrives.
+func testExecutionListOrigin(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	v1, v2 := sm.Arn+":1", sm.Arn+":2"
+	prod := sm.Arn + ":prod"
+	mustStart(t, s, sm, startOpts{name: "plain", start: t0})
+	mustStart(t, s, sm, startOpts{name: "v1", start: t0.Add(time.Second), version: v1})
+	mustStart(t, s, sm, startOpts{name: "prod-v1", start: t0.Add(2 * time.Second), version: v1, alias: prod})
+	mustStart(t, s, sm, startOpts{name: "prod-v2", start: t0.Add(3 * time.Second), version: v2, alias: prod})
+	list := func(p store.ExecutionListParams) []*store.Execution {
+		t.Helper()
+		p.StateMachineArn = sm.Arn
+		res, err := s.ExecutionList(ctx, &p)
+		if err != nil {
+			t.Fatalf("ExecutionList(%+v): %v", p, err)
+		}
+		return res.Executions
+	}
+	names := func(xs []*store.Execution) string {
+		var out []string
+		for _, x := range xs {
+			out = append(out, x.Name)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tt := range []struct {
+		p    store.ExecutionListParams
+		want string
+	}{
+		{store.ExecutionListParams{}, "[prod-v2 prod-v1 v1 plain]"},
+		{store.ExecutionListParams{VersionArn: v1}, "[prod-v1 v1]"},
+		{store.ExecutionListParams{VersionArn: v2}, "[prod-v2]"},
+		{store.ExecutionListParams{AliasArn: prod}, "[prod-v2 prod-v1]"},
+		{store.ExecutionListParams{AliasArn: sm.Arn + ":other"}, "[]"},
+		{store.ExecutionListParams{VersionArn: v1, Limit: 1}, "[prod-v1]"},
+	} {
+		if got := names(list(tt.p)); got != tt.want {
+			t.Fatalf("ExecutionList(%+v) = %s, want %s", tt.p, got, tt.want)
+		}
+	}
+	res, err := s.ExecutionList(ctx, &store.ExecutionListParams{StateMachineArn: sm.Arn, VersionArn: v1, Limit: 1})
+	if err != nil || res.NextCursor == "" {
+		t.Fatalf("first page by version: %+v, %v", res, err)
+	}
+	res, err = s.ExecutionList(ctx, &store.ExecutionListParams{StateMachineArn: sm.Arn, VersionArn: v1, Cursor: res.NextCursor})
+	if err != nil || names(res.Executions) != "[v1]" || res.NextCursor != "" {
+		t.Fatalf("second page by version: %+v, %v", res, err)
+	}
+	for _, x := range list(store.ExecutionListParams{}) {
+		want := map[string][2]string{"plain": {}, "v1": {v1, ""}, "prod-v1": {v1, prod}, "prod-v2": {v2, prod}}[x.Name]
+		if x.VersionArn != want[0] || x.AliasArn != want[1] || x.Redrives != nil {
+			t.Fatalf("listed %s: version %q, alias %q, redrives %+v; want %q, %q, none", x.Name, x.VersionArn, x.AliasArn, x.Redrives, want[0], want[1])
+		}
+	}
+
+	// A redriven execution is listed with its redrives.
+	x := mustStart(t, s, sm, startOpts{name: "redriven", start: t0.Add(4 * time.Second), owner: nodeA, events: 1})
+	stop := t0.Add(5 * time.Second)
+	tr := step(x, nodeA, "failed")
+	tr.Status, tr.StopDate, tr.ReleaseLease, tr.Events = store.StatusFailed, &stop, true, events(2, 2, t0)
+	mustCommit(t, s, tr)
+	failed := mustGet(t, s, x.Arn)
+	at := t0.Add(time.Hour)
+	if err := s.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{ExecutionArn: x.Arn, Version: failed.Version,
+		State: []byte("s"), Status: store.StatusRunning, Mutations: store.Mutations{Now: at, Events: events(3, 3, at)}}); err != nil {
+		t.Fatalf("ExecutionRedrive: %v", err)
+	}
+	got := list(store.ExecutionListParams{Limit: 1})
+	if len(got) != 1 || got[0].Name != "redriven" || got[0].Redrives == nil || got[0].Redrives.Count != 1 || !got[0].Redrives.Date.Equal(at) {
+		t.Fatalf("listed redriven execution: %+v", got)
+	}
+}

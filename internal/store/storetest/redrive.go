@@ -97,3 +97,71 @@ func testExecutionRedrive(t *testing.T, s store.Store) {
 	wantErr(t, "redrive without a time", s.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{ExecutionArn: timedOut.Arn,
 		State: []byte("s"), Status: store.StatusRunning}), store.ErrInvalidParams)
 }
+
+// testExecutionRedriveTokens records redrives' client tokens: a token is found with its
+// redrive's date, a token used again takes the new redrive's date, and only the last
+// RedriveTokensKept tokens of an execution are kept.
+func testExecutionRedriveTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	x := mustStart(t, s, sm, startOpts{name: "x", events: 1})
+	other := mustStart(t, s, sm, startOpts{name: "other", events: 1})
+	next := int64(2)
+	fail := func() *store.Execution {
+		cur := mustGet(t, s, x.Arn)
+		if cur.Status != store.StatusRunning {
+			return cur
+		}
+		if _, err := s.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{Owner: nodeA, Now: t0,
+			ExpiresAt: t0.Add(time.Minute), Arns: []string{x.Arn}}); err != nil {
+			t.Fatalf("ExecutionLeaseAcquire: %v", err)
+		}
+		stop := t0
+		tr := step(cur, nodeA, "failed")
+		tr.Status, tr.StopDate, tr.ReleaseLease = store.StatusFailed, &stop, true
+		tr.Events = events(int(next), int(next), t0)
+		next++
+		mustCommit(t, s, tr)
+		return mustGet(t, s, x.Arn)
+	}
+	redrive := func(token string, at time.Time) error {
+		cur := fail()
+		err := s.ExecutionRedrive(ctx, &store.ExecutionRedriveParams{ExecutionArn: cur.Arn, Version: cur.Version,
+			State: []byte("s"), Status: store.StatusRunning, ClientToken: token,
+			Mutations: store.Mutations{Now: at, Events: events(int(next), int(next), at)}})
+		if err == nil {
+			next++
+		}
+		return err
+	}
+	tokenDate := func(arn, token string) (time.Time, error) {
+		return s.ExecutionRedriveTokenGet(ctx, &store.ExecutionRedriveTokenGetParams{Arn: arn, ClientToken: token})
+	}
+	if err := redrive("tok-0", t0.Add(time.Minute)); err != nil {
+		t.Fatalf("ExecutionRedrive with a token: %v", err)
+	}
+	if d, err := tokenDate(x.Arn, "tok-0"); err != nil || !d.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("ExecutionRedriveTokenGet = %v, %v", d, err)
+	}
+	_, err := tokenDate(other.Arn, "tok-0")
+	wantErr(t, "the token of another execution", err, store.ErrNotFound)
+	if err := redrive("tok-0", t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("ExecutionRedrive with a token used before: %v", err)
+	}
+	if d, err := tokenDate(x.Arn, "tok-0"); err != nil || !d.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("a token used again: %v, %v; want the new redrive's date", d, err)
+	}
+	if err := redrive("", t0.Add(3*time.Minute)); err != nil {
+		t.Fatalf("ExecutionRedrive without a token: %v", err)
+	}
+	for i := 1; i <= store.RedriveTokensKept; i++ {
+		if err := redrive(fmt.Sprint("tok-", i), t0.Add(time.Duration(3+i)*time.Minute)); err != nil {
+			t.Fatalf("ExecutionRedrive %d: %v", i, err)
+		}
+	}
+	_, err = tokenDate(x.Arn, "tok-0")
+	wantErr(t, "a token beyond the last kept", err, store.ErrNotFound)
+	if _, err := tokenDate(x.Arn, "tok-1"); err != nil {
+		t.Fatalf("the oldest token kept: %v", err)
+	}
+}

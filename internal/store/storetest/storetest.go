@@ -61,6 +61,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Versions", testVersions},
 		{"Aliases", testAliases},
 		{"ExecutionRedrive", testExecutionRedrive},
+		{"ExecutionRedriveTokens", testExecutionRedriveTokens},
+		{"ExecutionListOrigin", testExecutionListOrigin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +104,8 @@ type startOpts struct {
 	events int    // history events 1..events
 	timers []*store.TimerInsert
 	tokens []*store.TaskTokenInsert
+	// version and alias: the execution's origin (ExecutionCreateParams).
+	version, alias string
 }
 
 func mustStart(t *testing.T, s store.Store, sm *store.StateMachine, o startOpts) *store.Execution {
@@ -119,6 +123,7 @@ func mustStart(t *testing.T, s store.Store, sm *store.StateMachine, o startOpts)
 	p.Events = events(1, o.events, o.start)
 	p.TimersInsert = o.timers
 	p.TaskTokensInsert = o.tokens
+	p.VersionArn, p.AliasArn = o.version, o.alias
 	x, err := s.ExecutionCreate(t.Context(), p)
 	if err != nil {
 		t.Fatalf("ExecutionCreate(%s): %v", o.name, err)

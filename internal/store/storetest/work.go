@@ -283,14 +283,14 @@ func testTaskTokens(t *testing.T, s store.Store) {
 		if err == nil {
 			accepted++
 		} else {
-			wantErr(t, "second close", err, store.ErrNotFound)
+			wantErr(t, "second close", err, store.ErrTaskTokenClosed)
 		}
 	}
 	if accepted != 1 {
 		t.Fatalf("%d closes accepted, want 1", accepted)
 	}
 	_, err = s.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: "tok-1"})
-	wantErr(t, "closed token", err, store.ErrNotFound)
+	wantErr(t, "closed token", err, store.ErrTaskTokenClosed)
 	ms, err := s.InboxClaim(ctx, &store.InboxClaimParams{Now: t0, ClaimUntil: t0.Add(time.Minute), Limit: 10})
 	if err != nil || len(ms) != 1 || ms[0].ExecutionArn != x.Arn {
 		t.Fatalf("inbox after close = %v, %v", ms, err)
@@ -307,9 +307,11 @@ func testTaskTokens(t *testing.T, s store.Store) {
 	tr.InboxDelete = []int64{ms[0].ID}
 	mustCommit(t, s, tr)
 	_, err = s.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: "tok-2"})
-	wantErr(t, "deleted token", err, store.ErrNotFound)
+	wantErr(t, "token its transition closed", err, store.ErrTaskTokenClosed)
 	_, err = s.TaskTokenClose(ctx, &store.TaskTokenCloseParams{Token: "tok-2", Now: t0})
-	wantErr(t, "close deleted token", err, store.ErrNotFound)
+	wantErr(t, "close a closed token", err, store.ErrTaskTokenClosed)
+	_, err = s.TaskTokenClose(ctx, &store.TaskTokenCloseParams{Token: "never", Now: t0})
+	wantErr(t, "close a token never issued", err, store.ErrNotFound)
 }
 
 func testExecutionClaimDue(t *testing.T, s store.Store) {
