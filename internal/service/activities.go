@@ -137,5 +137,7 @@ func tokenError(err error) error {
 }
 
 func resourceNotFound(arn string, cause error) error {
-	return newError(CodeResourceNotFound, cause, "Resource not found: '%s'", arn)
+	e := newError(CodeResourceNotFound, cause, "Resource not found: '%s'", arn)
+	e.ResourceName = arn
+	return e
 }

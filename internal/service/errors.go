@@ -39,6 +39,9 @@ type Error struct {
 	Message string
 	// Err is the underlying cause, if any; it is not part of the message.
 	Err error
+	// ResourceName is the ARN of the resource concerned, for the errors whose AWS shape has a
+	// resourceName member (TooManyTags, ResourceNotFound).
+	ResourceName string
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }

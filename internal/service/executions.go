@@ -153,25 +153,69 @@ type ListExecutionsInput struct {
 	Page
 }
 
-// ListExecutions lists a state machine's executions, newest first.
+// ListExecutions lists a state machine's executions, newest first. Given a version's ARN it
+// lists the executions started through that version (directly or through an alias), given an
+// alias's those started through the alias; a version or alias that does not exist is
+// ResourceNotFound, as AWS's DescribeStateMachineAlias answers.
 func (s *Service) ListExecutions(ctx context.Context, in *ListExecutionsInput) ([]*store.Execution, string, error) {
 	if err := checkPage(in.Page); err != nil {
 		return nil, "", err
 	}
-	sm, err := s.stateMachine(ctx, in.StateMachineArn)
+	a, err := parseARN(in.StateMachineArn, resStateMachine)
+	if err != nil {
+		return nil, "", err
+	}
+	p := &store.ExecutionListParams{
+		StateMachineArn: in.StateMachineArn, Status: in.Status, Redriven: in.Redriven, Limit: in.Limit, Cursor: in.Token,
+	}
+	if len(a.Names) == 2 {
+		p.StateMachineArn = strings.TrimSuffix(in.StateMachineArn, ":"+a.Names[1])
+		if isNumber(a.Names[1]) {
+			p.VersionArn = in.StateMachineArn
+		} else {
+			p.AliasArn = in.StateMachineArn
+		}
+	}
+	sm, err := s.stateMachine(ctx, p.StateMachineArn)
 	if err != nil {
 		return nil, "", err
 	}
 	if sm.Type == store.StateMachineExpress {
 		return nil, "", newError(CodeStateMachineTypeNotSupported, nil, "This operation is not supported by this type of state machine")
 	}
-	res, err := s.o.Store.ExecutionList(ctx, &store.ExecutionListParams{
-		StateMachineArn: in.StateMachineArn, Status: in.Status, Redriven: in.Redriven, Limit: in.Limit, Cursor: in.Token,
-	})
+	if err := s.qualifierExists(ctx, p); err != nil {
+		return nil, "", err
+	}
+	res, err := s.o.Store.ExecutionList(ctx, p)
 	if err != nil {
 		return nil, "", pageError(fmt.Errorf("service: listing executions of %s: %w", in.StateMachineArn, err))
 	}
 	return res.Executions, res.NextCursor, nil
+}
+
+// qualifierExists checks that the version or alias a listing filters on exists.
+func (s *Service) qualifierExists(ctx context.Context, p *store.ExecutionListParams) error {
+	var err error
+	switch {
+	case p.VersionArn != "":
+		_, n, perr := parseVersionArn(p.VersionArn)
+		if perr != nil {
+			return perr
+		}
+		_, err = s.o.Store.StateMachineVersionGet(ctx, &store.VersionGetParams{StateMachineArn: p.StateMachineArn, Version: n})
+	case p.AliasArn != "":
+		_, err = s.o.Store.StateMachineAliasGet(ctx, &store.AliasGetParams{Arn: p.AliasArn})
+	default:
+		return nil
+	}
+	arn := p.VersionArn + p.AliasArn
+	if errors.Is(err, store.ErrNotFound) {
+		return resourceNotFound(arn, err)
+	}
+	if err != nil {
+		return fmt.Errorf("service: reading %s: %w", arn, err)
+	}
+	return nil
 }
 
 // HistoryInput is GetExecutionHistory's request.

@@ -39,7 +39,9 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []Tag) error
 // tooManyTags refuses tags beyond the quota.
 func tooManyTags(arn string, tags []Tag) error {
 	if len(tags) > maxTags {
-		return newError(CodeTooManyTags, nil, "Too many tags: a resource can have at most %d tags, '%s' would have %d", maxTags, arn, len(tags))
+		e := newError(CodeTooManyTags, nil, "Too many tags: a resource can have at most %d tags, '%s' would have %d", maxTags, arn, len(tags))
+		e.ResourceName = arn
+		return e
 	}
 	return nil
 }
