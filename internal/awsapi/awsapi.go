@@ -108,6 +108,9 @@ func New(o Options) (*API, error) {
 		"RedriveExecution":                 a.redriveExecution,
 		"TestState":                        a.testState,
 		"StartSyncExecution":               a.startSyncExecution,
+		"DescribeMapRun":                   a.describeMapRun,
+		"ListMapRuns":                      a.listMapRuns,
+		"UpdateMapRun":                     a.updateMapRun,
 	}
 	return a, nil
 }

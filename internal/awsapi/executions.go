@@ -170,7 +170,7 @@ func (a *API) listExecutions(ctx context.Context, body []byte) (any, error) {
 	}
 	switch {
 	case in.MapRunArn != nil:
-		return nil, notYet("Map Runs")
+		return a.listMapRunExecutions(ctx, &in, page)
 	case in.StateMachineArn == nil:
 		return nil, &apiError{Code: codeValidation, Message: "Must specify either a stateMachineArn or a mapRunArn"}
 	}

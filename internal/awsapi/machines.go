@@ -112,11 +112,6 @@ func (a *API) createStateMachine(ctx context.Context, body []byte) (any, error) 
 	return createStateMachineOut{StateMachineArn: sm.Arn, CreationDate: epoch(sm.CreationDate), StateMachineVersionArn: version}, nil
 }
 
-// notYet refuses a feature AWS has and Stepline does not yet, rather than pretending.
-func notYet(feature string) error {
-	return &apiError{Code: codeValidation, Message: feature + " are not supported by Stepline yet"}
-}
-
 type arnIn struct {
 	StateMachineArn *string `json:"stateMachineArn"`
 	ExecutionArn    *string `json:"executionArn"`

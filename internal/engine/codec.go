@@ -19,6 +19,15 @@ type message struct {
 	Error      *string `json:"error,omitempty"`
 	Cause      *string `json:"cause,omitempty"`
 	WorkerName string  `json:"workerName,omitempty"`
+	// MapRun is an UpdateMapRun's change.
+	MapRun *mapRunUpdate `json:"mapRun,omitempty"`
+}
+
+type mapRunUpdate struct {
+	Arn                        string   `json:"arn"`
+	MaxConcurrency             *int     `json:"maxConcurrency,omitempty"`
+	ToleratedFailureCount      *int64   `json:"toleratedFailureCount,omitempty"`
+	ToleratedFailurePercentage *float64 `json:"toleratedFailurePercentage,omitempty"`
 }
 
 const (
@@ -27,6 +36,7 @@ const (
 	msgTaskFailed    = "taskFailed"
 	msgTaskHeartbeat = "taskHeartbeat"
 	msgStop          = "stop"
+	msgUpdateMapRun  = "updateMapRun"
 )
 
 func encodeMessage(m message) []byte {
@@ -60,6 +70,13 @@ func decodeMessage(b []byte) (interp.Event, error) {
 		return interp.TaskHeartbeat{TaskID: m.TaskID}, nil
 	case msgStop:
 		return interp.Stop{Error: m.Error, Cause: m.Cause}, nil
+	case msgUpdateMapRun:
+		if m.MapRun == nil {
+			return nil, fmt.Errorf("engine: inbox message %q without its change", m.Kind)
+		}
+		u := m.MapRun
+		return interp.UpdateMapRun{MapRunArn: u.Arn, MaxConcurrency: u.MaxConcurrency,
+			ToleratedFailureCount: u.ToleratedFailureCount, ToleratedFailurePercentage: u.ToleratedFailurePercentage}, nil
 	}
 	return nil, fmt.Errorf("engine: inbox message of unknown kind %q", m.Kind)
 }
