@@ -137,14 +137,15 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	if err != nil {
-		code, msg := a.describeError(err, name)
+		body := a.describeError(err, name)
+		code := body.Type
 		st := status(code)
 		a.log.LogAttrs(r.Context(), logLevel(st), "api request failed", slog.String("action", name),
 			slog.String("code", code), slog.Int("status", st), slog.Duration("took", time.Since(start)),
 			slog.String("request_id", reqID), slog.Any("err", err))
 		w.Header().Set("X-Amzn-Errortype", code)
 		w.WriteHeader(st)
-		b, _ := json.Marshal(errorBody{Type: code, Message: msg}) // strings always marshal
+		b, _ := json.Marshal(body) // strings always marshal
 		_, _ = w.Write(b)
 		return
 	}
@@ -172,6 +173,8 @@ func logLevel(status int) slog.Level {
 type errorBody struct {
 	Type    string `json:"__type"`
 	Message string `json:"message"`
+	// ResourceName is a member of AWS's TooManyTags and ResourceNotFound.
+	ResourceName string `json:"resourceName,omitempty"`
 }
 
 func (a *API) serve(r *http.Request, target, name string) (any, error) {
@@ -208,18 +211,18 @@ func unknownOperation(target string) string {
 	return "Operation " + target + " is not supported"
 }
 
-// describeError returns the code and message sent for err. Errors that are neither the
-// service's nor the protocol's are internal failures: their text stays in the log.
-func (a *API) describeError(err error, action string) (string, string) {
+// describeError returns the error body sent for err. Errors that are neither the service's
+// nor the protocol's are internal failures: their text stays in the log.
+func (a *API) describeError(err error, action string) errorBody {
 	var se *service.Error
 	if errors.As(err, &se) {
-		return string(se.Code), se.Message
+		return errorBody{Type: string(se.Code), Message: se.Message, ResourceName: se.ResourceName}
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return ae.Code, ae.Message
+		return errorBody{Type: ae.Code, Message: ae.Message}
 	}
-	return codeInternalFailure, "An internal error occurred while processing " + action
+	return errorBody{Type: codeInternalFailure, Message: "An internal error occurred while processing " + action}
 }
 
 // decode parses a request body into v. AWS's JSON protocol ignores members it does not know;

@@ -147,6 +147,12 @@ type executionItem struct {
 	Status          string `json:"status"`
 	StartDate       epoch  `json:"startDate"`
 	StopDate        *epoch `json:"stopDate,omitempty"`
+	// The redrive fields are sent for executions that were redriven only.
+	RedriveCount *int64 `json:"redriveCount,omitempty"`
+	RedriveDate  *epoch `json:"redriveDate,omitempty"`
+
+	StateMachineVersionArn string `json:"stateMachineVersionArn,omitempty"`
+	StateMachineAliasArn   string `json:"stateMachineAliasArn,omitempty"`
 }
 
 type listExecutionsOut struct {
@@ -194,10 +200,15 @@ func (a *API) listExecutions(ctx context.Context, body []byte) (any, error) {
 	}
 	out.NextToken = next
 	for _, x := range xs {
-		out.Executions = append(out.Executions, executionItem{
+		item := executionItem{
 			ExecutionArn: x.Arn, StateMachineArn: x.StateMachineArn, Name: x.Name, Status: string(x.Status),
 			StartDate: epoch(x.StartDate), StopDate: epochPtr(x.StopDate),
-		})
+			StateMachineVersionArn: x.VersionArn, StateMachineAliasArn: x.AliasArn,
+		}
+		if r := x.Redrives; r != nil {
+			item.RedriveCount, item.RedriveDate = &r.Count, epochPtr(&r.Date)
+		}
+		out.Executions = append(out.Executions, item)
 	}
 	return out, nil
 }
