@@ -13,9 +13,7 @@ import (
 // stop request travels: through the execution's inbox, so that the node stepping the execution
 // applies it (interp.UpdateMapRun) within a poll interval.
 func (e *Engine) UpdateMapRun(ctx context.Context, executionArn string, u interp.UpdateMapRun) error {
-	msg := message{Kind: msgUpdateMapRun, MapRun: &mapRunUpdate{Arn: u.MapRunArn, MaxConcurrency: u.MaxConcurrency,
-		ToleratedFailureCount: u.ToleratedFailureCount, ToleratedFailurePercentage: u.ToleratedFailurePercentage}}
-	_, err := e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{ExecutionArn: executionArn, Payload: encodeMessage(msg), Now: e.o.Clock.Now()})
+	_, err := e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{ExecutionArn: executionArn, Payload: encodeMessage(updateMessage(u)), Now: e.o.Clock.Now()})
 	if errors.Is(err, store.ErrExecutionNotRunning) {
 		return fmt.Errorf("engine: %w: %s", ErrNotRunning, executionArn)
 	}
@@ -24,4 +22,9 @@ func (e *Engine) UpdateMapRun(ctx context.Context, executionArn string, u interp
 	}
 	e.poke()
 	return nil
+}
+
+func updateMessage(u interp.UpdateMapRun) message {
+	return message{Kind: msgUpdateMapRun, MapRun: &mapRunUpdate{Arn: u.MapRunArn, MaxConcurrency: u.MaxConcurrency,
+		ToleratedFailureCount: u.ToleratedFailureCount, ToleratedFailurePercentage: u.ToleratedFailurePercentage}}
 }
