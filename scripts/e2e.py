@@ -400,6 +400,34 @@ def _():
     expect_error("TaskTimedOut", sfn.send_task_heartbeat, taskToken=task["taskToken"])
 
 
+@check("boto3 and cli: Map Runs of a distributed Map, inspected and updated while it runs")
+def _():
+    act = sfn.create_activity(name="e2e-items")["activityArn"]
+    definition = json.dumps({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "Label": "Items", "MaxConcurrency": 1, "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": act, "End": True}}}}}})
+    sm = sfn.create_state_machine(name="e2e-map", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=sm, input="[1, 2, 3]")["executionArn"]
+    runs = sfn.list_map_runs(executionArn=ex)["mapRuns"]
+    expect(len(runs) == 1 and runs[0]["stateMachineArn"] == sm + "/Items", runs)
+    run = runs[0]["mapRunArn"]
+    d = cli("describe-map-run", "--map-run-arn", run)
+    expect(d["status"] == "RUNNING" and d["maxConcurrency"] == 1 and d["itemCounts"]["pending"] == 2, d)
+    sfn.update_map_run(mapRunArn=run, maxConcurrency=3)
+    expect(sfn.describe_map_run(mapRunArn=run)["itemCounts"]["running"] == 3, "all items run after the update")
+    for _ in range(3):
+        task = sfn.get_activity_task(activityArn=act)
+        sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    expect(wait_done(ex)["status"] == "SUCCEEDED", ex)
+    d = sfn.describe_map_run(mapRunArn=run)
+    expect(d["status"] == "SUCCEEDED" and d["executionCounts"]["succeeded"] == 3 and "stopDate" in d, d)
+    children = sfn.list_executions(mapRunArn=run, statusFilter="SUCCEEDED")["executions"]
+    expect(len(children) == 3 and all(c["mapRunArn"] == run for c in children), children)
+    expect_error("ResourceNotFound", sfn.describe_map_run, mapRunArn=run[: run.rindex("-")] + "-999")
+    expect_error("ValidationException", sfn.update_map_run, mapRunArn=run, toleratedFailurePercentage=101)
+
+
 @check("boto3: list_activities and delete_activity")
 def _():
     arns = [a["activityArn"] for a in sfn.list_activities()["activities"]]
