@@ -28,7 +28,8 @@ func (r *run) execParallel(th *thread) {
 		child := r.newThread(th, b, input, int64(i))
 		th.fan.children[child.id] = child
 		th.fan.running++
-		r.queue = append(r.queue, func() { r.enter(child, b.StartAt, input) })
+		start, in := r.redriveStart(th, child, b.StartAt, input)
+		r.queue = append(r.queue, func() { r.enter(child, start, in) })
 	}
 	if th.fan.completed == n {
 		r.fanDone(th)
@@ -154,8 +155,8 @@ func (r *run) startIterations(th *thread, prev int64) {
 		fan.children[child.id] = child
 		fan.running++
 		fan.run.iterStarted(i, r.now)
-		start := m.Processor.StartAt
-		r.queue = append(r.queue, func() { r.enter(child, start, input) })
+		start, in := r.redriveStart(th, child, m.Processor.StartAt, input)
+		r.queue = append(r.queue, func() { r.enter(child, start, in) })
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/stepline/stepline/internal/asl"
@@ -31,34 +32,78 @@ type redriveEvent struct {
 		Output   *string           `json:"output"`
 		Assigned map[string]string `json:"assignedVariables"`
 	} `json:"stateExitedEventDetails"`
-	Iteration *struct {
-		Name  string `json:"name"`
-		Index int    `json:"index"`
-	} `json:"mapIterationSucceededEventDetails"`
+	IterStarted   *iterationDetails `json:"mapIterationStartedEventDetails"`
+	IterSucceeded *iterationDetails `json:"mapIterationSucceededEventDetails"`
+	IterFailed    *iterationDetails `json:"mapIterationFailedEventDetails"`
+	IterAborted   *iterationDetails `json:"mapIterationAbortedEventDetails"`
 }
 
-// redriveSeed is what a redriven Parallel or Map keeps of its last run: the outputs of the
-// branches or iterations that succeeded, by index, which it does not run again.
+type iterationDetails struct {
+	Index int `json:"index"`
+}
+
+// redrivePoint is where a thread (the execution's top level, a Parallel branch, a Map
+// iteration) resumes: the state it was in when the execution ended, that state's input and the
+// variables the thread had assigned. When that state is a Parallel or Map, outputs holds what
+// the branches or iterations that succeeded returned, which do not run again, and children
+// where each of the others resumes, recursively: AWS redrives only what failed, at every level.
+type redrivePoint struct {
+	state    string
+	input    jsonv.Value
+	vars     map[string]jsonv.Value
+	outputs  map[int]jsonv.Value
+	children map[int]*redrivePoint
+	// resumed is set when the point's state was the first its thread entered in a redrive:
+	// the same state failing again, whose children's outcomes add up over the redrives.
+	resumed bool
+}
+
+// redriveSeed carries the redrive points through the redrive's first burst: at holds the point
+// of each thread whose Parallel or Map state is yet to start, pending the points of the
+// children of each that started.
 type redriveSeed struct {
-	state   string
-	outputs map[int]jsonv.Value
+	at      map[*thread]*redrivePoint
+	pending map[*thread]map[int]*redrivePoint
 }
 
-// seedRedrive gives a top-level Parallel or Map that a redrive re-enters the outputs its
-// branches or iterations had, once. An output of JSON null cannot be told from "not run", so
-// such a branch runs again.
+// seedRedrive gives a Parallel or Map that a redrive re-enters the outputs its branches or
+// iterations had, once (a loop back into the state runs it afresh). An output of JSON null
+// cannot be told from "not run", so such a branch runs again.
 func (r *run) seedRedrive(th *thread) {
 	seed := r.x.redone
-	if seed == nil || th.parent != nil || th.state.Name != seed.state {
+	if seed == nil {
 		return
 	}
-	r.x.redone = nil
-	for i, out := range seed.outputs {
+	p := seed.at[th]
+	if p == nil || th.state.Name != p.state {
+		return
+	}
+	delete(seed.at, th)
+	for i, out := range p.outputs {
 		if i < len(th.fan.results) && out != nil {
 			th.fan.results[i] = out
 			th.fan.completed++
 		}
 	}
+	seed.pending[th] = p.children
+}
+
+// redriveStart returns the state a branch or iteration of a redriven Parallel or Map enters,
+// and its input: where it failed before, with the variables it had assigned, or else start.
+func (r *run) redriveStart(th, child *thread, start string, input jsonv.Value) (string, jsonv.Value) {
+	seed := r.x.redone
+	if seed == nil {
+		return start, input
+	}
+	p := seed.pending[th][int(child.index)]
+	if p == nil {
+		return start, input
+	}
+	seed.at[child] = p
+	if len(p.vars) > 0 {
+		child.vars = maps.Clone(p.vars)
+	}
+	return p.state, p.input
 }
 
 // Redrive resumes an execution that ended FAILED, TIMED_OUT or ABORTED (its final snapshot)
@@ -68,8 +113,10 @@ func (r *run) seedRedrive(th *thread) {
 // data), oldest first: the snapshot of an ended execution keeps no threads, so the history is
 // where the point of failure is read.
 //
-// A Parallel or Map state runs again only the branches or iterations that did not succeed;
-// the others keep the outputs they had.
+// A Parallel or Map state runs again only the branches or iterations that did not succeed,
+// each from the state it was in, and so on at every level of nesting; the others keep the
+// outputs they had. Branches and iterations started after the redrive's first burst (beyond a
+// Map's MaxConcurrency) start over, as the points are not kept in the snapshot.
 func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.Time) (*Execution, Result, error) {
 	x, err := Restore(def, snapshot)
 	if err != nil {
@@ -81,11 +128,11 @@ func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.T
 	if x.ID.RedriveCount >= MaxRedrives {
 		return nil, Result{}, fmt.Errorf("execution %s was redriven %d times: %w", x.ID.ExecutionArn, x.ID.RedriveCount, ErrNotRedrivable)
 	}
-	state, input, vars, seed, err := redrivePoint(def, events)
+	point, err := findRedrivePoint(def, events)
 	if err != nil {
 		return nil, Result{}, fmt.Errorf("execution %s: %w", x.ID.ExecutionArn, err)
 	}
-	x.redone = seed
+	x.redone = &redriveSeed{at: map[*thread]*redrivePoint{}, pending: map[*thread]map[int]*redrivePoint{}}
 	x.Status, x.Output, x.Error, x.Cause = Running, nil, nil, nil
 	x.ID.RedriveCount++
 	r := &run{x: x, now: now}
@@ -94,115 +141,291 @@ func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.T
 	if def.TimeoutSeconds > 0 {
 		r.startTimer(timerRef{kind: timerExecution}, now.Add(time.Duration(def.TimeoutSeconds)*time.Second))
 	}
-	x.root = r.newThread(nil, &def.Machine, input, 0)
+	x.root = r.newThread(nil, &def.Machine, point.input, 0)
 	x.root.prev = redriven
-	x.root.vars = vars
-	r.enter(x.root, state, input)
+	if len(point.vars) > 0 {
+		x.root.vars = point.vars
+	}
+	x.redone.at[x.root] = point
+	r.enter(x.root, point.state, point.input)
 	r.drain()
 	x.redone = nil
 	return x, r.result(), nil
 }
 
-// redrivePoint finds the last top-level state entered, its input, the variables the top level
-// assigned before it, and, for a Parallel or Map, what its branches or iterations returned.
-// State names are unique across a whole definition, so a name of the top-level machine
-// identifies the top level's events among those of branches and iterations.
-func redrivePoint(def *asl.StateMachine, events [][]byte) (string, jsonv.Value, map[string]jsonv.Value, *redriveSeed, error) {
-	var state string
-	var input jsonv.Value
-	var since int // index of the events after the last top-level state was entered
-	vars := map[string]jsonv.Value{}
-	evs := make([]redriveEvent, len(events))
-	for k, b := range events {
-		ev := &evs[k]
-		if err := json.Unmarshal(b, ev); err != nil {
-			return "", nil, nil, nil, fmt.Errorf("interp: reading history for a redrive: %w", err)
+// hthread is a thread of the execution as its history shows it.
+type hthread struct {
+	machine *asl.Machine // the states it runs
+	parent  *hfan        // nil for the top level
+	index   int          // its branch or iteration index
+	entered *redriveEvent
+	// entries counts the states it entered; vars are those its exits assigned.
+	entries int
+	vars    map[string]string
+	last    *redriveEvent
+	// fan is the Parallel or Map its last entered state started, open until that ends.
+	fan  *hfan
+	open bool
+}
+
+// hfan is a Parallel or Map state's run of its branches or iterations.
+type hfan struct {
+	owner     *hthread
+	state     *asl.State
+	startedID int64
+	children  map[int]*hthread
+	succeeded map[int]string // Map iterations that succeeded: their outputs
+}
+
+// fanClosing lists the events that end a Parallel or Map. When the last branch or iteration
+// ends them, their previousEventId is that child's last event (so is their exit's).
+var fanClosing = map[string]bool{
+	"ParallelStateSucceeded": true, "ParallelStateFailed": true, "MapStateSucceeded": true, "MapStateFailed": true,
+}
+
+// findRedrivePoint reads from the history where the execution resumes (see redrivePoint). The
+// history is split into runs at each ExecutionRedriven; within a run every event belongs to
+// the thread of the event it follows (previousEventId), except the first events of branches
+// and iterations and the events that end a Parallel or Map, which name their thread by their
+// place. State names are unique across a whole definition, so a state entered names the
+// branch it is in. The points of the runs add up: a redrive that failed again in the state it
+// resumed in keeps the outputs of the children that succeeded in any run.
+func findRedrivePoint(def *asl.StateMachine, events [][]byte) (*redrivePoint, error) {
+	var point *redrivePoint
+	vars := map[string]string{}
+	var run []*redriveEvent
+	finish := func() error {
+		if len(run) == 0 {
+			return nil
 		}
-		switch {
-		case ev.Entered != nil && def.Machine.States[ev.Entered.Name] != nil:
-			if ev.Entered.Input == nil {
-				return "", nil, nil, nil, fmt.Errorf("%w: the input of state %s is not in its history", ErrNotRedrivable, ev.Entered.Name)
-			}
-			v, err := jsonv.ParseString(*ev.Entered.Input)
-			if err != nil {
-				return "", nil, nil, nil, fmt.Errorf("interp: input of state %s: %w", ev.Entered.Name, err)
-			}
-			state, input, since = ev.Entered.Name, v, k+1
-		case ev.Exited != nil && def.Machine.States[ev.Exited.Name] != nil:
-			for name, text := range ev.Exited.Assigned {
-				v, err := jsonv.ParseString(text)
-				if err != nil {
-					return "", nil, nil, nil, fmt.Errorf("interp: variable %s: %w", name, err)
-				}
-				vars[name] = v
-			}
+		root := replayRun(def, run)
+		for k, v := range root.vars {
+			vars[k] = v
 		}
-	}
-	if state == "" {
-		return "", nil, nil, nil, fmt.Errorf("%w: no state was entered", ErrNotRedrivable)
-	}
-	if len(vars) == 0 {
-		vars = nil
-	}
-	st := def.Machine.States[state]
-	var outputs map[int]string
-	switch {
-	case st.Parallel != nil:
-		outputs = branchOutputs(st.Parallel.Branches, evs[since:])
-	case st.Map != nil:
-		outputs = iterationOutputs(state, evs[since:])
-	}
-	if len(outputs) == 0 {
-		return state, input, vars, nil, nil
-	}
-	seed := &redriveSeed{state: state, outputs: make(map[int]jsonv.Value, len(outputs))}
-	for i, text := range outputs {
-		v, err := jsonv.ParseString(text)
+		cur, err := root.point(len(run) > 0 && run[0].Type == "ExecutionRedriven")
 		if err != nil {
-			return "", nil, nil, nil, fmt.Errorf("interp: output of %s's branch %d: %w", state, i, err)
+			return err
 		}
-		seed.outputs[i] = v
+		if cur != nil {
+			point = mergePoints(point, cur)
+		}
+		return nil
 	}
-	return state, input, vars, seed, nil
+	for _, b := range events {
+		ev := &redriveEvent{}
+		if err := json.Unmarshal(b, ev); err != nil {
+			return nil, fmt.Errorf("interp: reading history for a redrive: %w", err)
+		}
+		if ev.Type == "ExecutionRedriven" {
+			if err := finish(); err != nil {
+				return nil, err
+			}
+			run = run[:0]
+		}
+		run = append(run, ev)
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	if point == nil {
+		return nil, fmt.Errorf("%w: no state was entered", ErrNotRedrivable)
+	}
+	var err error
+	if point.vars, err = parseVars(vars); err != nil {
+		return nil, err
+	}
+	return point, nil
 }
 
-// iterationOutputs returns the outputs of a Map's iterations that succeeded: the output of the
-// event each MapIterationSucceeded follows, its iteration's last.
-func iterationOutputs(state string, evs []redriveEvent) map[int]string {
-	exited := map[int64]string{}
-	out := map[int]string{}
-	for _, ev := range evs {
+// replayRun sorts one run's events into threads and returns the top level's.
+func replayRun(def *asl.StateMachine, run []*redriveEvent) *hthread {
+	root := &hthread{machine: &def.Machine}
+	threadOf := map[int64]*hthread{run[0].ID: root}
+	byID := map[int64]*redriveEvent{}
+	for _, ev := range run[1:] {
+		byID[ev.ID] = ev
+		pt := threadOf[ev.Prev]
+		if pt == nil {
+			pt = root
+		}
+		t := pt
 		switch {
-		case ev.Exited != nil && ev.Exited.Output != nil:
-			exited[ev.ID] = *ev.Exited.Output
-		case ev.Iteration != nil && ev.Iteration.Name == state:
-			if text, ok := exited[ev.Prev]; ok {
-				out[ev.Iteration.Index] = text
+		case ev.IterStarted != nil:
+			f := pt.fan
+			if f == nil || f.startedID != ev.Prev {
+				f = pt.parent // it follows the last event of a sibling iteration
 			}
+			if f == nil || f.state.Map == nil {
+				break
+			}
+			t = &hthread{machine: f.state.Map.Processor, parent: f, index: ev.IterStarted.Index}
+			f.children[t.index] = t
+		case ev.Entered != nil && pt.fan != nil && pt.fan.startedID == ev.Prev && pt.fan.state.Parallel != nil:
+			f := pt.fan
+			for i, b := range f.state.Parallel.Branches {
+				if b.States[ev.Entered.Name] != nil {
+					t = &hthread{machine: b, parent: f, index: i}
+					f.children[i] = t
+				}
+			}
+		case ev.IterSucceeded != nil || ev.IterFailed != nil || ev.IterAborted != nil:
+			if pt.parent == nil {
+				break
+			}
+			t = pt.parent.owner
+			if ev.IterSucceeded != nil {
+				if last := byID[ev.Prev]; last != nil && last.Exited != nil && last.Exited.Output != nil {
+					pt.parent.succeeded[ev.IterSucceeded.Index] = *last.Exited.Output
+				}
+			}
+		case ev.Exited != nil:
+			// A Parallel's or Map's exit follows the last event of its last child.
+			for t.machine.States[ev.Exited.Name] == nil && t.parent != nil {
+				t = t.parent.owner
+			}
+		case fanClosing[ev.Type] && !pt.fanPending() && pt.parent != nil:
+			t = pt.parent.owner
 		}
+		threadOf[ev.ID] = t
+		t.apply(ev)
 	}
-	return out
+	return root
 }
 
-// branchOutputs returns the outputs of a Parallel's branches that succeeded. History names no
-// branch, but state names are unique: a branch succeeded when the last event of its top-level
-// states is the exit of a terminal one.
-func branchOutputs(branches []*asl.Machine, evs []redriveEvent) map[int]string {
-	out := map[int]string{}
-	for i, b := range branches {
-		var last *redriveEvent
-		for k := range evs {
-			ev := &evs[k]
-			if ev.Entered != nil && b.States[ev.Entered.Name] != nil || ev.Exited != nil && b.States[ev.Exited.Name] != nil {
-				last = ev
-			}
+// fanPending reports whether the thread's state is a Parallel or Map that has not ended: an
+// event ending one is then the thread's own, else its parent's.
+func (t *hthread) fanPending() bool {
+	if t.entered == nil {
+		return false
+	}
+	st := t.machine.States[t.entered.Entered.Name]
+	return st != nil && (st.Parallel != nil || st.Map != nil) && (t.fan == nil || t.open)
+}
+
+// apply records an event of the thread.
+func (t *hthread) apply(ev *redriveEvent) {
+	t.last = ev
+	switch {
+	case ev.Entered != nil && t.machine.States[ev.Entered.Name] != nil:
+		t.entered, t.fan, t.open = ev, nil, false
+		t.entries++
+	case ev.Exited != nil && t.machine.States[ev.Exited.Name] != nil:
+		if t.vars == nil && len(ev.Exited.Assigned) > 0 {
+			t.vars = map[string]string{}
 		}
-		if last == nil || last.Exited == nil || last.Exited.Output == nil {
+		for k, v := range ev.Exited.Assigned {
+			t.vars[k] = v
+		}
+	case ev.Type == "ParallelStateStarted" || ev.Type == "MapStateStarted":
+		if t.entered != nil {
+			t.fan = &hfan{owner: t, state: t.machine.States[t.entered.Entered.Name], startedID: ev.ID,
+				children: map[int]*hthread{}, succeeded: map[int]string{}}
+			t.open = true
+		}
+	case fanClosing[ev.Type]:
+		t.open = false
+	}
+}
+
+// output returns what a branch or iteration returned, if it succeeded: a Map records it; a
+// branch succeeded when its last event is the exit of a terminal state.
+func (t *hthread) output() (string, bool) {
+	if t.parent.state.Map != nil {
+		out, ok := t.parent.succeeded[t.index]
+		return out, ok
+	}
+	last := t.last
+	if last == nil || last.Exited == nil || last.Exited.Output == nil {
+		return "", false
+	}
+	st := t.machine.States[last.Exited.Name]
+	return *last.Exited.Output, st != nil && (st.End || st.Type == asl.Succeed)
+}
+
+// point returns where the thread resumes; nil when it entered no state (it starts over).
+// redriven tells whether the thread's run was a redrive.
+func (t *hthread) point(redriven bool) (*redrivePoint, error) {
+	if t.entered == nil {
+		return nil, nil
+	}
+	name := t.entered.Entered.Name
+	if t.entered.Entered.Input == nil {
+		return nil, fmt.Errorf("%w: the input of state %s is not in its history", ErrNotRedrivable, name)
+	}
+	input, err := jsonv.ParseString(*t.entered.Entered.Input)
+	if err != nil {
+		return nil, fmt.Errorf("interp: input of state %s: %w", name, err)
+	}
+	p := &redrivePoint{state: name, input: input, resumed: redriven && t.entries == 1}
+	if t.parent != nil {
+		if p.vars, err = parseVars(t.vars); err != nil {
+			return nil, err
+		}
+	}
+	if t.fan == nil {
+		return p, nil
+	}
+	p.outputs, p.children = map[int]jsonv.Value{}, map[int]*redrivePoint{}
+	for i, c := range t.fan.children {
+		if text, ok := c.output(); ok {
+			v, err := jsonv.ParseString(text)
+			if err != nil {
+				return nil, fmt.Errorf("interp: output of %s's branch or iteration %d: %w", name, i, err)
+			}
+			p.outputs[i] = v
 			continue
 		}
-		if st := b.States[last.Exited.Name]; st.End || st.Type == asl.Succeed {
-			out[i] = *last.Exited.Output
+		cp, err := c.point(redriven)
+		if err != nil {
+			return nil, err
+		}
+		if cp != nil {
+			p.children[i] = cp
 		}
 	}
+	return p, nil
+}
+
+// mergePoints adds the point of a later run to that of the run before it: when the later run
+// resumed in the same state, the branches or iterations it did not run keep their earlier
+// outcome.
+func mergePoints(prev, cur *redrivePoint) *redrivePoint {
+	if prev == nil || !cur.resumed || prev.state != cur.state {
+		return cur
+	}
+	out := &redrivePoint{state: cur.state, input: cur.input, resumed: true,
+		vars: maps.Clone(prev.vars), outputs: maps.Clone(prev.outputs), children: maps.Clone(prev.children)}
+	if out.vars == nil {
+		out.vars = map[string]jsonv.Value{}
+	}
+	maps.Copy(out.vars, cur.vars)
+	if out.outputs == nil {
+		out.outputs = map[int]jsonv.Value{}
+	}
+	if out.children == nil {
+		out.children = map[int]*redrivePoint{}
+	}
+	for i, o := range cur.outputs {
+		out.outputs[i] = o
+		delete(out.children, i)
+	}
+	for i, c := range cur.children {
+		out.children[i] = mergePoints(prev.children[i], c)
+	}
 	return out
+}
+
+func parseVars(texts map[string]string) (map[string]jsonv.Value, error) {
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	vars := make(map[string]jsonv.Value, len(texts))
+	for name, text := range texts {
+		v, err := jsonv.ParseString(text)
+		if err != nil {
+			return nil, fmt.Errorf("interp: variable %s: %w", name, err)
+		}
+		vars[name] = v
+	}
+	return vars, nil
 }

@@ -3,6 +3,8 @@ package interp_test
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +101,9 @@ func TestRedriveFanOut(t *testing.T) {
 		// answers answers the first run's tasks, in the order they were scheduled.
 		answers []interp.Event
 		want    string
+		// entered lists the states the redrive enters, sorted: only those on the way to what
+		// failed.
+		entered string
 	}{
 		{
 			name: "parallel",
@@ -107,6 +112,7 @@ func TestRedriveFanOut(t *testing.T) {
 				{"StartAt":"Slow","States":{"Slow":{"Type":"Task","Resource":"` + act + `","End":true}}}]}}}`,
 			answers: []interp.Event{interp.TaskFailed{Error: "Flaky"}},
 			want:    `["quick","again-0"]`,
+			entered: "[Both Slow]",
 		},
 		{
 			name: "map",
@@ -114,6 +120,43 @@ func TestRedriveFanOut(t *testing.T) {
 				"ItemProcessor":{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"` + act + `","End":true}}}}}}`,
 			answers: []interp.Event{interp.TaskSucceeded{Output: `"first"`}, interp.TaskFailed{Error: "Flaky"}, interp.TaskSucceeded{Output: `"third"`}},
 			want:    `["first","again-0","third"]`,
+			entered: "[Each Work]",
+		},
+		{
+			name: "parallel in a parallel branch",
+			def: `{"StartAt":"Outer","States":{"Outer":{"Type":"Parallel","End":true,"Branches":[
+				{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"a","End":true}}},
+				{"StartAt":"Pre","States":{"Pre":{"Type":"Pass","Assign":{"v":7},"Result":{"p":1},"Next":"Inner"},
+					"Inner":{"Type":"Parallel","End":true,"Branches":[
+						{"StartAt":"X","States":{"X":{"Type":"Task","Resource":"` + act + `","End":true}}},
+						{"StartAt":"Y","States":{"Y":{"Type":"Task","Resource":"` + act + `","Parameters":{"v.$":"$v","p.$":"$.p"},"End":true}}}]}}}]}}}`,
+			answers: []interp.Event{interp.TaskSucceeded{Output: `"x"`}, interp.TaskFailed{Error: "Flaky"}},
+			want:    `["a",["x","again-0"]]`,
+			entered: "[Inner Outer Y]",
+		},
+		{
+			name: "map in a parallel branch",
+			def: `{"StartAt":"Outer","States":{"Outer":{"Type":"Parallel","End":true,"Branches":[
+				{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"a","End":true}}},
+				{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","End":true,
+					"ItemProcessor":{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"` + act + `","End":true}}}}}}]}}}`,
+			answers: []interp.Event{interp.TaskSucceeded{Output: `"one"`}, interp.TaskSucceeded{Output: `"two"`}, interp.TaskFailed{Error: "Flaky"}},
+			want:    `["a",["one","two","again-0"]]`,
+			entered: "[Each Outer Work]",
+		},
+		{
+			name: "parallel in a map iteration",
+			def: `{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","End":true,
+				"ItemProcessor":{"StartAt":"Both","States":{"Both":{"Type":"Parallel","End":true,"Branches":[
+					{"StartAt":"P","States":{"P":{"Type":"Task","Resource":"` + act + `","End":true}}},
+					{"StartAt":"Q","States":{"Q":{"Type":"Task","Resource":"` + act + `","End":true}}}]}}}}}}`,
+			answers: []interp.Event{
+				interp.TaskSucceeded{Output: `"p1"`}, interp.TaskSucceeded{Output: `"q1"`},
+				interp.TaskSucceeded{Output: `"p2"`}, interp.TaskFailed{Error: "Flaky"},
+				interp.TaskSucceeded{Output: `"p3"`}, interp.TaskSucceeded{Output: `"q3"`},
+			},
+			want:    `[["p1","q1"],["p2","again-0"],["p3","q3"]]`,
+			entered: "[Both Each Q]",
 		},
 	}
 	for _, tt := range tests {
@@ -167,6 +210,16 @@ func TestRedriveFanOut(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Redrive: %v", err)
 			}
+			var entered []string
+			for _, ev := range res.Events {
+				if strings.HasSuffix(ev.Type, "StateEntered") {
+					entered = append(entered, ev.Details.Name)
+				}
+			}
+			slices.Sort(entered)
+			if got := fmt.Sprint(entered); got != tt.entered {
+				t.Errorf("the redrive entered %s, want %s", got, tt.entered)
+			}
 			var again []interp.ScheduleTask
 			for _, ef := range res.Effects {
 				if s, ok := ef.(interp.ScheduleTask); ok {
@@ -185,5 +238,74 @@ func TestRedriveFanOut(t *testing.T) {
 				t.Fatalf("after the redrive: %s %v, want SUCCEEDED %s", x.Status, x.Output, tt.want)
 			}
 		})
+	}
+}
+
+// TestRedriveNestedTwice redrives a failure in a nested Parallel twice: each redrive runs only
+// the branch that failed, with the variables its enclosing branch assigned, and the outputs of
+// the branches that succeeded in the first run are kept through both.
+func TestRedriveNestedTwice(t *testing.T) {
+	const act = "arn:aws:states:us-east-1:123456789012:activity:a"
+	def := mustParse(t, `{"StartAt":"Outer","States":{"Outer":{"Type":"Parallel","End":true,"Branches":[
+		{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"a","End":true}}},
+		{"StartAt":"Pre","States":{"Pre":{"Type":"Pass","Assign":{"v":7},"Result":{"p":1},"Next":"Inner"},
+			"Inner":{"Type":"Parallel","End":true,"Branches":[
+				{"StartAt":"X","States":{"X":{"Type":"Task","Resource":"`+act+`","End":true}}},
+				{"StartAt":"Y","States":{"Y":{"Type":"Task","Resource":"`+act+`","Parameters":{"v.$":"$v","p.$":"$.p"},"End":true}}},
+				{"StartAt":"Z","States":{"Z":{"Type":"Task","Resource":"`+act+`","End":true}}}]}}}]}}}`)
+	tasks := func(res interp.Result) []interp.ScheduleTask {
+		var out []interp.ScheduleTask
+		for _, ef := range res.Effects {
+			if s, ok := ef.(interp.ScheduleTask); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	x, res, err := interp.Start(def, identity(), `{}`, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := res.Events
+	step := func(ev interp.Event) {
+		t.Helper()
+		res, err := interp.Step(x, ev, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, res.Events...)
+	}
+	first := tasks(res)
+	if len(first) != 3 {
+		t.Fatalf("%d tasks scheduled, want 3", len(first))
+	}
+	step(interp.TaskSucceeded{TaskID: first[0].TaskID, Output: `"x"`})
+	step(interp.TaskSucceeded{TaskID: first[2].TaskID, Output: `"z"`})
+	step(interp.TaskFailed{TaskID: first[1].TaskID, Error: "Flaky"})
+	for i, last := range []bool{false, true} {
+		if x.Status != interp.Failed {
+			t.Fatalf("before redrive %d: status %s, want FAILED", i+1, x.Status)
+		}
+		snap, err := x.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, res, err = interp.Redrive(def, snap, encode(events), t0.Add(time.Hour))
+		if err != nil {
+			t.Fatalf("Redrive %d: %v", i+1, err)
+		}
+		events = append(events, res.Events...)
+		again := tasks(res)
+		if len(again) != 1 || jsonv.String(again[0].Parameters) != `{"v":7,"p":1}` {
+			t.Fatalf("redrive %d scheduled %+v; want Y alone, with the branch's variable", i+1, again)
+		}
+		if last {
+			step(interp.TaskSucceeded{TaskID: again[0].TaskID, Output: `"y"`})
+		} else {
+			step(interp.TaskFailed{TaskID: again[0].TaskID, Error: "Flaky"})
+		}
+	}
+	if x.Status != interp.Succeeded || *x.Output != `["a",["x","y","z"]]` {
+		t.Fatalf("after two redrives: %s %v", x.Status, x.Output)
 	}
 }
