@@ -299,3 +299,73 @@ func TestInlineMapKeepsNoRecord(t *testing.T) {
 		t.Fatalf("MapRuns() = %+v", runs)
 	}
 }
+
+// TestMapRunAbortedWithItsParallel: a Map Run ends ABORTED, with its running children, when a
+// sibling branch fails the Parallel around it, and when the execution times out.
+func TestMapRunAbortedWithItsParallel(t *testing.T) {
+	mapBranch := `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":2,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"T",
+			"States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}},"End":true}}}`
+	tests := []struct {
+		name  string
+		def   string
+		event func(open []interp.ScheduleTask, timers []interp.StartTimer) interp.Event
+		want  interp.Status
+	}{
+		{
+			name: "a sibling branch fails",
+			def: `{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[` + mapBranch + `,
+				{"StartAt":"Other","States":{"Other":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}]}}}`,
+			event: func(open []interp.ScheduleTask, _ []interp.StartTimer) interp.Event {
+				for _, st := range open {
+					if st.StateName == "Other" {
+						return interp.TaskFailed{TaskID: st.TaskID, Error: "Boom"}
+					}
+				}
+				return nil
+			},
+			want: interp.Failed,
+		},
+		{
+			name: "the execution times out",
+			def:  `{"TimeoutSeconds":60,` + mapBranch[1:],
+			event: func(_ []interp.ScheduleTask, timers []interp.StartTimer) interp.Event {
+				return interp.TimerFired{TimerID: timers[0].TimerID}
+			},
+			want: interp.TimedOut,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			def := mustParse(t, tt.def)
+			x, res, err := interp.Start(def, identity(), `[1,2,3]`, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var open []interp.ScheduleTask
+			var timers []interp.StartTimer
+			for _, e := range res.Effects {
+				switch e := e.(type) {
+				case interp.ScheduleTask:
+					open = append(open, e)
+				case interp.StartTimer:
+					timers = append(timers, e)
+				}
+			}
+			ev := tt.event(open, timers)
+			if ev == nil {
+				t.Fatalf("no event to send; tasks %+v", open)
+			}
+			if _, err := interp.Step(x, ev, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if x.Status != tt.want {
+				t.Fatalf("execution %s, want %s", x.Status, tt.want)
+			}
+			m := x.MapRuns()[0]
+			if got := summary(m); got != "ABORTED 1/0/0/0/2 exec=2 mc=2 tc=0 tp=0" || m.StopDate == nil || !m.StopDate.Equal(t0.Add(time.Minute)) {
+				t.Fatalf("Map Run %s, stopped %v", got, m.StopDate)
+			}
+		})
+	}
+}
