@@ -99,3 +99,63 @@ func TestRedriveExecution(t *testing.T) {
 		})
 	}
 }
+
+// TestRedriveNestedParallel fails one branch of a Parallel inside a Parallel branch and
+// redrives: only that branch's task runs again, and the outputs of the others are kept.
+func TestRedriveNestedParallel(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	act, err := b.client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("nested")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := func(which string) string {
+		return fmt.Sprintf(`{"Type":"Task","Resource":%q,"Parameters":{"which":%q},"End":true}`, *act.ActivityArn, which)
+	}
+	machine := b.createMachine(t, "nested", `{"StartAt":"Outer","States":{"Outer":{"Type":"Parallel","End":true,"Branches":[
+		{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"a","End":true}}},
+		{"StartAt":"Pre","States":{"Pre":{"Type":"Pass","Next":"Inner"},"Inner":{"Type":"Parallel","End":true,"Branches":[
+			{"StartAt":"X","States":{"X":`+task("x")+`}},
+			{"StartAt":"Y","States":{"Y":`+task("y")+`}}]}}}]}}}`)
+	exec := b.start(t, machine, "n", "{}")
+	// X answers first, so that its success is recorded before Y's failure ends the execution.
+	first, second := b.pollTask(t, *act.ActivityArn), b.pollTask(t, *act.ActivityArn)
+	if *first.Input != `{"which":"x"}` {
+		first, second = second, first
+	}
+	if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: first.TaskToken, Output: aws.String(`"x"`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.client.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: second.TaskToken, Error: aws.String("Flaky")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusFailed {
+		t.Fatalf("execution %s, want FAILED", d.Status)
+	}
+	if _, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(exec)}); err != nil {
+		t.Fatal(err)
+	}
+	again := b.pollTask(t, *act.ActivityArn)
+	if *again.Input != `{"which":"y"}` {
+		t.Fatalf("the redrive ran the task %s, want Y's only", *again.Input)
+	}
+	if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: again.TaskToken, Output: aws.String(`"y"`)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != `["a",["x","y"]]` {
+		t.Fatalf("after the redrive: %s %s", d.Status, aws.ToString(d.Output))
+	}
+	hist, err := b.client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(exec), MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := map[string]int{}
+	for _, ev := range hist.Events {
+		if ev.StateEnteredEventDetails != nil {
+			entered[*ev.StateEnteredEventDetails.Name]++
+		}
+	}
+	if want := map[string]int{"Outer": 2, "A": 1, "Pre": 1, "Inner": 2, "X": 1, "Y": 2}; fmt.Sprint(entered) != fmt.Sprint(want) {
+		t.Fatalf("states entered %v, want %v", entered, want)
+	}
+}
