@@ -30,6 +30,12 @@ func TestRunAndValidate(t *testing.T) {
 	notJSON := writeFile(t, "notjson.asl.json", `{"StartAt":`)
 	express := writeFile(t, "express.asl.json", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:a","End":true}}}`)
 	input := writeFile(t, "input.json", `{"name": "Ada"}`)
+	twoYears := writeFile(t, "years.asl.json", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":63072000,"End":true}}}`)
+	// 6,250 rounds of four events: past the 25,000 events of a Standard execution's history.
+	counter := writeFile(t, "counter.asl.json", `{"StartAt":"Inc","States":{
+		"Inc":{"Type":"Pass","Parameters":{"i.$":"States.MathAdd($.i, 1)"},"Next":"Check"},
+		"Check":{"Type":"Choice","Choices":[{"Variable":"$.i","NumericGreaterThanEquals":6250,"Next":"Done"}],"Default":"Inc"},
+		"Done":{"Type":"Succeed"}}}`)
 
 	for _, tc := range []struct {
 		name     string
@@ -44,6 +50,12 @@ func TestRunAndValidate(t *testing.T) {
 			"", []string{"status", "output", "events"}},
 		{"run fails", []string{"run", fails, "--json"}, exitFailed,
 			`{"status":"FAILED","error":"Oops","cause":"on purpose"}`, nil},
+		{"a Wait of two years times out at the one-year quota", []string{"run", twoYears, "--json", "--wait-scale", "0"}, exitFailed,
+			`{"status":"TIMED_OUT"}`, nil},
+		{"history limit", []string{"run", counter, "--json", "--input", `{"i":0}`}, exitFailed,
+			`{"status":"FAILED","error":"States.Runtime","cause":"The execution reached the maximum number of history events (25000)."}`, nil},
+		{"no history limit for Express", []string{"run", counter, "--json", "--type", "EXPRESS", "--input", `{"i":0}`}, exitOK,
+			`{"status":"SUCCEEDED","output":{"i":6250}}`, nil},
 		{"task without runner", []string{"run", task, "--json"}, exitFailed, `"error":"States.TaskFailed"`, nil},
 		{"invalid definition", []string{"run", invalid, "--json"}, exitInvalid, "", nil},
 		{"input not JSON", []string{"run", ok, "--input", `{"a":`}, exitInvalid, "", nil},

@@ -135,6 +135,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		RoleArn:          "arn:aws:iam::" + *account + ":role/stepline",
 		Account:          *account,
 		Region:           *region,
+		Type:             mtype,
 		WaitScale:        *waitScale,
 	})
 	if err != nil {

@@ -476,7 +476,11 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 	for _, ef := range res.Effects {
 		switch ef := ef.(type) {
 		case interp.StartTimer:
-			m.TimersInsert = append(m.TimersInsert, &store.TimerInsert{TimerID: ef.TimerID, Due: e.scale(now, ef.Due)})
+			due := ef.Due
+			if !ef.Quota {
+				due = e.scale(now, due)
+			}
+			m.TimersInsert = append(m.TimersInsert, &store.TimerInsert{TimerID: ef.TimerID, Due: due})
 		case interp.CancelTimer:
 			m.TimersDelete = append(m.TimersDelete, ef.TimerID)
 		case interp.ScheduleTask:
@@ -534,7 +538,10 @@ func (e *Engine) finishTransition(x *interp.Execution, tr *store.Transition, now
 	tr.StopDate = &stop
 }
 
-// scale maps an interpreter due time onto the wall clock by WaitScale.
+// scale maps an interpreter due time onto the wall clock by WaitScale. The one-year quota
+// (interp.MaxDuration) is not scaled: it bounds how long an execution holds the server's
+// rows on the wall clock, not a duration of the definition, and scaled by 0 it would time
+// every execution out at once.
 func (e *Engine) scale(now, due time.Time) time.Time {
 	if e.o.WaitScale == 1 {
 		return due

@@ -83,6 +83,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Account:          o.Account,
 		StartTime:        now,
 		Sync:             o.Sync,
+		Express:          o.Type == asl.Express,
 	}
 	if o.ExecutionArn != "" {
 		id.ExecutionArn = o.ExecutionArn

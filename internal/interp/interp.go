@@ -47,6 +47,10 @@ type Identity struct {
 	// Sync marks a synchronous Express execution (StartSyncExecution): it cannot be redriven,
 	// so its context object has no RedriveCount.
 	Sync bool
+	// Express marks an Express execution, which AWS holds to neither MaxHistoryEvents nor
+	// MaxDuration (its own limit is five minutes, kept by its runner). Only Standard executions
+	// are stored, so snapshots leave it out.
+	Express bool `json:",omitempty"`
 }
 
 // Execution is the state of one execution. Step changes it in place; the caller owns it and
@@ -106,6 +110,10 @@ type ScheduleTask struct {
 type StartTimer struct {
 	TimerID string
 	Due     time.Time
+	// Quota marks the timer of MaxDuration: a service quota, not a duration the definition
+	// waits on, so a runner that scales waits on the wall clock (--wait-scale) leaves it as it
+	// is. Runners on virtual time need not tell it apart.
+	Quota bool
 }
 
 // CancelTimer withdraws a timer that no longer matters.
@@ -209,18 +217,23 @@ func start(def *asl.StateMachine, id Identity, input string, now time.Time, test
 			x.root.vars[m.Key] = m.Value
 		}
 	}
-	r.enter(x.root, def.StartAt, in)
-	r.drain()
+	r.burst(x.root, def.StartAt, in)
+	r.startQuota(now.Add(MaxDuration))
 	return x, r.result(), nil
 }
 
 // Step applies one event to a running execution. Events for tasks or timers the execution no
 // longer waits on (a late result after a timeout, a timer of a finished state) are ignored.
-func Step(x *Execution, e Event, now time.Time) (Result, error) {
+func Step(x *Execution, e Event, now time.Time) (res Result, err error) {
 	if x.Status != Running {
 		return Result{}, fmt.Errorf("execution %s is %s: %w", x.ID.ExecutionArn, x.Status, ErrNotRunning)
 	}
 	r := &run{x: x, now: now}
+	defer func() {
+		if r.endAtHistoryLimit(recover()) {
+			res, err = r.result(), nil
+		}
+	}()
 	switch e := e.(type) {
 	case TaskStarted:
 		r.taskStarted(e)

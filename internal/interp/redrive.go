@@ -128,6 +128,14 @@ func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.T
 	if x.ID.RedriveCount >= MaxRedrives {
 		return nil, Result{}, fmt.Errorf("execution %s was redriven %d times: %w", x.ID.ExecutionArn, x.ID.RedriveCount, ErrNotRedrivable)
 	}
+	// AWS's reasons "Execution history event limit exceeded" and "Execution has exceeded the
+	// max execution time": a redrive adds to the history and keeps the start time.
+	if x.nextEventID >= MaxHistoryEvents-1 {
+		return nil, Result{}, fmt.Errorf("execution %s has %d history events: %w", x.ID.ExecutionArn, x.nextEventID, ErrNotRedrivable)
+	}
+	if now.Sub(x.ID.StartTime) >= MaxDuration {
+		return nil, Result{}, fmt.Errorf("execution %s started more than a year ago: %w", x.ID.ExecutionArn, ErrNotRedrivable)
+	}
 	point, err := findRedrivePoint(def, events)
 	if err != nil {
 		return nil, Result{}, fmt.Errorf("execution %s: %w", x.ID.ExecutionArn, err)
@@ -147,8 +155,8 @@ func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.T
 		x.root.vars = point.vars
 	}
 	x.redone.at[x.root] = point
-	r.enter(x.root, point.state, point.input)
-	r.drain()
+	r.burst(x.root, point.state, point.input)
+	r.startQuota(x.ID.StartTime.Add(MaxDuration))
 	x.redone = nil
 	return x, r.result(), nil
 }

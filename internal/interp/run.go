@@ -21,6 +21,23 @@ const MaxPayload = 256 * 1024
 // MaxAssigned is AWS's limit on the variables one Assign sets, in bytes of JSON text.
 const MaxAssigned = 256 * 1024
 
+// MaxHistoryEvents is AWS's limit on a Standard execution's history. The event that would be
+// the last one allowed is ExecutionFailed (States.Runtime) instead, unless it ends the
+// execution anyway (see emit).
+const MaxHistoryEvents = 25000
+
+// historyLimitCause is AWS's cause of the ExecutionFailed that ends an execution at
+// MaxHistoryEvents.
+const historyLimitCause = "The execution reached the maximum number of history events (25000)."
+
+// MaxDuration is AWS's limit on a Standard execution's duration, one year of 365 days: an
+// execution still running then times out as if its TimeoutSeconds had passed.
+const MaxDuration = 365 * 24 * time.Hour
+
+// quotaTimerID names the MaxDuration timer. A fixed id leaves the sequence that numbers
+// timers, tasks and Map Runs as it was without the quota.
+const quotaTimerID = "timer-quota"
+
 // thread is one line of control: the execution itself, a Parallel branch or a Map iteration.
 type thread struct {
 	id      int64
@@ -157,6 +174,11 @@ func (r *run) emitOn(th *thread, typ string, d history.Details) int64 {
 }
 
 func (r *run) emit(typ string, prev int64, d history.Details) int64 {
+	// The execution's end (finish sets the status first) may be the last event allowed; any
+	// other event there unwinds the burst to endAtHistoryLimit.
+	if r.x.nextEventID == MaxHistoryEvents-1 && r.x.Status == Running && !r.x.ID.Express && r.x.test == nil {
+		panic(historyFull{})
+	}
 	r.x.nextEventID++
 	id := r.x.nextEventID
 	r.events = append(r.events, history.Event{ID: id, PreviousEventID: prev, Timestamp: r.now, Type: typ, Details: d})
@@ -194,6 +216,50 @@ func (r *run) cancelTimer(id string) {
 		delete(r.x.timers, id)
 		r.effects = append(r.effects, CancelTimer{TimerID: id})
 	}
+}
+
+// historyFull is the panic that unwinds a burst at MaxHistoryEvents: the limit can strike deep
+// inside a state's work, and nothing of that work may follow the execution's last event.
+type historyFull struct{}
+
+// burst enters state name on th and runs the execution until it waits or ends.
+func (r *run) burst(th *thread, name string, input jsonv.Value) {
+	defer func() { r.endAtHistoryLimit(recover()) }()
+	r.enter(th, name, input)
+	r.drain()
+}
+
+// endAtHistoryLimit, given what recover returned in a call that runs a burst, fails the
+// execution whose history reached MaxHistoryEvents, as AWS does, and reports whether it did.
+// Other panics go on. The events and effects of the burst so far stand: finish cancels the
+// timers and tasks they started.
+func (r *run) endAtHistoryLimit(p any) bool {
+	if p == nil {
+		return false
+	}
+	if _, ok := p.(historyFull); !ok {
+		panic(p)
+	}
+	r.queue = nil
+	name, cause := sferr.Runtime, historyLimitCause
+	r.x.Error, r.x.Cause = &name, &cause
+	r.finish(Failed, "ExecutionFailed", history.Details{Error: &name, Cause: &cause}, r.x.nextEventID)
+	return true
+}
+
+// startQuota starts the MaxDuration timer, due at due, for a Standard execution still running
+// after its first burst, unless its TimeoutSeconds timer (started at r.now) ends it first.
+// Starting it only then spares the executions that end at once, such as Pass chains, a timer.
+func (r *run) startQuota(due time.Time) {
+	x := r.x
+	if x.Status != Running || x.ID.Express || x.test != nil {
+		return
+	}
+	if t := x.Def.TimeoutSeconds; t > 0 && !r.now.Add(time.Duration(t)*time.Second).After(due) {
+		return
+	}
+	x.timers[quotaTimerID] = timerRef{kind: timerExecution}
+	r.effects = append(r.effects, StartTimer{TimerID: quotaTimerID, Due: due, Quota: true})
 }
 
 // drain runs queued work until none is left or the execution ended.
@@ -810,8 +876,8 @@ func (r *run) threadFailed(th *thread, f failure) {
 }
 
 func (r *run) finish(st Status, typ string, d history.Details, prev int64) {
-	r.emit(typ, prev, d)
 	r.x.Status = st
+	r.emit(typ, prev, d)
 	for id := range r.x.timers {
 		r.effects = append(r.effects, CancelTimer{TimerID: id})
 	}
