@@ -182,9 +182,10 @@ func (a *API) listExecutions(ctx context.Context, body []byte) (any, error) {
 	}
 	out := listExecutionsOut{Executions: []executionItem{}}
 	if deref(in.StatusFilter) == "PENDING_REDRIVE" {
-		// Only a Map Run's child executions wait to be redriven; still check the machine
-		// exists, as AWS does.
-		_, err := a.o.Service.DescribeStateMachine(ctx, *in.StateMachineArn)
+		// Only a Map Run's child executions wait to be redriven; still check the machine (or
+		// version, or alias) and the page, as AWS does.
+		_, _, err := a.o.Service.ListExecutions(ctx, &service.ListExecutionsInput{
+			StateMachineArn: *in.StateMachineArn, Status: store.StatusRunning, Page: service.Page{Limit: 1, Token: page.Token}})
 		return out, err
 	}
 	var redriven *bool

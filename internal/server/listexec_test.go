@@ -69,6 +69,19 @@ func TestListExecutionsOfVersionsAndAliases(t *testing.T) {
 		}
 	}
 
+	for _, arn := range []string{machine, v1, prod} {
+		out, err := b.client.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn),
+			StatusFilter: types.ExecutionStatusPendingRedrive})
+		if err != nil || len(out.Executions) != 0 {
+			t.Fatalf("ListExecutions(%s, PENDING_REDRIVE) = %+v, %v; want none", arn, out, err)
+		}
+	}
+	_, err = b.client.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine + ":staging"),
+		StatusFilter: types.ExecutionStatusPendingRedrive})
+	if !errors.As(err, new(*types.ResourceNotFound)) {
+		t.Fatalf("ListExecutions of a missing alias, PENDING_REDRIVE: %v, want ResourceNotFound", err)
+	}
+
 	refusals := []struct {
 		name string
 		arn  string
