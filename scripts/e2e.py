@@ -386,6 +386,34 @@ def _():
     expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=ex)
 
 
+@check("boto3: redrive with a client token, listed by version and alias with its redrives")
+def _():
+    act, sm = activity_machine("e2e-redrive-token")
+    v1 = sfn.publish_state_machine_version(stateMachineArn=sm)["stateMachineVersionArn"]
+    alias = sfn.create_state_machine_alias(
+        name="live", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}])["stateMachineAliasArn"]
+    ex = sfn.start_execution(stateMachineArn=alias, input="{}")["executionArn"]
+    task = sfn.get_activity_task(activityArn=act)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Flaky")
+    expect(wait_done(ex)["status"] == "FAILED", "FAILED first")
+    first = sfn.redrive_execution(executionArn=ex, clientToken="e2e-token")["redriveDate"]
+    again = sfn.redrive_execution(executionArn=ex, clientToken="e2e-token")["redriveDate"]
+    expect(first == again, (first, again))
+    for arn in (sm, v1, alias):
+        items = sfn.list_executions(stateMachineArn=arn)["executions"]
+        expect([i["executionArn"] for i in items] == [ex], (arn, items))
+        expect(items[0]["redriveCount"] == 1 and items[0]["stateMachineAliasArn"] == alias, items)
+    expect_error("ResourceNotFound", sfn.list_executions, stateMachineArn=sm + ":nope")
+    task = sfn.get_activity_task(activityArn=act)
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    expect(wait_done(ex)["status"] == "SUCCEEDED", "SUCCEEDED after the redrive")
+    expect_error("TaskTimedOut", sfn.send_task_success, taskToken=task["taskToken"], output="{}")
+    expect_error("InvalidToken", sfn.send_task_success, taskToken=ex + "#task-999", output="{}")
+    e = expect_error("TooManyTags", sfn.tag_resource, resourceArn=sm,
+                     tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
+    expect(e.response.get("resourceName") == sm, e.response)
+
+
 @check("boto3: a task without heartbeats fails with States.HeartbeatTimeout")
 def _():
     act = sfn.create_activity(name="e2e-silent")["activityArn"]
