@@ -86,16 +86,20 @@ func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 			out.Output, out.OutputDetails = x.Output, &included{true}
 		}
 	}
-	out.RedriveStatus = "REDRIVABLE"
-	if ok, reason := a.o.Service.Redrivable(x); !ok {
-		out.RedriveStatus, out.RedriveStatusReason = "NOT_REDRIVABLE", reason
-	}
 	r, err := a.o.Service.Redrives(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
 	if r != nil {
 		out.RedriveCount, out.RedriveDate = r.Count, epochPtr(&r.Date)
+	}
+	ok, reason, err := a.o.Service.Redrivable(ctx, x, r)
+	if err != nil {
+		return nil, err
+	}
+	out.RedriveStatus = "REDRIVABLE"
+	if !ok {
+		out.RedriveStatus, out.RedriveStatusReason = "NOT_REDRIVABLE", reason
 	}
 	if out.StateMachineVersionArn, out.StateMachineAliasArn, err = a.o.Service.ExecutionOrigin(ctx, arn); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/store"
 )
 
@@ -38,7 +39,15 @@ func (s *Service) RedriveExecution(ctx context.Context, arn, clientToken string)
 	if date, ok, err := s.redriveOfToken(ctx, arn, clientToken); err != nil || ok {
 		return date, err
 	}
-	if ok, reason := s.Redrivable(x); !ok {
+	r, err := s.Redrives(ctx, arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ok, reason, err := s.Redrivable(ctx, x, r)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok {
 		return time.Time{}, newError(CodeExecutionNotRedrivable, nil, "%s: '%s'", reason, arn)
 	}
 	sm, err := s.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: x.StateMachineArn, RevisionID: x.RevisionID})
@@ -80,17 +89,33 @@ func (s *Service) redriveOfToken(ctx context.Context, arn, clientToken string) (
 	return date, true, nil
 }
 
-// Redrivable reports whether RedriveExecution would resume x, and why not.
-func (s *Service) Redrivable(x *store.Execution) (bool, string) {
+// Redrivable reports whether RedriveExecution would resume x, redriven r times (nil: never),
+// and why not, in the words of DescribeExecution's redriveStatusReason.
+func (s *Service) Redrivable(ctx context.Context, x *store.Execution, r *store.Redrives) (bool, string, error) {
+	now := s.o.Clock.Now()
 	switch {
 	case !x.Status.Redrivable():
-		return false, fmt.Sprintf("Execution is %s and cannot be redriven", x.Status)
+		return false, fmt.Sprintf("Execution is %s and cannot be redriven", x.Status), nil
 	case x.Type != store.StateMachineStandard:
-		return false, "Only STANDARD executions can be redriven"
-	case x.StopDate != nil && s.o.Clock.Now().Sub(*x.StopDate) > redriveWindow:
-		return false, "Execution ended more than 14 days ago and cannot be redriven"
+		return false, "Only STANDARD executions can be redriven", nil
+	case x.StopDate != nil && now.Sub(*x.StopDate) > redriveWindow:
+		return false, "Execution redrivable period exceeded", nil
+	case now.Sub(x.StartDate) >= interp.MaxDuration:
+		// A redrive keeps the start date: it would time out at once.
+		return false, "Execution has exceeded the max execution time", nil
+	case r != nil && r.Count >= interp.MaxRedrives:
+		// Not among AWS's documented reasons, which do not mention its quota of redrives.
+		return false, fmt.Sprintf("Execution was redriven %d times, the most it can be", r.Count), nil
 	}
-	return true, ""
+	// A redrive adds to the history: one at its limit has no room (see interp.Redrive).
+	last, err := s.o.Store.HistoryList(ctx, &store.HistoryListParams{ExecutionArn: x.Arn, Reverse: true, Limit: 1})
+	if err != nil {
+		return false, "", fmt.Errorf("service: reading the history of %s: %w", x.Arn, err)
+	}
+	if len(last.Events) > 0 && last.Events[0].ID >= interp.MaxHistoryEvents-1 {
+		return false, "Execution history event limit exceeded", nil
+	}
+	return true, "", nil
 }
 
 // Redrives returns how often an execution was redriven and when last; nil when never.
