@@ -492,6 +492,10 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 			}
 		case interp.CancelTask:
 			m.EffectsDelete = append(m.EffectsDelete, ef.TaskID)
+			if ef.Token != "" {
+				// SendTask* with it answers TaskTimedOut now, and no worker gets its activity task.
+				m.TaskTokensDelete = append(m.TaskTokensDelete, ef.Token)
+			}
 		}
 	}
 	cancelWithinStep(m)
@@ -527,7 +531,12 @@ func cancelWithinStep(m *store.Mutations) {
 		return scheduled[id]
 	})
 	m.EffectsInsert = slices.DeleteFunc(m.EffectsInsert, func(ef *store.EffectInsert) bool { return cancelled[ef.EffectID] })
-	m.TaskTokensInsert = slices.DeleteFunc(m.TaskTokensInsert, func(t *store.TaskTokenInsert) bool { return cancelled[t.TaskID] })
+	dropped := map[string]bool{}
+	m.TaskTokensInsert = slices.DeleteFunc(m.TaskTokensInsert, func(t *store.TaskTokenInsert) bool {
+		dropped[t.Token] = cancelled[t.TaskID]
+		return cancelled[t.TaskID]
+	})
+	m.TaskTokensDelete = slices.DeleteFunc(m.TaskTokensDelete, func(tok string) bool { return dropped[tok] })
 }
 
 // finishTransition fills in the outcome of an execution that ended.

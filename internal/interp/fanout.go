@@ -300,8 +300,7 @@ func (r *run) abortThread(th *thread) {
 	delete(r.x.threads, th.id)
 	if th.task != nil {
 		id := th.taskID
-		r.closeTask(th)
-		r.effects = append(r.effects, CancelTask{TaskID: id})
+		r.effects = append(r.effects, r.cancelEffect(id, r.closeTask(th)))
 	}
 	r.cancelTimer(th.timerID)
 	r.abortChildren(th)

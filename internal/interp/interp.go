@@ -119,8 +119,12 @@ type StartTimer struct {
 // CancelTimer withdraws a timer that no longer matters.
 type CancelTimer struct{ TimerID string }
 
-// CancelTask withdraws a task whose result no longer matters (its state was aborted).
-type CancelTask struct{ TaskID string }
+// CancelTask withdraws a task whose result no longer matters (its state was aborted, or it
+// timed out). Token is the task's token, if it had one: it is no longer valid.
+type CancelTask struct {
+	TaskID string
+	Token  string
+}
 
 // Finished reports that the execution ended; Execution holds the outcome.
 type Finished struct{ Status Status }

@@ -264,6 +264,7 @@ func TestTaskTimeout(t *testing.T) {
 		t.Fatalf("an unknown timer changed the execution")
 	}
 	var timer string
+	var task interp.ScheduleTask
 	x2, start, _ := interp.Start(def, identity(), `{}`, t0)
 	for _, e := range start.Effects {
 		if st, ok := e.(interp.StartTimer); ok && !st.Quota {
@@ -272,8 +273,11 @@ func TestTaskTimeout(t *testing.T) {
 				t.Errorf("timeout due %v", st.Due)
 			}
 		}
-		if st, ok := e.(interp.ScheduleTask); ok && st.Token == "" {
-			t.Errorf("a waitForTaskToken task has no token")
+		if st, ok := e.(interp.ScheduleTask); ok {
+			task = st
+			if st.Token == "" {
+				t.Errorf("a waitForTaskToken task has no token")
+			}
 		}
 	}
 	res, err = interp.Step(x2, interp.TimerFired{TimerID: timer}, t0.Add(5*time.Second))
@@ -282,6 +286,14 @@ func TestTaskTimeout(t *testing.T) {
 	}
 	if x2.Status != interp.Failed || deref(x2.Error) != "States.Timeout" {
 		t.Fatalf("status %s error %s", x2.Status, deref(x2.Error))
+	}
+	// The task that timed out is withdrawn with its token, which a caller may still hold.
+	cancelled := false
+	for _, e := range res.Effects {
+		cancelled = cancelled || e == interp.Effect(interp.CancelTask{TaskID: task.TaskID, Token: task.Token})
+	}
+	if !cancelled {
+		t.Errorf("effects of the timeout %v lack the task's CancelTask with its token", res.Effects)
 	}
 	if _, err := interp.Step(x2, interp.TimerFired{TimerID: timer}, t0); err == nil {
 		t.Errorf("Step on a finished execution did not fail")

@@ -53,7 +53,7 @@ func (r *run) execTask(th *thread) {
 	taskID := "task-" + r.seq()
 	token := ""
 	if info.needsToken() {
-		token = r.x.ID.ExecutionArn + "#" + taskID
+		token = taskToken(r.x.ID.ExecutionArn, taskID)
 	}
 	var params jsonv.Value = th.effective
 	if st.Parameters != nil {
@@ -175,6 +175,18 @@ func (r *run) taskHeartbeat(e TaskHeartbeat) {
 	th.task.hbTimerID = r.startTimer(timerRef{kind: timerHeartbeat, thread: th.id}, r.now.Add(time.Duration(th.task.heartbeat)*time.Second))
 }
 
+// taskToken is the token of a task that reports through one: its execution and its id.
+func taskToken(executionArn, taskID string) string { return executionArn + "#" + taskID }
+
+// cancelEffect withdraws the task id that t was, closed, with its token.
+func (r *run) cancelEffect(id string, t *taskInfo) CancelTask {
+	c := CancelTask{TaskID: id}
+	if t.needsToken() {
+		c.Token = taskToken(r.x.ID.ExecutionArn, id)
+	}
+	return c
+}
+
 // closeTask forgets an open task and its timers.
 func (r *run) closeTask(th *thread) *taskInfo {
 	t := th.task
@@ -230,6 +242,10 @@ func (r *run) taskFailed(id, name, cause string, timedOut bool) {
 		r.taskStarted(TaskStarted{TaskID: id})
 	}
 	t := r.closeTask(th)
+	if timedOut {
+		// A worker may still hold it; its token must now be refused.
+		r.effects = append(r.effects, r.cancelEffect(id, t))
+	}
 	f := failure{name: &name}
 	if cause != "" {
 		f.cause = &cause

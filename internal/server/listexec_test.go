@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -246,5 +247,37 @@ func TestTaskTokenErrors(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTaskTimedOutWhileTheExecutionRuns: the token of an activity task that timed out is
+// refused (TaskTimedOut) while the execution retries, and no worker gets a task that timed
+// out before any worker took it.
+func TestTaskTimedOutWhileTheExecutionRuns(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	act, err := b.client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Attempts run 0-2 s, 3-5 s and 6-8 s after the start.
+	machine := b.createMachine(t, "retried", fmt.Sprintf(`{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":%q,
+		"TimeoutSeconds":2,"Retry":[{"ErrorEquals":["States.Timeout"],"IntervalSeconds":1,"BackoffRate":1,"MaxAttempts":2}],"End":true}}}`,
+		*act.ActivityArn))
+	started := time.Now()
+	exec := b.start(t, machine, "r", "{}")
+	first := b.pollTask(t, *act.ActivityArn)
+	// The first attempt times out unanswered, the second before any worker asks.
+	time.Sleep(time.Until(started.Add(5500 * time.Millisecond)))
+	_, err = b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: first.TaskToken, Output: aws.String("{}")})
+	if !errors.As(err, new(*types.TaskTimedOut)) {
+		t.Fatalf("SendTaskSuccess with the token of an attempt that timed out: %v, want TaskTimedOut", err)
+	}
+	third := b.pollTask(t, *act.ActivityArn)
+	if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: third.TaskToken, Output: aws.String(`"ok"`)}); err != nil {
+		t.Fatalf("SendTaskSuccess of the task a worker got after two timeouts: %v", err)
+	}
+	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("execution %s %s; the worker got a task that had timed out", d.Status, aws.ToString(d.Error))
 	}
 }
