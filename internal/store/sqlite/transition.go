@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,7 +93,7 @@ var updateSQL = func() (q [2]string) {
 			set += `, status = ?4, output = ?5, error = ?6, cause = ?7, stop_date = ?8`
 		}
 		q[ends] = `UPDATE executions SET ` + set + `
-			WHERE arn = ?2 AND version = ?3 AND status = 'RUNNING' RETURNING id`
+			WHERE id = ?2 AND version = ?3 AND status = 'RUNNING'`
 	}
 	return q
 }()
@@ -112,17 +111,19 @@ func (s *Store) applyTransition(ctx context.Context, tx *wtx, t *store.Transitio
 		return 0, conflict()
 	}
 	ends := t.Status.Terminal()
-	args := []any{nonNil(t.State), t.ExecutionArn, t.Version}
+	// The lease knows the row id: updating by it skips a search of the ARN index, and Exec
+	// is cheaper than a query with RETURNING.
+	id := l.id
+	args := []any{nonNil(t.State), id, t.Version}
 	if ends {
 		args = append(args, t.Status, t.Output, t.Error, t.Cause, microPtr(t.StopDate))
 	}
-	var id int64
-	err := tx.queryRow(ctx, updateSQL[b2i(ends)], args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, conflict()
-	}
+	res, err := tx.exec(ctx, updateSQL[b2i(ends)], args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: update execution: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, errors.Join(conflict(), err)
 	}
 	return id, s.writeMutations(ctx, tx, id, &t.Mutations, ends)
 }
