@@ -134,6 +134,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", o.Path, err)
 	}
 	q.Del("_query_only")
+	// The checkpointer waits for readers while it holds the writer (see checkpoint): not long.
+	q.Set("_busy_timeout", fmt.Sprint(ckBusyTimeout.Milliseconds()))
 	ck, err := sql.Open("sqlite", "file:"+o.Path+"?"+q.Encode())
 	if err != nil {
 		wc.Close()
@@ -171,9 +173,20 @@ func (s *Store) closeProbes() error {
 // checkpointInterval is how often the checkpointer copies the WAL into the database file.
 const checkpointInterval = 500 * time.Millisecond
 
+// walRestartFrames is the WAL length (in pages) past which the checkpointer holds the writer
+// to let the WAL start over, and ckBusyTimeout how long it then waits for readers.
+const (
+	walRestartFrames = 8192
+	ckBusyTimeout    = 100 * time.Millisecond
+)
+
 // checkpoint copies committed WAL frames into the database file until Close. PASSIVE takes no
-// lock the writer needs, so commits go on meanwhile; once a checkpoint has copied the whole
-// WAL, the next commit starts writing it from the beginning again, which bounds its size.
+// lock the writer needs, so commits go on meanwhile. But under a steady stream of commits it
+// never catches up with the last one, and the WAL starts over only once a checkpoint has
+// copied all of it: the WAL grew to 470 MB while 100,000 parked executions resumed. So once
+// the WAL is long, the checkpointer holds the writer while it copies what PASSIVE left
+// (little, as PASSIVE just ran) and waits a moment for readers to leave the WAL (RESTART);
+// if they do not, the next tick tries again.
 func (s *Store) checkpoint() {
 	defer close(s.ckDone)
 	t := time.NewTicker(checkpointInterval)
@@ -185,7 +198,17 @@ func (s *Store) checkpoint() {
 		case <-t.C:
 		}
 		// A failed checkpoint is retried at the next tick; the WAL only grows meanwhile.
-		s.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		var busy, frames, copied int
+		if err := s.ck.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil || frames < walRestartFrames {
+			continue
+		}
+		select {
+		case s.wsem <- struct{}{}:
+		case <-s.done:
+			return
+		}
+		s.ck.Exec(`PRAGMA wal_checkpoint(RESTART)`)
+		<-s.wsem
 	}
 }
 
