@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/store"
 	storedsn "github.com/stepline/stepline/internal/store/dsn"
@@ -207,4 +209,68 @@ func BenchmarkDurablePassChain20Postgres(b *testing.B) {
 			benchmarkStartsOn(b, engines, sm, 1000)
 		})
 	}
+}
+
+// jumpClock is the wall clock moved forward by a settable offset, so a benchmark can bring a
+// whole population of parked timers due at one instant.
+type jumpClock struct{ offset atomic.Int64 }
+
+func (c *jumpClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *jumpClock) Sleep(ctx context.Context, d time.Duration) error {
+	return clock.Real{}.Sleep(ctx, d)
+}
+
+// BenchmarkResumeParked measures how fast one node resumes executions whose Wait came due: it
+// parks b.N executions in an hour-long Wait on SQLite, moves the clock past the hour and times
+// until all have ended. Parked waits resume on time only if a node resumes executions faster
+// than it starts them: their due times come as fast as their starts went.
+func BenchmarkResumeParked(b *testing.B) {
+	s := openSQLite(b, filepath.Join(b.TempDir(), "db"))
+	clk := &jumpClock{}
+	e := newEngine(b, s, "n1", engine.Options{WaitScale: 1, Clock: clk, PollInterval: 20 * time.Millisecond})
+	sm := createMachine(b, s, "parked", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"P"},"P":{"Type":"Pass","End":true}}}`)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	begun, cpuBegun := time.Now(), cpuTime()
+	for range 200 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				if _, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: fmt.Sprint("e", i), Input: `{}`}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	startRate := float64(b.N) / time.Since(begun).Seconds()
+	startCPU := cpuTime() - cpuBegun
+	b.ResetTimer()
+	cpuResumed := cpuTime()
+	clk.offset.Store(int64(time.Hour + time.Second))
+	for {
+		res, err := s.ExecutionList(context.Background(), &store.ExecutionListParams{StateMachineArn: sm.Arn, Status: store.StatusRunning, Limit: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Executions) == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "resumes/s")
+	b.ReportMetric(startRate, "starts/s")
+	b.ReportMetric(float64((cpuTime()-cpuResumed).Microseconds())/float64(b.N), "cpu-µs/resume")
+	b.ReportMetric(float64(startCPU.Microseconds())/float64(b.N), "cpu-µs/start")
+}
+
+// cpuTime is the CPU time the process has used, which a busy machine inflates less than
+// elapsed time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

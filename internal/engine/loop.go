@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stepline/stepline/internal/interp"
@@ -181,39 +183,6 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 	return c, later, nil
 }
 
-// leased is an execution this node holds the lease of for one round.
-type leased struct {
-	x       *interp.Execution
-	version int64
-}
-
-// restoreLeased restores leased executions from their snapshots. Executions leased by another
-// node are not among them: their claimed rows come back when the claims expire. Those that
-// ended or cannot be restored are released at once.
-func (e *Engine) restoreLeased(ctx context.Context, xs []*store.Execution) (map[string]*leased, error) {
-	live := make(map[string]*leased, len(xs))
-	var release []*store.Execution
-	for _, ex := range xs {
-		if ex.Status.Terminal() {
-			release = append(release, ex)
-			continue
-		}
-		x, err := e.restore(ctx, ex)
-		if err != nil {
-			e.log.Error("cannot restore an execution", "execution", ex.Arn, "err", err)
-			release = append(release, ex)
-			continue
-		}
-		live[ex.Arn] = &leased{x: x, version: ex.Version}
-	}
-	if len(release) > 0 {
-		if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: arnsOf(release)}); err != nil {
-			return nil, fmt.Errorf("releasing leases: %w", err)
-		}
-	}
-	return live, nil
-}
-
 // releaseLeases gives up leases this round cannot use, so that their timers come due again at
 // once instead of when the leases expire. It is best effort: when it fails too, expiry does it.
 func (e *Engine) releaseLeases(ctx context.Context, arns []string) {
@@ -263,47 +232,108 @@ type stepped struct {
 	transitions int
 }
 
-// step restores the executions and applies their events.
+// stepped1 is what stepping one execution gave: its transition, or why it has none.
+type stepped1 struct {
+	tr      *store.Transition
+	x       *interp.Execution
+	release bool  // the execution ended before or cannot be restored: give its lease up
+	err     error // an event the interpreter refused: the round fails
+	n       int   // state transitions
+}
+
+// stepWorkers bounds the goroutines a round's executions are stepped on; a round smaller
+// than stepShare executions a worker is not worth splitting.
+const stepShare = 32
+
+// step restores the executions leased and applies their events. Executions are independent,
+// so they are stepped on as many goroutines as there are processors: restoring snapshots and
+// encoding the results is most of a resume's CPU time outside the store's writer, and it
+// would otherwise bound, on one core, how many executions a node resumes per second.
+// Executions leased by another node are not among c.leased: their claimed rows come back
+// when the claims expire.
 func (e *Engine) step(ctx context.Context, c *claimed) (*stepped, error) {
-	live, err := e.restoreLeased(ctx, c.leased)
-	if err != nil {
-		e.releaseLeases(ctx, arnsOf(c.leased))
-		return nil, err
+	byArn := make(map[string]*store.Execution, len(c.leased))
+	for _, ex := range c.leased {
+		byArn[ex.Arn] = ex
 	}
+	out := make([]stepped1, len(c.order))
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1)) - 1; i < len(c.order); i = int(next.Add(1)) - 1 {
+			if ex := byArn[c.order[i]]; ex != nil {
+				out[i] = e.stepOne(ctx, c, ex)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(c.order)/stepShare+1) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 	st := &stepped{}
-	for _, arn := range c.order {
-		l := live[arn]
-		if l == nil {
-			continue
-		}
-		w := c.byExec[arn]
-		tr := &store.Transition{ExecutionArn: arn, LeaseOwner: e.o.Node, Version: l.version, ReleaseLease: true}
-		var all interp.Result
-		for _, ev := range w.events {
-			if l.x.Status != interp.Running {
-				break
+	var release []string
+	var failed error
+	for i := range out {
+		o := &out[i]
+		switch {
+		case o.err != nil:
+			failed = cmp.Or(failed, o.err)
+		case o.release:
+			release = append(release, c.order[i])
+		case o.tr != nil:
+			st.trs = append(st.trs, o.tr)
+			st.transitions += o.n
+			if o.x.Status != interp.Running {
+				st.ended = append(st.ended, o.x)
 			}
-			res, err := interp.Step(l.x, ev, c.now)
-			if err != nil {
-				e.releaseLeases(ctx, slices.Collect(maps.Keys(live)))
-				return nil, fmt.Errorf("stepping %s: %w", arn, err)
-			}
-			all.Events = append(all.Events, res.Events...)
-			all.Effects = append(all.Effects, res.Effects...)
 		}
-		if err := e.record(l.x, all, c.now, tr, w.timers); err != nil {
-			e.releaseLeases(ctx, slices.Collect(maps.Keys(live)))
-			return nil, err
+	}
+	if failed != nil {
+		e.releaseLeases(ctx, arnsOf(c.leased))
+		return nil, failed
+	}
+	if len(release) > 0 {
+		if err := e.o.Store.ExecutionLeaseRelease(ctx, &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: release}); err != nil {
+			e.releaseLeases(ctx, arnsOf(c.leased))
+			return nil, fmt.Errorf("releasing leases: %w", err)
 		}
-		tr.InboxDelete = w.messages
-		if l.x.Status != interp.Running {
-			e.finishTransition(l.x, tr, c.now)
-			st.ended = append(st.ended, l.x)
-		}
-		st.transitions += countTransitions(all.Events)
-		st.trs = append(st.trs, tr)
 	}
 	return st, nil
+}
+
+// stepOne restores one leased execution and applies its events.
+func (e *Engine) stepOne(ctx context.Context, c *claimed, ex *store.Execution) stepped1 {
+	if ex.Status.Terminal() {
+		return stepped1{release: true}
+	}
+	x, err := e.restore(ctx, ex)
+	if err != nil {
+		e.log.Error("cannot restore an execution", "execution", ex.Arn, "err", err)
+		return stepped1{release: true}
+	}
+	w := c.byExec[ex.Arn]
+	tr := &store.Transition{ExecutionArn: ex.Arn, LeaseOwner: e.o.Node, Version: ex.Version, ReleaseLease: true}
+	var all interp.Result
+	for _, ev := range w.events {
+		if x.Status != interp.Running {
+			break
+		}
+		res, err := interp.Step(x, ev, c.now)
+		if err != nil {
+			return stepped1{err: fmt.Errorf("stepping %s: %w", ex.Arn, err)}
+		}
+		all.Events = append(all.Events, res.Events...)
+		all.Effects = append(all.Effects, res.Effects...)
+	}
+	if err := e.record(x, all, c.now, tr, w.timers); err != nil {
+		return stepped1{err: err}
+	}
+	tr.InboxDelete = w.messages
+	if x.Status != interp.Running {
+		e.finishTransition(x, tr, c.now)
+	}
+	return stepped1{tr: tr, x: x, n: countTransitions(all.Events)}
 }
 
 // commit commits a round's transitions together.
