@@ -262,42 +262,9 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
 	}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
-	}
-	defer tx.Rollback()
-	byID, ids, err := dueExecutions(ctx, tx, now, string(held), p.Limit)
-	if err != nil || len(ids) == 0 {
+	xs, err := dueExecutions(ctx, s.r, now, string(held), p.Limit)
+	if err != nil || len(xs) == 0 {
 		return nil, err
-	}
-	js, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT execution_id, timer_id, due_at FROM timers
-		WHERE execution_id IN (SELECT value FROM json_each(?)) AND available_at <= ?
-		ORDER BY due_at, timer_id`, string(js), now)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
-	}
-	defer rows.Close()
-	var xs []*dueExecution
-	for rows.Next() {
-		var id, due int64
-		var tm store.Timer
-		if err := rows.Scan(&id, &tm.TimerID, &due); err != nil {
-			return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
-		}
-		x := byID[id]
-		tm.ExecutionArn, tm.Due = x.Arn, fromMicro(due)
-		if len(x.Timers) == 0 {
-			xs = append(xs, x)
-		}
-		x.Timers = append(x.Timers, &tm)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
 	}
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
@@ -311,37 +278,52 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 	return leased, nil
 }
 
-// dueExecution is a DueExecution with its row id.
 type dueExecution struct {
 	store.DueExecution
 	id int64
 }
 
-// dueExecutions reads up to limit RUNNING executions with timers due at now, except those
-// whose ids are in the JSON array held, by id.
-func dueExecutions(ctx context.Context, tx *sql.Tx, now int64, held string, limit int) (map[int64]*dueExecution, []int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+stateCols+`, id FROM executions
-		WHERE id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
+// dueExecutions reads the RUNNING executions with timers due at now, other than those held (a
+// JSON array of row ids), with all their due timers; the earliest limit due timers choose the
+// executions. One statement reads both: claims are most of what a node's loop does besides
+// stepping, when parked executions come due.
+func dueExecutions(ctx context.Context, db *sql.DB, now int64, held string, limit int) ([]*dueExecution, error) {
+	// Statements this short are not worth the driver's goroutine watching a cancellable
+	// context.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+	}
+	rows, err := db.QueryContext(context.WithoutCancel(ctx), `SELECT `+stateCols+`, e.id, t.timer_id, t.due_at
+		FROM executions e JOIN timers t ON t.execution_id = e.id AND t.available_at <= ?1
+		WHERE e.id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
 			WHERE t.available_at <= ?1 AND e.status = 'RUNNING'
 			AND t.execution_id NOT IN (SELECT value FROM json_each(?2))
-			ORDER BY t.available_at LIMIT ?3)`, now, held, limit)
+			ORDER BY t.available_at LIMIT ?3)
+		ORDER BY t.due_at, t.timer_id`, now, held, limit)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
 	}
 	defer rows.Close()
 	byID := map[int64]*dueExecution{}
-	var ids []int64
+	var xs []*dueExecution
 	for rows.Next() {
-		var id int64
-		x, err := scanExecution(rows, stateCols, &id)
+		var id, due int64
+		var tm store.Timer
+		x, err := scanExecution(rows, stateCols, &id, &tm.TimerID, &due)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+			return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
 		}
-		byID[id] = &dueExecution{DueExecution: store.DueExecution{Execution: x}, id: id}
-		ids = append(ids, id)
+		d := byID[id]
+		if d == nil {
+			d = &dueExecution{DueExecution: store.DueExecution{Execution: x}, id: id}
+			byID[id] = d
+			xs = append(xs, d)
+		}
+		tm.ExecutionArn, tm.Due = x.Arn, fromMicro(due)
+		d.Timers = append(d.Timers, &tm)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("sqlite: claim due executions: %w", err)
+		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
 	}
-	return byID, ids, nil
+	return xs, nil
 }
