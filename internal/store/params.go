@@ -116,9 +116,6 @@ func (p *TransitionCommitBatchParams) Validate() error {
 }
 
 // Validate checks the params.
-func (p *TimerClaimDueParams) Validate() error { return validateClaim(p.Now, p.ClaimUntil, p.Limit) }
-
-// Validate checks the params.
 func (p *EffectClaimParams) Validate() error { return validateClaim(p.Now, p.ClaimUntil, p.Limit) }
 
 // Validate checks the params.

@@ -18,11 +18,12 @@
 // # Work rows
 //
 // Timers, outbox effects and inbox messages are "work rows" with an available-at time. Claiming
-// (TimerClaimDue, EffectClaim, InboxClaim) hands a row to one caller by pushing its available-at
-// time to the claim's expiry: nobody else sees it until then, and if the claimer dies the row
-// simply becomes available again. Rows are removed by the commit of the transition they cause
-// (Mutations.TimersDelete, EffectsDelete, InboxDelete), so a row is consumed exactly when its
-// effect on the execution is durable.
+// (EffectClaim, InboxClaim) hands a row to one caller by pushing its available-at time to the
+// claim's expiry: nobody else sees it until then, and if the claimer dies the row simply
+// becomes available again. Timers are not claimed one by one: ExecutionClaimDue leases their
+// execution, and the lease hides them the same way. Rows are removed by the commit of the
+// transition they cause (Mutations.TimersDelete, EffectsDelete, InboxDelete), so a row is
+// consumed exactly when its effect on the execution is durable.
 //
 // Times are never read from a clock here: every method that needs "now" takes it as a
 // parameter. Times are stored with microsecond precision, in UTC.
@@ -93,8 +94,6 @@ type Store interface {
 	// HistoryList pages through an execution's history events.
 	HistoryList(ctx context.Context, p *HistoryListParams) (*HistoryListResult, error)
 
-	// TimerClaimDue claims timers due at p.Now, earliest first.
-	TimerClaimDue(ctx context.Context, p *TimerClaimDueParams) ([]*Timer, error)
 	// ExecutionClaimDue leases RUNNING executions that have timers due at p.Now and returns them
 	// with their state, version and due timers, executions with the earliest due timer first:
 	// the engine's claim and lease in one write. Executions leased by anybody (p.Owner
@@ -475,18 +474,11 @@ type TimerInsert struct {
 	Due     time.Time
 }
 
-// Timer is a claimed timer.
+// Timer is a started timer of an execution (ExecutionClaimDue returns the due ones).
 type Timer struct {
 	ExecutionArn string
 	TimerID      string
 	Due          time.Time
-}
-
-// TimerClaimDueParams claims up to Limit timers due at Now, until ClaimUntil.
-type TimerClaimDueParams struct {
-	Now        time.Time
-	ClaimUntil time.Time
-	Limit      int
 }
 
 // ExecutionClaimDueParams leases to Owner, until ExpiresAt, up to Limit executions with timers

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/postgres"
 	"github.com/stepline/stepline/internal/store/postgres/pgtest"
@@ -30,7 +32,21 @@ func newStore(t testing.TB) *postgres.Store {
 
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) }, timers)
+}
+
+// timers is the suite's storetest.Timers: it reads the timers table of the store's schema.
+func timers(ctx context.Context, s store.Store) ([]*store.Timer, error) {
+	rows, err := s.(*postgres.Store).Pool().Query(ctx, `SELECT e.arn, t.timer_id, t.due_at
+		FROM timers t JOIN executions e ON e.id = t.execution_id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Timer, error) {
+		var tm store.Timer
+		err := r.Scan(&tm.ExecutionArn, &tm.TimerID, &tm.Due)
+		return &tm, err
+	})
 }
 
 func TestMigrations(t *testing.T) {

@@ -15,34 +15,6 @@ import (
 // expiry in the same statement: a concurrent claimer skips the rows being claimed, and once
 // this statement commits it no longer sees them as available.
 
-// TimerClaimDue implements store.Store.
-func (s *Store) TimerClaimDue(ctx context.Context, p *store.TimerClaimDueParams) ([]*store.Timer, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `WITH claimed AS (
-			UPDATE timers t SET available_at = $2
-			FROM (SELECT execution_id, timer_id FROM timers WHERE available_at <= $1
-				ORDER BY available_at LIMIT $3 FOR UPDATE SKIP LOCKED) c
-			WHERE t.execution_id = c.execution_id AND t.timer_id = c.timer_id
-			RETURNING t.execution_id, t.timer_id, t.due_at)
-		SELECT e.arn, c.timer_id, c.due_at FROM claimed c JOIN executions e ON e.id = c.execution_id
-		ORDER BY c.due_at, e.arn, c.timer_id`, ts(p.Now), ts(p.ClaimUntil), p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: claim timers: %w", err)
-	}
-	timers, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Timer, error) {
-		var t store.Timer
-		err := r.Scan(&t.ExecutionArn, &t.TimerID, &t.Due)
-		t.Due = t.Due.UTC()
-		return &t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: claim timers: %w", err)
-	}
-	return timers, nil
-}
-
 // EffectClaim implements store.Store.
 func (s *Store) EffectClaim(ctx context.Context, p *store.EffectClaimParams) ([]*store.Effect, error) {
 	if err := p.Validate(); err != nil {

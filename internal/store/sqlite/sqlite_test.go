@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/sqlite"
@@ -23,7 +24,28 @@ func newStore(t testing.TB) *sqlite.Store {
 
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) }, timers)
+}
+
+// timers is the suite's storetest.Timers: it reads the timers table on the store's read pool.
+func timers(ctx context.Context, s store.Store) ([]*store.Timer, error) {
+	rows, err := s.(*sqlite.Store).ReadDB().QueryContext(ctx, `SELECT e.arn, t.timer_id, t.due_at
+		FROM timers t JOIN executions e ON e.id = t.execution_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []*store.Timer
+	for rows.Next() {
+		var tm store.Timer
+		var due int64
+		if err := rows.Scan(&tm.ExecutionArn, &tm.TimerID, &due); err != nil {
+			return nil, err
+		}
+		tm.Due = time.UnixMicro(due).UTC()
+		ts = append(ts, &tm)
+	}
+	return ts, rows.Err()
 }
 
 func TestMigrations(t *testing.T) {

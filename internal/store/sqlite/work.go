@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/stepline/stepline/internal/store"
@@ -70,30 +69,6 @@ func (s *Store) claim(ctx context.Context, table, selectQ string, now, until int
 		}
 		return nil
 	})
-}
-
-// TimerClaimDue implements store.Store.
-func (s *Store) TimerClaimDue(ctx context.Context, p *store.TimerClaimDueParams) ([]*store.Timer, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	var ts []*store.Timer
-	err := s.claim(ctx, "timers", `SELECT t.rowid, e.arn, t.timer_id, t.due_at
-		FROM timers t JOIN executions e ON e.id = t.execution_id
-		WHERE t.available_at <= ? ORDER BY t.available_at LIMIT ?`,
-		micro(p.Now), micro(p.ClaimUntil), p.Limit, func(r *sql.Rows) (int64, error) {
-			var id, due int64
-			var t store.Timer
-			err := r.Scan(&id, &t.ExecutionArn, &t.TimerID, &due)
-			t.Due = fromMicro(due)
-			ts = append(ts, &t)
-			return id, err
-		})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(ts, func(a, b *store.Timer) int { return a.Due.Compare(b.Due) })
-	return ts, nil
 }
 
 // EffectClaim implements store.Store.

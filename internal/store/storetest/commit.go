@@ -136,7 +136,7 @@ func testCommitVersionConflict(t *testing.T, s store.Store) {
 	}
 }
 
-func testCommitConcurrentSameVersion(t *testing.T, s store.Store) {
+func testCommitConcurrentSameVersion(t *testing.T, s store.Store, timers Timers) {
 	sm := mustCreateMachine(t, s, "m")
 	x := mustStart(t, s, sm, startOpts{name: "x", owner: nodeA, events: 1})
 	const n = 8
@@ -174,9 +174,8 @@ func testCommitConcurrentSameVersion(t *testing.T, s store.Store) {
 	if got.Version != 2 || string(got.State) != fmt.Sprintf("state-from-%d", winner) {
 		t.Fatalf("after race: %+v, winner %d", got, winner)
 	}
-	ts, err := s.TimerClaimDue(t.Context(), &store.TimerClaimDueParams{Now: t0, ClaimUntil: t0.Add(time.Minute), Limit: 100})
-	if err != nil || len(ts) != 1 || ts[0].TimerID != fmt.Sprintf("timer-%d", winner) {
-		t.Fatalf("timers after race = %v, %v; want only the winner's", ts, err)
+	if ts, want := pendingTimers(t, s, timers), []string{fmt.Sprintf("x/timer-%d@0s", winner)}; !slices.Equal(ts, want) {
+		t.Fatalf("timers after race = %v; want only the winner's, %v", ts, want)
 	}
 }
 
@@ -205,7 +204,7 @@ func testCommitAfterLeaseLost(t *testing.T, s store.Store) {
 	mustCommit(t, s, late)
 }
 
-func testCommitDuplicateEventWritesNothing(t *testing.T, s store.Store) {
+func testCommitDuplicateEventWritesNothing(t *testing.T, s store.Store, timers Timers) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")
 	x := mustStart(t, s, sm, startOpts{name: "x", owner: nodeA, events: 2,
@@ -238,9 +237,8 @@ func testCommitDuplicateEventWritesNothing(t *testing.T, s store.Store) {
 	if ids := historyIDs(t, s, x.Arn); !slices.Equal(ids, []int64{1, 2}) {
 		t.Fatalf("history = %v", ids)
 	}
-	ts, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0, ClaimUntil: t0.Add(time.Minute), Limit: 10})
-	if err != nil || len(ts) != 1 || ts[0].TimerID != "old" {
-		t.Fatalf("timers = %v, %v; want only the old one", ts, err)
+	if ts := pendingTimers(t, s, timers); !slices.Equal(ts, []string{"x/old@0s"}) {
+		t.Fatalf("timers = %v; want only the old one", ts)
 	}
 	es, err := s.EffectClaim(ctx, &store.EffectClaimParams{Now: t0.Add(time.Hour), ClaimUntil: t0.Add(2 * time.Hour), Limit: 10})
 	if err != nil || len(es) != 0 {
@@ -317,7 +315,7 @@ func testCommitBatch(t *testing.T, s store.Store) {
 	}
 }
 
-func testCommitTerminal(t *testing.T, s store.Store) {
+func testCommitTerminal(t *testing.T, s store.Store, timers Timers) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")
 	x := mustStart(t, s, sm, startOpts{name: "x", owner: nodeA, events: 1,
@@ -343,8 +341,8 @@ func testCommitTerminal(t *testing.T, s store.Store) {
 		t.Fatalf("ended execution: %+v", got)
 	}
 	far := t0.Add(24 * time.Hour)
-	if ts, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: far, ClaimUntil: far.Add(time.Minute), Limit: 10}); err != nil || len(ts) != 0 {
-		t.Fatalf("timers of an ended execution: %v, %v", ts, err)
+	if ts := pendingTimers(t, s, timers); len(ts) != 0 {
+		t.Fatalf("timers of an ended execution: %v", ts)
 	}
 	if ms, err := s.InboxClaim(ctx, &store.InboxClaimParams{Now: far, ClaimUntil: far.Add(time.Minute), Limit: 10}); err != nil || len(ms) != 0 {
 		t.Fatalf("inbox of an ended execution: %v, %v", ms, err)
@@ -460,8 +458,8 @@ func testClosed(t *testing.T, s store.Store) {
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping after Close succeeded")
 	}
-	if _, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0, ClaimUntil: t0.Add(time.Second), Limit: 1}); err == nil {
-		t.Error("TimerClaimDue after Close succeeded")
+	if _, err := s.ExecutionClaimDue(ctx, &store.ExecutionClaimDueParams{Owner: nodeA, Now: t0, ExpiresAt: t0.Add(time.Second), Limit: 1}); err == nil {
+		t.Error("ExecutionClaimDue after Close succeeded")
 	}
 	if _, err := s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: "a"}); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ExecutionGet after Close: %v", err)

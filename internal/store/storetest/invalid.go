@@ -44,8 +44,8 @@ func testInvalidParams(t *testing.T, s store.Store) {
 			_, err := s.ExecutionLeaseAcquire(ctx, &store.ExecutionLeaseAcquireParams{Owner: nodeA, Now: t0, ExpiresAt: later})
 			return err
 		}},
-		{"timer claim ending at once", func() error {
-			_, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: t0, ClaimUntil: t0, Limit: 1})
+		{"effect claim ending at once", func() error {
+			_, err := s.EffectClaim(ctx, &store.EffectClaimParams{Now: t0, ClaimUntil: t0, Limit: 1})
 			return err
 		}},
 		{"due execution claim without owner", func() error {

@@ -9,7 +9,7 @@ import (
 	"github.com/stepline/stepline/internal/store"
 )
 
-func testExecutionRedrive(t *testing.T, s store.Store) {
+func testExecutionRedrive(t *testing.T, s store.Store, timers Timers) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")
 	end := func(x *store.Execution, status store.ExecutionStatus) *store.Execution {
@@ -41,10 +41,8 @@ func testExecutionRedrive(t *testing.T, s store.Store) {
 	if ids := historyIDs(t, s, failed.Arn); fmt.Sprint(ids) != "[1 2 3 4]" {
 		t.Fatalf("history after redrive: %v", ids)
 	}
-	due := t0.Add(2 * time.Hour)
-	if ts, err := s.TimerClaimDue(ctx, &store.TimerClaimDueParams{Now: due, ClaimUntil: due.Add(time.Minute), Limit: 10}); err != nil ||
-		len(ts) != 1 || ts[0].TimerID != "retry" {
-		t.Fatalf("timers of the redriven execution: %v, %v", ts, err)
+	if ts := pendingTimers(t, s, timers); !slices.Equal(ts, []string{"failed/retry@2h0m0s"}) {
+		t.Fatalf("timers of the redriven execution: %v", ts)
 	}
 	wantErr(t, "redriving a running execution", s.ExecutionRedrive(ctx, redrive(got)), store.ErrConflict)
 	wantErr(t, "redriving at a stale version", s.ExecutionRedrive(ctx, redrive(failed)), store.ErrConflict)
