@@ -30,13 +30,22 @@ const effectClaimTTL = 5 * time.Minute
 // round's commit and claims the next round meanwhile. The commit's executions stay leased
 // until it ends, so the claim cannot take them. So the store's writer, which is what bounds
 // how many executions a node resumes per second, is busy while the loop computes.
+//
+// While the store fails (a full disk, a lost database), the loop backs off before it claims
+// again, from PollInterval doubling up to maxBackoff, and starts over once a round goes
+// through. Without it a failed commit, which releases its leases, let the very next claim take
+// the same executions again at once: hundreds of failing commits a second, each logged, taking
+// the writer from the API's calls.
 func (e *Engine) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var (
-		next     *claimed
-		carry    []*store.InboxMessage
-		inflight chan struct{}
+		next      *claimed
+		carry     []*store.InboxMessage
+		inflight  chan struct{}
+		commitErr error // the result of the commit in flight, set before inflight is closed
+		failing   bool  // a store call of this round (or the previous claim) failed
+		backoff   time.Duration
 	)
 	defer func() {
 		if inflight != nil {
@@ -51,11 +60,13 @@ func (e *Engine) loop(ctx context.Context) {
 			st, err = e.step(ctx, cur)
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("engine round failed", "err", err)
+				failing = true
 			}
 		}
 		if inflight != nil {
 			<-inflight
 			inflight = nil
+			failing = failing || commitErr != nil
 		}
 		var busy map[string]*work
 		if st != nil && len(st.trs) > 0 {
@@ -64,8 +75,9 @@ func (e *Engine) loop(ctx context.Context) {
 			inflight = done
 			go func() {
 				defer close(done)
-				if err := e.commit(ctx, st); err != nil && ctx.Err() == nil {
-					e.log.Error("engine commit failed", "err", err)
+				commitErr = e.commit(ctx, st)
+				if commitErr != nil && ctx.Err() == nil {
+					e.log.Error("engine commit failed", "err", commitErr)
 				}
 			}()
 		}
@@ -73,8 +85,20 @@ func (e *Engine) loop(ctx context.Context) {
 		dispatched, err := e.dispatch(ctx, now)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("engine dispatch failed", "err", err)
+			failing = true
+		}
+		if failing {
+			backoff = min(max(2*backoff, e.o.PollInterval), maxBackoff)
+			// The commit in flight, if any, goes on meanwhile; nothing else is held.
+			if !sleep(ctx, backoff) {
+				return
+			}
+			now = e.o.Clock.Now().UTC()
+		} else {
+			backoff = 0
 		}
 		next, carry, err = e.claim(ctx, now, busy, carry)
+		failing = err != nil
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("engine claim failed", "err", err)
 		}
@@ -91,6 +115,22 @@ func (e *Engine) loop(ctx context.Context) {
 		case <-e.wake:
 		case <-timer.C:
 		}
+	}
+}
+
+// maxBackoff bounds the loop's pause while the store fails: the store is retried at least
+// about once a second, so executions go on soon after it recovers.
+const maxBackoff = time.Second
+
+// sleep waits d, or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
