@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/service"
+	"github.com/stepline/stepline/internal/store"
 )
 
 // MaxRequestBody is AWS's limit on a Step Functions request: 1 MB.
@@ -221,6 +222,18 @@ func (a *API) describeError(err error, action string) errorBody {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return errorBody{Type: ae.Code, Message: ae.Message}
+	}
+	// The database's faults are not bugs and pass: say which, so that an operator knows what
+	// to fix and a client that the same request may succeed later (SDKs retry a 503).
+	switch fault := a.o.Service.StoreFault(err); {
+	case errors.Is(fault, store.ErrStorageFull):
+		return errorBody{Type: codeServiceUnavailable, Message: "The database is full (no space left on its disk): " +
+			action + " was not carried out; retry once space is freed"}
+	case errors.Is(fault, store.ErrUnavailable):
+		// No promise that nothing was written: a connection that dropped as it committed may
+		// have committed. Retrying is safe where AWS makes it so (StartExecution by name).
+		return errorBody{Type: codeServiceUnavailable, Message: "The database is unavailable (connection lost or refused): " +
+			action + " failed; retry it"}
 	}
 	return errorBody{Type: codeInternalFailure, Message: "An internal error occurred while processing " + action}
 }

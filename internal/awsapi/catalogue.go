@@ -56,11 +56,12 @@ var catalogue = map[string]int{
 
 // Codes of the protocol's own errors.
 const (
-	codeInternalFailure  = "InternalFailure"
-	codeTooLarge         = "RequestEntityTooLargeException"
-	codeSerialization    = "SerializationException"
-	codeUnknownOperation = "UnknownOperationException"
-	codeValidation       = "ValidationException"
+	codeInternalFailure    = "InternalFailure"
+	codeServiceUnavailable = "ServiceUnavailable"
+	codeTooLarge           = "RequestEntityTooLargeException"
+	codeSerialization      = "SerializationException"
+	codeUnknownOperation   = "UnknownOperationException"
+	codeValidation         = "ValidationException"
 )
 
 // status returns the HTTP status of an error code; a code missing from the catalogue is a bug,

@@ -3,6 +3,8 @@ package service
 import (
 	"errors"
 	"fmt"
+
+	"github.com/stepline/stepline/internal/store"
 )
 
 // Code is an AWS Step Functions error code. The service speaks in AWS's codes because every
@@ -86,3 +88,9 @@ func activityDoesNotExist(arn string, cause error) error {
 func invalidName(name string) error {
 	return newError(CodeInvalidName, nil, "Invalid Name: '%s'", name)
 }
+
+// StoreFault returns store.ErrStorageFull or store.ErrUnavailable when err, returned by one of
+// the service's operations, comes from the database's condition rather than from the call (see
+// store.Fault), and nil otherwise. Such errors stay unwrapped failures, as the package comment
+// of Error says; this only lets the API layer tell people what went wrong.
+func (s *Service) StoreFault(err error) error { return store.Fault(s.o.Store, err) }

@@ -29,7 +29,42 @@ var (
 	ErrInvalidCursor = errors.New("store: invalid pagination cursor")
 	// ErrInvalidParams: a params struct is missing a required field or is inconsistent.
 	ErrInvalidParams = errors.New("store: invalid parameters")
+
+	// The database's own faults, as opposed to a call's: the same call can succeed once the
+	// fault is gone, so callers report them as the service being unavailable, not as a bug.
+
+	// ErrStorageFull: the database had no room for a write (its disk is full). The write's
+	// transaction was rolled back: nothing of it is visible.
+	ErrStorageFull = errors.New("store: database storage is full")
+	// ErrUnavailable: the connection to the database was lost or could not be made. A write
+	// whose connection dropped while it committed may have been applied.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
+
+// FaultClassifier is implemented by stores that recognise, among their driver's errors, those
+// that mean ErrStorageFull or ErrUnavailable. Classifying where the error is reported, rather
+// than wrapping at each of a driver's many return sites, keeps the drivers' code as it is.
+type FaultClassifier interface {
+	// Fault returns ErrStorageFull or ErrUnavailable when err comes from such a fault, else nil.
+	Fault(err error) error
+}
+
+// Fault returns ErrStorageFull or ErrUnavailable when err, returned by s, comes from the
+// database's fault, and nil otherwise.
+func Fault(s Store, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrStorageFull):
+		return ErrStorageFull
+	case errors.Is(err, ErrUnavailable):
+		return ErrUnavailable
+	}
+	if c, ok := s.(FaultClassifier); ok {
+		return c.Fault(err)
+	}
+	return nil
+}
 
 // SchemaTooNewError says which schema version was found and which this binary knows. Opening
 // such a database is refused rather than risking writes an older binary does not understand.

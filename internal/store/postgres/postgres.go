@@ -30,7 +30,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,7 +71,10 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store           = (*Store)(nil)
+	_ store.FaultClassifier = (*Store)(nil)
+)
 
 // Open connects and brings the schema up to date. A database migrated by a newer binary is
 // refused with a *store.SchemaTooNewError.
@@ -161,6 +168,26 @@ func pgCode(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// Fault implements store.FaultClassifier. PostgreSQL reports a full disk as SQLSTATE 53100. A
+// lost connection shows as the server's goodbye (57P01 when an administrator or a failover
+// terminated the backend, 57P02 a crash, 57P03 a server still starting, class 08 connection
+// exceptions), as pgx's ErrConnClosed on a connection it already gave up, as a failed connect,
+// or as the socket's own error (reset, unexpected EOF) when the server vanished without a word.
+func (s *Store) Fault(err error) error {
+	code := pgCode(err)
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case code == "53100":
+		return store.ErrStorageFull
+	case code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"),
+		errors.Is(err, pgconn.ErrConnClosed), errors.As(err, &ce), errors.As(err, &ne),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		return store.ErrUnavailable
+	}
+	return nil
 }
 
 func isUnique(err error) bool     { return pgCode(err) == "23505" }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,7 +80,10 @@ type Store struct {
 	probes map[string]*sql.Stmt
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store           = (*Store)(nil)
+	_ store.FaultClassifier = (*Store)(nil)
+)
 
 // Open opens (creating if need be) the database file and brings its schema up to date.
 // A database migrated by a newer binary is refused with a *store.SchemaTooNewError.
@@ -301,14 +305,48 @@ func (s *Store) write(ctx context.Context, f func(tx *wtx) error) error {
 	}
 	if err := f(tx); err != nil {
 		// Without ctx: a cancelled context must not leave the transaction open.
-		if _, rerr := tx.exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
-			return errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rerr))
+		if rerr := tx.rollback(ctx); rerr != nil {
+			return full(errors.Join(err, rerr))
 		}
-		return err
+		return full(err)
 	}
 	if _, err := tx.exec(ctx, `COMMIT`); err != nil {
-		_, rerr := tx.exec(context.WithoutCancel(ctx), `ROLLBACK`)
-		return errors.Join(fmt.Errorf("sqlite: commit: %w", err), rerr)
+		return full(errors.Join(fmt.Errorf("sqlite: commit: %w", err), tx.rollback(ctx)))
+	}
+	return nil
+}
+
+// rollback ends the transaction after a failure. A failure of SQLITE_FULL (or IOERR, NOMEM)
+// may already have rolled the whole transaction back, as SQLite documents; the ROLLBACK's
+// "no transaction is active" then says only that, and would make the error read like a bug.
+func (tx *wtx) rollback(ctx context.Context) error {
+	_, err := tx.exec(context.WithoutCancel(ctx), `ROLLBACK`)
+	var e *sqlite.Error
+	if err == nil || errors.As(err, &e) && e.Code() == sqlite3.SQLITE_ERROR && strings.Contains(e.Error(), "no transaction is active") {
+		return nil
+	}
+	return fmt.Errorf("sqlite: rollback: %w", err)
+}
+
+// isFull reports SQLITE_FULL: the disk (or the file system) had no room for a write.
+func isFull(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
+}
+
+// full marks a write that failed for want of disk space with store.ErrStorageFull, so that it
+// is reported as such (and not as an internal failure) and the log says so.
+func full(err error) error {
+	if isFull(err) {
+		return fmt.Errorf("%w: %w", store.ErrStorageFull, err)
+	}
+	return err
+}
+
+// Fault implements store.FaultClassifier, for the writes outside write (claims) too.
+func (s *Store) Fault(err error) error {
+	if isFull(err) {
+		return store.ErrStorageFull
 	}
 	return nil
 }
