@@ -302,8 +302,8 @@ func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.M
 	queue(len(evID), `INSERT INTO history_events (execution_id, event_id, type, timestamp, payload)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bytea[])`,
 		evX, evID, evType, evTime, evPayload)
-	queue(len(timerID), `INSERT INTO timers (execution_id, timer_id, due_at, available_at)
-		SELECT x, id, due, due FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS t (x, id, due)`,
+	queue(len(timerID), `INSERT INTO timers (execution_id, timer_id, due_at)
+		SELECT x, id, due FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS t (x, id, due)`,
 		timerX, timerID, timerDue)
 	queue(len(effID), `INSERT INTO effects (execution_id, effect_id, kind, idempotency_key, payload, created_at, available_at)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[])`,

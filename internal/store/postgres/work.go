@@ -165,8 +165,8 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 	}
 	rows, err := s.pool.Query(ctx, `WITH picked AS (
 			SELECT e.id FROM timers t JOIN executions e ON e.id = t.execution_id
-			WHERE t.available_at <= $3 AND e.status = 'RUNNING' AND (e.lease_owner IS NULL OR e.lease_expires_at <= $3)
-			ORDER BY t.available_at LIMIT $4
+			WHERE t.due_at <= $3 AND e.status = 'RUNNING' AND (e.lease_owner IS NULL OR e.lease_expires_at <= $3)
+			ORDER BY t.due_at LIMIT $4
 			FOR UPDATE OF e SKIP LOCKED),
 		leased AS (
 			UPDATE executions SET lease_owner = $1, lease_expires_at = $2
@@ -175,7 +175,7 @@ func (s *Store) ExecutionClaimDue(ctx context.Context, p *store.ExecutionClaimDu
 		SELECT `+stateCols+`, due.ids, due.dues FROM leased l, LATERAL (
 			SELECT array_agg(timer_id ORDER BY due_at, timer_id) AS ids,
 				array_agg(due_at ORDER BY due_at, timer_id) AS dues, min(due_at) AS first_due
-			FROM timers WHERE execution_id = l.id AND available_at <= $3) due
+			FROM timers WHERE execution_id = l.id AND due_at <= $3) due
 		ORDER BY due.first_due, l.arn`, p.Owner, ts(p.ExpiresAt), ts(p.Now), p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim due executions: %w", err)

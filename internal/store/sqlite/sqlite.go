@@ -150,8 +150,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	ck.SetMaxOpenConns(1)
 	s := &Store{w: w, r: r, wc: wc, ck: ck, wsem: make(chan struct{}, 1), done: make(chan struct{}),
 		ckDone: make(chan struct{}), stmts: map[string]*sql.Stmt{}, probes: map[string]*sql.Stmt{}, leases: leaseTable{}}
-	for _, table := range []string{"timers", "effects", "inbox"} {
-		st, err := r.PrepareContext(ctx, `SELECT 1 FROM `+table+` WHERE available_at <= ? LIMIT 1`)
+	for table, column := range map[string]string{"timers": "due_at", "effects": "available_at", "inbox": "available_at"} {
+		st, err := r.PrepareContext(ctx, `SELECT 1 FROM `+table+` WHERE `+column+` <= ? LIMIT 1`)
 		if err != nil {
 			s.closeProbes()
 			ck.Close()

@@ -192,10 +192,10 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 			func(i int) []any { return []any{id, m.TaskTokensDelete[i]} }},
 		{`DELETE FROM inbox WHERE execution_id = ? AND id = ?`, len(m.InboxDelete),
 			func(i int) []any { return []any{id, m.InboxDelete[i]} }},
-		{`INSERT INTO timers (execution_id, timer_id, due_at, available_at) VALUES (?, ?, ?, ?)`,
+		{`INSERT INTO timers (execution_id, timer_id, due_at) VALUES (?, ?, ?)`,
 			len(m.TimersInsert), func(i int) []any {
 				t := m.TimersInsert[i]
-				return []any{id, t.TimerID, micro(t.Due), micro(t.Due)}
+				return []any{id, t.TimerID, micro(t.Due)}
 			}},
 		{`INSERT INTO effects (execution_id, effect_id, kind, idempotency_key, payload, created_at, available_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, len(m.EffectsInsert), func(i int) []any {

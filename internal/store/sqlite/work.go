@@ -269,11 +269,11 @@ func dueExecutions(ctx context.Context, db *sql.DB, now int64, held string, limi
 		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
 	}
 	rows, err := db.QueryContext(context.WithoutCancel(ctx), `SELECT `+stateCols+`, e.id, t.timer_id, t.due_at
-		FROM executions e JOIN timers t ON t.execution_id = e.id AND t.available_at <= ?1
+		FROM executions e JOIN timers t ON t.execution_id = e.id AND t.due_at <= ?1
 		WHERE e.id IN (SELECT t.execution_id FROM timers t JOIN executions e ON e.id = t.execution_id
-			WHERE t.available_at <= ?1 AND e.status = 'RUNNING'
+			WHERE t.due_at <= ?1 AND e.status = 'RUNNING'
 			AND t.execution_id NOT IN (SELECT value FROM json_each(?2))
-			ORDER BY t.available_at LIMIT ?3)
+			ORDER BY t.due_at LIMIT ?3)
 		ORDER BY t.due_at, t.timer_id`, now, held, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim due executions: %w", err)
