@@ -98,6 +98,11 @@ type Engine struct {
 	defsMu sync.Mutex
 	defs   map[string]*asl.StateMachine // by revisionKey
 
+	// unreleased holds the executions whose lease release failed, to release again (see
+	// releaseLeases).
+	unreleasedMu sync.Mutex
+	unreleased   map[string]bool
+
 	wake    chan struct{}
 	creates chan *createRequest
 	stop    context.CancelFunc
@@ -147,7 +152,7 @@ func New(o Options) (*Engine, error) {
 		o.Metrics = NewMetrics()
 	}
 	return &Engine{
-		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, wake: make(chan struct{}, 1),
+		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, unreleased: map[string]bool{}, wake: make(chan struct{}, 1),
 		creates: make(chan *createRequest, o.BatchSize),
 	}, nil
 }

@@ -19,7 +19,7 @@ var errLost = errors.New("database connection lost")
 // while does.
 type faultyStore struct {
 	store.Store
-	creates, claims, commits atomic.Int64 // calls left to fail
+	creates, claims, commits, releases atomic.Int64 // calls left to fail
 }
 
 func fail(n *atomic.Int64) bool { return n.Add(-1) >= 0 }
@@ -38,6 +38,13 @@ func (s *faultyStore) ExecutionClaimDue(ctx context.Context, p *store.ExecutionC
 	return s.Store.ExecutionClaimDue(ctx, p)
 }
 
+func (s *faultyStore) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLeaseReleaseParams) error {
+	if fail(&s.releases) {
+		return errLost
+	}
+	return s.Store.ExecutionLeaseRelease(ctx, p)
+}
+
 func (s *faultyStore) TransitionCommitBatch(ctx context.Context, p *store.TransitionCommitBatchParams) ([]error, error) {
 	if fail(&s.commits) {
 		return nil, errLost
@@ -50,13 +57,16 @@ func (s *faultyStore) TransitionCommitBatch(ctx context.Context, p *store.Transi
 // whose claims or commits failed finish once the store answers again, exactly once.
 func TestStoreFaults(t *testing.T) {
 	tests := []struct {
-		name                     string
-		creates, claims, commits int64
+		name                               string
+		creates, claims, commits, releases int64
 	}{
-		{"starts fail", 2, 0, 0},
-		{"claims fail", 0, 3, 0},
-		{"commits fail", 0, 0, 3},
-		{"all fail", 1, 2, 2},
+		{"starts fail", 2, 0, 0, 0},
+		{"claims fail", 0, 3, 0, 0},
+		{"commits fail", 0, 0, 3, 0},
+		// The leases of the failed commits must not be left to expire (LeaseTTL is 30s, longer
+		// than waitEnd waits): the engine releases them again once the store answers.
+		{"commits and their lease releases fail", 0, 0, 3, 3},
+		{"all fail", 1, 2, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +77,7 @@ func TestStoreFaults(t *testing.T) {
 			s.creates.Store(tt.creates)
 			s.claims.Store(tt.claims)
 			s.commits.Store(tt.commits)
+			s.releases.Store(tt.releases)
 			var started []string
 			for i := range 6 {
 				name := fmt.Sprint("e", i)
@@ -86,7 +97,7 @@ func TestStoreFaults(t *testing.T) {
 				}
 				checkHistory(t, s, arn)
 			}
-			for _, n := range []*atomic.Int64{&s.creates, &s.claims, &s.commits} {
+			for _, n := range []*atomic.Int64{&s.creates, &s.claims, &s.commits, &s.releases} {
 				if n.Load() > 0 {
 					t.Errorf("%d injected faults never happened", n.Load())
 				}

@@ -153,6 +153,8 @@ type claimed struct {
 // commit: they are returned to be carried into a later round, together with carry's messages
 // still in the same case. It returns nil when there is nothing to do.
 func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work, carry []*store.InboxMessage) (*claimed, []*store.InboxMessage, error) {
+	// Before claiming, so that those executions can be claimed in this very round.
+	e.retryReleases(ctx, busy)
 	msgs, err := e.o.Store.InboxClaim(ctx, &store.InboxClaimParams{Now: now, ClaimUntil: now.Add(claimTTL), Limit: e.o.BatchSize})
 	if err != nil {
 		return nil, carry, fmt.Errorf("claiming inbox: %w", err)
@@ -220,17 +222,53 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 		xs = append(xs, got...)
 	}
 	c.leased = xs
+	e.leasedAgain(xs)
 	return c, later, nil
 }
 
 // releaseLeases gives up leases this round cannot use, so that their timers come due again at
-// once instead of when the leases expire. It is best effort: when it fails too, expiry does it.
+// once instead of when the leases expire. When the release fails too (the store is down, or
+// the commit's failure was a lost connection and so is the release's), the leases are kept in
+// e.unreleased and released again before the loop's next claim: left to expire, they held
+// those executions' timers back for LeaseTTL (30s by default) after the store had recovered.
 func (e *Engine) releaseLeases(ctx context.Context, arns []string) {
 	if len(arns) == 0 {
 		return
 	}
 	if err := e.o.Store.ExecutionLeaseRelease(context.WithoutCancel(ctx), &store.ExecutionLeaseReleaseParams{Owner: e.o.Node, Arns: arns}); err != nil {
-		e.log.Warn("releasing leases", "executions", len(arns), "err", err)
+		e.log.Warn("releasing leases failed; retrying at the next round", "executions", len(arns), "err", err)
+		e.unreleasedMu.Lock()
+		for _, arn := range arns {
+			e.unreleased[arn] = true
+		}
+		e.unreleasedMu.Unlock()
+	}
+}
+
+// retryReleases releases again the leases whose release failed. The executions of busy (the
+// round whose commit runs) wait for a later round: releasing their leases under the commit
+// would fail it, and when the commit has failed already (and its release with it) they are
+// in e.unreleased and must stay there. The release is by owner, so a lease that expired and
+// went to another node meanwhile stays with that node.
+func (e *Engine) retryReleases(ctx context.Context, busy map[string]*work) {
+	e.unreleasedMu.Lock()
+	var arns []string
+	for arn := range e.unreleased {
+		if busy[arn] == nil {
+			arns = append(arns, arn)
+			delete(e.unreleased, arn)
+		}
+	}
+	e.unreleasedMu.Unlock()
+	e.releaseLeases(ctx, arns)
+}
+
+// leasedAgain forgets failed releases of leases a claim took again: they are in use now.
+func (e *Engine) leasedAgain(xs []*store.Execution) {
+	e.unreleasedMu.Lock()
+	defer e.unreleasedMu.Unlock()
+	for _, x := range xs {
+		delete(e.unreleased, x.Arn)
 	}
 }
 
