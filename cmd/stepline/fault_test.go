@@ -356,7 +356,9 @@ func TestServeLostConnectionsOnPostgreSQL(t *testing.T) {
 	// those of the tests running beside it on the same server.
 	app := "stepline_fault_" + schema
 	bin := buildBinary(t)
-	n := startNode(t, bin, "pg", "--db", dsn+"&application_name="+app)
+	// The default lease TTL, not startNode's 2s: an execution whose lease outlived the outage
+	// would wait that long, and the 15s below catch it.
+	n := startNode(t, bin, "pg", "--db", dsn+"&application_name="+app, "--lease-ttl", "30s")
 	c := noRetryClient(n)
 	machine := createWaitMachine(t, n.client)
 	admin, err := pgx.Connect(context.Background(), base)
@@ -440,7 +442,7 @@ func TestServeLostConnectionsOnPostgreSQL(t *testing.T) {
 		}
 		arns[i] = arn
 	}
-	checkExactlyOnce(t, n.client, arns, 30*time.Second)
+	checkExactlyOnce(t, n.client, arns, 15*time.Second)
 	select {
 	case <-n.exited:
 		t.Fatalf("the server exited:\n%s", n.logs())
