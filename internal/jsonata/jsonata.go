@@ -45,8 +45,11 @@ const (
 	// DefaultMaxDepth bounds evaluation nesting. Like the reference's timebox it counts every
 	// nested evaluation, so a simple recursive function uses about three levels per call.
 	DefaultMaxDepth = 1000
-	// DefaultTimeout bounds one evaluation when the context has no earlier deadline.
-	DefaultTimeout = 10 * time.Second
+	// DefaultMaxSteps bounds the evaluation steps (nested evaluations and iterations of the
+	// higher-order functions) of one evaluation: a few seconds of work. A step budget rather
+	// than a time limit gives an expression the same outcome on a busy machine as on an idle
+	// one, and on Stepline as in a replayed history.
+	DefaultMaxSteps = 20_000_000
 )
 
 // errInternal marks a recovered panic: a bug in this package, never an expression error.
@@ -83,10 +86,10 @@ type EvalOptions struct {
 	Functions map[string]Function
 	// MaxDepth bounds evaluation nesting (DefaultMaxDepth if 0); exceeding it is error U1001.
 	MaxDepth int
-	// Timeout bounds the evaluation time (DefaultTimeout if 0, none if negative); exceeding
-	// it is error U1001. The context's cancellation or deadline also ends evaluation, with an
-	// error wrapping the context's.
-	Timeout time.Duration
+	// MaxSteps bounds the evaluation steps (DefaultMaxSteps if 0, none if negative);
+	// exceeding it is error U1001, as the reference's timebox is. The context's cancellation
+	// or deadline also ends evaluation, with an error wrapping the context's.
+	MaxSteps int
 	// Now supplies the time $now() and $millis() report; it is read once per evaluation.
 	Now func() time.Time
 	// Random supplies numbers in [0, 1) for $random() and $shuffle().
@@ -132,12 +135,9 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 	} else {
 		ev.now = time.Now()
 	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	if timeout > 0 {
-		ev.deadline, ev.hasDeadline = time.Now().Add(timeout), true
+	ev.maxSteps = int64(opts.MaxSteps)
+	if ev.maxSteps == 0 {
+		ev.maxSteps = DefaultMaxSteps
 	}
 	if len(opts.Functions) > 0 {
 		ev.functions = make(map[string]*builtin, len(opts.Functions))

@@ -228,17 +228,13 @@ func TestLimits(t *testing.T) {
 		t.Errorf("tail recursion: %s, %v", got, err)
 	}
 	loop := `($f := function(){ $f() }; $f())`
-	start := time.Now()
-	if _, err := eval(t, loop, ``, &EvalOptions{Timeout: 50 * time.Millisecond}); !isCode(err, "U1001") {
-		t.Errorf("time limit: %v", err)
-	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("time limit took %v", d)
+	if _, err := eval(t, loop, ``, &EvalOptions{MaxSteps: 100_000}); !isCode(err, "U1001") {
+		t.Errorf("step limit: %v", err)
 	}
 	e, _ := Compile(loop)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	if _, _, err := e.Eval(ctx, nil, &EvalOptions{Timeout: -1}); !errors.Is(err, context.Canceled) {
+	if _, _, err := e.Eval(ctx, nil, &EvalOptions{MaxSteps: -1}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancellation: %v", err)
 	}
 	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
