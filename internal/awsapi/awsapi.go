@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/store"
 )
@@ -39,6 +40,8 @@ type Options struct {
 	// Auth, when not empty, makes every request prove with a SigV4 signature that it holds
 	// one of these access keys.
 	Auth Credentials
+	// Clock is what signatures' dates are checked against; it defaults to the real clock.
+	Clock clock.Clock
 }
 
 // API is the http.Handler of the Step Functions API.
@@ -71,6 +74,9 @@ func New(o Options) (*API, error) {
 	}
 	if o.ActivityPoll == 0 {
 		o.ActivityPoll = service.ActivityPoll
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
 	}
 	a := &API{o: o, log: o.Logger}
 	a.polls, a.stopPolls = context.WithCancel(context.Background())
@@ -190,7 +196,7 @@ func (a *API) serve(r *http.Request, target, name string) (any, error) {
 		return nil, tooLarge()
 	}
 	if len(a.o.Auth) > 0 {
-		if err := a.o.Auth.verify(r, body, time.Now()); err != nil {
+		if err := a.o.Auth.verify(r, body, a.o.Clock.Now()); err != nil {
 			return nil, err
 		}
 	}

@@ -125,7 +125,7 @@ func build(o Options, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll,
+	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll, Clock: o.Clock,
 		Auth: o.Auth})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
