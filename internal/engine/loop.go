@@ -90,7 +90,7 @@ func (e *Engine) loop(ctx context.Context) {
 		if failing {
 			backoff = min(max(2*backoff, e.o.PollInterval), maxBackoff)
 			// The commit in flight, if any, goes on meanwhile; nothing else is held.
-			if !sleep(ctx, backoff) {
+			if e.o.Clock.Sleep(ctx, backoff) != nil {
 				return
 			}
 			now = e.o.Clock.Now().UTC()
@@ -121,18 +121,6 @@ func (e *Engine) loop(ctx context.Context) {
 // maxBackoff bounds the loop's pause while the store fails: the store is retried at least
 // about once a second, so executions go on soon after it recovers.
 const maxBackoff = time.Second
-
-// sleep waits d, or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 type work struct {
 	events   []interp.Event
