@@ -19,8 +19,10 @@ type mapRunIn struct {
 	ToleratedFailurePercentage *float64 `json:"toleratedFailurePercentage"`
 }
 
-// mapRunCounts is MapRunItemCounts and MapRunExecutionCounts. Stepline does not redrive Map
-// Runs on their own, so nothing waits for a redrive.
+// mapRunCounts is MapRunItemCounts and MapRunExecutionCounts. A Map Run is redriven with its
+// execution (RedriveExecution); its unsuccessful child executions that wait for their turn
+// (beyond MaxConcurrency) are pendingRedrive. failuresNotRedrivable stays 0: Stepline keeps no
+// reason why a child could not be redriven.
 type mapRunCounts struct {
 	Pending               int64 `json:"pending"`
 	Running               int64 `json:"running"`
@@ -36,7 +38,8 @@ type mapRunCounts struct {
 
 func countsOut(c interp.MapRunCounts) mapRunCounts {
 	return mapRunCounts{Pending: c.Pending, Running: c.Running, Succeeded: c.Succeeded, Failed: c.Failed,
-		TimedOut: c.TimedOut, Aborted: c.Aborted, Total: c.Total, ResultsWritten: c.ResultsWritten}
+		TimedOut: c.TimedOut, Aborted: c.Aborted, Total: c.Total, ResultsWritten: c.ResultsWritten,
+		PendingRedrive: c.PendingRedrive}
 }
 
 type describeMapRunOut struct {
@@ -51,6 +54,7 @@ type describeMapRunOut struct {
 	ItemCounts                 mapRunCounts `json:"itemCounts"`
 	ExecutionCounts            mapRunCounts `json:"executionCounts"`
 	RedriveCount               int64        `json:"redriveCount"`
+	RedriveDate                *epoch       `json:"redriveDate,omitempty"`
 }
 
 func (a *API) describeMapRun(ctx context.Context, body []byte) (any, error) {
@@ -72,6 +76,7 @@ func (a *API) describeMapRun(ctx context.Context, body []byte) (any, error) {
 		StartDate: epoch(mr.StartDate), StopDate: epochPtr(mr.StopDate), MaxConcurrency: mr.MaxConcurrency,
 		ToleratedFailurePercentage: mr.ToleratedFailurePercentage, ToleratedFailureCount: mr.ToleratedFailureCount,
 		ItemCounts: countsOut(mr.Items), ExecutionCounts: countsOut(mr.Executions),
+		RedriveCount: mr.RedriveCount, RedriveDate: epochPtr(mr.RedriveDate),
 	}, nil
 }
 
@@ -161,6 +166,9 @@ type mapRunExecutionItem struct {
 	StopDate        *epoch `json:"stopDate,omitempty"`
 	MapRunArn       string `json:"mapRunArn"`
 	ItemCount       int    `json:"itemCount"`
+	// The redrive fields are sent for child executions that were redriven only.
+	RedriveCount *int64 `json:"redriveCount,omitempty"`
+	RedriveDate  *epoch `json:"redriveDate,omitempty"`
 }
 
 type listMapRunExecutionsOut struct {
@@ -186,10 +194,14 @@ func (a *API) listMapRunExecutions(ctx context.Context, in *listExecutionsIn, pa
 	}
 	out := listMapRunExecutionsOut{Executions: []mapRunExecutionItem{}, NextToken: next}
 	for _, c := range children {
-		out.Executions = append(out.Executions, mapRunExecutionItem{
+		item := mapRunExecutionItem{
 			ExecutionArn: c.ExecutionArn, StateMachineArn: mr.StateMachineArn, Name: c.Name, Status: string(c.Status),
 			StartDate: epoch(c.StartDate), StopDate: epochPtr(c.StopDate), MapRunArn: mr.Arn, ItemCount: 1,
-		})
+		}
+		if c.RedriveCount > 0 {
+			item.RedriveCount, item.RedriveDate = &c.RedriveCount, epochPtr(c.RedriveDate)
+		}
+		out.Executions = append(out.Executions, item)
 	}
 	return out, nil
 }

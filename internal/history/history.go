@@ -307,7 +307,10 @@ func (d *Details) appendJSON(buf []byte, f family, include bool) []byte {
 			w.key("assignedVariablesDetails")
 			w.buf = append(w.buf, `{"truncated":false}`...)
 		}
-	case famExecutionRedriven, famMapRunRedriven:
+	case famExecutionRedriven:
+		w.optInt("redriveCount", d.RedriveCount)
+	case famMapRunRedriven:
+		w.str("mapRunArn", d.MapRunArn)
 		w.optInt("redriveCount", d.RedriveCount)
 	case famTaskScheduled:
 		w.str("resourceType", d.ResourceType)

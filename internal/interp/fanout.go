@@ -2,6 +2,7 @@ package interp
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/asl/sferr"
@@ -97,14 +98,35 @@ func (r *run) execMap(th *thread) {
 	}
 	th.fan = fan
 	th.waiting = waitChildren
+	again := false
 	if distributed(m) {
-		fan.run = r.newMapRun(th, len(items))
-		fan.mapRunArn = fan.run.arn
-		r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
+		// A redrive redrives the Map Run the Map had, if it started one: the same Map Run
+		// runs again the child executions that did not succeed.
+		if mr := r.redrivenMapRun(th, len(items)); mr != nil {
+			// The record says which items succeeded (the history shows none of a Map Run's);
+			// the point is used once, a loop back into the Map runs it afresh.
+			delete(r.x.redone.at, th)
+			if mr.redriveCount >= MaxMapRunRedrives {
+				th.fan, th.waiting = nil, notWaiting
+				r.stateFailedAfter(th, mapRunRedriveLimit(mr), true)
+				return
+			}
+			fan.run, again = mr, true
+			r.redriveMapRun(th, mr)
+			count := mr.redriveCount
+			fan.mapRunArn = mr.arn
+			r.emitOn(th, "MapRunRedriven", history.Details{MapRunArn: mr.arn, RedriveCount: &count})
+		} else {
+			fan.run = r.newMapRun(th, len(items))
+			fan.mapRunArn = fan.run.arn
+			r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
+		}
 	}
 	fan.lastEvent = th.prev
-	r.seedRedrive(th)
-	if fan.run != nil {
+	if !again {
+		r.seedRedrive(th)
+	}
+	if fan.run != nil && !again {
 		for i, res := range fan.results {
 			if res != nil {
 				fan.run.iters[i].state = iterSucceeded // kept from before a redrive
@@ -130,7 +152,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 	for fan.nextIndex < len(fan.items) && (fan.maxConc == 0 || fan.running < fan.maxConc) {
 		i := fan.nextIndex
 		fan.nextIndex++
-		if fan.results[i] != nil {
+		if fan.results[i] != nil || fan.run != nil && fan.run.iters[i].state == iterSucceeded {
 			continue // a redrive keeps what the iteration returned before
 		}
 		input := fan.items[i]
@@ -220,6 +242,15 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 	r.abortChildren(th)
 	r.stateFailedAfter(th, f, true)
 	r.advance(th)
+}
+
+// mapRunRedriveLimit is the failure of a Map whose Map Run was redriven MaxMapRunRedrives
+// times already. AWS documents the error (States.Runtime) but not its cause; this one is
+// Stepline's.
+func mapRunRedriveLimit(mr *mapRun) failure {
+	cause := "The Map Run " + mr.arn + " cannot be redriven: it was redriven " +
+		strconv.Itoa(MaxMapRunRedrives) + " times, the most a Map Run can be"
+	return failure{name: ptr(sferr.Runtime), cause: &cause}
 }
 
 func exceededThreshold() failure {

@@ -26,6 +26,9 @@ const (
 	Failed    Status = "FAILED"
 	TimedOut  Status = "TIMED_OUT"
 	Aborted   Status = "ABORTED"
+	// PendingRedrive is the status of a Map Run's child execution that waits to be redriven
+	// with its Map Run; executions themselves never have it.
+	PendingRedrive Status = "PENDING_REDRIVE"
 )
 
 // Identity is what an execution is: its names and ARNs, as the context object and the history

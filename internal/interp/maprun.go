@@ -2,9 +2,12 @@ package interp
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stepline/stepline/internal/jsonv"
 )
 
 // A Distributed Map runs its iterations as child workflow executions of a Map Run, which AWS
@@ -39,6 +42,12 @@ const (
 type mapIter struct {
 	state       iterState
 	start, stop time.Time
+	// redrives counts the times the item's child execution was redriven, the last at
+	// redriveDate; waiting marks a child that ended unsuccessfully (state) and waits to be
+	// redriven with its Map Run: PENDING_REDRIVE.
+	redrives    int64
+	redriveDate time.Time
+	waiting     bool
 }
 
 // mapRun is the record of one Map Run.
@@ -54,6 +63,13 @@ type mapRun struct {
 	// updates counts the UpdateMapRun events applied, so a caller can tell its update arrived.
 	updates int64
 	iters   []mapIter
+	// redriveCount counts the redrives of the Map Run, the last at redriveDate.
+	redriveCount int64
+	redriveDate  time.Time
+	// results are the items' outputs, by index: while the Map runs, the fan-out's own slice;
+	// once the Map Run failed or was aborted, what a redrive keeps of the items that
+	// succeeded (see redriveMapRun). A Map Run that succeeded keeps none.
+	results []jsonv.Value
 }
 
 // UpdateMapRun changes a running Map Run's settings (UpdateMapRun); nil fields stay as they
@@ -91,9 +107,62 @@ func (r *run) newMapRun(th *thread, n int) *mapRun {
 		tolCount:      fan.tolCount,
 		tolPct:        fan.tolPct,
 		iters:         make([]mapIter, n),
+		results:       fan.results,
 	}
 	r.x.mapRuns = append(r.x.mapRuns, mr)
 	return mr
+}
+
+// MaxMapRunRedrives is AWS's limit on the redrives of one Map Run.
+const MaxMapRunRedrives = 1000
+
+// redrivenMapRun returns the record of the Map Run that a redrive re-entering th's distributed
+// Map redrives: the one the Map had when the execution ended, as its redrive point names it.
+// It returns nil when there is none (the Map Run never started, or this is no redrive), and
+// the Map starts a new Map Run.
+func (r *run) redrivenMapRun(th *thread, n int) *mapRun {
+	p := r.redrivePointOf(th)
+	if p == nil || p.mapRunArn == "" {
+		return nil
+	}
+	for _, mr := range r.x.mapRuns {
+		// The items come from the same input as before; a record of another length is not
+		// this Map's (it cannot happen with the same definition and input).
+		if mr.arn == p.mapRunArn && len(mr.iters) == n && mr.status != MapRunRunning && mr.status != MapRunSucceeded {
+			if mr.results == nil && slices.ContainsFunc(mr.iters, func(it mapIter) bool { return it.state == iterSucceeded }) {
+				// A snapshot from before Map Runs were redriven kept no outputs: the Map
+				// starts a new Map Run, as it did then.
+				return nil
+			}
+			return mr
+		}
+	}
+	return nil
+}
+
+// redriveMapRun starts the redrive of the Map Run mr by th's Map: the record is running
+// again, its items that succeeded keep their child execution and output, and the others wait
+// to run again (their child executions are redriven as they start). The Map Run keeps its
+// settings, with the changes UpdateMapRun made to them.
+func (r *run) redriveMapRun(th *thread, mr *mapRun) {
+	fan := th.fan
+	mr.status, mr.stop = MapRunRunning, time.Time{}
+	mr.redriveCount++
+	mr.redriveDate = stamp(r.now)
+	fan.maxConc, fan.tolCount, fan.tolPct = mr.maxConc, mr.tolCount, mr.tolPct
+	for i := range mr.iters {
+		it := &mr.iters[i]
+		switch it.state {
+		case iterSucceeded:
+			if i < len(mr.results) {
+				fan.results[i] = mr.results[i]
+			}
+			fan.completed++
+		case iterFailed, iterAborted:
+			it.waiting = true
+		}
+	}
+	mr.results = fan.results
 }
 
 // stamp is a time as the record keeps it: UTC milliseconds, what the snapshot can hold.
@@ -105,7 +174,15 @@ func (mr *mapRun) iterStarted(i int, now time.Time) {
 	if mr == nil {
 		return
 	}
-	mr.iters[i] = mapIter{state: iterRunning, start: stamp(now)}
+	it := &mr.iters[i]
+	if it.waiting {
+		// The child execution that ended unsuccessfully is redriven: same name, same start.
+		it.state, it.stop, it.waiting = iterRunning, time.Time{}, false
+		it.redrives++
+		it.redriveDate = stamp(now)
+		return
+	}
+	*it = mapIter{state: iterRunning, start: stamp(now)}
 }
 
 // iterEnded records how item i's child execution ended.
@@ -124,9 +201,13 @@ func (mr *mapRun) end(s MapRunStatus, now time.Time) {
 	}
 	for i := range mr.iters {
 		mr.iterEnded(i, iterAborted, now)
+		mr.iters[i].waiting = false // not redriven this time: it keeps how it ended
 	}
 	mr.status = s
 	mr.stop = stamp(now)
+	if s == MapRunSucceeded {
+		mr.results = nil // nothing will redrive it
+	}
 }
 
 // abortMapRuns closes the Map Runs still running when the execution ends (stopped, timed out).
@@ -195,6 +276,9 @@ type MapRun struct {
 	ToleratedFailurePercentage float64
 	// Updates counts the UpdateMapRun events the execution received for this Map Run.
 	Updates int64
+	// RedriveCount counts the Map Run's redrives, the last at RedriveDate (nil: none).
+	RedriveCount int64
+	RedriveDate  *time.Time
 	// Items counts the Map's items; Executions the child executions, one per item started.
 	Items, Executions MapRunCounts
 	// Children are the child executions, by item index.
@@ -204,15 +288,23 @@ type MapRun struct {
 // MapRunCounts counts items or child executions by status.
 type MapRunCounts struct {
 	Pending, Running, Succeeded, Failed, TimedOut, Aborted, Total, ResultsWritten int64
+	// PendingRedrive counts the items, or child executions, that ended unsuccessfully and
+	// wait to run again in a redrive of the Map Run (beyond its MaxConcurrency); they count
+	// under no other status.
+	PendingRedrive int64
 }
 
 // MapRunChild is one child execution of a Map Run.
 type MapRunChild struct {
 	ExecutionArn string
 	Name         string
-	Status       Status
-	StartDate    time.Time
-	StopDate     *time.Time
+	// Status is PendingRedrive for a child waiting to be redriven with its Map Run.
+	Status    Status
+	StartDate time.Time
+	StopDate  *time.Time
+	// RedriveCount counts the child execution's redrives, the last at RedriveDate (nil: none).
+	RedriveCount int64
+	RedriveDate  *time.Time
 }
 
 // MapRuns returns the Map Runs the execution started, oldest first.
@@ -235,18 +327,22 @@ func (x *Execution) reportMapRun(mr *mapRun) MapRun {
 		Arn: mr.arn, ExecutionArn: id.ExecutionArn, StateMachineArn: prefix + "stateMachine:" + machine,
 		ExecutionType: mr.executionType, Status: mr.status, StartDate: mr.start, MaxConcurrency: mr.maxConc,
 		ToleratedFailureCount: int64(max(mr.tolCount, 0)), ToleratedFailurePercentage: max(mr.tolPct, 0),
-		Updates: mr.updates,
+		Updates: mr.updates, RedriveCount: mr.redriveCount,
 	}
 	if !mr.stop.IsZero() {
 		stop := mr.stop
 		out.StopDate = &stop
 	}
+	if !mr.redriveDate.IsZero() {
+		d := mr.redriveDate
+		out.RedriveDate = &d
+	}
 	for i, it := range mr.iters {
-		out.Items.add(it.state)
+		out.Items.add(it)
 		if it.start.IsZero() {
 			continue
 		}
-		out.Executions.add(it.state)
+		out.Executions.add(it)
 		name := uuidFrom(mr.arn + "/" + strconv.Itoa(i))
 		c := MapRunChild{Name: name, StartDate: it.start, Status: Running}
 		if mr.executionType == "EXPRESS" {
@@ -262,18 +358,29 @@ func (x *Execution) reportMapRun(mr *mapRun) MapRun {
 		case iterAborted:
 			c.Status = Aborted
 		}
+		if it.waiting {
+			c.Status = PendingRedrive
+		}
 		if !it.stop.IsZero() {
 			stop := it.stop
 			c.StopDate = &stop
+		}
+		if it.redrives > 0 {
+			d := it.redriveDate
+			c.RedriveCount, c.RedriveDate = it.redrives, &d
 		}
 		out.Children = append(out.Children, c)
 	}
 	return out
 }
 
-func (c *MapRunCounts) add(s iterState) {
+func (c *MapRunCounts) add(it mapIter) {
 	c.Total++
-	switch s {
+	if it.waiting {
+		c.PendingRedrive++
+		return
+	}
+	switch it.state {
 	case iterPending:
 		c.Pending++
 	case iterRunning:

@@ -36,6 +36,12 @@ type redriveEvent struct {
 	IterSucceeded *iterationDetails `json:"mapIterationSucceededEventDetails"`
 	IterFailed    *iterationDetails `json:"mapIterationFailedEventDetails"`
 	IterAborted   *iterationDetails `json:"mapIterationAbortedEventDetails"`
+	MapRunStarted *mapRunDetails    `json:"mapRunStartedEventDetails"`
+	MapRunAgain   *mapRunDetails    `json:"mapRunRedrivenEventDetails"`
+}
+
+type mapRunDetails struct {
+	MapRunArn string `json:"mapRunArn"`
 }
 
 type iterationDetails struct {
@@ -56,6 +62,9 @@ type redrivePoint struct {
 	// resumed is set when the point's state was the first its thread entered in a redrive:
 	// the same state failing again, whose children's outcomes add up over the redrives.
 	resumed bool
+	// mapRunArn is the Map Run a distributed Map state had last (MapRunStarted or
+	// MapRunRedriven), which the redrive redrives; empty when it started none.
+	mapRunArn string
 }
 
 // redriveSeed carries the redrive points through the redrive's first burst: at holds the point
@@ -70,14 +79,11 @@ type redriveSeed struct {
 // iterations had, once (a loop back into the state runs it afresh). An output of JSON null
 // cannot be told from "not run", so such a branch runs again.
 func (r *run) seedRedrive(th *thread) {
+	p := r.redrivePointOf(th)
+	if p == nil {
+		return
+	}
 	seed := r.x.redone
-	if seed == nil {
-		return
-	}
-	p := seed.at[th]
-	if p == nil || th.state.Name != p.state {
-		return
-	}
 	delete(seed.at, th)
 	for i, out := range p.outputs {
 		if i < len(th.fan.results) && out != nil {
@@ -86,6 +92,20 @@ func (r *run) seedRedrive(th *thread) {
 		}
 	}
 	seed.pending[th] = p.children
+}
+
+// redrivePointOf returns the redrive point of th's current state when a redrive re-enters it
+// for the first time, else nil.
+func (r *run) redrivePointOf(th *thread) *redrivePoint {
+	seed := r.x.redone
+	if seed == nil {
+		return nil
+	}
+	p := seed.at[th]
+	if p == nil || th.state.Name != p.state {
+		return nil
+	}
+	return p
 }
 
 // redriveStart returns the state a branch or iteration of a redriven Parallel or Map enters,
@@ -116,7 +136,9 @@ func (r *run) redriveStart(th, child *thread, start string, input jsonv.Value) (
 // A Parallel or Map state runs again only the branches or iterations that did not succeed,
 // each from the state it was in, and so on at every level of nesting; the others keep the
 // outputs they had. Branches and iterations started after the redrive's first burst (beyond a
-// Map's MaxConcurrency) start over, as the points are not kept in the snapshot.
+// Map's MaxConcurrency) start over, as the points are not kept in the snapshot. A distributed
+// Map redrives its Map Run instead, whose record (kept in the snapshot) says which child
+// executions succeeded (see redriveMapRun).
 func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.Time) (*Execution, Result, error) {
 	x, err := Restore(def, snapshot)
 	if err != nil {
@@ -183,6 +205,7 @@ type hfan struct {
 	startedID int64
 	children  map[int]*hthread
 	succeeded map[int]string // Map iterations that succeeded: their outputs
+	mapRunArn string         // a distributed Map's Map Run
 }
 
 // fanClosing lists the events that end a Parallel or Map. When the last branch or iteration
@@ -330,6 +353,14 @@ func (t *hthread) apply(ev *redriveEvent) {
 				children: map[int]*hthread{}, succeeded: map[int]string{}}
 			t.open = true
 		}
+	case ev.MapRunStarted != nil || ev.MapRunAgain != nil:
+		if t.fan != nil {
+			d := ev.MapRunStarted
+			if d == nil {
+				d = ev.MapRunAgain
+			}
+			t.fan.mapRunArn = d.MapRunArn
+		}
 	case fanClosing[ev.Type]:
 		t.open = false
 	}
@@ -374,6 +405,7 @@ func (t *hthread) point(redriven bool) (*redrivePoint, error) {
 		return p, nil
 	}
 	p.outputs, p.children = map[int]jsonv.Value{}, map[int]*redrivePoint{}
+	p.mapRunArn = t.fan.mapRunArn
 	for i, c := range t.fan.children {
 		if text, ok := c.output(); ok {
 			v, err := jsonv.ParseString(text)
@@ -401,8 +433,11 @@ func mergePoints(prev, cur *redrivePoint) *redrivePoint {
 	if prev == nil || !cur.resumed || prev.state != cur.state {
 		return cur
 	}
-	out := &redrivePoint{state: cur.state, input: cur.input, resumed: true,
+	out := &redrivePoint{state: cur.state, input: cur.input, resumed: true, mapRunArn: cur.mapRunArn,
 		vars: maps.Clone(prev.vars), outputs: maps.Clone(prev.outputs), children: maps.Clone(prev.children)}
+	if out.mapRunArn == "" {
+		out.mapRunArn = prev.mapRunArn // the redrive failed before it got to the Map Run
+	}
 	if out.vars == nil {
 		out.vars = map[string]jsonv.Value{}
 	}

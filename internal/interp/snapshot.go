@@ -34,9 +34,13 @@ type snapExecution struct {
 	MapRuns     []snapMapRun       `json:"mapRuns,omitempty"`
 }
 
-// snapMapRun is a Map Run's record. Its items are [state, start, stop]: the state an iterState,
-// the times milliseconds after the run's start, plus one (0: none); items not started at the end
-// are left out. A Map over many items keeps its record after it ends, so it is kept small.
+// snapMapRun is a Map Run's record. Its items are [state, start, stop], plus [redrives,
+// redriveDate, waiting] for an item whose child execution was (or waits to be) redriven: the
+// state an iterState, the times milliseconds after the run's start, plus one (0: none),
+// waiting 1 or 0; items not started at the end are left out. A Map over many items keeps its
+// record after it ends, so it is kept small. Outputs, by item, are kept while the Map Run
+// failed or was aborted, for a redrive: those of the items that succeeded. A redrive count
+// and date absent (older snapshots) are none.
 type snapMapRun struct {
 	Arn           string       `json:"arn"`
 	Label         string       `json:"label"`
@@ -48,24 +52,54 @@ type snapMapRun struct {
 	TolCount      float64      `json:"tolCount"`
 	TolPct        float64      `json:"tolPct"`
 	Updates       int64        `json:"updates,omitempty"`
+	RedriveCount  int64        `json:"redriveCount,omitempty"`
+	RedriveDate   int64        `json:"redriveDate,omitempty"`
 	Total         int          `json:"total"`
-	Iters         [][3]int64   `json:"items,omitempty"`
+	Iters         [][]int64    `json:"items,omitempty"`
+	Outputs       []snapValue  `json:"outputs,omitempty"`
 }
 
-func snapshotMapRun(mr *mapRun) snapMapRun {
+func (x *Execution) snapshotMapRun(mr *mapRun) snapMapRun {
 	s := snapMapRun{Arn: mr.arn, Label: mr.label, ExecutionType: mr.executionType, Status: mr.status,
 		Start: mr.start.UnixMilli(), MaxConc: mr.maxConc, TolCount: mr.tolCount, TolPct: mr.tolPct,
-		Updates: mr.updates, Total: len(mr.iters)}
+		Updates: mr.updates, RedriveCount: mr.redriveCount, Total: len(mr.iters)}
 	if !mr.stop.IsZero() {
 		s.Stop = mr.stop.UnixMilli()
+	}
+	if !mr.redriveDate.IsZero() {
+		s.RedriveDate = mr.redriveDate.UnixMilli()
 	}
 	n := len(mr.iters)
 	for n > 0 && mr.iters[n-1].state == iterPending {
 		n--
 	}
-	s.Iters = make([][3]int64, n)
+	s.Iters = make([][]int64, n)
 	for i, it := range mr.iters[:n] {
-		s.Iters[i] = [3]int64{int64(it.state), offsetMilli(mr.start, it.start), offsetMilli(mr.start, it.stop)}
+		s.Iters[i] = []int64{int64(it.state), offsetMilli(mr.start, it.start), offsetMilli(mr.start, it.stop)}
+		if it.redrives > 0 || it.waiting {
+			waiting := int64(0)
+			if it.waiting {
+				waiting = 1
+			}
+			s.Iters[i] = append(s.Iters[i], it.redrives, offsetMilli(mr.start, it.redriveDate), waiting)
+		}
+	}
+	// While the Map Run runs, its outputs are its fan-out's, kept with the thread.
+	if mr.status == MapRunFailed || mr.status == MapRunAborted {
+		last := -1
+		for i := range min(n, len(mr.results)) {
+			if mr.iters[i].state == iterSucceeded {
+				last = i
+			}
+		}
+		if last >= 0 {
+			s.Outputs = make([]snapValue, last+1)
+			for i := range s.Outputs {
+				if mr.iters[i].state == iterSucceeded {
+					s.Outputs[i] = x.snapValue(mr.results[i]) // JSON null is "null", not none
+				}
+			}
+		}
 	}
 	return s
 }
@@ -77,15 +111,18 @@ func offsetMilli(base, t time.Time) int64 {
 	return t.Sub(base).Milliseconds() + 1
 }
 
-func restoreMapRun(s *snapMapRun) (*mapRun, error) {
-	if len(s.Iters) > s.Total {
-		return nil, fmt.Errorf("%w: map run %s has %d items of %d", ErrSnapshot, s.Arn, len(s.Iters), s.Total)
+func (x *Execution) restoreMapRun(s *snapMapRun) (*mapRun, error) {
+	if len(s.Iters) > s.Total || len(s.Outputs) > s.Total {
+		return nil, fmt.Errorf("%w: map run %s has %d items of %d", ErrSnapshot, s.Arn, max(len(s.Iters), len(s.Outputs)), s.Total)
 	}
 	mr := &mapRun{arn: s.Arn, label: s.Label, executionType: s.ExecutionType, status: s.Status,
 		start: time.UnixMilli(s.Start).UTC(), maxConc: s.MaxConc, tolCount: s.TolCount, tolPct: s.TolPct,
-		updates: s.Updates, iters: make([]mapIter, s.Total)}
+		updates: s.Updates, redriveCount: s.RedriveCount, iters: make([]mapIter, s.Total)}
 	if s.Stop != 0 {
 		mr.stop = time.UnixMilli(s.Stop).UTC()
+	}
+	if s.RedriveDate != 0 {
+		mr.redriveDate = time.UnixMilli(s.RedriveDate).UTC()
 	}
 	at := func(off int64) time.Time {
 		if off == 0 {
@@ -94,10 +131,25 @@ func restoreMapRun(s *snapMapRun) (*mapRun, error) {
 		return mr.start.Add(time.Duration(off-1) * time.Millisecond)
 	}
 	for i, it := range s.Iters {
+		if len(it) != 3 && len(it) != 6 {
+			return nil, fmt.Errorf("%w: map run %s: item %d has %d fields", ErrSnapshot, s.Arn, i, len(it))
+		}
 		if it[0] < int64(iterPending) || it[0] > int64(iterAborted) {
 			return nil, fmt.Errorf("%w: map run %s: item %d in state %d", ErrSnapshot, s.Arn, i, it[0])
 		}
 		mr.iters[i] = mapIter{state: iterState(it[0]), start: at(it[1]), stop: at(it[2])}
+		if len(it) == 6 {
+			mr.iters[i].redrives, mr.iters[i].redriveDate, mr.iters[i].waiting = it[3], at(it[4]), it[5] != 0
+		}
+	}
+	if len(s.Outputs) > 0 {
+		mr.results = make([]jsonv.Value, s.Total)
+		for i, v := range s.Outputs {
+			var err error
+			if mr.results[i], err = x.restoreValue(v); err != nil {
+				return nil, fmt.Errorf("%w: map run %s: output %d: %w", ErrSnapshot, s.Arn, i, err)
+			}
+		}
 	}
 	return mr, nil
 }
@@ -240,7 +292,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 		s.Threads = append(s.Threads, st)
 	}
 	for _, mr := range x.mapRuns {
-		s.MapRuns = append(s.MapRuns, snapshotMapRun(mr))
+		s.MapRuns = append(s.MapRuns, x.snapshotMapRun(mr))
 	}
 	if len(x.tasks) > 0 {
 		s.Tasks = make(map[string]int64, len(x.tasks))
@@ -318,7 +370,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 		runs = make(map[string]*mapRun, len(s.MapRuns))
 	}
 	for i := range s.MapRuns {
-		mr, err := restoreMapRun(&s.MapRuns[i])
+		mr, err := x.restoreMapRun(&s.MapRuns[i])
 		if err != nil {
 			return nil, err
 		}
@@ -380,6 +432,9 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 				if f.results[i], err = x.restoreValue(v); err != nil {
 					return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 				}
+			}
+			if f.run != nil && f.run.status == MapRunRunning {
+				f.run.results = f.results // the running Map Run's outputs are its fan-out's
 			}
 			th.fan = f
 		}

@@ -131,7 +131,7 @@ type ListMapRunExecutionsInput struct {
 	MapRunArn string
 	Status    store.ExecutionStatus
 	// Redriven, when set, lists only children that were (or were never) redriven: a Map Run's
-	// children are never redriven on their own here.
+	// children are redriven with their Map Run (see interp.MapRunChild).
 	Redriven *bool
 	Page
 }
@@ -151,17 +151,17 @@ func (s *Service) ListMapRunExecutions(ctx context.Context, in *ListMapRunExecut
 		return nil, nil, "", err
 	}
 	var page []interp.MapRunChild
-	next := 0
-	if in.Redriven == nil || !*in.Redriven {
-		next = pageDown(from, in.Limit, func(i int) bool {
-			c := children[i]
-			if in.Status != "" && string(c.Status) != string(in.Status) {
-				return false
-			}
-			page = append(page, c)
-			return true
-		})
-	}
+	next := pageDown(from, in.Limit, func(i int) bool {
+		c := children[i]
+		if in.Status != "" && string(c.Status) != string(in.Status) {
+			return false
+		}
+		if in.Redriven != nil && *in.Redriven != (c.RedriveCount > 0) {
+			return false
+		}
+		page = append(page, c)
+		return true
+	})
 	return mr, page, encodeIndexToken(next, "c"), nil
 }
 
