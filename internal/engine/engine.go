@@ -102,6 +102,11 @@ type Engine struct {
 	// releaseLeases).
 	unreleasedMu sync.Mutex
 	unreleased   map[string]bool
+	// lostTrack is set when this node may hold leases it does not know of: at start (a
+	// previous process under the same name may have died holding some), and after a claim
+	// failed (its answer may have been lost after the leases were taken). Only the loop
+	// touches it.
+	lostTrack bool
 
 	wake    chan struct{}
 	creates chan *createRequest
@@ -152,7 +157,7 @@ func New(o Options) (*Engine, error) {
 		o.Metrics = NewMetrics()
 	}
 	return &Engine{
-		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, unreleased: map[string]bool{}, wake: make(chan struct{}, 1),
+		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, unreleased: map[string]bool{}, lostTrack: true, wake: make(chan struct{}, 1),
 		creates: make(chan *createRequest, o.BatchSize),
 	}, nil
 }

@@ -20,6 +20,8 @@ var errLost = errors.New("database connection lost")
 type faultyStore struct {
 	store.Store
 	creates, claims, commits, releases atomic.Int64 // calls left to fail
+	// lostClaims counts the claims left whose answer is lost after the store carried them out.
+	lostClaims atomic.Int64
 }
 
 func fail(n *atomic.Int64) bool { return n.Add(-1) >= 0 }
@@ -35,7 +37,11 @@ func (s *faultyStore) ExecutionClaimDue(ctx context.Context, p *store.ExecutionC
 	if fail(&s.claims) {
 		return nil, errLost
 	}
-	return s.Store.ExecutionClaimDue(ctx, p)
+	xs, err := s.Store.ExecutionClaimDue(ctx, p)
+	if err == nil && len(xs) > 0 && fail(&s.lostClaims) {
+		return nil, errLost
+	}
+	return xs, err
 }
 
 func (s *faultyStore) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLeaseReleaseParams) error {
@@ -57,16 +63,18 @@ func (s *faultyStore) TransitionCommitBatch(ctx context.Context, p *store.Transi
 // whose claims or commits failed finish once the store answers again, exactly once.
 func TestStoreFaults(t *testing.T) {
 	tests := []struct {
-		name                               string
-		creates, claims, commits, releases int64
+		name                                           string
+		creates, claims, commits, releases, lostClaims int64
 	}{
-		{"starts fail", 2, 0, 0, 0},
-		{"claims fail", 0, 3, 0, 0},
-		{"commits fail", 0, 0, 3, 0},
+		{"starts fail", 2, 0, 0, 0, 0},
+		{"claims fail", 0, 3, 0, 0, 0},
+		{"commits fail", 0, 0, 3, 0, 0},
 		// The leases of the failed commits must not be left to expire (LeaseTTL is 30s, longer
 		// than waitEnd waits): the engine releases them again once the store answers.
-		{"commits and their lease releases fail", 0, 0, 3, 3},
-		{"all fail", 1, 2, 2, 1},
+		{"commits and their lease releases fail", 0, 0, 3, 3, 0},
+		// Nor the leases a claim took whose answer never came back.
+		{"claims are lost after they leased", 0, 0, 0, 0, 2},
+		{"all fail", 1, 2, 2, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +86,7 @@ func TestStoreFaults(t *testing.T) {
 			s.claims.Store(tt.claims)
 			s.commits.Store(tt.commits)
 			s.releases.Store(tt.releases)
+			s.lostClaims.Store(tt.lostClaims)
 			var started []string
 			for i := range 6 {
 				name := fmt.Sprint("e", i)
@@ -97,7 +106,7 @@ func TestStoreFaults(t *testing.T) {
 				}
 				checkHistory(t, s, arn)
 			}
-			for _, n := range []*atomic.Int64{&s.creates, &s.claims, &s.commits, &s.releases} {
+			for _, n := range []*atomic.Int64{&s.creates, &s.claims, &s.commits, &s.releases, &s.lostClaims} {
 				if n.Load() > 0 {
 					t.Errorf("%d injected faults never happened", n.Load())
 				}

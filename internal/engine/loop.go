@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +145,14 @@ type claimed struct {
 func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work, carry []*store.InboxMessage) (*claimed, []*store.InboxMessage, error) {
 	// Before claiming, so that those executions can be claimed in this very round.
 	e.retryReleases(ctx, busy)
+	if e.lostTrack {
+		if err := e.o.Store.ExecutionLeaseReleaseAll(ctx, &store.ExecutionLeaseReleaseAllParams{
+			Owner: e.o.Node, Except: slices.Collect(maps.Keys(busy)),
+		}); err != nil {
+			return nil, carry, fmt.Errorf("releasing leases this node lost track of: %w", err)
+		}
+		e.lostTrack = false
+	}
 	msgs, err := e.o.Store.InboxClaim(ctx, &store.InboxClaimParams{Now: now, ClaimUntil: now.Add(claimTTL), Limit: e.o.BatchSize})
 	if err != nil {
 		return nil, carry, fmt.Errorf("claiming inbox: %w", err)
@@ -151,6 +161,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 		Owner: e.o.Node, Now: now, ExpiresAt: now.Add(e.o.LeaseTTL), Limit: e.o.BatchSize,
 	})
 	if err != nil {
+		e.lostTrack = true
 		return nil, append(carry, msgs...), fmt.Errorf("claiming due executions: %w", err)
 	}
 	c := &claimed{now: now, byExec: map[string]*work{}}
@@ -205,6 +216,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 		})
 		if err != nil {
 			e.releaseLeases(ctx, arnsOf(xs))
+			e.lostTrack = true
 			return nil, later, fmt.Errorf("acquiring leases: %w", err)
 		}
 		xs = append(xs, got...)

@@ -86,6 +86,14 @@ func (p *ExecutionLeaseAcquireParams) Validate() error {
 }
 
 // Validate checks the params.
+func (p *ExecutionLeaseReleaseAllParams) Validate() error {
+	if p.Owner == "" {
+		return invalid("releasing all leases needs an owner")
+	}
+	return nil
+}
+
+// Validate checks the params.
 func (p *ExecutionClaimDueParams) Validate() error {
 	switch {
 	case p.Owner == "":

@@ -82,6 +82,10 @@ type Store interface {
 	ExecutionLeaseAcquire(ctx context.Context, p *ExecutionLeaseAcquireParams) ([]*Execution, error)
 	// ExecutionLeaseRelease gives up leases the owner holds; others are left alone.
 	ExecutionLeaseRelease(ctx context.Context, p *ExecutionLeaseReleaseParams) error
+	// ExecutionLeaseReleaseAll gives up every lease the owner holds except those on p.Except:
+	// an owner that lost track of what it leased (a claim whose answer was lost with the
+	// connection, a restart under the same name) frees them at once instead of at expiry.
+	ExecutionLeaseReleaseAll(ctx context.Context, p *ExecutionLeaseReleaseAllParams) error
 
 	// TransitionCommitBatch applies transitions of one or many executions in ONE database
 	// transaction. The result has one entry per transition: nil when it was applied, an error
@@ -395,6 +399,12 @@ type ExecutionLeaseAcquireParams struct {
 type ExecutionLeaseReleaseParams struct {
 	Owner string
 	Arns  []string
+}
+
+// ExecutionLeaseReleaseAllParams gives up the leases Owner holds on any execution not in Except.
+type ExecutionLeaseReleaseAllParams struct {
+	Owner  string
+	Except []string
 }
 
 // TransitionCommitBatchParams is a group commit.

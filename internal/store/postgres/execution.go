@@ -272,6 +272,23 @@ func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLea
 	return nil
 }
 
+// ExecutionLeaseReleaseAll implements store.Store. The status condition lets the partial index
+// of leased executions find the rows.
+func (s *Store) ExecutionLeaseReleaseAll(ctx context.Context, p *store.ExecutionLeaseReleaseAllParams) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	except := p.Except
+	if except == nil {
+		except = []string{}
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+		WHERE lease_owner = $1 AND status = 'RUNNING' AND NOT arn = ANY($2)`, p.Owner, except); err != nil {
+		return fmt.Errorf("postgres: release all leases: %w", err)
+	}
+	return nil
+}
+
 // HistoryList implements store.Store.
 func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*store.HistoryListResult, error) {
 	limit, err := store.PageLimit(p.Limit)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/stepline/stepline/internal/store"
 )
@@ -308,6 +309,23 @@ func (s *Store) ExecutionLeaseAcquire(ctx context.Context, p *store.ExecutionLea
 func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLeaseReleaseParams) error {
 	return s.write(ctx, func(*wtx) error {
 		s.release(p.Owner, p.Arns)
+		return nil
+	})
+}
+
+// ExecutionLeaseReleaseAll implements store.Store.
+func (s *Store) ExecutionLeaseReleaseAll(ctx context.Context, p *store.ExecutionLeaseReleaseAllParams) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return s.write(ctx, func(*wtx) error {
+		s.leaseMu.Lock()
+		defer s.leaseMu.Unlock()
+		for arn, l := range s.leases {
+			if l.owner == p.Owner && !slices.Contains(p.Except, arn) {
+				delete(s.leases, arn)
+			}
+		}
 		return nil
 	})
 }

@@ -64,6 +64,35 @@ func testLeaseAcquire(t *testing.T, s store.Store) {
 	}
 }
 
+// testLeaseReleaseAll has an owner give up every lease it holds but one; the other owner's
+// lease stays.
+func testLeaseReleaseAll(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	x1 := mustStart(t, s, sm, startOpts{name: "x1", owner: nodeA})
+	x2 := mustStart(t, s, sm, startOpts{name: "x2", owner: nodeA})
+	x3 := mustStart(t, s, sm, startOpts{name: "x3", owner: nodeA})
+	y := mustStart(t, s, sm, startOpts{name: "y", owner: nodeB})
+	wantErr(t, "release all without an owner", s.ExecutionLeaseReleaseAll(ctx, &store.ExecutionLeaseReleaseAllParams{}), store.ErrInvalidParams)
+	if err := s.ExecutionLeaseReleaseAll(ctx, &store.ExecutionLeaseReleaseAllParams{Owner: nodeA, Except: []string{x2.Arn}}); err != nil {
+		t.Fatalf("ExecutionLeaseReleaseAll: %v", err)
+	}
+	for _, c := range []struct {
+		x     *store.Execution
+		owner string
+	}{{x1, ""}, {x2, nodeA}, {x3, ""}, {y, nodeB}} {
+		if got := mustGet(t, s, c.x.Arn); got.LeaseOwner != c.owner {
+			t.Errorf("%s: lease owner %q, want %q", c.x.Name, got.LeaseOwner, c.owner)
+		}
+	}
+	if err := s.ExecutionLeaseReleaseAll(ctx, &store.ExecutionLeaseReleaseAllParams{Owner: nodeA}); err != nil {
+		t.Fatalf("ExecutionLeaseReleaseAll: %v", err)
+	}
+	if got := mustGet(t, s, x2.Arn); got.LeaseOwner != "" {
+		t.Errorf("x2 still leased to %q", got.LeaseOwner)
+	}
+}
+
 func testLeaseTakeoverScan(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"ExecutionList", testExecutionList},
 		{"LeaseAcquire", testLeaseAcquire},
 		{"LeaseTakeoverScan", testLeaseTakeoverScan},
+		{"LeaseReleaseAll", testLeaseReleaseAll},
 		{"CommitVersionConflict", testCommitVersionConflict},
 		{"CommitConcurrentSameVersion", withTimers(testCommitConcurrentSameVersion)},
 		{"CommitAfterLeaseLost", testCommitAfterLeaseLost},
