@@ -31,6 +31,7 @@ func TestRunAndValidate(t *testing.T) {
 	express := writeFile(t, "express.asl.json", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:a","End":true}}}`)
 	input := writeFile(t, "input.json", `{"name": "Ada"}`)
 	twoYears := writeFile(t, "years.asl.json", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":63072000,"End":true}}}`)
+	tenMinutes := writeFile(t, "minutes.asl.json", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}`)
 	// 6,250 rounds of four events: past the 25,000 events of a Standard execution's history.
 	counter := writeFile(t, "counter.asl.json", `{"StartAt":"Inc","States":{
 		"Inc":{"Type":"Pass","Parameters":{"i.$":"States.MathAdd($.i, 1)"},"Next":"Check"},
@@ -51,6 +52,8 @@ func TestRunAndValidate(t *testing.T) {
 		{"run fails", []string{"run", fails, "--json"}, exitFailed,
 			`{"status":"FAILED","error":"Oops","cause":"on purpose"}`, nil},
 		{"a Wait of two years times out at the one-year quota", []string{"run", twoYears, "--json", "--wait-scale", "0"}, exitFailed,
+			`{"status":"TIMED_OUT"}`, nil},
+		{"an Express Wait of ten minutes times out at five", []string{"run", tenMinutes, "--json", "--type", "EXPRESS", "--wait-scale", "0"}, exitFailed,
 			`{"status":"TIMED_OUT"}`, nil},
 		{"history limit", []string{"run", counter, "--json", "--input", `{"i":0}`}, exitFailed,
 			`{"status":"FAILED","error":"States.Runtime","cause":"The execution reached the maximum number of history events (25000)."}`, nil},

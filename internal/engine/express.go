@@ -14,9 +14,6 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-// ExpressMaxDuration is AWS's limit on an Express execution: it times out after five minutes.
-const ExpressMaxDuration = 5 * time.Minute
-
 // ExpressExecution is an Express execution. Express executions run in memory and are never
 // stored, as AWS keeps no history of them: they are at-least-once, and a crash loses those
 // running.
@@ -77,7 +74,9 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ExpressMaxDuration)
+	// The interpreter times the execution out at interp.ExpressMaxDuration on its own
+	// (scaled) time; this bounds it on the wall clock too, for a task that never answers.
+	ctx, cancel := context.WithTimeout(ctx, interp.ExpressMaxDuration)
 	defer cancel()
 	e.o.Metrics.started.Add(1)
 	res, err := inproc.Run(ctx, inproc.Options{

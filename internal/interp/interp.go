@@ -50,9 +50,9 @@ type Identity struct {
 	// Sync marks a synchronous Express execution (StartSyncExecution): it cannot be redriven,
 	// so its context object has no RedriveCount.
 	Sync bool
-	// Express marks an Express execution, which AWS holds to neither MaxHistoryEvents nor
-	// MaxDuration (its own limit is five minutes, kept by its runner). Only Standard executions
-	// are stored, so snapshots leave it out.
+	// Express marks an Express execution, which AWS holds to ExpressMaxDuration instead of
+	// MaxDuration, and not to MaxHistoryEvents. Only Standard executions are stored, so
+	// snapshots leave it out.
 	Express bool `json:",omitempty"`
 }
 

@@ -170,9 +170,12 @@ func TestMaxDuration(t *testing.T) {
 		{name: "an execution that ends at once needs no quota",
 			def:    `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`,
 			status: interp.Succeeded},
-		{name: "Express has no one-year quota", express: true,
-			def:    fmt.Sprintf(`{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":%d,"End":true}}}`, twoYears),
-			status: interp.Succeeded, end: twoYears * time.Second},
+		{name: "Express times out after five minutes", express: true,
+			def:   `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}`,
+			quota: true, status: interp.TimedOut, end: interp.ExpressMaxDuration},
+		{name: "Express within five minutes", express: true,
+			def:   `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":240,"End":true}}}`,
+			quota: true, status: interp.Succeeded, end: 4 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := identity()
@@ -185,7 +188,11 @@ func TestMaxDuration(t *testing.T) {
 			for _, ef := range res.Effects {
 				if st, ok := ef.(interp.StartTimer); ok && st.Quota {
 					quota = true
-					if !st.Due.Equal(t0.Add(interp.MaxDuration)) {
+					want := interp.MaxDuration
+					if tc.express {
+						want = interp.ExpressMaxDuration
+					}
+					if !st.Due.Equal(t0.Add(want)) {
 						t.Errorf("quota due %v", st.Due)
 					}
 				}

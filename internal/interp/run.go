@@ -30,9 +30,13 @@ const MaxHistoryEvents = 25000
 // MaxHistoryEvents.
 const historyLimitCause = "The execution reached the maximum number of history events (25000)."
 
-// MaxDuration is AWS's limit on a Standard execution's duration, one year of 365 days: an
-// execution still running then times out as if its TimeoutSeconds had passed.
-const MaxDuration = 365 * 24 * time.Hour
+// MaxDuration is AWS's limit on a Standard execution's duration, one year of 365 days, and
+// ExpressMaxDuration an Express execution's: an execution still running then times out as if
+// its TimeoutSeconds had passed.
+const (
+	MaxDuration        = 365 * 24 * time.Hour
+	ExpressMaxDuration = 5 * time.Minute
+)
 
 // quotaTimerID names the MaxDuration timer. A fixed id leaves the sequence that numbers
 // timers, tasks and Map Runs as it was without the quota.
@@ -247,13 +251,17 @@ func (r *run) endAtHistoryLimit(p any) bool {
 	return true
 }
 
-// startQuota starts the MaxDuration timer, due at due, for a Standard execution still running
-// after its first burst, unless its TimeoutSeconds timer (started at r.now) ends it first.
-// Starting it only then spares the executions that end at once, such as Pass chains, a timer.
+// startQuota starts the MaxDuration timer, due at due (ExpressMaxDuration after r.now for an
+// Express execution), for an execution still running after its first burst, unless its
+// TimeoutSeconds timer (started at r.now) ends it first. Starting it only then spares the
+// executions that end at once, such as Pass chains, a timer.
 func (r *run) startQuota(due time.Time) {
 	x := r.x
-	if x.Status != Running || x.ID.Express || x.test != nil {
+	if x.Status != Running || x.test != nil {
 		return
+	}
+	if x.ID.Express {
+		due = r.now.Add(ExpressMaxDuration)
 	}
 	if t := x.Def.TimeoutSeconds; t > 0 && !r.now.Add(time.Duration(t)*time.Second).After(due) {
 		return
