@@ -99,61 +99,6 @@ func checkServerError(t *testing.T, err error, want ...string) (string, string) 
 	return ae.ErrorCode(), ae.ErrorMessage()
 }
 
-// checkEnded waits for arn to end and checks that it succeeded with want, and that its history
-// has ids 1..N, each state entered once and one terminal event, last.
-func checkEnded(t *testing.T, c *sfn.Client, arn, want string, states []string, within time.Duration) {
-	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(within)
-	var d *sfn.DescribeExecutionOutput
-	for {
-		var err error
-		if d, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
-			t.Fatalf("DescribeExecution %s: %v", arn, err)
-		}
-		if d.Status != types.ExecutionStatusRunning {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still RUNNING after %v", arn, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != want {
-		t.Errorf("%s ended %s with output %s, want SUCCEEDED %s", arn, d.Status, aws.ToString(d.Output), want)
-	}
-	h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
-	if err != nil {
-		t.Fatalf("GetExecutionHistory %s: %v", arn, err)
-	}
-	entered := map[string]int{}
-	terminal := 0
-	for j, ev := range h.Events {
-		if ev.Id != int64(j+1) {
-			t.Errorf("%s: event %d has id %d", arn, j+1, ev.Id)
-		}
-		if ev.StateEnteredEventDetails != nil {
-			entered[*ev.StateEnteredEventDetails.Name]++
-		}
-		switch ev.Type {
-		case types.HistoryEventTypeExecutionSucceeded, types.HistoryEventTypeExecutionFailed,
-			types.HistoryEventTypeExecutionAborted, types.HistoryEventTypeExecutionTimedOut:
-			terminal++
-			if j != len(h.Events)-1 {
-				t.Errorf("%s: terminal event %d is not the last of %d", arn, j+1, len(h.Events))
-			}
-		}
-	}
-	if terminal != 1 {
-		t.Errorf("%s: %d terminal events, want 1", arn, terminal)
-	}
-	for _, s := range states {
-		if entered[s] != 1 {
-			t.Errorf("%s: state %s entered %d times, want once", arn, s, entered[s])
-		}
-	}
-}
-
 func healthz(n *node) (int, error) {
 	resp, err := http.Get(n.url + "/healthz")
 	if err != nil {

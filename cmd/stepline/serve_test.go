@@ -195,61 +195,67 @@ func requireRunning(t *testing.T, c *sfn.Client, machine string) {
 	t.Logf("%d executions running at the kill", len(out.Executions))
 }
 
-// checkExactlyOnce waits for every execution to succeed, then checks its output and that its
-// history has ids 1..N, one entry per state, and exactly one terminal event, last.
+// checkExactlyOnce waits (within in all) for every execution to succeed with its output, and
+// checks its history (see checkEnded).
 func checkExactlyOnce(t *testing.T, c *sfn.Client, arns []string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for i, arn := range arns {
+		checkEnded(t, c, arn, wantOutput(i), []string{"Init", "W1", "Mid", "W2", "Done"}, time.Until(deadline))
+	}
+}
+
+// checkEnded waits for arn to end and checks that it succeeded with want, and that its history
+// has ids 1..N, each state entered once and one terminal event, last.
+func checkEnded(t *testing.T, c *sfn.Client, arn, want string, states []string, within time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(within)
-	for i, arn := range arns {
-		var d *sfn.DescribeExecutionOutput
-		for {
-			var err error
-			d, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-			if err != nil {
-				t.Fatalf("DescribeExecution %s: %v", arn, err)
-			}
-			if d.Status != types.ExecutionStatusRunning {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("execution %s still RUNNING after %v", arn, within)
-			}
-			time.Sleep(50 * time.Millisecond)
+	var d *sfn.DescribeExecutionOutput
+	for {
+		var err error
+		if d, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
+			t.Fatalf("DescribeExecution %s: %v", arn, err)
 		}
-		if d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != wantOutput(i) {
-			t.Errorf("%s ended %s with output %s, want SUCCEEDED %s", arn, d.Status, aws.ToString(d.Output), wantOutput(i))
-			continue
+		if d.Status != types.ExecutionStatusRunning {
+			break
 		}
-		h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
-		if err != nil {
-			t.Fatal(err)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still RUNNING after %v", arn, within)
 		}
-		entered := map[string]int{}
-		terminal := 0
-		for j, ev := range h.Events {
-			if ev.Id != int64(j+1) {
-				t.Errorf("%s: event %d has id %d", arn, j+1, ev.Id)
-			}
-			if ev.StateEnteredEventDetails != nil {
-				entered[*ev.StateEnteredEventDetails.Name]++
-			}
-			switch ev.Type {
-			case types.HistoryEventTypeExecutionSucceeded, types.HistoryEventTypeExecutionFailed,
-				types.HistoryEventTypeExecutionAborted, types.HistoryEventTypeExecutionTimedOut:
-				terminal++
-				if j != len(h.Events)-1 {
-					t.Errorf("%s: terminal event %d is not the last of %d", arn, j+1, len(h.Events))
-				}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != want {
+		t.Errorf("%s ended %s with output %s, want SUCCEEDED %s", arn, d.Status, aws.ToString(d.Output), want)
+	}
+	h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+	if err != nil {
+		t.Fatalf("GetExecutionHistory %s: %v", arn, err)
+	}
+	entered := map[string]int{}
+	terminal := 0
+	for j, ev := range h.Events {
+		if ev.Id != int64(j+1) {
+			t.Errorf("%s: event %d has id %d", arn, j+1, ev.Id)
+		}
+		if ev.StateEnteredEventDetails != nil {
+			entered[*ev.StateEnteredEventDetails.Name]++
+		}
+		switch ev.Type {
+		case types.HistoryEventTypeExecutionSucceeded, types.HistoryEventTypeExecutionFailed,
+			types.HistoryEventTypeExecutionAborted, types.HistoryEventTypeExecutionTimedOut:
+			terminal++
+			if j != len(h.Events)-1 {
+				t.Errorf("%s: terminal event %d is not the last of %d", arn, j+1, len(h.Events))
 			}
 		}
-		if terminal != 1 {
-			t.Errorf("%s: %d terminal events, want 1", arn, terminal)
-		}
-		for _, s := range []string{"Init", "W1", "Mid", "W2", "Done"} {
-			if entered[s] != 1 {
-				t.Errorf("%s: state %s entered %d times, want once", arn, s, entered[s])
-			}
+	}
+	if terminal != 1 {
+		t.Errorf("%s: %d terminal events, want 1", arn, terminal)
+	}
+	for _, s := range states {
+		if entered[s] != 1 {
+			t.Errorf("%s: state %s entered %d times, want once", arn, s, entered[s])
 		}
 	}
 }
