@@ -49,8 +49,13 @@ type Options struct {
 	PollInterval time.Duration
 	// BatchSize caps the executions stepped in one commit (default 512).
 	BatchSize int
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	// Retention is how long an execution is kept after it ended (default 90 days, as AWS keeps
+	// them; negative keeps them forever). Its name can be used again once it is gone.
+	Retention time.Duration
+	// SweepInterval is how often executions past Retention are deleted (default a minute).
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+	Metrics       *Metrics
 }
 
 // Task is a Task state's work handed to a Runner.
@@ -150,6 +155,12 @@ func New(o Options) (*Engine, error) {
 	if o.BatchSize == 0 {
 		o.BatchSize = 512
 	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = time.Minute
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -173,15 +184,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.stop = context.WithCancel(context.WithoutCancel(ctx))
 	e.done = make(chan struct{})
 	var loops sync.WaitGroup
-	loops.Add(2)
-	go func() {
-		defer loops.Done()
-		e.loop(ctx)
-	}()
-	go func() {
-		defer loops.Done()
-		e.createLoop(ctx)
-	}()
+	loops.Go(func() { e.loop(ctx) })
+	loops.Go(func() { e.createLoop(ctx) })
+	if e.o.Retention > 0 {
+		loops.Go(func() { e.sweepLoop(ctx) })
+	}
 	go func() {
 		loops.Wait()
 		close(e.done)

@@ -86,6 +86,17 @@ func (p *ExecutionLeaseAcquireParams) Validate() error {
 }
 
 // Validate checks the params.
+func (p *ExecutionDeleteClosedParams) Validate() error {
+	switch {
+	case p.Before.IsZero():
+		return invalid("deleting closed executions needs a time they ended before")
+	case p.Limit <= 0:
+		return invalid("deleting closed executions needs a positive limit")
+	}
+	return nil
+}
+
+// Validate checks the params.
 func (p *ExecutionLeaseReleaseAllParams) Validate() error {
 	if p.Owner == "" {
 		return invalid("releasing all leases needs an owner")

@@ -82,6 +82,10 @@ type Store interface {
 	ExecutionLeaseAcquire(ctx context.Context, p *ExecutionLeaseAcquireParams) ([]*Execution, error)
 	// ExecutionLeaseRelease gives up leases the owner holds; others are left alone.
 	ExecutionLeaseRelease(ctx context.Context, p *ExecutionLeaseReleaseParams) error
+	// ExecutionDeleteClosed deletes up to p.Limit executions that ended before p.Before, oldest
+	// first, with their history and every row of theirs, and returns how many it deleted.
+	// Their names are free again: AWS keeps a closed execution, and its name, for 90 days.
+	ExecutionDeleteClosed(ctx context.Context, p *ExecutionDeleteClosedParams) (int, error)
 	// ExecutionLeaseReleaseAll gives up every lease the owner holds except those on p.Except:
 	// an owner that lost track of what it leased (a claim whose answer was lost with the
 	// connection, a restart under the same name) frees them at once instead of at expiry.
@@ -399,6 +403,12 @@ type ExecutionLeaseAcquireParams struct {
 type ExecutionLeaseReleaseParams struct {
 	Owner string
 	Arns  []string
+}
+
+// ExecutionDeleteClosedParams deletes executions that ended before Before.
+type ExecutionDeleteClosedParams struct {
+	Before time.Time
+	Limit  int
 }
 
 // ExecutionLeaseReleaseAllParams gives up the leases Owner holds on any execution not in Except.

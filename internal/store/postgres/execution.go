@@ -272,6 +272,26 @@ func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLea
 	return nil
 }
 
+// ExecutionDeleteClosed implements store.Store. History rows have no foreign key, so they are
+// deleted by hand; the other rows of an execution go with it (ON DELETE CASCADE).
+func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDeleteClosedParams) (int, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH gone AS (
+			DELETE FROM executions WHERE id IN (
+				SELECT id FROM executions WHERE status <> 'RUNNING' AND stop_date < $1
+				ORDER BY stop_date LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING id),
+		history AS (DELETE FROM history_events WHERE execution_id IN (SELECT id FROM gone))
+		SELECT count(*) FROM gone`, ts(p.Before), p.Limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete closed executions: %w", err)
+	}
+	return n, nil
+}
+
 // ExecutionLeaseReleaseAll implements store.Store. The status condition lets the partial index
 // of leased executions find the rows.
 func (s *Store) ExecutionLeaseReleaseAll(ctx context.Context, p *store.ExecutionLeaseReleaseAllParams) error {

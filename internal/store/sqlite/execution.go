@@ -313,6 +313,56 @@ func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLea
 	})
 }
 
+// ExecutionDeleteClosed implements store.Store. History rows have no foreign key (see the
+// schema), so they are deleted by hand; the other rows of an execution go with it (ON DELETE
+// CASCADE).
+func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDeleteClosedParams) (int, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.query(ctx, `SELECT id FROM executions WHERE status <> 'RUNNING' AND stop_date < ?
+			ORDER BY stop_date LIMIT ?`, micro(p.Before), p.Limit)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete closed executions: %w", err)
+		}
+		ids := []int64{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: delete closed executions: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("sqlite: delete closed executions: %w", err)
+		}
+		if n = len(ids); n == 0 {
+			return nil
+		}
+		js, err := json.Marshal(ids)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete closed executions: %w", err)
+		}
+		for _, table := range []string{"history_events", "executions"} {
+			col := "execution_id"
+			if table == "executions" {
+				col = "id"
+			}
+			if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE `+col+` IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
+				return fmt.Errorf("sqlite: delete closed executions: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // ExecutionLeaseReleaseAll implements store.Store.
 func (s *Store) ExecutionLeaseReleaseAll(ctx context.Context, p *store.ExecutionLeaseReleaseAllParams) error {
 	if err := p.Validate(); err != nil {

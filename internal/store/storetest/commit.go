@@ -64,6 +64,64 @@ func testLeaseAcquire(t *testing.T, s store.Store) {
 	}
 }
 
+// testExecutionDeleteClosed deletes the executions that ended before a time, oldest first and
+// a limited number at a time, with everything of theirs; running ones and later ones stay, and
+// a deleted execution's name can be used again.
+func testExecutionDeleteClosed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	endAt := func(name string, stop time.Time) *store.Execution {
+		x := mustStart(t, s, sm, startOpts{name: name, owner: nodeA, events: 1,
+			timers: []*store.TimerInsert{{TimerID: "wait", Due: t0.Add(time.Hour)}},
+			tokens: []*store.TaskTokenInsert{{Token: "tok-" + name, TaskID: "task-1"}}})
+		tr := step(x, nodeA, "ended")
+		tr.Status, tr.StopDate, tr.ReleaseLease = store.StatusSucceeded, &stop, true
+		tr.Output = ptr(`{}`)
+		tr.Events = events(2, 2, stop)
+		mustCommit(t, s, tr)
+		return x
+	}
+	oldest := endAt("oldest", t0.Add(time.Minute))
+	old := endAt("old", t0.Add(2*time.Minute))
+	recent := endAt("recent", t0.Add(time.Hour))
+	running := mustStart(t, s, sm, startOpts{name: "running", events: 1})
+	cutoff := t0.Add(30 * time.Minute)
+
+	wantErr(t, "no limit", errOnly(s.ExecutionDeleteClosed(ctx, &store.ExecutionDeleteClosedParams{Before: cutoff})), store.ErrInvalidParams)
+	wantErr(t, "no time", errOnly(s.ExecutionDeleteClosed(ctx, &store.ExecutionDeleteClosedParams{Limit: 1})), store.ErrInvalidParams)
+	for _, want := range []struct {
+		n    int
+		gone *store.Execution
+	}{{1, oldest}, {1, old}, {0, nil}} {
+		n, err := s.ExecutionDeleteClosed(ctx, &store.ExecutionDeleteClosedParams{Before: cutoff, Limit: 1})
+		if err != nil || n != want.n {
+			t.Fatalf("ExecutionDeleteClosed = %d, %v; want %d", n, err, want.n)
+		}
+		if want.gone == nil {
+			continue
+		}
+		_, err = s.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: want.gone.Arn})
+		wantErr(t, "a deleted execution", err, store.ErrNotFound)
+		if ids := historyIDs(t, s, want.gone.Arn); len(ids) != 0 {
+			t.Fatalf("history of a deleted execution: %v", ids)
+		}
+		_, err = s.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: "tok-" + want.gone.Name})
+		wantErr(t, "a deleted execution's token", err, store.ErrNotFound)
+	}
+	for _, x := range []*store.Execution{recent, running} {
+		if got := mustGet(t, s, x.Arn); got.Arn != x.Arn || len(historyIDs(t, s, x.Arn)) == 0 {
+			t.Fatalf("%s lost: %+v", x.Name, got)
+		}
+	}
+	// The name is free again, and the new execution has only its own history.
+	again := mustStart(t, s, sm, startOpts{name: "oldest", events: 1})
+	if ids := historyIDs(t, s, again.Arn); !slices.Equal(ids, []int64{1}) {
+		t.Fatalf("history of the name's new execution: %v", ids)
+	}
+}
+
+func errOnly(_ int, err error) error { return err }
+
 // testLeaseReleaseAll has an owner give up every lease it holds but one; the other owner's
 // lease stays.
 func testLeaseReleaseAll(t *testing.T, s store.Store) {
