@@ -346,12 +346,11 @@ func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDel
 		if err != nil {
 			return fmt.Errorf("sqlite: delete closed executions: %w", err)
 		}
-		for _, table := range []string{"history_events", "executions"} {
-			col := "execution_id"
-			if table == "executions" {
-				col = "id"
-			}
-			if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE `+col+` IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
+		for _, q := range []string{
+			`DELETE FROM history_events WHERE execution_id IN (SELECT value FROM json_each(?))`,
+			`DELETE FROM executions WHERE id IN (SELECT value FROM json_each(?))`,
+		} {
+			if _, err := tx.exec(ctx, q, string(js)); err != nil {
 				return fmt.Errorf("sqlite: delete closed executions: %w", err)
 			}
 		}
