@@ -31,6 +31,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -99,8 +100,12 @@ type Store interface {
 	// is a failure of the whole batch (nothing was written).
 	TransitionCommitBatch(ctx context.Context, p *TransitionCommitBatchParams) ([]error, error)
 
-	// HistoryList pages through an execution's history events.
+	// HistoryList pages through an execution's history events, or a Map Run child execution's
+	// (HistoryListParams.Child). An execution that does not exist has no events.
 	HistoryList(ctx context.Context, p *HistoryListParams) (*HistoryListResult, error)
+	// ChildExecutionParent returns the ARN of the execution whose Map Run started the child
+	// execution p.ExecutionArn. ErrNotFound when no history of that child was recorded.
+	ChildExecutionParent(ctx context.Context, p *ChildExecutionParentParams) (string, error)
 
 	// ExecutionClaimDue leases RUNNING executions that have timers due at p.Now and returns them
 	// with their state, version and due timers, executions with the earliest due timer first:
@@ -461,6 +466,35 @@ type Mutations struct {
 	TaskTokensDelete []string
 	// InboxDelete consumes inbox messages (by id) this transition applied.
 	InboxDelete []int64
+	// Children are history events of the execution's Map Run child executions. A child
+	// execution runs inside its parent, whose state holds its status; only its history is kept
+	// apart, under (parent, ChildHistory.Key), and it goes when the parent is deleted.
+	// (parent, Key, event id) is unique like an execution's event ids: a transition writing
+	// one that exists conflicts. A ChildHistory whose events include ID 1 records the child
+	// (its ARN names the parent and Key), and recording an ARN that exists conflicts too. A
+	// conflicting transition writes nothing.
+	Children []*ChildHistory
+}
+
+// ChildHistory is events of one Map Run child execution.
+type ChildHistory struct {
+	ExecutionArn string
+	// Key numbers the child within its parent execution (the interpreter derives it from the
+	// Map Run and the item); the store keys the child's events by (parent, Key), so that they
+	// are written in order rather than scattered by ARN. The child's ARN is recorded once,
+	// with its first event (ID 1).
+	Key    int64
+	Events []*HistoryEvent
+}
+
+// Starts reports whether c holds the child's first event, with which its ARN is recorded.
+func (c *ChildHistory) Starts() bool {
+	return slices.ContainsFunc(c.Events, func(e *HistoryEvent) bool { return e.ID == 1 })
+}
+
+// ChildExecutionParentParams names a Map Run child execution.
+type ChildExecutionParentParams struct {
+	ExecutionArn string
 }
 
 // HistoryEvent is one event as the interpreter encoded it. The store indexes ID, Type and
@@ -477,9 +511,11 @@ type HistoryEvent struct {
 // starts at the newest event).
 type HistoryListParams struct {
 	ExecutionArn string
-	After        int64
-	Limit        int
-	Reverse      bool
+	// Child says ExecutionArn is a Map Run child execution's (see Mutations.Children).
+	Child   bool
+	After   int64
+	Limit   int
+	Reverse bool
 }
 
 // HistoryListResult is one page; NextAfter is the After of the next page, 0 on the last page.

@@ -272,8 +272,9 @@ func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLea
 	return nil
 }
 
-// ExecutionDeleteClosed implements store.Store. History rows have no foreign key, so they are
-// deleted by hand; the other rows of an execution go with it (ON DELETE CASCADE).
+// ExecutionDeleteClosed implements store.Store. History rows and the Map Run children's rows
+// have no foreign key, so they are deleted by hand; the other rows of an execution go with it
+// (ON DELETE CASCADE).
 func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDeleteClosedParams) (int, error) {
 	if err := p.Validate(); err != nil {
 		return 0, err
@@ -284,7 +285,9 @@ func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDel
 				SELECT id FROM executions WHERE status <> 'RUNNING' AND stop_date < $1
 				ORDER BY stop_date LIMIT $2 FOR UPDATE SKIP LOCKED)
 			RETURNING id),
-		history AS (DELETE FROM history_events WHERE execution_id IN (SELECT id FROM gone))
+		history AS (DELETE FROM history_events WHERE execution_id IN (SELECT id FROM gone)),
+		children AS (DELETE FROM child_executions WHERE execution_id IN (SELECT id FROM gone)),
+		child_history AS (DELETE FROM child_history_events WHERE execution_id IN (SELECT id FROM gone))
 		SELECT count(*) FROM gone`, ts(p.Before), p.Limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete closed executions: %w", err)
@@ -309,23 +312,32 @@ func (s *Store) ExecutionLeaseReleaseAll(ctx context.Context, p *store.Execution
 	return nil
 }
 
+// historySQL[child][reverse] is HistoryList's query: an execution's events are keyed by its
+// row id, a Map Run child's (which has no row) by its parent's and its key, which its ARN
+// names in child_executions.
+var historySQL = func() (q [2][2]string) {
+	for child, from := range []string{
+		`history_events WHERE execution_id = (SELECT id FROM executions WHERE arn = $1)`,
+		`child_history_events WHERE (execution_id, child_key) =
+			(SELECT execution_id, child_key FROM child_executions WHERE arn = $1)`,
+	} {
+		q[child][0] = `SELECT event_id, type, timestamp, payload FROM ` + from + ` AND event_id > $2 ORDER BY event_id LIMIT $3`
+		q[child][1] = `SELECT event_id, type, timestamp, payload FROM ` + from + ` AND event_id < $2 ORDER BY event_id DESC LIMIT $3`
+	}
+	return q
+}()
+
 // HistoryList implements store.Store.
 func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*store.HistoryListResult, error) {
 	limit, err := store.PageLimit(p.Limit)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT event_id, type, timestamp, payload FROM history_events
-		WHERE execution_id = (SELECT id FROM executions WHERE arn = $1) AND event_id > $2 ORDER BY event_id LIMIT $3`
 	after := p.After
-	if p.Reverse {
-		q = `SELECT event_id, type, timestamp, payload FROM history_events
-			WHERE execution_id = (SELECT id FROM executions WHERE arn = $1) AND event_id < $2 ORDER BY event_id DESC LIMIT $3`
-		if after == 0 {
-			after = math.MaxInt64
-		}
+	if p.Reverse && after == 0 {
+		after = math.MaxInt64
 	}
-	rows, err := s.pool.Query(ctx, q, p.ExecutionArn, after, limit+1)
+	rows, err := s.pool.Query(ctx, historySQL[b2i(p.Child)][b2i(p.Reverse)], p.ExecutionArn, after, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list history: %w", err)
 	}
@@ -344,4 +356,18 @@ func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*s
 		res.NextAfter = es[limit-1].ID
 	}
 	return res, nil
+}
+
+// ChildExecutionParent implements store.Store.
+func (s *Store) ChildExecutionParent(ctx context.Context, p *store.ChildExecutionParentParams) (string, error) {
+	var parent string
+	err := s.pool.QueryRow(ctx, `SELECT e.arn FROM child_executions c JOIN executions e ON e.id = c.execution_id
+		WHERE c.arn = $1`, p.ExecutionArn).Scan(&parent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("child execution %s: %w", p.ExecutionArn, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: child execution parent: %w", err)
+	}
+	return parent, nil
 }

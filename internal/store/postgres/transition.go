@@ -234,6 +234,13 @@ func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.M
 		evTime    []time.Time
 		evPayload [][]byte
 
+		childArn         []string
+		childX, childKey []int64
+		chX, chKey, chID []int64
+		chType           []string
+		chTime           []time.Time
+		chPayload        [][]byte
+
 		timerX   []int64
 		timerID  []string
 		timerDue []time.Time
@@ -267,6 +274,15 @@ func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.M
 		for _, e := range m.Events {
 			evX, evID, evType = append(evX, x), append(evID, e.ID), append(evType, e.Type)
 			evTime, evPayload = append(evTime, ts(e.Timestamp)), append(evPayload, nonNil(e.Payload))
+		}
+		for _, c := range m.Children {
+			for _, e := range c.Events {
+				chX, chKey, chID, chType = append(chX, x), append(chKey, c.Key), append(chID, e.ID), append(chType, e.Type)
+				chTime, chPayload = append(chTime, ts(e.Timestamp)), append(chPayload, nonNil(e.Payload))
+			}
+			if c.Starts() {
+				childArn, childX, childKey = append(childArn, c.ExecutionArn), append(childX, x), append(childKey, c.Key)
+			}
 		}
 		for _, t := range m.TimersInsert {
 			timerX, timerID, timerDue = append(timerX, x), append(timerID, t.TimerID), append(timerDue, ts(t.Due))
@@ -302,6 +318,11 @@ func writeMutations(ctx context.Context, tx pgx.Tx, ids []int64, muts []*store.M
 	queue(len(evID), `INSERT INTO history_events (execution_id, event_id, type, timestamp, payload)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bytea[])`,
 		evX, evID, evType, evTime, evPayload)
+	queue(len(childArn), `INSERT INTO child_executions (arn, execution_id, child_key)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])`, childArn, childX, childKey)
+	queue(len(chID), `INSERT INTO child_history_events (execution_id, child_key, event_id, type, timestamp, payload)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::bytea[])`,
+		chX, chKey, chID, chType, chTime, chPayload)
 	queue(len(timerID), `INSERT INTO timers (execution_id, timer_id, due_at)
 		SELECT x, id, due FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS t (x, id, due)`,
 		timerX, timerID, timerDue)

@@ -313,9 +313,9 @@ func (s *Store) ExecutionLeaseRelease(ctx context.Context, p *store.ExecutionLea
 	})
 }
 
-// ExecutionDeleteClosed implements store.Store. History rows have no foreign key (see the
-// schema), so they are deleted by hand; the other rows of an execution go with it (ON DELETE
-// CASCADE).
+// ExecutionDeleteClosed implements store.Store. History rows and the Map Run children's rows
+// have no foreign key (see the schema), so they are deleted by hand; the other rows of an
+// execution go with it (ON DELETE CASCADE).
 func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDeleteClosedParams) (int, error) {
 	if err := p.Validate(); err != nil {
 		return 0, err
@@ -348,6 +348,8 @@ func (s *Store) ExecutionDeleteClosed(ctx context.Context, p *store.ExecutionDel
 		}
 		for _, q := range []string{
 			`DELETE FROM history_events WHERE execution_id IN (SELECT value FROM json_each(?))`,
+			`DELETE FROM child_history_events WHERE execution_id IN (SELECT value FROM json_each(?))`,
+			`DELETE FROM child_executions WHERE execution_id IN (SELECT value FROM json_each(?))`,
 			`DELETE FROM executions WHERE id IN (SELECT value FROM json_each(?))`,
 		} {
 			if _, err := tx.exec(ctx, q, string(js)); err != nil {
@@ -390,23 +392,32 @@ func (s *Store) release(owner string, arns []string) {
 	}
 }
 
+// historySQL[child][reverse] is HistoryList's query: an execution's events are keyed by its
+// row id, a Map Run child's (which has no row) by its parent's and its key, which its ARN
+// names in child_executions.
+var historySQL = func() (q [2][2]string) {
+	for child, from := range []string{
+		`history_events WHERE execution_id = (SELECT id FROM executions WHERE arn = ?)`,
+		`child_history_events WHERE (execution_id, child_key) =
+			(SELECT execution_id, child_key FROM child_executions WHERE arn = ?)`,
+	} {
+		q[child][0] = `SELECT event_id, type, timestamp, payload FROM ` + from + ` AND event_id > ? ORDER BY event_id LIMIT ?`
+		q[child][1] = `SELECT event_id, type, timestamp, payload FROM ` + from + ` AND event_id < ? ORDER BY event_id DESC LIMIT ?`
+	}
+	return q
+}()
+
 // HistoryList implements store.Store.
 func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*store.HistoryListResult, error) {
 	limit, err := store.PageLimit(p.Limit)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT event_id, type, timestamp, payload FROM history_events
-		WHERE execution_id = (SELECT id FROM executions WHERE arn = ?) AND event_id > ? ORDER BY event_id LIMIT ?`
 	after := p.After
-	if p.Reverse {
-		q = `SELECT event_id, type, timestamp, payload FROM history_events
-			WHERE execution_id = (SELECT id FROM executions WHERE arn = ?) AND event_id < ? ORDER BY event_id DESC LIMIT ?`
-		if after == 0 {
-			after = 1<<63 - 1
-		}
+	if p.Reverse && after == 0 {
+		after = 1<<63 - 1
 	}
-	rows, err := s.r.QueryContext(ctx, q, p.ExecutionArn, after, limit+1)
+	rows, err := s.r.QueryContext(ctx, historySQL[b2i(p.Child)][b2i(p.Reverse)], p.ExecutionArn, after, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list history: %w", err)
 	}
@@ -429,4 +440,18 @@ func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*s
 		res.NextAfter = res.Events[limit-1].ID
 	}
 	return res, nil
+}
+
+// ChildExecutionParent implements store.Store.
+func (s *Store) ChildExecutionParent(ctx context.Context, p *store.ChildExecutionParentParams) (string, error) {
+	var parent string
+	err := s.r.QueryRowContext(ctx, `SELECT e.arn FROM child_executions c JOIN executions e ON e.id = c.execution_id
+		WHERE c.arn = ?`, p.ExecutionArn).Scan(&parent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("child execution %s: %w", p.ExecutionArn, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: child execution parent: %w", err)
+	}
+	return parent, nil
 }

@@ -212,7 +212,10 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 				return []any{t.Token, id, t.TaskID, now}
 			}},
 	}
-	if err := s.insertEvents(ctx, tx, id, m.Events); err != nil {
+	if err := insertEvents(ctx, tx, id, m.Events); err != nil {
+		return err
+	}
+	if err := insertChildren(ctx, tx, id, m.Children); err != nil {
 		return err
 	}
 	for _, o := range ops {
@@ -240,23 +243,71 @@ func (s *Store) writeMutations(ctx context.Context, tx *wtx, id int64, m *store.
 // less than one per event, and fixed sizes keep the set of prepared statements small.
 const eventChunk = 8
 
-func (s *Store) insertEvents(ctx context.Context, tx *wtx, id int64, events []*store.HistoryEvent) error {
-	for len(events) > 0 {
-		n := min(len(events), eventChunk)
-		q := `INSERT INTO history_events (execution_id, event_id, type, timestamp, payload) VALUES (?, ?, ?, ?, ?)` +
-			strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
-		args := make([]any, 0, 5*n)
-		for _, e := range events[:n] {
-			args = append(args, id, e.ID, e.Type, micro(e.Timestamp), nonNil(e.Payload))
+func insertEvents(ctx context.Context, tx *wtx, id int64, events []*store.HistoryEvent) error {
+	err := insertChunked(ctx, tx, `INSERT INTO history_events (execution_id, event_id, type, timestamp, payload) VALUES `,
+		`(?, ?, ?, ?, ?)`, len(events), func(args []any, i int) []any {
+			e := events[i]
+			return append(args, id, e.ID, e.Type, micro(e.Timestamp), nonNil(e.Payload))
+		})
+	if err != nil && !errors.Is(err, errRowExists) {
+		return fmt.Errorf("sqlite: insert history: %w", err)
+	}
+	return err
+}
+
+// insertChildren writes the history of the Map Run children of execution id, and records
+// those it starts (their event 1). Rows are chunked across children, as a transition of a
+// Map Run writes a few events for each of many.
+func insertChildren(ctx context.Context, tx *wtx, id int64, children []*store.ChildHistory) error {
+	type row struct {
+		key int64
+		e   *store.HistoryEvent
+	}
+	var rows []row
+	var started []*store.ChildHistory
+	for _, c := range children {
+		for _, e := range c.Events {
+			rows = append(rows, row{c.Key, e})
 		}
-		_, err := tx.exec(ctx, q, args...)
+		if c.Starts() {
+			started = append(started, c)
+		}
+	}
+	err := insertChunked(ctx, tx, `INSERT INTO child_executions (arn, execution_id, child_key) VALUES `,
+		`(?, ?, ?)`, len(started), func(args []any, i int) []any {
+			return append(args, started[i].ExecutionArn, id, started[i].Key)
+		})
+	if err == nil {
+		err = insertChunked(ctx, tx, `INSERT INTO child_history_events (execution_id, child_key, event_id, type, timestamp, payload) VALUES `,
+			`(?, ?, ?, ?, ?, ?)`, len(rows), func(args []any, i int) []any {
+				r := rows[i]
+				return append(args, id, r.key, r.e.ID, r.e.Type, micro(r.e.Timestamp), nonNil(r.e.Payload))
+			})
+	}
+	if err != nil && !errors.Is(err, errRowExists) {
+		return fmt.Errorf("sqlite: child history: %w", err)
+	}
+	return err
+}
+
+// insertChunked inserts n rows, up to eventChunk per statement: insert is the statement up
+// to VALUES, row one row's placeholders, and appendRow appends row i's arguments. A unique
+// violation is errRowExists.
+func insertChunked(ctx context.Context, tx *wtx, insert, row string, n int, appendRow func(args []any, i int) []any) error {
+	width := strings.Count(row, "?")
+	for i := 0; i < n; i += eventChunk {
+		k := min(n-i, eventChunk)
+		args := make([]any, 0, width*k)
+		for j := i; j < i+k; j++ {
+			args = appendRow(args, j)
+		}
+		_, err := tx.exec(ctx, insert+row+strings.Repeat(`, `+row, k-1), args...)
 		if isUnique(err) {
 			return fmt.Errorf("%w: %w", errRowExists, err)
 		}
 		if err != nil {
-			return fmt.Errorf("sqlite: insert history: %w", err)
+			return err
 		}
-		events = events[n:]
 	}
 	return nil
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"ExecutionRedrive", withTimers(testExecutionRedrive)},
 		{"ExecutionRedriveTokens", testExecutionRedriveTokens},
 		{"ExecutionListOrigin", testExecutionListOrigin},
+		{"ChildHistory", withTimers(testChildHistory)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +119,8 @@ type startOpts struct {
 	tokens []*store.TaskTokenInsert
 	// version and alias: the execution's origin (ExecutionCreateParams).
 	version, alias string
+	// children: the first events of Map Run child executions.
+	children []*store.ChildHistory
 }
 
 func mustStart(t *testing.T, s store.Store, sm *store.StateMachine, o startOpts) *store.Execution {
@@ -136,6 +139,7 @@ func mustStart(t *testing.T, s store.Store, sm *store.StateMachine, o startOpts)
 	p.TimersInsert = o.timers
 	p.TaskTokensInsert = o.tokens
 	p.VersionArn, p.AliasArn = o.version, o.alias
+	p.Children = o.children
 	x, err := s.ExecutionCreate(t.Context(), p)
 	if err != nil {
 		t.Fatalf("ExecutionCreate(%s): %v", o.name, err)
