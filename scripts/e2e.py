@@ -428,7 +428,7 @@ def _():
     expect_error("TaskTimedOut", sfn.send_task_heartbeat, taskToken=task["taskToken"])
 
 
-@check("boto3 and cli: Map Runs of a distributed Map, inspected and updated while it runs")
+@check("boto3 and cli: Map Runs of a distributed Map, inspected and updated while it runs, and their child executions")
 def _():
     act = sfn.create_activity(name="e2e-items")["activityArn"]
     definition = json.dumps({"StartAt": "M", "States": {"M": {
@@ -452,6 +452,17 @@ def _():
     expect(d["status"] == "SUCCEEDED" and d["executionCounts"]["succeeded"] == 3 and "stopDate" in d, d)
     children = sfn.list_executions(mapRunArn=run, statusFilter="SUCCEEDED")["executions"]
     expect(len(children) == 3 and all(c["mapRunArn"] == run for c in children), children)
+    child = children[0]["executionArn"]
+    d = cli("describe-execution", "--execution-arn", child)
+    expect(d["status"] == "SUCCEEDED" and d["mapRunArn"] == run and d["stateMachineArn"] == sm + "/Items"
+           and d["output"] == "{}", d)
+    events = sfn.get_execution_history(executionArn=child)["events"]
+    expect([e["type"] for e in events] == ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+                                           "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded"], events)
+    d = sfn.describe_state_machine_for_execution(executionArn=child)
+    expect(d["mapRunArn"] == run and d["label"] == "Items" and d["stateMachineArn"] == sm + "/Items", d)
+    unknown = child[: child.rindex(":")] + ":00000000-0000-4000-8000-000000000000"
+    expect_error("ExecutionDoesNotExist", sfn.describe_execution, executionArn=unknown)
     expect_error("ResourceNotFound", sfn.describe_map_run, mapRunArn=run[: run.rindex("-")] + "-999")
     expect_error("ValidationException", sfn.update_map_run, mapRunArn=run, toleratedFailurePercentage=101)
 

@@ -65,12 +65,16 @@ type describeExecutionOut struct {
 
 	StateMachineVersionArn string `json:"stateMachineVersionArn,omitempty"`
 	StateMachineAliasArn   string `json:"stateMachineAliasArn,omitempty"`
+	MapRunArn              string `json:"mapRunArn,omitempty"`
 }
 
 func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 	arn, in, err := decodeArn(body, "executionArn")
 	if err != nil {
 		return nil, err
+	}
+	if service.IsChildExecutionArn(arn) {
+		return a.describeChildExecution(ctx, arn, in)
 	}
 	x, err := a.o.Service.DescribeExecution(ctx, arn)
 	if err != nil {
@@ -103,6 +107,29 @@ func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 	}
 	if out.StateMachineVersionArn, out.StateMachineAliasArn, err = a.o.Service.ExecutionOrigin(ctx, arn); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// describeChildExecution is DescribeExecution of a Map Run's child execution.
+func (a *API) describeChildExecution(ctx context.Context, arn string, in *arnIn) (any, error) {
+	c, err := a.o.Service.DescribeChildExecution(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	out := describeExecutionOut{
+		ExecutionArn: c.Arn, StateMachineArn: c.StateMachineArn, Name: c.Name, Status: string(c.Status),
+		StartDate: epoch(c.StartDate), StopDate: epochPtr(c.StopDate), Error: c.Error, Cause: c.Cause,
+		RedriveStatus: c.RedriveStatus, RedriveStatusReason: c.RedriveStatusReason, MapRunArn: c.MapRunArn,
+	}
+	if deref(in.IncludedData) != "METADATA_ONLY" {
+		out.Input, out.InputDetails = &c.Input, &included{true}
+		if c.Output != nil {
+			out.Output, out.OutputDetails = c.Output, &included{true}
+		}
+	}
+	if c.Redrives != nil {
+		out.RedriveCount, out.RedriveDate = c.Redrives.Count, epochPtr(&c.Redrives.Date)
 	}
 	return out, nil
 }

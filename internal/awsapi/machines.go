@@ -189,6 +189,8 @@ type describeStateMachineForExecutionOut struct {
 	LoggingConfiguration service.LoggingConfiguration `json:"loggingConfiguration"`
 	TracingConfiguration service.TracingConfiguration `json:"tracingConfiguration"`
 	RevisionID           string                       `json:"revisionId,omitempty"`
+	MapRunArn            string                       `json:"mapRunArn,omitempty"`
+	Label                string                       `json:"label,omitempty"`
 }
 
 func (a *API) describeStateMachineForExecution(ctx context.Context, body []byte) (any, error) {
@@ -203,7 +205,7 @@ func (a *API) describeStateMachineForExecution(ctx context.Context, body []byte)
 	out := describeStateMachineForExecutionOut{
 		StateMachineArn: sm.Arn, Name: sm.Name, Definition: sm.Definition, RoleArn: sm.RoleArn,
 		UpdateDate: epoch(sm.UpdateDate), LoggingConfiguration: sm.Logging, TracingConfiguration: sm.Tracing,
-		RevisionID: sm.RevisionID,
+		RevisionID: sm.RevisionID, MapRunArn: sm.MapRunArn, Label: sm.Label,
 	}
 	if deref(in.IncludedData) == "METADATA_ONLY" {
 		out.Definition = "{}"

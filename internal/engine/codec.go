@@ -21,6 +21,8 @@ type message struct {
 	WorkerName string  `json:"workerName,omitempty"`
 	// MapRun is an UpdateMapRun's change.
 	MapRun *mapRunUpdate `json:"mapRun,omitempty"`
+	// Child is the Map Run child execution a stop is for (see interp.Stop).
+	Child string `json:"child,omitempty"`
 }
 
 type mapRunUpdate struct {
@@ -69,7 +71,7 @@ func decodeMessage(b []byte) (interp.Event, error) {
 	case msgTaskHeartbeat:
 		return interp.TaskHeartbeat{TaskID: m.TaskID}, nil
 	case msgStop:
-		return interp.Stop{Error: m.Error, Cause: m.Cause}, nil
+		return interp.Stop{Error: m.Error, Cause: m.Cause, Child: m.Child}, nil
 	case msgUpdateMapRun:
 		if m.MapRun == nil {
 			return nil, fmt.Errorf("engine: inbox message %q without its change", m.Kind)

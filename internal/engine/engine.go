@@ -389,7 +389,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		return nil, fmt.Errorf("engine: creating execution: %w", err)
 	}
 	e.o.Metrics.started.Add(1)
-	e.o.Metrics.transitions.Add(int64(countTransitions(res.Events)))
+	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
 	if x.Status != interp.Running {
 		e.o.Metrics.finished(string(x.Status))
 	} else {
@@ -410,9 +410,17 @@ func (e *Engine) ExecutionArn(stateMachine, name string) string {
 // StopExecution aborts a running execution. The abort is recorded by the node that holds the
 // execution, so it takes effect within a poll interval.
 func (e *Engine) StopExecution(ctx context.Context, arn string, errName, cause *string) error {
-	_, err := e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{
-		ExecutionArn: arn, Payload: encodeMessage(message{Kind: msgStop, Error: errName, Cause: cause}), Now: e.o.Clock.Now(),
-	})
+	return e.sendStop(ctx, arn, message{Kind: msgStop, Error: errName, Cause: cause})
+}
+
+// StopChildExecution asks the execution arn to stop its Map Run child execution child; the
+// child is aborted the next time the execution steps, as StopExecution's execution is.
+func (e *Engine) StopChildExecution(ctx context.Context, arn, child string, errName, cause *string) error {
+	return e.sendStop(ctx, arn, message{Kind: msgStop, Error: errName, Cause: cause, Child: child})
+}
+
+func (e *Engine) sendStop(ctx context.Context, arn string, m message) error {
+	_, err := e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{ExecutionArn: arn, Payload: encodeMessage(m), Now: e.o.Clock.Now()})
 	if errors.Is(err, store.ErrExecutionNotRunning) {
 		return fmt.Errorf("engine: %w: %s", ErrNotRunning, arn)
 	}
@@ -483,11 +491,11 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 	m := &tr.Mutations
 	m.Now = now
 	buf := make([]byte, 0, 512)
-	for i := range res.Events {
-		ev := &res.Events[i]
-		start := len(buf)
-		buf = ev.AppendJSON(buf, true)
-		m.Events = append(m.Events, &store.HistoryEvent{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp, Payload: buf[start:len(buf):len(buf)]})
+	m.Events, buf = encodeEvents(m.Events, res.Events, buf)
+	for _, c := range res.Children {
+		h := &store.ChildHistory{ExecutionArn: c.ExecutionArn, Key: c.Key}
+		h.Events, buf = encodeEvents(nil, c.Events, buf)
+		m.Children = append(m.Children, h)
 	}
 	m.TimersDelete = append(m.TimersDelete, consumed...)
 	for _, ef := range res.Effects {
@@ -523,6 +531,17 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 	tr.State = snap
 	tr.Status = store.ExecutionStatus(x.Status)
 	return nil
+}
+
+// encodeEvents appends events to out as the store keeps them, their payloads sharing buf.
+func encodeEvents(out []*store.HistoryEvent, events []history.Event, buf []byte) ([]*store.HistoryEvent, []byte) {
+	for i := range events {
+		ev := &events[i]
+		start := len(buf)
+		buf = ev.AppendJSON(buf, true)
+		out = append(out, &store.HistoryEvent{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp, Payload: buf[start:len(buf):len(buf)]})
+	}
+	return out, buf
 }
 
 // cancelWithinStep drops timers and tasks that a step both started and cancelled (a Map that
@@ -575,12 +594,20 @@ func (e *Engine) scale(now, due time.Time) time.Time {
 	return now.Add(time.Duration(float64(due.Sub(now)) * e.o.WaitScale))
 }
 
-func countTransitions(events []history.Event) int {
+// countTransitions counts the states a step entered, in the execution and in its Map Run
+// child executions.
+func countTransitions(res interp.Result) int {
 	n := 0
-	for i := range events {
-		if strings.HasSuffix(events[i].Type, "StateEntered") {
-			n++
+	count := func(events []history.Event) {
+		for i := range events {
+			if strings.HasSuffix(events[i].Type, "StateEntered") {
+				n++
+			}
 		}
+	}
+	count(res.Events)
+	for _, c := range res.Children {
+		count(c.Events)
 	}
 	return n
 }

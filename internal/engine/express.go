@@ -93,7 +93,7 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 		return fmt.Errorf("engine: express execution %s: %w", x.Arn, err)
 	default:
 		x.Status, x.Output, x.Error, x.Cause = res.Status, res.Output, res.Error, res.Cause
-		e.o.Metrics.transitions.Add(int64(countTransitions(res.Events)))
+		e.o.Metrics.transitions.Add(int64(countTransitions(interp.Result{Events: res.Events})))
 	}
 	e.o.Metrics.finished(string(x.Status))
 	return nil

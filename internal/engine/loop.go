@@ -403,6 +403,7 @@ func (e *Engine) stepOne(ctx context.Context, c *claimed, ex *store.Execution) s
 		}
 		all.Events = append(all.Events, res.Events...)
 		all.Effects = append(all.Effects, res.Effects...)
+		all.Children = append(all.Children, res.Children...)
 	}
 	if err := e.record(x, all, c.now, tr, w.timers); err != nil {
 		return stepped1{err: err}
@@ -411,7 +412,7 @@ func (e *Engine) stepOne(ctx context.Context, c *claimed, ex *store.Execution) s
 	if x.Status != interp.Running {
 		e.finishTransition(x, tr, c.now)
 	}
-	return stepped1{tr: tr, x: x, n: countTransitions(all.Events)}
+	return stepped1{tr: tr, x: x, n: countTransitions(all)}
 }
 
 // commit commits a round's transitions together.

@@ -25,21 +25,13 @@ func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *s
 	if err != nil {
 		return time.Time{}, err
 	}
-	var events [][]byte
-	for after := int64(0); ; {
-		page, err := e.o.Store.HistoryList(ctx, &store.HistoryListParams{ExecutionArn: x.Arn, After: after, Limit: store.MaxPageSize})
-		if err != nil {
-			return time.Time{}, fmt.Errorf("engine: reading the history of %s: %w", x.Arn, err)
-		}
-		for _, ev := range page.Events {
-			events = append(events, ev.Payload)
-		}
-		if after = page.NextAfter; after == 0 {
-			break
-		}
+	events, err := e.history(ctx, x.Arn, false)
+	if err != nil {
+		return time.Time{}, err
 	}
+	children := func(arn string) ([][]byte, error) { return e.history(ctx, arn, true) }
 	now := e.o.Clock.Now().UTC().Truncate(time.Millisecond)
-	ix, res, err := interp.Redrive(def, x.State, events, now)
+	ix, res, err := interp.Redrive(def, x.State, events, children, now)
 	if errors.Is(err, interp.ErrNotRedrivable) {
 		return time.Time{}, fmt.Errorf("%w: %w", ErrNotRedrivable, err)
 	}
@@ -63,11 +55,28 @@ func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *s
 	if err != nil {
 		return time.Time{}, fmt.Errorf("engine: redriving %s: %w", x.Arn, err)
 	}
-	e.o.Metrics.transitions.Add(int64(countTransitions(res.Events)))
+	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
 	if ix.Status != interp.Running {
 		e.o.Metrics.finished(string(ix.Status))
 	} else {
 		e.poke()
 	}
 	return now, nil
+}
+
+// history reads the whole history of an execution, or of a Map Run child execution.
+func (e *Engine) history(ctx context.Context, arn string, child bool) ([][]byte, error) {
+	var events [][]byte
+	for after := int64(0); ; {
+		page, err := e.o.Store.HistoryList(ctx, &store.HistoryListParams{ExecutionArn: arn, Child: child, After: after, Limit: store.MaxPageSize})
+		if err != nil {
+			return nil, fmt.Errorf("engine: reading the history of %s: %w", arn, err)
+		}
+		for _, ev := range page.Events {
+			events = append(events, ev.Payload)
+		}
+		if after = page.NextAfter; after == 0 {
+			return events, nil
+		}
+	}
 }

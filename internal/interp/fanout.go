@@ -161,7 +161,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 			sc.mapItem = &mapItem{index: int64(i), value: fan.items[i]}
 			v, err := r.eval(th, m.ItemSelector, sc)
 			if err != nil {
-				fan.run.end(MapRunFailed, r.now)
+				r.endMapRun(fan.run, MapRunFailed)
 				r.abortChildren(th)
 				r.fail(th, err)
 				return
@@ -169,15 +169,18 @@ func (r *run) startIterations(th *thread, prev int64) {
 			input = v
 		}
 		child := r.newThread(th, m.Processor, input, int64(i))
-		child.silent = th.silent || fan.mapRunArn != ""
-		child.isolated = fan.mapRunArn != ""
-		if !child.silent {
-			child.prev = r.emit("MapIterationStarted", prev, history.Details{Name: th.state.Name, Index: ptr(int64(i))})
-		}
 		fan.children[child.id] = child
 		fan.running++
-		fan.run.iterStarted(i, r.now)
+		var resume *redrivePoint
+		if fan.run != nil {
+			resume = r.childStarted(child, fan.run, input)
+		} else {
+			child.prev = r.emitIn(th.child, "MapIterationStarted", prev, history.Details{Name: th.state.Name, Index: ptr(int64(i))})
+		}
 		start, in := r.redriveStart(th, child, m.Processor.StartAt, input)
+		if resume != nil {
+			start, in = r.resumeChild(child, resume)
+		}
 		r.queue = append(r.queue, func() { r.enter(child, start, in) })
 	}
 }
@@ -191,15 +194,17 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 	fan.running--
 	fan.completed++
 	fan.results[child.index] = out
-	fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
-	if fan.parallel {
+	switch {
+	case fan.parallel:
 		fan.lastEvent = child.prev
-	} else {
-		if !child.silent {
-			fan.lastEvent = r.emit("MapIterationSucceeded", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
-		} else {
-			fan.lastEvent = th.prev
-		}
+	case child.isolated:
+		r.emitIn(child.child, "ExecutionSucceeded", child.prev, history.Details{Output: r.text(out)})
+		fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
+		fan.lastEvent = th.prev
+	default:
+		fan.lastEvent = r.emitIn(th.child, "MapIterationSucceeded", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
+	}
+	if !fan.parallel {
 		r.startIterations(th, child.prev)
 	}
 	if fan.completed == len(fan.results) {
@@ -215,11 +220,15 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 	delete(fan.children, child.id)
 	fan.running--
 	if !fan.parallel {
-		if !child.silent {
-			fan.lastEvent = r.emit("MapIterationFailed", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
+		if child.isolated {
+			if fan.run.iters[child.index].state == iterRunning { // else it was stopped (stopChild)
+				r.emitIn(child.child, "ExecutionFailed", child.prev, history.Details{Error: f.name, Cause: f.cause})
+				fan.run.iterEnded(int(child.index), iterFailed, r.now)
+			}
+		} else {
+			fan.lastEvent = r.emitIn(th.child, "MapIterationFailed", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
 		}
 		fan.failed++
-		fan.run.iterEnded(int(child.index), iterFailed, r.now)
 		if r.tolerated(fan) {
 			fan.completed++
 			fan.results[child.index] = nil
@@ -238,7 +247,9 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 		r.emitAfter(child, child.state.Type.String()+"StateAborted", child.prev)
 	}
 	r.mapRunFailed(th)
-	th.prev = child.prev
+	if !child.isolated {
+		th.prev = child.prev
+	}
 	r.abortChildren(th)
 	r.stateFailedAfter(th, f, true)
 	r.advance(th)
@@ -261,7 +272,7 @@ func exceededThreshold() failure {
 // mapRunFailed records that a distributed Map's run failed.
 func (r *run) mapRunFailed(th *thread) {
 	if th.fan.mapRunArn != "" {
-		th.fan.run.end(MapRunFailed, r.now)
+		r.endMapRun(th.fan.run, MapRunFailed)
 		r.emitOn(th, "MapRunFailed", history.Details{})
 	}
 }
@@ -280,12 +291,9 @@ func (r *run) tolerated(fan *fanOut) bool {
 	return false
 }
 
-// emitAfter records a detail-less event of th caused by the event prev, unless th is silent.
+// emitAfter records a detail-less event of th caused by the event prev.
 func (r *run) emitAfter(th *thread, typ string, prev int64) int64 {
-	if th.silent {
-		return prev
-	}
-	return r.emit(typ, prev, history.Details{})
+	return r.emitIn(th.child, typ, prev, history.Details{})
 }
 
 // fanDone completes a Parallel or Map state whose children all finished.
@@ -297,7 +305,7 @@ func (r *run) fanDone(th *thread) {
 	case fan.parallel:
 		r.emitAfter(th, "ParallelStateSucceeded", fan.lastEvent)
 	case fan.mapRunArn != "":
-		fan.run.end(MapRunSucceeded, r.now)
+		r.endMapRun(fan.run, MapRunSucceeded)
 		fan.lastEvent = r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
 		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
 	default:
@@ -317,10 +325,9 @@ func (r *run) abortChildren(th *thread) {
 	th.fan = nil
 	th.waiting = notWaiting
 	for _, c := range fan.children {
-		fan.run.iterEnded(int(c.index), iterAborted, r.now)
 		r.abortThread(c)
 	}
-	fan.run.end(MapRunAborted, r.now)
+	r.endMapRun(fan.run, MapRunAborted)
 }
 
 func (r *run) abortThread(th *thread) {

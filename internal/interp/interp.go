@@ -92,6 +92,8 @@ func (x *Execution) Input() string { return x.inputText }
 type Result struct {
 	Events  []history.Event
 	Effects []Effect
+	// Children are the events recorded in the histories of Map Run child executions.
+	Children []ChildHistory
 }
 
 // Effect is something the caller must do after committing a Step's result.
@@ -170,6 +172,9 @@ type TimerFired struct{ TimerID string }
 type Stop struct {
 	Error *string
 	Cause *string
+	// Child, when set, is the ARN of one of the execution's Map Run child executions to stop
+	// instead of the execution.
+	Child string
 }
 
 func (TaskStarted) isEvent()   {}
@@ -237,6 +242,7 @@ func Step(x *Execution, e Event, now time.Time) (res Result, err error) {
 	}
 	r := &run{x: x, now: now}
 	defer func() {
+		x.redone = nil // the points of redriven child executions that started (see resumeChild)
 		if r.endAtHistoryLimit(recover()) {
 			res, err = r.result(), nil
 		}

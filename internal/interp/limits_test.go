@@ -143,7 +143,7 @@ func TestHistoryLimitSnapshot(t *testing.T) {
 	if _, err := interp.Step(x, interp.TimerFired{TimerID: "timer-quota"}, t0); !errors.Is(err, interp.ErrNotRunning) {
 		t.Errorf("Step after the limit: %v", err)
 	}
-	if _, _, err := interp.Redrive(def, snap, encode(events), t0.Add(time.Hour)); !errors.Is(err, interp.ErrNotRedrivable) {
+	if _, _, err := interp.Redrive(def, snap, encode(events), nil, t0.Add(time.Hour)); !errors.Is(err, interp.ErrNotRedrivable) {
 		t.Errorf("Redrive after the limit: %v", err)
 	}
 }
@@ -231,10 +231,10 @@ func TestMaxDurationRedrive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := interp.Redrive(def, snap, encode(events), t0.Add(interp.MaxDuration)); !errors.Is(err, interp.ErrNotRedrivable) {
+	if _, _, err := interp.Redrive(def, snap, encode(events), nil, t0.Add(interp.MaxDuration)); !errors.Is(err, interp.ErrNotRedrivable) {
 		t.Errorf("Redrive a year after the start: %v", err)
 	}
-	_, res, err = interp.Redrive(def, snap, encode(events), t0.Add(2*time.Hour))
+	_, res, err = interp.Redrive(def, snap, encode(events), nil, t0.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,11 @@ type mapIter struct {
 	redrives    int64
 	redriveDate time.Time
 	waiting     bool
+	// events is the id of the last event of the child execution's history.
+	events int64
+	// resume is where the child resumes when its Map Run's redrive reruns it (see
+	// childPoints); nil: at its StartAt.
+	resume *redrivePoint
 }
 
 // mapRun is the record of one Map Run.
@@ -160,6 +165,10 @@ func (r *run) redriveMapRun(th *thread, mr *mapRun) {
 			fan.completed++
 		case iterFailed, iterAborted:
 			it.waiting = true
+			if seed := r.x.redone; seed != nil {
+				arn, _ := r.x.childArn(mr, i)
+				it.resume = seed.children[arn]
+			}
 		}
 	}
 	mr.results = fan.results
@@ -177,7 +186,7 @@ func (mr *mapRun) iterStarted(i int, now time.Time) {
 	it := &mr.iters[i]
 	if it.waiting {
 		// The child execution that ended unsuccessfully is redriven: same name, same start.
-		it.state, it.stop, it.waiting = iterRunning, time.Time{}, false
+		it.state, it.stop, it.waiting, it.resume = iterRunning, time.Time{}, false, nil
 		it.redrives++
 		it.redriveDate = stamp(now)
 		return
@@ -194,17 +203,19 @@ func (mr *mapRun) iterEnded(i int, s iterState, now time.Time) {
 	mr.iters[i].stop = stamp(now)
 }
 
-// end closes a running Map Run with status s; its running children are aborted.
-func (mr *mapRun) end(s MapRunStatus, now time.Time) {
+// endMapRun closes a running Map Run with status s; its running children are aborted.
+func (r *run) endMapRun(mr *mapRun, s MapRunStatus) {
 	if mr == nil || mr.status != MapRunRunning {
 		return
 	}
 	for i := range mr.iters {
-		mr.iterEnded(i, iterAborted, now)
-		mr.iters[i].waiting = false // not redriven this time: it keeps how it ended
+		r.childAborted(mr, i)
+		// Not redriven this time: it keeps how it ended, and the next redrive reads its point
+		// again.
+		mr.iters[i].waiting, mr.iters[i].resume = false, nil
 	}
 	mr.status = s
-	mr.stop = stamp(now)
+	mr.stop = stamp(r.now)
 	if s == MapRunSucceeded {
 		mr.results = nil // nothing will redrive it
 	}
@@ -213,7 +224,7 @@ func (mr *mapRun) end(s MapRunStatus, now time.Time) {
 // abortMapRuns closes the Map Runs still running when the execution ends (stopped, timed out).
 func (r *run) abortMapRuns() {
 	for _, mr := range r.x.mapRuns {
-		mr.end(MapRunAborted, r.now)
+		r.endMapRun(mr, MapRunAborted)
 	}
 }
 
@@ -262,8 +273,9 @@ type MapRun struct {
 	Arn          string
 	ExecutionArn string
 	// StateMachineArn is the child executions' state machine: the execution's, qualified with
-	// the Map's label.
+	// the Map's Label.
 	StateMachineArn string
+	Label           string
 	// ExecutionType is the child executions' type: STANDARD or EXPRESS.
 	ExecutionType string
 	Status        MapRunStatus
@@ -324,7 +336,7 @@ func (x *Execution) reportMapRun(mr *mapRun) MapRun {
 	prefix := "arn:aws:states:" + id.Region + ":" + id.Account + ":"
 	machine := id.StateMachineName + "/" + mr.label
 	out := MapRun{
-		Arn: mr.arn, ExecutionArn: id.ExecutionArn, StateMachineArn: prefix + "stateMachine:" + machine,
+		Arn: mr.arn, ExecutionArn: id.ExecutionArn, StateMachineArn: prefix + "stateMachine:" + machine, Label: mr.label,
 		ExecutionType: mr.executionType, Status: mr.status, StartDate: mr.start, MaxConcurrency: mr.maxConc,
 		ToleratedFailureCount: int64(max(mr.tolCount, 0)), ToleratedFailurePercentage: max(mr.tolPct, 0),
 		Updates: mr.updates, RedriveCount: mr.redriveCount,
@@ -343,13 +355,8 @@ func (x *Execution) reportMapRun(mr *mapRun) MapRun {
 			continue
 		}
 		out.Executions.add(it)
-		name := uuidFrom(mr.arn + "/" + strconv.Itoa(i))
-		c := MapRunChild{Name: name, StartDate: it.start, Status: Running}
-		if mr.executionType == "EXPRESS" {
-			c.ExecutionArn = prefix + "express:" + machine + ":" + name + ":" + uuidFrom(name)
-		} else {
-			c.ExecutionArn = prefix + "execution:" + machine + ":" + name
-		}
+		c := MapRunChild{StartDate: it.start, Status: Running}
+		c.ExecutionArn, c.Name = x.childArn(mr, i)
 		switch it.state {
 		case iterSucceeded:
 			c.Status = Succeeded

@@ -21,10 +21,23 @@ type mapRunRedrive struct {
 	x      *interp.Execution
 	events []history.Event
 	tasks  map[string]string // open tasks: item (the task's input) → task ID
+	// children are the histories of the child executions, by ARN, and keys their keys.
+	children map[string][]history.Event
+	keys     map[string]int64
 }
 
 func (d *mapRunRedrive) take(res interp.Result) {
 	d.events = append(d.events, res.Events...)
+	for _, c := range res.Children {
+		if d.children == nil {
+			d.children, d.keys = map[string][]history.Event{}, map[string]int64{}
+		}
+		d.children[c.ExecutionArn] = append(d.children[c.ExecutionArn], c.Events...)
+		if k, ok := d.keys[c.ExecutionArn]; ok && k != c.Key {
+			d.t.Fatalf("child %s has key %d, then %d", c.ExecutionArn, k, c.Key)
+		}
+		d.keys[c.ExecutionArn] = c.Key
+	}
 	for _, ef := range res.Effects {
 		if s, ok := ef.(interp.ScheduleTask); ok {
 			d.tasks[jsonv.String(s.Parameters)] = s.TaskID
@@ -43,6 +56,14 @@ func (d *mapRunRedrive) answer(item, out string, now time.Time) {
 	var ev interp.Event = interp.TaskSucceeded{TaskID: id, Output: out}
 	if out == "" {
 		ev = interp.TaskFailed{TaskID: id, Error: "Boom"}
+	}
+	// Every step starts from a restored snapshot, as in the engine.
+	snap, err := d.x.Snapshot()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if d.x, err = interp.Restore(mustParse(d.t, d.def), snap); err != nil {
+		d.t.Fatal(err)
 	}
 	res, err := interp.Step(d.x, ev, now)
 	if err != nil {
@@ -75,7 +96,8 @@ func (d *mapRunRedrive) redrive(now time.Time, edit func(map[string]any)) interp
 			d.t.Fatal(err)
 		}
 	}
-	x, res, err := interp.Redrive(def, snap, encode(d.events), now)
+	histories := func(arn string) ([][]byte, error) { return encode(d.children[arn]), nil }
+	x, res, err := interp.Redrive(def, snap, encode(d.events), histories, now)
 	if err != nil {
 		d.t.Fatalf("Redrive: %v", err)
 	}

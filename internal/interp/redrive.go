@@ -73,6 +73,13 @@ type redrivePoint struct {
 type redriveSeed struct {
 	at      map[*thread]*redrivePoint
 	pending map[*thread]map[int]*redrivePoint
+	// children holds, by ARN, where the unsuccessful child executions of the Map Runs the
+	// redrive redrives resume (see childPoints).
+	children map[string]*redrivePoint
+}
+
+func newRedriveSeed() *redriveSeed {
+	return &redriveSeed{at: map[*thread]*redrivePoint{}, pending: map[*thread]map[int]*redrivePoint{}}
 }
 
 // seedRedrive gives a Parallel or Map that a redrive re-enters the outputs its branches or
@@ -126,6 +133,10 @@ func (r *run) redriveStart(th, child *thread, start string, input jsonv.Value) (
 	return p.state, p.input
 }
 
+// ChildHistories returns the history of a Map Run child execution as the engine stores it
+// (GetExecutionHistory's JSON with execution data), oldest first.
+type ChildHistories func(childArn string) ([][]byte, error)
+
 // Redrive resumes an execution that ended FAILED, TIMED_OUT or ABORTED (its final snapshot)
 // from the top-level state it was in when it ended, with that state's original input and the
 // variables the top level had assigned, after an ExecutionRedriven event. events is the
@@ -138,8 +149,10 @@ func (r *run) redriveStart(th, child *thread, start string, input jsonv.Value) (
 // outputs they had. Branches and iterations started after the redrive's first burst (beyond a
 // Map's MaxConcurrency) start over, as the points are not kept in the snapshot. A distributed
 // Map redrives its Map Run instead, whose record (kept in the snapshot) says which child
-// executions succeeded (see redriveMapRun).
-func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.Time) (*Execution, Result, error) {
+// executions succeeded (see redriveMapRun); its STANDARD child executions that did not succeed
+// are redriven the same way, each resuming where its own history (read with children) says it
+// failed.
+func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, children ChildHistories, now time.Time) (*Execution, Result, error) {
 	x, err := Restore(def, snapshot)
 	if err != nil {
 		return nil, Result{}, err
@@ -158,11 +171,14 @@ func Redrive(def *asl.StateMachine, snapshot []byte, events [][]byte, now time.T
 	if now.Sub(x.ID.StartTime) >= MaxDuration {
 		return nil, Result{}, fmt.Errorf("execution %s started more than a year ago: %w", x.ID.ExecutionArn, ErrNotRedrivable)
 	}
-	point, err := findRedrivePoint(def, events)
+	point, err := findRedrivePoint(&def.Machine, events)
 	if err != nil {
 		return nil, Result{}, fmt.Errorf("execution %s: %w", x.ID.ExecutionArn, err)
 	}
-	x.redone = &redriveSeed{at: map[*thread]*redrivePoint{}, pending: map[*thread]map[int]*redrivePoint{}}
+	x.redone = newRedriveSeed()
+	if x.redone.children, err = x.childPoints(def, point, children); err != nil {
+		return nil, Result{}, fmt.Errorf("execution %s: %w", x.ID.ExecutionArn, err)
+	}
 	x.Status, x.Output, x.Error, x.Cause = Running, nil, nil, nil
 	x.ID.RedriveCount++
 	r := &run{x: x, now: now}
@@ -221,7 +237,7 @@ var fanClosing = map[string]bool{
 // place. State names are unique across a whole definition, so a state entered names the
 // branch it is in. The points of the runs add up: a redrive that failed again in the state it
 // resumed in keeps the outputs of the children that succeeded in any run.
-func findRedrivePoint(def *asl.StateMachine, events [][]byte) (*redrivePoint, error) {
+func findRedrivePoint(m *asl.Machine, events [][]byte) (*redrivePoint, error) {
 	var point *redrivePoint
 	vars := map[string]string{}
 	var run []*redriveEvent
@@ -229,7 +245,7 @@ func findRedrivePoint(def *asl.StateMachine, events [][]byte) (*redrivePoint, er
 		if len(run) == 0 {
 			return nil
 		}
-		root := replayRun(def, run)
+		root := replayRun(m, run)
 		for k, v := range root.vars {
 			vars[k] = v
 		}
@@ -268,9 +284,9 @@ func findRedrivePoint(def *asl.StateMachine, events [][]byte) (*redrivePoint, er
 	return point, nil
 }
 
-// replayRun sorts one run's events into threads and returns the top level's.
-func replayRun(def *asl.StateMachine, run []*redriveEvent) *hthread {
-	root := &hthread{machine: &def.Machine}
+// replayRun sorts one run's events into threads and returns the top level's, which runs m.
+func replayRun(m *asl.Machine, run []*redriveEvent) *hthread {
+	root := &hthread{machine: m}
 	threadOf := map[int64]*hthread{run[0].ID: root}
 	byID := map[int64]*redriveEvent{}
 	for _, ev := range run[1:] {

@@ -56,7 +56,7 @@ func TestRedrive(t *testing.T) {
 	}
 
 	later := t0.Add(time.Hour)
-	x, res, err = interp.Redrive(def, snap, encode(events), later)
+	x, res, err = interp.Redrive(def, snap, encode(events), nil, later)
 	if err != nil {
 		t.Fatalf("Redrive: %v", err)
 	}
@@ -86,7 +86,7 @@ func TestRedrive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := interp.Redrive(def, snap, encode(events), later); !errors.Is(err, interp.ErrNotRedrivable) {
+	if _, _, err := interp.Redrive(def, snap, encode(events), nil, later); !errors.Is(err, interp.ErrNotRedrivable) {
 		t.Fatalf("redriving a succeeded execution: %v, want ErrNotRedrivable", err)
 	}
 }
@@ -206,7 +206,7 @@ func TestRedriveFanOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, res, err = interp.Redrive(def, snap, encode(events), t0.Add(time.Hour))
+			x, res, err = interp.Redrive(def, snap, encode(events), nil, t0.Add(time.Hour))
 			if err != nil {
 				t.Fatalf("Redrive: %v", err)
 			}
@@ -290,7 +290,7 @@ func TestRedriveNestedTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, res, err = interp.Redrive(def, snap, encode(events), t0.Add(time.Hour))
+		x, res, err = interp.Redrive(def, snap, encode(events), nil, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatalf("Redrive %d: %v", i+1, err)
 		}

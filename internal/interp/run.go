@@ -49,8 +49,9 @@ type thread struct {
 	machine *asl.Machine
 	// index is the branch or iteration index within the parent's fan-out.
 	index int64
-	// silent threads record no history: a distributed Map's children are executions of their own.
-	silent bool
+	// child is the Map Run child execution the thread runs in, whose own history its events go
+	// to; nil for the execution's threads.
+	child *childRef
 	// isolated marks a distributed Map's child, which sees none of its parent's variables.
 	isolated bool
 	// vars holds the variables this thread assigned; it reads its parent's too (see
@@ -158,23 +159,22 @@ type run struct {
 	buf   []byte // reused for encoding
 	// bindings is reused by the JSONata evaluations of the step (see asl.Scratch).
 	bindings map[string]jsonv.Value
+	// children holds the events of Map Run child executions, by child (see emitIn).
+	children   []ChildHistory
+	childIndex map[childRef]int
 }
 
-func (r *run) result() Result { return Result{Events: r.events, Effects: r.effects} }
+func (r *run) result() Result {
+	return Result{Events: r.events, Effects: r.effects, Children: r.children}
+}
 
+// emitOn records an event of th, in the history th's events go to, after th's last one.
 func (r *run) emitOn(th *thread, typ string, d history.Details) int64 {
-	if th != nil && th.silent {
-		return th.prev
+	if th == nil {
+		return r.emit(typ, 0, d)
 	}
-	prev := int64(0)
-	if th != nil {
-		prev = th.prev
-	}
-	id := r.emit(typ, prev, d)
-	if th != nil {
-		th.prev = id
-	}
-	return id
+	th.prev = r.emitIn(th.child, typ, th.prev, d)
+	return th.prev
 }
 
 func (r *run) emit(typ string, prev int64, d history.Details) int64 {
@@ -199,7 +199,7 @@ func (r *run) newThread(parent *thread, m *asl.Machine, input jsonv.Value, index
 	th := &thread{id: r.x.nextSeq, parent: parent, machine: m, index: index, nextInput: input}
 	if parent != nil {
 		th.prev = parent.prev
-		th.silent = parent.silent
+		th.child = parent.child
 	}
 	r.x.threads[th.id] = th
 	return th
@@ -569,7 +569,7 @@ func (r *run) assign(th *thread, assign asl.Expr, sc *scope) bool {
 func (r *run) leave(th *thread, out jsonv.Value, next string) {
 	st := th.state
 	outText := r.textOn(th, out)
-	if !th.silent && len(*outText) > MaxPayload {
+	if len(*outText) > MaxPayload {
 		th.assigned = nil
 		r.stateFailed(th, dataLimit(st.Name))
 		return
@@ -593,9 +593,6 @@ func (r *run) leave(th *thread, out jsonv.Value, next string) {
 		}
 		for _, m := range a.Members() {
 			th.vars[m.Key] = m.Value
-		}
-		if th.silent {
-			d.AssignedVariables = nil
 		}
 	}
 	r.emitOn(th, st.Type.String()+"StateExited", d)
@@ -687,12 +684,12 @@ func (r *run) failureOf(th *thread, err error) failure {
 		strconv.FormatInt(th.entered, 10) + "). " + f.Cause()
 	f.cause = &c
 	var ee *asl.EvaluationError
-	if errors.As(err, &ee) && !th.silent {
+	if errors.As(err, &ee) {
 		prev := th.enteredPrev
 		if ee.Refused {
 			prev = th.entered
 		}
-		th.prev = r.emit("EvaluationFailed", prev, history.Details{Error: f.name, Cause: f.cause, Location: ee.Location, State: th.state.Name})
+		th.prev = r.emitIn(th.child, "EvaluationFailed", prev, history.Details{Error: f.name, Cause: f.cause, Location: ee.Location, State: th.state.Name})
 	}
 	return f
 }
@@ -943,6 +940,10 @@ func (r *run) timerFired(id string) {
 }
 
 func (r *run) stop(e Stop) {
+	if e.Child != "" {
+		r.stopChild(e)
+		return
+	}
 	// DescribeExecution reports the error and cause given to StopExecution.
 	r.x.Error, r.x.Cause = e.Error, e.Cause
 	r.finish(Aborted, "ExecutionAborted", history.Details{Error: e.Error, Cause: e.Cause}, r.x.nextEventID)

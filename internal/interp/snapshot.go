@@ -34,10 +34,12 @@ type snapExecution struct {
 	MapRuns     []snapMapRun       `json:"mapRuns,omitempty"`
 }
 
-// snapMapRun is a Map Run's record. Its items are [state, start, stop], plus [redrives,
-// redriveDate, waiting] for an item whose child execution was (or waits to be) redriven: the
-// state an iterState, the times milliseconds after the run's start, plus one (0: none),
-// waiting 1 or 0; items not started at the end are left out. A Map over many items keeps its
+// snapMapRun is a Map Run's record. Its items are [state, start, stop, events], with
+// [redrives, redriveDate, waiting] before events for an item whose child execution was (or
+// waits to be) redriven: the state an iterState, the times milliseconds after the run's start,
+// plus one (0: none), waiting 1 or 0, events the id of the child's last history event; items
+// not started at the end are left out. Older snapshots have no events: [state, start, stop]
+// and [state, start, stop, redrives, redriveDate, waiting]. A Map over many items keeps its
 // record after it ends, so it is kept small. Outputs, by item, are kept while the Map Run
 // failed or was aborted, for a redrive: those of the items that succeeded. A redrive count
 // and date absent (older snapshots) are none.
@@ -57,6 +59,79 @@ type snapMapRun struct {
 	Total         int          `json:"total"`
 	Iters         [][]int64    `json:"items,omitempty"`
 	Outputs       []snapValue  `json:"outputs,omitempty"`
+	// Resume holds, by item index, where the redriven child executions not yet started
+	// resume (mapIter.resume).
+	Resume map[int]*snapPoint `json:"resume,omitempty"`
+}
+
+// snapPoint is a redrivePoint.
+type snapPoint struct {
+	State     string               `json:"state"`
+	Input     snapValue            `json:"input"`
+	Vars      map[string]snapValue `json:"vars,omitempty"`
+	Outputs   map[int]snapValue    `json:"outputs,omitempty"`
+	Children  map[int]*snapPoint   `json:"children,omitempty"`
+	Resumed   bool                 `json:"resumed,omitempty"`
+	MapRunArn string               `json:"mapRunArn,omitempty"`
+}
+
+func (x *Execution) snapshotPoint(p *redrivePoint) *snapPoint {
+	s := &snapPoint{State: p.state, Input: x.snapValue(p.input), Resumed: p.resumed, MapRunArn: p.mapRunArn}
+	if len(p.vars) > 0 {
+		s.Vars = make(map[string]snapValue, len(p.vars))
+		for k, v := range p.vars {
+			s.Vars[k] = x.snapValue(v)
+		}
+	}
+	if len(p.outputs) > 0 {
+		s.Outputs = make(map[int]snapValue, len(p.outputs))
+		for i, v := range p.outputs {
+			s.Outputs[i] = x.snapValue(v)
+		}
+	}
+	if len(p.children) > 0 {
+		s.Children = make(map[int]*snapPoint, len(p.children))
+		for i, c := range p.children {
+			s.Children[i] = x.snapshotPoint(c)
+		}
+	}
+	return s
+}
+
+func (x *Execution) restorePoint(s *snapPoint) (*redrivePoint, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: an empty redrive point", ErrSnapshot)
+	}
+	p := &redrivePoint{state: s.State, resumed: s.Resumed, mapRunArn: s.MapRunArn}
+	var err error
+	if p.input, err = x.restoreValue(s.Input); err != nil {
+		return nil, fmt.Errorf("%w: redrive point %s: %w", ErrSnapshot, s.State, err)
+	}
+	if len(s.Vars) > 0 {
+		p.vars = make(map[string]jsonv.Value, len(s.Vars))
+		for k, v := range s.Vars {
+			if p.vars[k], err = x.restoreValue(v); err != nil {
+				return nil, fmt.Errorf("%w: redrive point %s: variable %s: %w", ErrSnapshot, s.State, k, err)
+			}
+		}
+	}
+	if len(s.Outputs) > 0 {
+		p.outputs = make(map[int]jsonv.Value, len(s.Outputs))
+		for i, v := range s.Outputs {
+			if p.outputs[i], err = x.restoreValue(v); err != nil {
+				return nil, fmt.Errorf("%w: redrive point %s: output %d: %w", ErrSnapshot, s.State, i, err)
+			}
+		}
+	}
+	if len(s.Children) > 0 {
+		p.children = make(map[int]*redrivePoint, len(s.Children))
+		for i, c := range s.Children {
+			if p.children[i], err = x.restorePoint(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
 }
 
 func (x *Execution) snapshotMapRun(mr *mapRun) snapMapRun {
@@ -82,6 +157,15 @@ func (x *Execution) snapshotMapRun(mr *mapRun) snapMapRun {
 				waiting = 1
 			}
 			s.Iters[i] = append(s.Iters[i], it.redrives, offsetMilli(mr.start, it.redriveDate), waiting)
+		}
+		if it.events > 0 {
+			s.Iters[i] = append(s.Iters[i], it.events)
+		}
+		if it.resume != nil {
+			if s.Resume == nil {
+				s.Resume = map[int]*snapPoint{}
+			}
+			s.Resume[i] = x.snapshotPoint(it.resume)
 		}
 	}
 	// While the Map Run runs, its outputs are its fan-out's, kept with the thread.
@@ -131,16 +215,29 @@ func (x *Execution) restoreMapRun(s *snapMapRun) (*mapRun, error) {
 		return mr.start.Add(time.Duration(off-1) * time.Millisecond)
 	}
 	for i, it := range s.Iters {
-		if len(it) != 3 && len(it) != 6 {
+		if len(it) < 3 || len(it) > 7 || len(it) == 5 {
 			return nil, fmt.Errorf("%w: map run %s: item %d has %d fields", ErrSnapshot, s.Arn, i, len(it))
 		}
 		if it[0] < int64(iterPending) || it[0] > int64(iterAborted) {
 			return nil, fmt.Errorf("%w: map run %s: item %d in state %d", ErrSnapshot, s.Arn, i, it[0])
 		}
 		mr.iters[i] = mapIter{state: iterState(it[0]), start: at(it[1]), stop: at(it[2])}
-		if len(it) == 6 {
+		if len(it) >= 6 {
 			mr.iters[i].redrives, mr.iters[i].redriveDate, mr.iters[i].waiting = it[3], at(it[4]), it[5] != 0
 		}
+		if len(it) == 4 || len(it) == 7 {
+			mr.iters[i].events = it[len(it)-1]
+		}
+	}
+	for i, sp := range s.Resume {
+		if i < 0 || i >= len(mr.iters) || !mr.iters[i].waiting {
+			return nil, fmt.Errorf("%w: map run %s: a redrive point for item %d, which waits for none", ErrSnapshot, s.Arn, i)
+		}
+		p, err := x.restorePoint(sp)
+		if err != nil {
+			return nil, err
+		}
+		mr.iters[i].resume = p
 	}
 	if len(s.Outputs) > 0 {
 		mr.results = make([]jsonv.Value, s.Total)
@@ -171,7 +268,6 @@ type snapThread struct {
 	Parent      int64      `json:"parent,omitempty"`
 	Machine     []snapStep `json:"machine,omitempty"`
 	Index       int64      `json:"index,omitempty"`
-	Silent      bool       `json:"silent,omitempty"`
 	Isolated    bool       `json:"isolated,omitempty"`
 	Prev        int64      `json:"prev"`
 	State       string     `json:"state,omitempty"`
@@ -253,7 +349,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 	indexMachines(&x.Def.Machine, nil, paths)
 	for _, th := range x.threads {
 		st := snapThread{
-			ID: th.id, Machine: paths[th.machine], Index: th.index, Silent: th.silent, Isolated: th.isolated,
+			ID: th.id, Machine: paths[th.machine], Index: th.index, Isolated: th.isolated,
 			Prev: th.prev, Input: x.snapValue(th.input), Effective: x.snapValue(th.effective), Entered: th.entered,
 			EnteredPrev: th.enteredPrev, EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
 			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID,
@@ -379,7 +475,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 	}
 	for i := range s.Threads {
 		st := &s.Threads[i]
-		th := &thread{id: st.ID, index: st.Index, silent: st.Silent, isolated: st.Isolated, prev: st.Prev,
+		th := &thread{id: st.ID, index: st.Index, isolated: st.Isolated, prev: st.Prev,
 			entered: st.Entered, enteredPrev: st.EnteredPrev, enteredTime: st.EnteredTime, attempts: st.Attempts,
 			retryCount: st.RetryCount, waiting: st.Waiting, taskID: st.TaskID, timerID: st.TimerID}
 		if len(st.Vars) > 0 {
@@ -458,6 +554,9 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 			}
 		}
 	}
+	for _, th := range x.threads {
+		th.child = childOf(th)
+	}
 	if s.Root != 0 {
 		x.root = x.threads[s.Root]
 	}
@@ -472,4 +571,19 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 		x.timers[id] = timerRef{kind: ref.Kind, thread: ref.Thread}
 	}
 	return x, nil
+}
+
+// childOf finds the Map Run child execution a restored thread runs in: that of its nearest
+// isolated ancestor (or itself), the item of its parent's Map Run. Snapshots do not keep it.
+func childOf(th *thread) *childRef {
+	for t := th; t != nil; t = t.parent {
+		if t.child != nil {
+			return t.child
+		}
+		if t.isolated && t.parent != nil && t.parent.fan != nil && t.parent.fan.run != nil {
+			t.child = &childRef{run: t.parent.fan.run, index: int(t.index)}
+			return t.child
+		}
+	}
+	return nil
 }

@@ -200,6 +200,9 @@ func TestRedriveMapRun(t *testing.T) {
 	if d := b.describeMapRun(t, mapRun); d.Status != types.MapRunStatusFailed || aws.ToInt32(d.RedriveCount) != 0 || d.RedriveDate != nil {
 		t.Fatalf("failed Map Run: %s, redrive count %d, date %v", d.Status, aws.ToInt32(d.RedriveCount), d.RedriveDate)
 	}
+	if c := b.mapChildren(t, mapRun)["2"]; c.Status != types.ExecutionStatusFailed || c.RedriveStatus != types.ExecutionRedriveStatusRedrivableByMapRun {
+		t.Fatalf("failed child before the redrive: %s, %s", c.Status, c.RedriveStatus)
+	}
 
 	out, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(exec)})
 	if err != nil {
@@ -239,6 +242,7 @@ func TestRedriveMapRun(t *testing.T) {
 		t.Fatalf("Map Run after the redrive: %s, redrive count %d, items %s", d.Status, aws.ToInt32(d.RedriveCount), counts(d.ItemCounts))
 	}
 	b.onlyMapRun(t, exec) // still one Map Run
+	b.childAfterRedrive(t, mapRun, "2")
 
 	hist, err := b.client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(exec), MaxResults: 1000})
 	if err != nil {

@@ -89,9 +89,31 @@ func (s *Service) DescribeExecution(ctx context.Context, arn string) (*store.Exe
 	return x, nil
 }
 
+// ExecutionStateMachine is DescribeStateMachineForExecution's answer: the revision an
+// execution runs, and for a Map Run's child execution the Map Run and its label.
+type ExecutionStateMachine struct {
+	StateMachine
+	MapRunArn string
+	Label     string
+}
+
 // DescribeStateMachineForExecution returns the revision an execution runs, which may differ
-// from the state machine's latest (or the machine may be deleted).
-func (s *Service) DescribeStateMachineForExecution(ctx context.Context, arn string) (*StateMachine, error) {
+// from the state machine's latest (or the machine may be deleted). A Map Run's child
+// execution runs its parent's revision, under the state machine ARN qualified with the Map's
+// label, as its Map Run reports it.
+func (s *Service) DescribeStateMachineForExecution(ctx context.Context, arn string) (*ExecutionStateMachine, error) {
+	var child *ChildExecution
+	if IsChildExecutionArn(arn) {
+		// AWS documents this action as not supported for Express executions.
+		if _, err := parseARN(arn, resExecution); err != nil {
+			return nil, err
+		}
+		var err error
+		if child, err = s.DescribeChildExecution(ctx, arn); err != nil {
+			return nil, err
+		}
+		arn = child.ParentArn
+	}
 	x, err := s.DescribeExecution(ctx, arn)
 	if err != nil {
 		return nil, err
@@ -100,7 +122,15 @@ func (s *Service) DescribeStateMachineForExecution(ctx context.Context, arn stri
 	if err != nil {
 		return nil, fmt.Errorf("service: reading the state machine of %s: %w", arn, err)
 	}
-	return describe(sm)
+	d, err := describe(sm)
+	if err != nil {
+		return nil, err
+	}
+	out := &ExecutionStateMachine{StateMachine: *d}
+	if child != nil {
+		out.Arn, out.MapRunArn, out.Label = child.StateMachineArn, child.MapRunArn, child.Label
+	}
+	return out, nil
 }
 
 // stopWait bounds how long StopExecution waits for the abort to be recorded, so that a
@@ -113,6 +143,9 @@ const stopPoll = 10 * time.Millisecond
 // StopExecution aborts a running execution and returns when it stopped. Stopping an execution
 // that already ended changes nothing and returns its stop date.
 func (s *Service) StopExecution(ctx context.Context, arn string, errName, cause *string) (time.Time, error) {
+	if IsChildExecutionArn(arn) {
+		return s.stopChild(ctx, arn, errName, cause)
+	}
 	x, err := s.DescribeExecution(ctx, arn)
 	if err != nil {
 		return time.Time{}, err
@@ -231,7 +264,16 @@ func (s *Service) GetExecutionHistory(ctx context.Context, in *HistoryInput) ([]
 	if err := checkPage(in.Page); err != nil {
 		return nil, "", err
 	}
-	if _, err := s.DescribeExecution(ctx, in.ExecutionArn); err != nil {
+	child := IsChildExecutionArn(in.ExecutionArn)
+	if child {
+		// AWS keeps no history of Express executions, those of Map Runs included.
+		if _, err := parseARN(in.ExecutionArn, resExecution); err != nil {
+			return nil, "", err
+		}
+		if _, err := s.DescribeChildExecution(ctx, in.ExecutionArn); err != nil {
+			return nil, "", err
+		}
+	} else if _, err := s.DescribeExecution(ctx, in.ExecutionArn); err != nil {
 		return nil, "", err
 	}
 	after := int64(0)
@@ -242,7 +284,7 @@ func (s *Service) GetExecutionHistory(ctx context.Context, in *HistoryInput) ([]
 		}
 	}
 	res, err := s.o.Store.HistoryList(ctx, &store.HistoryListParams{
-		ExecutionArn: in.ExecutionArn, After: after, Limit: in.Limit, Reverse: in.Reverse,
+		ExecutionArn: in.ExecutionArn, Child: child, After: after, Limit: in.Limit, Reverse: in.Reverse,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("service: reading the history of %s: %w", in.ExecutionArn, err)

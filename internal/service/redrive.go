@@ -29,6 +29,15 @@ func (s *Service) RedriveExecution(ctx context.Context, arn, clientToken string)
 	if _, err := parseARN(arn, resExecution); err != nil {
 		return time.Time{}, err
 	}
+	if IsChildExecutionArn(arn) {
+		// AWS redrives a Map Run's children only with their Map Run (REDRIVABLE_BY_MAP_RUN).
+		c, err := s.DescribeChildExecution(ctx, arn)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return time.Time{}, newError(CodeExecutionNotRedrivable, nil,
+			"Execution is a child execution of a Map Run and can be redriven only by redriving its parent execution %s: '%s'", c.ParentArn, arn)
+	}
 	x, err := s.o.Store.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: arn, WithState: true})
 	if errors.Is(err, store.ErrNotFound) {
 		return time.Time{}, executionDoesNotExist(arn, err)
