@@ -86,13 +86,7 @@ func TestChildHistories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &mapRunRedrive{t: t, def: tt.def, tasks: map[string]string{}}
-			x, res, err := interp.Start(mustParse(t, tt.def), identity(), `["a","b"]`, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.x = x
-			d.take(res)
+			d := startMapRun(t, tt.def, `["a","b"]`)
 			for i, a := range tt.answers {
 				d.answer(a.item, a.out, t0.Add(time.Duration(i+1)*time.Second))
 			}
@@ -120,13 +114,7 @@ func TestChildHistories(t *testing.T) {
 // its own history: ExecutionRedriven after the event it ended with.
 func TestChildHistoryRedriven(t *testing.T) {
 	def := distributedMap(`"ToleratedFailureCount":0,`)
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a","b"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a","b"]`)
 	d.answer(`"a"`, `"A"`, t0)
 	d.answer(`"b"`, "", t0.Add(time.Second))
 	d.redrive(t0.Add(time.Minute), nil)
@@ -186,18 +174,13 @@ func TestChildStopped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			def := distributedMap(tt.settings)
-			d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-			x, res, err := interp.Start(mustParse(t, def), identity(), `["a","b"]`, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.x = x
-			d.take(res)
+			d := startMapRun(t, def, `["a","b"]`)
 			ev := interp.Stop{Error: stop("Stopped")}
 			if tt.stopKid {
 				ev.Child = d.mapRunOf().Children[0].ExecutionArn
 			}
-			if res, err = interp.Step(d.x, ev, t0.Add(time.Second)); err != nil {
+			res, err := interp.Step(d.x, ev, t0.Add(time.Second))
+			if err != nil {
 				t.Fatal(err)
 			}
 			d.take(res)
@@ -234,13 +217,7 @@ func TestChildHistoryResumed(t *testing.T) {
 		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P",
 			"States":{"P":{"Type":"Pass","Assign":{"seen.$":"$"},"Next":"T"},
 				"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"v.$":"$seen"},"End":true}}}}}}`
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a","b","c"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a","b","c"]`)
 	d.answer(`{"v":"a"}`, "", t0.Add(time.Second))
 	d.answer(`{"v":"b"}`, "", t0.Add(2*time.Second))
 	if d.x.Status != interp.Failed {

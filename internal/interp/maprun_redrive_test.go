@@ -26,6 +26,19 @@ type mapRunRedrive struct {
 	keys     map[string]int64
 }
 
+// startMapRun starts an execution of def with input (a JSON text) for a mapRunRedrive.
+func startMapRun(t *testing.T, def, input string) *mapRunRedrive {
+	t.Helper()
+	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
+	x, res, err := interp.Start(mustParse(t, def), identity(), input, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.x = x
+	d.take(res)
+	return d
+}
+
 func (d *mapRunRedrive) take(res interp.Result) {
 	d.events = append(d.events, res.Events...)
 	for _, c := range res.Children {
@@ -136,13 +149,7 @@ func children(m interp.MapRun) string {
 // the child executions that did not succeed run again, and the outputs of the others are kept.
 func TestMapRunRedrive(t *testing.T) {
 	def := distributedMap(`"ToleratedFailureCount":0,`)
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a","b","c","d"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a","b","c","d"]`)
 	d.answer(`"a"`, `"A"`, t0)
 	d.answer(`"c"`, `null`, t0) // JSON null is an output like any other
 	d.answer(`"b"`, "", t0.Add(time.Second))
@@ -249,13 +256,7 @@ func (d *mapRunRedrive) restore() {
 // the redrive's first burst too.
 func TestMapRunRedrivePending(t *testing.T) {
 	def := distributedMap(`"MaxConcurrency":1,"ToleratedFailureCount":1,`)
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a","b","c","d"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a","b","c","d"]`)
 	d.answer(`"a"`, "", t0) // tolerated
 	d.answer(`"b"`, "", t0) // one too many: c and d never start
 	if got := summary(d.mapRunOf()); d.x.Status != interp.Failed || got != "FAILED 2/0/0/2/0 exec=2 mc=1 tc=1 tp=0" {
@@ -287,15 +288,9 @@ func TestMapRunRedrivePending(t *testing.T) {
 // fails with States.Runtime.
 func TestMapRunRedriveLimit(t *testing.T) {
 	def := distributedMap(``)
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a"]`)
 	d.answer(`"a"`, "", t0)
-	res = d.redrive(t0.Add(time.Hour), func(snap map[string]any) {
+	res := d.redrive(t0.Add(time.Hour), func(snap map[string]any) {
 		snap["mapRuns"].([]any)[0].(map[string]any)["redriveCount"] = interp.MaxMapRunRedrives
 	})
 	for _, ev := range res.Events {
@@ -315,17 +310,11 @@ func TestMapRunRedriveLimit(t *testing.T) {
 // read) starts it in the redrive, with MapRunStarted.
 func TestMapRunRedriveNotStarted(t *testing.T) {
 	def := distributedMap(`"QueryLanguage":"JSONata","Items":"{% $states.context.Execution.RedriveCount = 0 ? 'not yet' : $states.input %}",`)
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a"]`)
 	if d.x.Status != interp.Failed || len(d.x.MapRuns()) != 0 {
 		t.Fatalf("first run: %s, %d Map Runs", d.x.Status, len(d.x.MapRuns()))
 	}
-	res = d.redrive(t0.Add(time.Hour), nil)
+	res := d.redrive(t0.Add(time.Hour), nil)
 	started := 0
 	for _, ev := range res.Events {
 		if ev.Type == "MapRunStarted" {
@@ -346,16 +335,10 @@ func TestMapRunRedriveNotStarted(t *testing.T) {
 // Map Run, which runs every item, as redrives did then.
 func TestMapRunRedriveOldSnapshot(t *testing.T) {
 	def := distributedMap(`"ToleratedFailureCount":0,`)
-	d := &mapRunRedrive{t: t, def: def, tasks: map[string]string{}}
-	x, res, err := interp.Start(mustParse(t, def), identity(), `["a","b"]`, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.x = x
-	d.take(res)
+	d := startMapRun(t, def, `["a","b"]`)
 	d.answer(`"a"`, `"A"`, t0)
 	d.answer(`"b"`, "", t0)
-	res = d.redrive(t0.Add(time.Hour), func(snap map[string]any) {
+	res := d.redrive(t0.Add(time.Hour), func(snap map[string]any) {
 		delete(snap["mapRuns"].([]any)[0].(map[string]any), "outputs")
 	})
 	started := 0

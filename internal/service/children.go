@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/store"
 )
@@ -182,31 +181,17 @@ func (s *Service) stopChild(ctx context.Context, arn string, errName, cause *str
 	if _, err := parseARN(arn, resExecution); err != nil {
 		return time.Time{}, err
 	}
-	c, err := s.DescribeChildExecution(ctx, arn)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if c.Status.Terminal() {
-		return *c.StopDate, nil
-	}
-	err = s.o.Engine.StopChildExecution(ctx, c.ParentArn, arn, errName, cause)
-	if err != nil && !errors.Is(err, engine.ErrNotRunning) {
-		return time.Time{}, fmt.Errorf("service: stopping %s: %w", arn, err)
-	}
-	deadline := s.o.Clock.Now().Add(stopWait)
-	for {
+	var parent string
+	stopped := func() (*time.Time, error) {
 		c, err := s.DescribeChildExecution(ctx, arn)
 		if err != nil {
-			return time.Time{}, err
+			return nil, err
 		}
-		if c.Status.Terminal() {
-			return *c.StopDate, nil
+		parent = c.ParentArn
+		if !c.Status.Terminal() {
+			return nil, nil
 		}
-		if !s.o.Clock.Now().Before(deadline) {
-			return s.now(), nil // queued; see StopExecution
-		}
-		if err := s.o.Clock.Sleep(ctx, stopPoll); err != nil {
-			return time.Time{}, fmt.Errorf("service: waiting for %s to stop: %w", arn, err)
-		}
+		return c.StopDate, nil
 	}
+	return s.stopAndWait(ctx, arn, stopped, func() error { return s.o.Engine.StopChildExecution(ctx, parent, arn, errName, cause) })
 }

@@ -146,25 +146,30 @@ func (s *Service) StopExecution(ctx context.Context, arn string, errName, cause 
 	if IsChildExecutionArn(arn) {
 		return s.stopChild(ctx, arn, errName, cause)
 	}
-	x, err := s.DescribeExecution(ctx, arn)
-	if err != nil {
-		return time.Time{}, err
+	stopped := func() (*time.Time, error) {
+		x, err := s.DescribeExecution(ctx, arn)
+		if err != nil || !x.Status.Terminal() {
+			return nil, err
+		}
+		return x.StopDate, nil
 	}
-	if x.Status.Terminal() {
-		return *x.StopDate, nil
+	return s.stopAndWait(ctx, arn, stopped, func() error { return s.o.Engine.StopExecution(ctx, arn, errName, cause) })
+}
+
+// stopAndWait stops an execution, or a child execution, with stop unless stopped already
+// gives its stop date (an ended one changes nothing), and returns once stopped gives one;
+// stopped gives none while the execution runs.
+func (s *Service) stopAndWait(ctx context.Context, arn string, stopped func() (*time.Time, error), stop func() error) (time.Time, error) {
+	if date, err := stopped(); err != nil || date != nil {
+		return stopDate(date, err)
 	}
-	err = s.o.Engine.StopExecution(ctx, arn, errName, cause)
-	if err != nil && !errors.Is(err, engine.ErrNotRunning) {
+	if err := stop(); err != nil && !errors.Is(err, engine.ErrNotRunning) {
 		return time.Time{}, fmt.Errorf("service: stopping %s: %w", arn, err)
 	}
 	deadline := s.o.Clock.Now().Add(stopWait)
 	for {
-		x, err := s.DescribeExecution(ctx, arn)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if x.Status.Terminal() {
-			return *x.StopDate, nil
+		if date, err := stopped(); err != nil || date != nil {
+			return stopDate(date, err)
 		}
 		if !s.o.Clock.Now().Before(deadline) {
 			// The node holding the execution is slow or gone; the abort is queued and will
@@ -175,6 +180,13 @@ func (s *Service) StopExecution(ctx context.Context, arn string, errName, cause 
 			return time.Time{}, fmt.Errorf("service: waiting for %s to stop: %w", arn, err)
 		}
 	}
+}
+
+func stopDate(date *time.Time, err error) (time.Time, error) {
+	if err != nil {
+		return time.Time{}, err
+	}
+	return *date, nil
 }
 
 // ListExecutionsInput is ListExecutions's request; an empty Status lists all.
