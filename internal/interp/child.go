@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/asl/sferr"
 	"github.com/stepline/stepline/internal/history"
 	"github.com/stepline/stepline/internal/jsonv"
 )
@@ -88,6 +89,12 @@ func (r *run) childStarted(child *thread, mr *mapRun, input jsonv.Value) *redriv
 	mr.iterStarted(i, r.now)
 	child.isolated = true
 	child.child = &childRef{run: mr, index: i}
+	if mr.executionType == "EXPRESS" {
+		// An Express execution's five minutes, a quota like the execution's year.
+		child.childTimer = "timer-" + r.seq()
+		r.x.timers[child.childTimer] = timerRef{kind: timerChild, thread: child.id}
+		r.effects = append(r.effects, StartTimer{TimerID: child.childTimer, Due: r.now.Add(ExpressMaxDuration), Quota: true})
+	}
 	if redriven {
 		count := it.redrives
 		child.prev = r.emitIn(child.child, "ExecutionRedriven", it.events, history.Details{RedriveCount: &count})
@@ -95,6 +102,19 @@ func (r *run) childStarted(child *thread, mr *mapRun, input jsonv.Value) *redriv
 	}
 	child.prev = r.emitIn(child.child, "ExecutionStarted", 0, history.Details{Input: r.text(input), RoleArn: r.x.ID.RoleArn})
 	return nil
+}
+
+// childTimedOut ends an EXPRESS child execution still running ExpressMaxDuration after it
+// started, as AWS times out an Express execution: ExecutionTimedOut, States.Timeout, which its
+// Map counts as a failed item.
+func (r *run) childTimedOut(th *thread) {
+	c := th.child
+	th.childTimer = "" // it fired
+	r.abortThread(th)
+	r.emitIn(c, "ExecutionTimedOut", c.run.iters[c.index].events, history.Details{Error: ptr(sferr.Timeout)})
+	c.run.iterEnded(c.index, iterTimedOut, r.now)
+	p := th.parent
+	r.queue = append(r.queue, func() { r.childFailed(p, th, failure{name: ptr(sferr.Timeout)}) })
 }
 
 // childAborted ends item i's child execution, if it is running, as aborted: its Map Run
@@ -169,7 +189,7 @@ func (x *Execution) childPointsOf(def *asl.StateMachine, p *redrivePoint, histor
 			continue
 		}
 		for i, it := range mr.iters {
-			if it.state != iterFailed && it.state != iterAborted {
+			if it.state != iterFailed && it.state != iterAborted && it.state != iterTimedOut {
 				continue
 			}
 			arn, _ := x.childArn(mr, i)

@@ -246,3 +246,34 @@ func TestChildHistoryResumed(t *testing.T) {
 		}
 	}
 }
+
+// TestExpressChildTimesOut: an EXPRESS child execution still running five minutes after it
+// started times out, as an Express execution does; its Map counts it as a failed item.
+func TestExpressChildTimesOut(t *testing.T) {
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ToleratedFailureCount":1,"End":true,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"T",
+			"States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}}}}`
+	d := startMapRun(t, def, `["a","b"]`)
+	d.answer(`"b"`, `"B"`, t0.Add(time.Minute))
+	// The first child's five minutes: a quota, which runners do not scale.
+	first := d.timers[0]
+	if !first.Quota || !first.Due.Equal(t0.Add(interp.ExpressMaxDuration)) {
+		t.Fatalf("child timer %+v", first)
+	}
+	res, err := interp.Step(d.x, interp.TimerFired{TimerID: first.TimerID}, t0.Add(interp.ExpressMaxDuration))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.take(res)
+	if d.x.Status != interp.Succeeded || *d.x.Output != `[null,"B"]` {
+		t.Fatalf("execution %s %v", d.x.Status, d.x.Output)
+	}
+	m := d.mapRunOf()
+	if m.Executions.TimedOut != 1 || m.Children[0].Status != interp.TimedOut || m.Children[0].StopDate == nil {
+		t.Fatalf("Map Run %+v", m)
+	}
+	want := "1 ExecutionStarted <0 in=\"a\"\n2 ExecutionTimedOut <1 error=States.Timeout\n"
+	if got := lines(d.children[m.Children[0].ExecutionArn]); got != want {
+		t.Fatalf("timed-out child's history:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -198,6 +198,7 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 	case fan.parallel:
 		fan.lastEvent = child.prev
 	case child.isolated:
+		r.cancelTimer(child.childTimer)
 		r.emitIn(child.child, "ExecutionSucceeded", child.prev, history.Details{Output: r.text(out)})
 		fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
 		fan.lastEvent = th.prev
@@ -221,7 +222,8 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 	fan.running--
 	if !fan.parallel {
 		if child.isolated {
-			if fan.run.iters[child.index].state == iterRunning { // else it was stopped (stopChild)
+			r.cancelTimer(child.childTimer)
+			if fan.run.iters[child.index].state == iterRunning { // else it was stopped or timed out
 				r.emitIn(child.child, "ExecutionFailed", child.prev, history.Details{Error: f.name, Cause: f.cause})
 				fan.run.iterEnded(int(child.index), iterFailed, r.now)
 			}
@@ -341,6 +343,7 @@ func (r *run) abortThread(th *thread) {
 		r.effects = append(r.effects, r.cancelEffect(id, r.closeTask(th)))
 	}
 	r.cancelTimer(th.timerID)
+	r.cancelTimer(th.childTimer)
 	r.abortChildren(th)
 }
 

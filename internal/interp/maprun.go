@@ -35,6 +35,7 @@ const (
 	iterSucceeded
 	iterFailed
 	iterAborted
+	iterTimedOut
 )
 
 // mapIter is one item of a Map Run. A redriven Map's items that succeeded before count as
@@ -163,7 +164,7 @@ func (r *run) redriveMapRun(th *thread, mr *mapRun) {
 				fan.results[i] = mr.results[i]
 			}
 			fan.completed++
-		case iterFailed, iterAborted:
+		case iterFailed, iterAborted, iterTimedOut:
 			it.waiting = true
 			if seed := r.x.redone; seed != nil {
 				arn, _ := r.x.childArn(mr, i)
@@ -364,6 +365,8 @@ func (x *Execution) reportMapRun(mr *mapRun) MapRun {
 			c.Status = Failed
 		case iterAborted:
 			c.Status = Aborted
+		case iterTimedOut:
+			c.Status = TimedOut
 		}
 		if it.waiting {
 			c.Status = PendingRedrive
@@ -401,6 +404,8 @@ func (c *MapRunCounts) add(it mapIter) {
 		c.Failed++
 	case iterAborted:
 		c.Aborted++
+	case iterTimedOut:
+		c.TimedOut++
 	}
 }
 

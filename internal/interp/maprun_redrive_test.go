@@ -24,6 +24,8 @@ type mapRunRedrive struct {
 	// children are the histories of the child executions, by ARN, and keys their keys.
 	children map[string][]history.Event
 	keys     map[string]int64
+	// timers are the timers started, oldest first.
+	timers []interp.StartTimer
 }
 
 // startMapRun starts an execution of def with input (a JSON text) for a mapRunRedrive.
@@ -52,8 +54,11 @@ func (d *mapRunRedrive) take(res interp.Result) {
 		d.keys[c.ExecutionArn] = c.Key
 	}
 	for _, ef := range res.Effects {
-		if s, ok := ef.(interp.ScheduleTask); ok {
-			d.tasks[jsonv.String(s.Parameters)] = s.TaskID
+		switch ef := ef.(type) {
+		case interp.ScheduleTask:
+			d.tasks[jsonv.String(ef.Parameters)] = ef.TaskID
+		case interp.StartTimer:
+			d.timers = append(d.timers, ef)
 		}
 	}
 }

@@ -85,6 +85,8 @@ type thread struct {
 	taskID  string
 	task    *taskInfo
 	timerID string
+	// childTimer is the timer of an EXPRESS child execution's five minutes.
+	childTimer string
 
 	fan *fanOut
 
@@ -141,6 +143,7 @@ const (
 	timerRetry
 	timerTaskTimeout
 	timerHeartbeat
+	timerChild
 )
 
 type timerRef struct {
@@ -927,6 +930,8 @@ func (r *run) timerFired(id string) {
 		th.waiting = notWaiting
 		r.execute(th)
 		r.advance(th)
+	case timerChild:
+		r.childTimedOut(th)
 	case timerTaskTimeout, timerHeartbeat:
 		if th.task == nil {
 			return

@@ -218,7 +218,7 @@ func (x *Execution) restoreMapRun(s *snapMapRun) (*mapRun, error) {
 		if len(it) < 3 || len(it) > 7 || len(it) == 5 {
 			return nil, fmt.Errorf("%w: map run %s: item %d has %d fields", ErrSnapshot, s.Arn, i, len(it))
 		}
-		if it[0] < int64(iterPending) || it[0] > int64(iterAborted) {
+		if it[0] < int64(iterPending) || it[0] > int64(iterTimedOut) {
 			return nil, fmt.Errorf("%w: map run %s: item %d in state %d", ErrSnapshot, s.Arn, i, it[0])
 		}
 		mr.iters[i] = mapIter{state: iterState(it[0]), start: at(it[1]), stop: at(it[2])}
@@ -282,6 +282,7 @@ type snapThread struct {
 	TaskID      string     `json:"taskId,omitempty"`
 	Task        *snapTask  `json:"task,omitempty"`
 	TimerID     string     `json:"timerId,omitempty"`
+	ChildTimer  string     `json:"childTimer,omitempty"`
 	Fan         *snapFan   `json:"fan,omitempty"`
 	// Vars are the variables the thread assigned (see thread.vars).
 	Vars map[string]snapValue `json:"vars,omitempty"`
@@ -352,7 +353,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 			ID: th.id, Machine: paths[th.machine], Index: th.index, Isolated: th.isolated,
 			Prev: th.prev, Input: x.snapValue(th.input), Effective: x.snapValue(th.effective), Entered: th.entered,
 			EnteredPrev: th.enteredPrev, EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
-			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID,
+			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID, ChildTimer: th.childTimer,
 		}
 		if len(th.vars) > 0 {
 			st.Vars = make(map[string]snapValue, len(th.vars))
@@ -477,7 +478,8 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 		st := &s.Threads[i]
 		th := &thread{id: st.ID, index: st.Index, isolated: st.Isolated, prev: st.Prev,
 			entered: st.Entered, enteredPrev: st.EnteredPrev, enteredTime: st.EnteredTime, attempts: st.Attempts,
-			retryCount: st.RetryCount, waiting: st.Waiting, taskID: st.TaskID, timerID: st.TimerID}
+			retryCount: st.RetryCount, waiting: st.Waiting, taskID: st.TaskID, timerID: st.TimerID,
+			childTimer: st.ChildTimer}
 		if len(st.Vars) > 0 {
 			th.vars = make(map[string]jsonv.Value, len(st.Vars))
 			for name, sv := range st.Vars {
