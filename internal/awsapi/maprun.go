@@ -21,8 +21,8 @@ type mapRunIn struct {
 
 // mapRunCounts is MapRunItemCounts and MapRunExecutionCounts. A Map Run is redriven with its
 // execution (RedriveExecution); its unsuccessful child executions that wait for their turn
-// (beyond MaxConcurrency) are pendingRedrive. failuresNotRedrivable stays 0: Stepline keeps no
-// reason why a child could not be redriven.
+// (beyond MaxConcurrency) are pendingRedrive, and those no redrive will run again
+// failuresNotRedrivable.
 type mapRunCounts struct {
 	Pending               int64 `json:"pending"`
 	Running               int64 `json:"running"`
@@ -39,7 +39,7 @@ type mapRunCounts struct {
 func countsOut(c interp.MapRunCounts) mapRunCounts {
 	return mapRunCounts{Pending: c.Pending, Running: c.Running, Succeeded: c.Succeeded, Failed: c.Failed,
 		TimedOut: c.TimedOut, Aborted: c.Aborted, Total: c.Total, ResultsWritten: c.ResultsWritten,
-		PendingRedrive: c.PendingRedrive}
+		PendingRedrive: c.PendingRedrive, FailuresNotRedrivable: c.FailuresNotRedrivable}
 }
 
 type describeMapRunOut struct {

@@ -305,6 +305,9 @@ type MapRunCounts struct {
 	// wait to run again in a redrive of the Map Run (beyond its MaxConcurrency); they count
 	// under no other status.
 	PendingRedrive int64
+	// FailuresNotRedrivable counts those that ended unsuccessfully and that no redrive will
+	// run again; the execution cannot tell, its caller fills it in.
+	FailuresNotRedrivable int64
 }
 
 // MapRunChild is one child execution of a Map Run.

@@ -102,6 +102,9 @@ func TestMapRunChildExecutions(t *testing.T) {
 		aws.ToString(two.RedriveStatusReason) != "Map Run is SUCCEEDED and cannot be redriven" {
 		t.Fatalf("failed child: %+v", two)
 	}
+	if d := b.describeMapRun(t, mapRun); aws.ToInt64(d.ExecutionCounts.FailuresNotRedrivable) != 1 || aws.ToInt64(d.ItemCounts.FailuresNotRedrivable) != 1 {
+		t.Fatalf("failuresNotRedrivable %d and %d, want 1", aws.ToInt64(d.ExecutionCounts.FailuresNotRedrivable), aws.ToInt64(d.ItemCounts.FailuresNotRedrivable))
+	}
 
 	hist, err = b.client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: one.ExecutionArn})
 	if err != nil {

@@ -197,8 +197,9 @@ func TestRedriveMapRun(t *testing.T) {
 	if d := b.waitDone(t, exec); d.Status != types.ExecutionStatusFailed {
 		t.Fatalf("first run: %s", d.Status)
 	}
-	if d := b.describeMapRun(t, mapRun); d.Status != types.MapRunStatusFailed || aws.ToInt32(d.RedriveCount) != 0 || d.RedriveDate != nil {
-		t.Fatalf("failed Map Run: %s, redrive count %d, date %v", d.Status, aws.ToInt32(d.RedriveCount), d.RedriveDate)
+	if d := b.describeMapRun(t, mapRun); d.Status != types.MapRunStatusFailed || aws.ToInt32(d.RedriveCount) != 0 || d.RedriveDate != nil ||
+		d.ExecutionCounts.Failed != 1 || aws.ToInt64(d.ExecutionCounts.FailuresNotRedrivable) != 0 {
+		t.Fatalf("failed Map Run: %s, redrive count %d, date %v, executions %+v", d.Status, aws.ToInt32(d.RedriveCount), d.RedriveDate, d.ExecutionCounts)
 	}
 	if c := b.mapChildren(t, mapRun)["2"]; c.Status != types.ExecutionStatusFailed || c.RedriveStatus != types.ExecutionRedriveStatusRedrivableByMapRun {
 		t.Fatalf("failed child before the redrive: %s, %s", c.Status, c.RedriveStatus)

@@ -153,15 +153,8 @@ func (s *Service) childRedrivable(ctx context.Context, c *ChildExecution, parent
 	case !c.Status.Redrivable():
 		c.RedriveStatusReason = fmt.Sprintf("Execution is %s and cannot be redriven", c.Status)
 		return nil
-	case mr.Status != interp.MapRunFailed && mr.Status != interp.MapRunAborted:
-		c.RedriveStatusReason = fmt.Sprintf("Map Run is %s and cannot be redriven", mr.Status)
-		return nil
 	}
-	r, err := s.Redrives(ctx, parent.Arn)
-	if err != nil {
-		return err
-	}
-	ok, reason, err := s.Redrivable(ctx, parent, r)
+	ok, reason, err := s.mapRunRedrivable(ctx, parent, mr)
 	if err != nil {
 		return err
 	}
@@ -170,6 +163,32 @@ func (s *Service) childRedrivable(ctx context.Context, c *ChildExecution, parent
 		return nil
 	}
 	c.RedriveStatus = "REDRIVABLE_BY_MAP_RUN"
+	return nil
+}
+
+// mapRunRedrivable reports whether a redrive of the parent would redrive the Map Run mr, and
+// if not, why.
+func (s *Service) mapRunRedrivable(ctx context.Context, parent *store.Execution, mr *interp.MapRun) (bool, string, error) {
+	if mr.Status != interp.MapRunFailed && mr.Status != interp.MapRunAborted {
+		return false, fmt.Sprintf("Map Run is %s and cannot be redriven", mr.Status), nil
+	}
+	r, err := s.Redrives(ctx, parent.Arn)
+	if err != nil {
+		return false, "", err
+	}
+	return s.Redrivable(ctx, parent, r)
+}
+
+// countNotRedrivable fills in a Map Run's failuresNotRedrivable: its unsuccessful child
+// executions that no redrive will run again, which DescribeExecution reports NOT_REDRIVABLE.
+func (s *Service) countNotRedrivable(ctx context.Context, parent *store.Execution, mr *interp.MapRun) error {
+	ok, _, err := s.mapRunRedrivable(ctx, parent, mr)
+	if err != nil || ok {
+		return err
+	}
+	for _, c := range []*interp.MapRunCounts{&mr.Items, &mr.Executions} {
+		c.FailuresNotRedrivable = c.Failed + c.Aborted + c.TimedOut
+	}
 	return nil
 }
 

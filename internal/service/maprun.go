@@ -23,8 +23,11 @@ const defaultMapRunPage = 100
 
 // DescribeMapRun returns a Map Run.
 func (s *Service) DescribeMapRun(ctx context.Context, arn string) (*interp.MapRun, error) {
-	_, mr, err := s.mapRun(ctx, arn)
+	parent, mr, err := s.mapRun(ctx, arn)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.countNotRedrivable(ctx, parent, mr); err != nil {
 		return nil, err
 	}
 	return mr, nil
