@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -139,7 +140,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	target := r.Header.Get("X-Amz-Target")
 	name := strings.TrimPrefix(target, TargetPrefix)
-	resp, err := a.serve(r, target, name)
+	resp, err := a.serveSafely(r, target, name)
 	reqID := requestID()
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-Requestid", reqID)
@@ -168,6 +169,18 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.log.LogAttrs(r.Context(), slog.LevelDebug, "api request", slog.String("action", name),
 		slog.Duration("took", time.Since(start)), slog.String("request_id", reqID))
 	_, _ = w.Write(b)
+}
+
+// serveSafely is serve with a panic turned into an error, so that a defect answers the caller
+// InternalFailure in AWS's shape, and the log holds where it happened, instead of the
+// connection being dropped.
+func (a *API) serveSafely(r *http.Request, target, name string) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, fmt.Errorf("awsapi: %s panicked: %v\n%s", name, p, debug.Stack())
+		}
+	}()
+	return a.serve(r, target, name)
 }
 
 func logLevel(status int) slog.Level {

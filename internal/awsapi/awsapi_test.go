@@ -24,7 +24,7 @@ const (
 )
 
 // setup serves the API on a fresh SQLite database with a running engine.
-func setup(t *testing.T) string {
+func setup(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "db")})
