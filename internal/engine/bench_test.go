@@ -55,6 +55,21 @@ func BenchmarkDurablePassChain20(b *testing.B) {
 func BenchmarkDurableDistributedMap100(b *testing.B) {
 	s := openSQLite(b, filepath.Join(b.TempDir(), "db"))
 	e := newEngine(b, s, "n1", engine.Options{})
+	benchmarkDistributedMap(b, []*engine.Engine{e}, s)
+}
+
+// BenchmarkDurableDistributedMap100Postgres is BenchmarkDurableDistributedMap100 on PostgreSQL.
+func BenchmarkDurableDistributedMap100Postgres(b *testing.B) {
+	_, _, dsn := pgtest.Schema(b)
+	s, err := storedsn.Open(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	benchmarkDistributedMap(b, []*engine.Engine{newEngine(b, s, "n1", engine.Options{})}, s)
+}
+
+func benchmarkDistributedMap(b *testing.B, engines []*engine.Engine, s store.Store) {
 	sm := createMachine(b, s, "fanout", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,
 		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"A",
 			"States":{"A":{"Type":"Pass","Parameters":{"sku.$":"$.sku"},"Next":"B"},"B":{"Type":"Pass","End":true}}}}}}`)
@@ -62,7 +77,7 @@ func BenchmarkDurableDistributedMap100(b *testing.B) {
 	for i := range items {
 		items[i] = fmt.Sprintf(`{"sku":"s-%d","qty":%d}`, i, i)
 	}
-	benchmarkStartsWith(b, []*engine.Engine{e}, sm, 50, `{"items":[`+strings.Join(items, ",")+`]}`, 201)
+	benchmarkStartsWith(b, engines, sm, 50, `{"items":[`+strings.Join(items, ",")+`]}`, 201)
 }
 
 func benchmarkStarts(b *testing.B, e *engine.Engine, sm *store.StateMachine, callers int) {
