@@ -34,6 +34,7 @@ import (
 	"io/fs"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -89,10 +90,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
 	}
+	lost := &lostConns{}
+	cfg.ConnConfig.Tracer = lost
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
+	lost.pool.Store(pool)
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
@@ -176,18 +180,67 @@ func pgCode(err error) string {
 // exceptions), as pgx's ErrConnClosed on a connection it already gave up, as a failed connect,
 // or as the socket's own error (reset, unexpected EOF) when the server vanished without a word.
 func (s *Store) Fault(err error) error {
-	code := pgCode(err)
-	var ce *pgconn.ConnectError
-	var ne net.Error
 	switch {
-	case code == "53100":
+	case pgCode(err) == "53100":
 		return store.ErrStorageFull
-	case code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"),
-		errors.Is(err, pgconn.ErrConnClosed), errors.As(err, &ce), errors.As(err, &ne),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+	case lostConnection(err):
 		return store.ErrUnavailable
 	}
 	return nil
+}
+
+func lostConnection(err error) bool {
+	code := pgCode(err)
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return code == "57P01" || code == "57P02" || code == "57P03" || strings.HasPrefix(code, "08") ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// lostConns resets the pool when a statement finds its connection lost: when the server
+// restarted, failed over or terminated backends, the pool's idle connections are most likely
+// dead too, and each would fail one more call before pgxpool noticed (it pings only
+// connections idle for a second). A call cancelled by its caller also loses its connection,
+// and says nothing of the others.
+type lostConns struct {
+	pool      atomic.Pointer[pgxpool.Pool]
+	resetting atomic.Bool
+}
+
+func (l *lostConns) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (l *lostConns) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	l.check(ctx, d.Err)
+}
+
+func (l *lostConns) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (l *lostConns) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	l.check(ctx, d.Err)
+}
+
+func (l *lostConns) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	l.check(ctx, d.Err)
+}
+
+func (l *lostConns) check(ctx context.Context, err error) {
+	if err == nil || ctx.Err() != nil || !lostConnection(err) {
+		return
+	}
+	p := l.pool.Load()
+	if p == nil || !l.resetting.CompareAndSwap(false, true) {
+		return
+	}
+	// Reset waits for nothing checked out, and a tracer runs on the failing call's goroutine.
+	go func() {
+		defer l.resetting.Store(false)
+		p.Reset()
+	}()
 }
 
 func isUnique(err error) bool     { return pgCode(err) == "23505" }
