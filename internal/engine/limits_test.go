@@ -120,3 +120,55 @@ func TestMaxDurationDurable(t *testing.T) {
 		t.Fatalf("last event %s at %v, want ExecutionTimedOut at %v: %s", end.Type, end.Timestamp, year, end.Payload)
 	}
 }
+
+// TestExpressChildTimesOutDurable parks an EXPRESS child execution of a distributed Map on an
+// activity and lets a second engine, started five minutes later on the same database, time it
+// out from its timer row, which --wait-scale does not scale: the child ends TIMED_OUT and its
+// Map, which tolerates no failure, fails the execution with States.Timeout.
+func TestExpressChildTimesOutDurable(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	first := newEngine(t, s, "n1", engine.Options{WaitScale: 0, Clock: &clock.Fake{T: t0}})
+	activity := "arn:aws:states:us-east-1:123456789012:activity:slow-item"
+	if _, err := s.ActivityCreate(context.Background(), &store.ActivityCreateParams{Arn: activity, Name: "slow-item", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	sm := createMachine(t, s, "express-items", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"A",
+			"States":{"A":{"Type":"Task","Resource":"`+activity+`","End":true}}}}}}`)
+	ex, err := first.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: "e1", Input: `["a"]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	def, err := first.Definition(sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.ExecutionGet(context.Background(), &store.ExecutionGetParams{Arn: ex.Arn, WithState: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := interp.Restore(def, stored.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := x.MapRuns()[0].Children[0].ExecutionArn
+
+	later := t0.Add(interp.ExpressMaxDuration)
+	newEngine(t, s, "n2", engine.Options{WaitScale: 0, Clock: &clock.Fake{T: later}})
+	got := waitEnd(t, s, ex.Arn)
+	if got.Status != store.StatusFailed || deref(got.Error) != "States.Timeout" {
+		t.Fatalf("execution %s %s", got.Status, deref(got.Error))
+	}
+	events, err := s.HistoryList(context.Background(), &store.HistoryListParams{ExecutionArn: child, Child: true})
+	if err != nil || len(events.Events) != 2 {
+		t.Fatalf("child history %+v, %v", events, err)
+	}
+	end := events.Events[1]
+	if end.Type != "ExecutionTimedOut" || !end.Timestamp.Equal(later) || !strings.Contains(string(end.Payload), `"error":"States.Timeout"`) {
+		t.Fatalf("child's last event %s at %v: %s", end.Type, end.Timestamp, end.Payload)
+	}
+}

@@ -13,9 +13,9 @@ import (
 )
 
 // A Map Run's child executions run inside their parent execution (see interp.ChildHistory):
-// the parent's Map Run record holds their status and dates, and the store keeps their history
-// under their own ARNs and knows each one's parent. DescribeExecution,
-// GetExecutionHistory and DescribeStateMachineForExecution answer for them from those.
+// the parent's Map Run record holds their status and dates, and the store keeps their
+// histories and knows each one's parent. DescribeExecution, GetExecutionHistory and
+// DescribeStateMachineForExecution answer for them from those.
 
 // ChildExecution is a Map Run child execution as DescribeExecution reports it.
 type ChildExecution struct {
@@ -109,6 +109,10 @@ type childEvent struct {
 		Error *string `json:"error"`
 		Cause *string `json:"cause"`
 	} `json:"executionAbortedEventDetails"`
+	TimedOut *struct {
+		Error *string `json:"error"`
+		Cause *string `json:"cause"`
+	} `json:"executionTimedOutEventDetails"`
 }
 
 // childOutcome fills in a child's input, from its first event, and its output or error, from
@@ -135,6 +139,8 @@ func (s *Service) childOutcome(ctx context.Context, c *ChildExecution) error {
 			c.Error, c.Cause = e.Failed.Error, e.Failed.Cause
 		case e.Aborted != nil:
 			c.Error, c.Cause = e.Aborted.Error, e.Aborted.Cause
+		case e.TimedOut != nil:
+			c.Error, c.Cause = e.TimedOut.Error, e.TimedOut.Cause
 		}
 	}
 	return nil
