@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stepline/stepline/internal/asl/path"
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
@@ -235,4 +236,15 @@ func (p *parser) resultWriter(o *jsonv.Object, loc string, lang QueryLanguage) *
 		w.WriterConfig = c
 	}
 	return w
+}
+
+// ItemsContextPath returns the ItemsPath of a JSONPath Map that reads the context object, as
+// AWS quotes it in the error of such a path that does not point to an array: from "$", the
+// context object's root ($$.Execution.Input is "$.Execution.Input").
+func (m *MapFields) ItemsContextPath() (string, bool) {
+	e, ok := m.Items.(refPathExpr)
+	if !ok || e.p.Root() != path.RootContext {
+		return "", false
+	}
+	return "$" + strings.TrimPrefix(e.p.String(), "$$"), true
 }

@@ -12,7 +12,9 @@ import (
 func testStateRequest(c *Case) []byte {
 	req := jsonv.ObjectOf(jsonv.Member{Key: "definition", Value: c.Definition})
 	if c.input != nil {
-		req.Set("input", jsonv.String(c.input))
+		// The tests sent json.dumps(input), whose text AWS echoes where the input goes on
+		// unchanged (inspectionData.afterInputPath).
+		req.Set("input", pyDumps(c.input))
 	}
 	if args, _ := get(c.Context, "request_args").(*jsonv.Object); args != nil {
 		for _, m := range args.Members() {

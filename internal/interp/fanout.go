@@ -61,6 +61,12 @@ func (r *run) execMap(th *thread) {
 		itemsVal = v
 	}
 	items, ok := itemsVal.([]jsonv.Value)
+	if ref, fromContext := m.ItemsContextPath(); !ok && fromContext {
+		// AWS words this one as a reference path's error, with no word of the state.
+		r.emitOn(th, "MapStateFailed", history.Details{})
+		r.stateFailed(th, failure{name: ptr(sferr.Runtime), cause: ptr(`Reference path "` + ref + `" must point to array.`)})
+		return
+	}
 	if !ok {
 		cause := "Map state input must be an array but was: " + jsonv.String(itemsVal)
 		var err error = sferr.New(sferr.Runtime, "%s", cause)
@@ -71,6 +77,9 @@ func (r *run) execMap(th *thread) {
 		r.emitOn(th, "MapStateFailed", history.Details{})
 		r.stateFailed(th, f)
 		return
+	}
+	if st.QueryLanguage == asl.JSONPath {
+		r.inspect(th, "afterItemsPath", itemsVal)
 	}
 	maxConc, err := r.number(th, m.MaxConcurrency, 0)
 	if err != nil {

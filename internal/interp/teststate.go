@@ -63,10 +63,12 @@ type TestRecord struct {
 	CatchIndex   *int
 }
 
-// Inspected is one value of the pipeline.
+// Inspected is one value of the pipeline, with its JSON text as a history would record it:
+// the input's own text where the value is the input, unchanged.
 type Inspected struct {
 	Name  string
 	Value jsonv.Value
+	Text  string
 }
 
 type testRun struct {
@@ -107,7 +109,7 @@ func (r *run) tested(th *thread) *testRun {
 // inspect records a value of the tested state's pipeline.
 func (r *run) inspect(th *thread, name string, v jsonv.Value) {
 	if t := r.tested(th); t != nil {
-		t.rec.Inspected = append(t.rec.Inspected, Inspected{Name: name, Value: v})
+		t.rec.Inspected = append(t.rec.Inspected, Inspected{Name: name, Value: v, Text: *r.text(v)})
 	}
 }
 

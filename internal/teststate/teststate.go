@@ -78,6 +78,7 @@ type Inspection struct {
 	Input               *string       `json:"input,omitempty"`
 	AfterArguments      *string       `json:"afterArguments,omitempty"`
 	AfterInputPath      *string       `json:"afterInputPath,omitempty"`
+	AfterItemsPath      *string       `json:"afterItemsPath,omitempty"`
 	AfterParameters     *string       `json:"afterParameters,omitempty"`
 	Result              *string       `json:"result,omitempty"`
 	AfterResultSelector *string       `json:"afterResultSelector,omitempty"`
@@ -150,20 +151,20 @@ func Run(req *Request, now time.Time) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("test state: %w", err)
 	}
-	// AWS passes the mock's text on unchanged where the value is the mock itself.
-	text := func(v jsonv.Value) *string {
-		s := jsonv.String(v)
-		if m := opts.Mock; m != nil && m.Result != nil && s == jsonv.String(m.Result) {
-			s = *req.Mock.Result
+	// AWS passes the mock's text on unchanged where the value is the mock itself, as it does the
+	// input's (recorded is the text the interpreter gave the value).
+	text := func(v jsonv.Value, recorded string) *string {
+		if m := opts.Mock; m != nil && m.Result != nil && jsonv.String(v) == jsonv.String(m.Result) {
+			return req.Mock.Result
 		}
-		return &s
+		return &recorded
 	}
 	resp := &Response{Status: string(rec.Status), NextState: rec.NextState, Error: rec.Error, Cause: rec.Cause}
 	if rec.Output != nil && rec.Status != interp.TestFailed && rec.Status != interp.TestRetriable {
 		v, err := jsonv.ParseString(*rec.Output)
 		resp.Output = rec.Output
 		if err == nil {
-			resp.Output = text(v)
+			resp.Output = text(v, *rec.Output)
 		}
 	} else {
 		resp.NextState = ""
@@ -465,22 +466,24 @@ func defaultContext(id interp.Identity, input jsonv.Value, st *asl.State, now ti
 	)
 }
 
-func inspection(req *Request, input *string, rec *interp.TestRecord, text func(jsonv.Value) *string) *Inspection {
+func inspection(req *Request, input *string, rec *interp.TestRecord, text func(jsonv.Value, string) *string) *Inspection {
 	in := &Inspection{Input: input}
 	for _, v := range rec.Inspected {
 		switch v.Name {
 		case "afterArguments":
-			in.AfterArguments = text(v.Value)
+			in.AfterArguments = text(v.Value, v.Text)
 		case "afterInputPath":
-			in.AfterInputPath = text(v.Value)
+			in.AfterInputPath = text(v.Value, v.Text)
+		case "afterItemsPath":
+			in.AfterItemsPath = text(v.Value, v.Text)
 		case "afterParameters":
-			in.AfterParameters = text(v.Value)
+			in.AfterParameters = text(v.Value, v.Text)
 		case "result":
-			in.Result = text(v.Value)
+			in.Result = text(v.Value, v.Text)
 		case "afterResultSelector":
-			in.AfterResultSelector = text(v.Value)
+			in.AfterResultSelector = text(v.Value, v.Text)
 		case "afterResultPath":
-			in.AfterResultPath = text(v.Value)
+			in.AfterResultPath = text(v.Value, v.Text)
 		case "maxConcurrency":
 			in.MaxConcurrency = number(v.Value)
 		case "toleratedFailureCount":
