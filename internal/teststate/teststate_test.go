@@ -56,6 +56,50 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestInspectionTexts: inspection data gives the input's own text where the input goes on
+// unchanged, and a Map's items after ItemsPath.
+func TestInspectionTexts(t *testing.T) {
+	const input = `{"values": [1, 2], "n": 1}`
+	for _, tc := range []struct {
+		name, def                  string
+		afterInputPath, afterItems string
+	}{
+		{name: "input unchanged", def: `{"Type":"Pass","End":true}`, afterInputPath: input},
+		{name: "part of the input", def: `{"Type":"Pass","InputPath":"$.values","End":true}`, afterInputPath: `[1,2]`},
+		{name: "map items", def: `{"Type":"Map","ItemsPath":"$.values","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}`,
+			afterInputPath: input, afterItems: `[1,2]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Definition: tc.def, Input: input, InspectionLevel: "TRACE", Region: "us-east-1", Account: "123456789012"}
+			if tc.afterItems != "" {
+				req.Mock = &Mock{Result: ptr(`["x", "y"]`)}
+			}
+			resp, err := Run(&req, time.Unix(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := resp.InspectionData
+			if str(in.AfterInputPath) != tc.afterInputPath || str(in.AfterItemsPath) != tc.afterItems {
+				t.Errorf("afterInputPath %s, afterItemsPath %s; want %s and %s", str(in.AfterInputPath), str(in.AfterItemsPath), tc.afterInputPath, tc.afterItems)
+			}
+		})
+	}
+}
+
+// TestMapItemsOnContext: a Map whose ItemsPath reads the context object and finds no array
+// fails as AWS words it, without the usual words on the state.
+func TestMapItemsOnContext(t *testing.T) {
+	req := Request{Definition: `{"Type":"Map","ItemsPath":"$$.Execution.Input","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}`,
+		Input: `{"a":1}`, Mock: &Mock{Result: ptr(`[]`)}, Region: "us-east-1", Account: "123456789012"}
+	resp, err := Run(&req, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != "FAILED" || str(resp.Error) != "States.Runtime" || str(resp.Cause) != `Reference path "$.Execution.Input" must point to array.` {
+		t.Fatalf("got %s %s %s", resp.Status, str(resp.Error), str(resp.Cause))
+	}
+}
+
 func TestRunRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name, code, message string
