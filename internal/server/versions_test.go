@@ -15,12 +15,15 @@ import (
 
 const passResult = `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"%s","End":true}}}`
 
-func (b *bundle) update(t *testing.T, machine, def string) {
+// update replaces the machine's definition and returns the new revision id.
+func (b *bundle) update(t *testing.T, machine, def string) string {
 	t.Helper()
-	if _, err := b.client.UpdateStateMachine(context.Background(), &sfn.UpdateStateMachineInput{
-		StateMachineArn: aws.String(machine), Definition: aws.String(def)}); err != nil {
+	out, err := b.client.UpdateStateMachine(context.Background(), &sfn.UpdateStateMachineInput{
+		StateMachineArn: aws.String(machine), Definition: aws.String(def)})
+	if err != nil {
 		t.Fatalf("UpdateStateMachine: %v", err)
 	}
+	return aws.ToString(out.RevisionId)
 }
 
 func (b *bundle) publish(t *testing.T, machine string) string {
@@ -54,11 +57,13 @@ func TestVersions(t *testing.T) {
 	if again := b.publish(t, machine); again != v1 {
 		t.Fatalf("publishing the same revision again gave %s, want %s", again, v1)
 	}
-	b.update(t, machine, fmt.Sprintf(passResult, "two"))
+	rev := b.update(t, machine, fmt.Sprintf(passResult, "two"))
 	_, err := b.client.PublishStateMachineVersion(ctx, &sfn.PublishStateMachineVersionInput{
 		StateMachineArn: aws.String(machine), RevisionId: aws.String("INITIAL")})
-	if ce := (*types.ConflictException)(nil); !errors.As(err, &ce) {
-		t.Fatalf("publishing with a stale revision id: %v, want ConflictException", err)
+	// AWS's words, as recorded in LocalStack's test_sfn_api_versioning snapshot.
+	want := "Failed to publish the State Machine version for revision INITIAL. The current State Machine revision is " + rev + "."
+	if ce := (*types.ConflictException)(nil); !errors.As(err, &ce) || aws.ToString(ce.Message) != want {
+		t.Fatalf("publishing with a stale revision id: %v, want ConflictException %q", err, want)
 	}
 	v2 := b.publish(t, machine)
 	b.update(t, machine, fmt.Sprintf(passResult, "three"))

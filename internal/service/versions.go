@@ -63,7 +63,7 @@ func (s *Service) PublishStateMachineVersion(ctx context.Context, machineArn str
 		}
 		if *revisionID != current {
 			return nil, newError(CodeConflict, nil,
-				"Failed to publish the State Machine version: revision id '%s' is not the current revision id '%s'", *revisionID, current)
+				"Failed to publish the State Machine version for revision %s. The current State Machine revision is %s.", *revisionID, current)
 		}
 	}
 	res, err := s.o.Store.StateMachineVersionPublish(ctx, &store.VersionPublishParams{
