@@ -14,19 +14,19 @@ import (
 
 // The suite fails when the share of runnable cases that match AWS drops below these, so that
 // regressions show while individual failures stay in the report. They sit just below what the
-// engine achieved when last raised (941/941 and 411/419, once the JSONata and variables cases
-// ran: of the 8 history failures, 5 are distributed Maps whose MapStateExited AWS chains
-// differently since November 2024 and 3 are outputs the corpus recorded decoded); raise them
-// as it improves, and expect to revisit them when a skip reason is lifted and new cases start
-// to run.
+// engine achieved when last set (941/941 and 399/419). Of the 20 history failures, 15 are
+// distributed Maps recorded before November 2024: every recording since shows AWS chaining
+// MapStateExited to MapRunStarted, every one before to MapRunSucceeded, and the engine does
+// what AWS does now; 5 are outputs the corpus recorded decoded. Raise them as the engine
+// improves, and expect to revisit them when a skip reason is lifted and new cases start to run.
 //
-// TestState cases have minimums of their own (177/181 and 77/78 when last raised), so
-// that what they still miss (AWS's TestState wording of a Map's items that are not an array,
-// a parameter the SDK refuses before sending) hides no regression of the others.
+// TestState cases have minimums of their own (179/181 and 79/80 when last set), so that what
+// they still miss (a parameter the SDK refuses before sending, a text AWS keeps from the
+// context object) hides no regression of the others.
 const (
 	minPassRate             = 0.995
-	minHistoryRate          = 0.98
-	minTestStatePassRate    = 0.97
+	minHistoryRate          = 0.95
+	minTestStatePassRate    = 0.98
 	minTestStateInspectRate = 0.98
 )
 

@@ -317,8 +317,10 @@ func (r *run) fanDone(th *thread) {
 		r.emitAfter(th, "ParallelStateSucceeded", fan.lastEvent)
 	case fan.mapRunArn != "":
 		r.endMapRun(fan.run, MapRunSucceeded)
-		fan.lastEvent = r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
-		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
+		// Since late 2024 AWS's MapStateExited follows MapRunStarted (fan.lastEvent), not these
+		// two: every recording since shows it, the ones before show MapRunSucceeded.
+		succeeded := r.emitAfter(th, "MapRunSucceeded", fan.lastEvent)
+		r.emitAfter(th, "MapStateSucceeded", succeeded)
 	default:
 		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
 	}
