@@ -158,6 +158,7 @@ type describeStateMachineOut struct {
 	TracingConfiguration service.TracingConfiguration `json:"tracingConfiguration"`
 	RevisionID           string                       `json:"revisionId,omitempty"`
 	Description          string                       `json:"description,omitempty"`
+	VariableReferences   map[string][]string          `json:"variableReferences,omitempty"`
 }
 
 func (a *API) describeStateMachine(ctx context.Context, body []byte) (any, error) {
@@ -173,6 +174,7 @@ func (a *API) describeStateMachine(ctx context.Context, body []byte) (any, error
 		StateMachineArn: sm.Arn, Name: sm.Name, Status: "ACTIVE", Definition: sm.Definition, RoleArn: sm.RoleArn,
 		Type: string(sm.Type), CreationDate: epoch(sm.CreationDate), LoggingConfiguration: sm.Logging,
 		TracingConfiguration: sm.Tracing, RevisionID: sm.RevisionID, Description: sm.Description,
+		VariableReferences: sm.VariableReferences,
 	}
 	if deref(in.IncludedData) == "METADATA_ONLY" {
 		out.Definition = "{}"
@@ -191,6 +193,7 @@ type describeStateMachineForExecutionOut struct {
 	RevisionID           string                       `json:"revisionId,omitempty"`
 	MapRunArn            string                       `json:"mapRunArn,omitempty"`
 	Label                string                       `json:"label,omitempty"`
+	VariableReferences   map[string][]string          `json:"variableReferences,omitempty"`
 }
 
 func (a *API) describeStateMachineForExecution(ctx context.Context, body []byte) (any, error) {
@@ -205,7 +208,7 @@ func (a *API) describeStateMachineForExecution(ctx context.Context, body []byte)
 	out := describeStateMachineForExecutionOut{
 		StateMachineArn: sm.Arn, Name: sm.Name, Definition: sm.Definition, RoleArn: sm.RoleArn,
 		UpdateDate: epoch(sm.UpdateDate), LoggingConfiguration: sm.Logging, TracingConfiguration: sm.Tracing,
-		RevisionID: sm.RevisionID, MapRunArn: sm.MapRunArn, Label: sm.Label,
+		RevisionID: sm.RevisionID, MapRunArn: sm.MapRunArn, Label: sm.Label, VariableReferences: sm.VariableReferences,
 	}
 	if deref(in.IncludedData) == "METADATA_ONLY" {
 		out.Definition = "{}"

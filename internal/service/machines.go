@@ -58,6 +58,9 @@ type StateMachine struct {
 	UpdateDate time.Time
 	Logging    LoggingConfiguration
 	Tracing    TracingConfiguration
+	// VariableReferences maps each state that reads workflow variables to their names; empty
+	// when none does.
+	VariableReferences map[string][]string
 }
 
 // CreateStateMachineInput is CreateStateMachine's request.
@@ -366,6 +369,11 @@ func describe(sm *store.StateMachine) (*StateMachine, error) {
 	// AWS reports no revision id for the revision a machine was created with.
 	if !sm.RevisionCreatedAt.Equal(sm.CreatedAt) {
 		out.RevisionID = sm.RevisionID
+	}
+	// A definition stored before a validation rule was tightened may no longer parse; it is
+	// still described, without references.
+	if p, err := asl.Parse([]byte(sm.Definition), asl.ParseOptions{Type: aslType(sm.Type)}); err == nil {
+		out.VariableReferences = p.VariableReferences()
 	}
 	if len(sm.LoggingConfiguration) > 0 {
 		if err := json.Unmarshal(sm.LoggingConfiguration, &out.Logging); err != nil {
