@@ -192,7 +192,7 @@ func (p *parser) itemReader(o *jsonv.Object, loc string, lang QueryLanguage) *It
 		}
 		if lang == JSONPath {
 			p.oneOf(c, cloc, false, "MaxItems", "MaxItemsPath")
-			p.refPath(c, "MaxItemsPath", cloc)
+			r.MaxItemsPath, _ = p.refPath(c, "MaxItemsPath", cloc)
 		}
 		if _, ok := p.jsonataField(c, "MaxItems", cloc, lang, checkNonNegInt); !ok {
 			p.integer(c, "MaxItems", cloc, 0, 100000000)

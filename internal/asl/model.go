@@ -285,6 +285,8 @@ type ItemReader struct {
 	Resource     string
 	Parameters   Expr
 	ReaderConfig jsonv.Value
+	// MaxItemsPath is ReaderConfig's MaxItemsPath, kept parsed for the variables it reads.
+	MaxItemsPath *path.Path
 }
 
 // ItemBatcher groups items into batches for a distributed Map.

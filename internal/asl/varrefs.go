@@ -119,6 +119,7 @@ func (st *State) variables(add func(string)) {
 		}
 		if r := m.ItemReader; r != nil {
 			exprVariables(r.Parameters, add)
+			pathVariable(r.MaxItemsPath, add)
 		}
 		if b := m.ItemBatcher; b != nil {
 			for _, e := range []Expr{b.MaxItemsPerBatch, b.MaxInputBytesPerBatch, b.BatchInput} {
