@@ -1,10 +1,43 @@
 package awsapi_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 )
+
+// The expected answers are AWS's, as LocalStack's snapshot
+// (tests/aws/services/stepfunctions/v2/test_sfn_api_logs.snapshot.json,
+// test_incomplete_logging_configuration) recorded them.
+func TestLoggingConfigurationWithoutDestinations(t *testing.T) {
+	t.Parallel()
+	url := setup(t)
+	tests := []struct {
+		name, logging, want string
+	}{
+		{"none", `{}`, `{"includeExecutionData":false,"level":"OFF"}`},
+		{"an empty list", `{"destinations":[]}`, `{"destinations":[],"includeExecutionData":false,"level":"OFF"}`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "logs" + string(rune('a'+i))
+			c := call(t, url, act("CreateStateMachine"), `{"name":"`+name+`","definition":`+jsonString(pass)+
+				`,"roleArn":"`+role+`","loggingConfiguration":`+tt.logging+`}`)
+			if c.status != 200 {
+				t.Fatalf("CreateStateMachine: %d %v", c.status, c.body)
+			}
+			d := call(t, url, act("DescribeStateMachine"), `{"stateMachineArn":"`+c.body["stateMachineArn"].(string)+`"}`)
+			var want any
+			if err := json.Unmarshal([]byte(tt.want), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(d.body["loggingConfiguration"], want) {
+				t.Errorf("loggingConfiguration = %v, want %s", d.body["loggingConfiguration"], tt.want)
+			}
+		})
+	}
+}
 
 // The expected references are AWS's, as LocalStack's snapshot
 // (tests/aws/services/stepfunctions/v2/test_sfn_api_variable_references.snapshot.json,

@@ -16,9 +16,11 @@ import (
 // LoggingConfiguration is a state machine's CloudWatch Logs settings. Stepline keeps and
 // reports them; it does not ship logs. The JSON tags are AWS's, and the store keeps this JSON.
 type LoggingConfiguration struct {
-	Level                string           `json:"level"`
-	IncludeExecutionData bool             `json:"includeExecutionData"`
-	Destinations         []LogDestination `json:"destinations,omitempty"`
+	Level                string `json:"level"`
+	IncludeExecutionData bool   `json:"includeExecutionData"`
+	// Destinations is omitted only when the request had none: AWS reports an empty list
+	// given as such.
+	Destinations []LogDestination `json:"destinations,omitzero"`
 }
 
 // LogDestination is one CloudWatch Logs log group.
