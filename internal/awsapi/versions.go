@@ -2,7 +2,9 @@ package awsapi
 
 import (
 	"context"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/stepline/stepline/internal/service"
 )
@@ -149,8 +151,11 @@ func checkRouting(c *checker, routing []routeIn) []service.Route {
 	if routing == nil {
 		return nil
 	}
-	if len(routing) < 1 || len(routing) > 2 {
-		c.fail("", "routingConfiguration", "Member must have length less than or equal to 2 and greater than or equal to 1")
+	if len(routing) < 1 {
+		c.fail(shownRouting(routing), "routingConfiguration", "Member must have length greater than or equal to 1")
+	}
+	if len(routing) > 2 {
+		c.fail(shownRouting(routing), "routingConfiguration", "Member must have length less than or equal to 2")
 	}
 	out := make([]service.Route, len(routing))
 	for i, r := range routing {
@@ -162,6 +167,40 @@ func checkRouting(c *checker, routing []routeIn) []service.Route {
 		out[i] = service.Route{VersionArn: deref(r.StateMachineVersionArn), Weight: deref(r.Weight)}
 	}
 	return out
+}
+
+// shownRouting renders a routing configuration as AWS's (Java) service quotes it in a validation
+// message: "'[RoutingConfigurationListItem(stateMachineVersionArn=…, weight=50), …]'".
+func shownRouting(routing []routeIn) string {
+	items := make([]string, len(routing))
+	for i, r := range routing {
+		arn, weight := "null", "null"
+		if r.StateMachineVersionArn != nil {
+			arn = *r.StateMachineVersionArn
+		}
+		if r.Weight != nil {
+			weight = strconv.Itoa(*r.Weight)
+		}
+		items[i] = "RoutingConfigurationListItem(stateMachineVersionArn=" + arn + ", weight=" + weight + ")"
+	}
+	return shown("["+strings.Join(items, ", ")+"]", false)
+}
+
+// aliasNamePattern is the API model's pattern for an alias name, as AWS quotes it. Go's regexp
+// has no lookahead, so aliasNameChars checks the characters and aliasName the "not only digits".
+const aliasNamePattern = `^(?=.*[a-zA-Z_\-\.])[a-zA-Z0-9_\-\.]+$`
+
+var aliasNameChars = regexp.MustCompile(`^[a-zA-Z0-9_\-.]+$`)
+
+// aliasName checks an alias name against the model's pattern.
+func aliasName(c *checker, name *string) {
+	if name == nil {
+		return
+	}
+	notDigit := func(r rune) bool { return r < '0' || r > '9' }
+	if !aliasNameChars.MatchString(*name) || !strings.ContainsFunc(*name, notDigit) {
+		c.fail(shown(*name, false), "name", "Member must satisfy regular expression pattern: "+aliasNamePattern)
+	}
 }
 
 type createAliasIn struct {
@@ -182,6 +221,7 @@ func (a *API) createStateMachineAlias(ctx context.Context, body []byte) (any, er
 	}
 	var c checker
 	c.reqStr("name", in.Name, 1, maxName, false)
+	aliasName(&c, in.Name)
 	c.str("description", in.Description, 0, maxDescription, true)
 	c.required("routingConfiguration", in.RoutingConfiguration != nil)
 	routing := checkRouting(&c, in.RoutingConfiguration)

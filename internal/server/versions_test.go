@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/stepline/stepline/internal/server"
 )
@@ -138,7 +139,7 @@ func TestAliases(t *testing.T) {
 		{"half", route(v1, 50), &types.ValidationException{}},
 		{"twice", route(v1, 50, v1, 50), &types.ValidationException{}},
 		{"ghost", route(machine+":9", 100), &types.ResourceNotFound{}},
-		{"7", route(v1, 100), &types.InvalidName{}},
+		{"7", route(v1, 100), &types.ValidationException{}},
 	}
 	for _, r := range refusals {
 		_, err := create(r.name, r.routing)
@@ -188,6 +189,50 @@ func TestAliases(t *testing.T) {
 	}
 	if _, err := b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)}); err != nil {
 		t.Fatalf("deleting a version no longer routed to: %v", err)
+	}
+}
+
+// TestAliasRefusalsAsAWSWordsThem checks CreateStateMachineAlias's refusals against AWS's codes
+// and words, as LocalStack's test_sfn_api_aliasing snapshot recorded them from AWS.
+func TestAliasRefusalsAsAWSWordsThem(t *testing.T) {
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	machine := b.createMachine(t, "refused", fmt.Sprintf(passResult, "one"))
+	v1 := b.publish(t, machine)
+	b.update(t, machine, fmt.Sprintf(passResult, "two"))
+	v2 := b.publish(t, machine)
+	b.update(t, machine, fmt.Sprintf(passResult, "three"))
+	v3 := b.publish(t, machine)
+	route := func(kv ...any) []types.RoutingConfigurationListItem {
+		var r []types.RoutingConfigurationListItem
+		for i := 0; i < len(kv); i += 2 {
+			r = append(r, types.RoutingConfigurationListItem{StateMachineVersionArn: aws.String(kv[i].(string)), Weight: int32(kv[i+1].(int))})
+		}
+		return r
+	}
+	const pattern = `^(?=.*[a-zA-Z_\-\.])[a-zA-Z0-9_\-\.]+$`
+	for _, tt := range []struct {
+		name    string
+		routing []types.RoutingConfigurationListItem
+		code    string
+		message string
+	}{
+		{"123", route(v1, 100), "ValidationException",
+			"1 validation error detected: Value '123' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: " + pattern},
+		{"ALIAS@", route(v1, 100), "ValidationException",
+			"1 validation error detected: Value 'ALIAS@' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: " + pattern},
+		{"too-many", route(v1, 50, v2, 30, v3, 20), "ValidationException",
+			"1 validation error detected: Value '[RoutingConfigurationListItem(stateMachineVersionArn=" + v1 + ", weight=50), " +
+				"RoutingConfigurationListItem(stateMachineVersionArn=" + v2 + ", weight=30), " +
+				"RoutingConfigurationListItem(stateMachineVersionArn=" + v3 + ", weight=20)]' " +
+				"at 'routingConfiguration' failed to satisfy constraint: Member must have length less than or equal to 2"},
+	} {
+		_, err := b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{
+			Name: aws.String(tt.name), RoutingConfiguration: tt.routing})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != tt.code || ae.ErrorMessage() != tt.message {
+			t.Errorf("alias %s: %v, want %s %q", tt.name, err, tt.code, tt.message)
+		}
 	}
 }
 
