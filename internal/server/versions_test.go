@@ -226,6 +226,16 @@ func TestAliasRefusalsAsAWSWordsThem(t *testing.T) {
 				"RoutingConfigurationListItem(stateMachineVersionArn=" + v2 + ", weight=30), " +
 				"RoutingConfigurationListItem(stateMachineVersionArn=" + v3 + ", weight=20)]' " +
 				"at 'routingConfiguration' failed to satisfy constraint: Member must have length less than or equal to 2"},
+		{"unversioned", route(machine, 100), "ValidationException",
+			"Routing configuration must contain state machine version ARNs. Received: [" + machine + "]"},
+		{"half-unversioned", route(machine, 70, v2, 30), "ValidationException",
+			"Routing configuration must contain state machine version ARNs. Received: [" + machine + ", " + v2 + "]"},
+		{"twice", route(v1, 50, v1, 50), "ValidationException",
+			"Routing configuration must contain distinct state machine version ARNs. Received: [" + v1 + ", " + v1 + "]"},
+		{"short", route(v1, 70, v2, 29), "ValidationException",
+			"Sum of routing configuration weights must equal 100. Received: [70, 29]"},
+		{"long", route(v1, 70, v2, 31), "ValidationException",
+			"Sum of routing configuration weights must equal 100. Received: [70, 31]"},
 	} {
 		_, err := b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{
 			Name: aws.String(tt.name), RoutingConfiguration: tt.routing})

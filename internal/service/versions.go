@@ -344,19 +344,28 @@ func (s *Service) routes(routing []Route) (string, []store.AliasRoute, error) {
 	if len(routing) == 0 || len(routing) > 2 {
 		return "", nil, newError(CodeValidation, nil, "Routing configuration must contain one or two versions")
 	}
+	// AWS's refusals quote the whole configuration's ARNs or weights ("Received: [a, b]").
+	arns, weights := make([]string, len(routing)), make([]string, len(routing))
+	for i, r := range routing {
+		arns[i], weights[i] = r.VersionArn, strconv.Itoa(r.Weight)
+	}
+	received := func(items []string) string { return "[" + strings.Join(items, ", ") + "]" }
 	var machine string
 	total := 0
 	routes := make([]store.AliasRoute, len(routing))
 	for i, r := range routing {
 		m, n, err := parseVersionArn(r.VersionArn)
 		if err != nil {
+			if _, perr := parseARN(r.VersionArn, resStateMachine); perr == nil {
+				return "", nil, newError(CodeValidation, err, "Routing configuration must contain state machine version ARNs. Received: %s", received(arns))
+			}
 			return "", nil, err
 		}
 		if i > 0 && m != machine {
 			return "", nil, newError(CodeValidation, nil, "Routing configuration versions must belong to the same state machine")
 		}
 		if i > 0 && n == routes[0].Version {
-			return "", nil, newError(CodeValidation, nil, "Routing configuration must not contain duplicate versions")
+			return "", nil, newError(CodeValidation, nil, "Routing configuration must contain distinct state machine version ARNs. Received: %s", received(arns))
 		}
 		if r.Weight < 0 || r.Weight > 100 {
 			return "", nil, newError(CodeValidation, nil, "Routing configuration weights must be between 0 and 100")
@@ -365,7 +374,7 @@ func (s *Service) routes(routing []Route) (string, []store.AliasRoute, error) {
 		routes[i] = store.AliasRoute{Version: n, Weight: r.Weight}
 	}
 	if total != 100 {
-		return "", nil, newError(CodeValidation, nil, "Routing configuration weights must sum to 100")
+		return "", nil, newError(CodeValidation, nil, "Sum of routing configuration weights must equal 100. Received: %s", received(weights))
 	}
 	return machine, routes, nil
 }
