@@ -244,6 +244,25 @@ func TestAliasRefusalsAsAWSWordsThem(t *testing.T) {
 			t.Errorf("alias %s: %v, want %s %q", tt.name, err, tt.code, tt.message)
 		}
 	}
+
+	// The conflicts, too, are worded as AWS words them.
+	for _, name := range []string{"prod", "staging"} {
+		if _, err := b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{
+			Name: aws.String(name), RoutingConfiguration: route(v1, 100)}); err != nil {
+			t.Fatalf("CreateStateMachineAlias %s: %v", name, err)
+		}
+	}
+	_, err := b.client.CreateStateMachineAlias(ctx, &sfn.CreateStateMachineAliasInput{
+		Name: aws.String("prod"), Description: aws.String("another"), RoutingConfiguration: route(v1, 100)})
+	want := "Failed to create alias because an alias with the same name and a different routing configuration already exists."
+	if ce := (*types.ConflictException)(nil); !errors.As(err, &ce) || aws.ToString(ce.Message) != want {
+		t.Errorf("creating an alias again with another description: %v, want ConflictException %q", err, want)
+	}
+	_, err = b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)})
+	want = "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [prod, staging]"
+	if ce := (*types.ConflictException)(nil); !errors.As(err, &ce) || aws.ToString(ce.Message) != want {
+		t.Errorf("deleting a routed version: %v, want ConflictException %q", err, want)
+	}
 }
 
 func TestPublishOnCreateAndUpdate(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,9 +116,43 @@ func (s *Service) DeleteStateMachineVersion(ctx context.Context, arn string) err
 	case err == nil, errors.Is(err, store.ErrNotFound):
 		return nil
 	case errors.Is(err, store.ErrConflict):
-		return newError(CodeConflict, err, "Version to be deleted must not be referenced by an alias: '%s'", arn)
+		names, lerr := s.aliasesRoutingTo(ctx, machine, n)
+		if lerr != nil {
+			return lerr
+		}
+		return newError(CodeConflict, err, "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [%s]", strings.Join(names, ", "))
 	}
 	return fmt.Errorf("service: deleting version %s: %w", arn, err)
+}
+
+// aliasesRoutingTo names the aliases of machine that route to its version n, which AWS lists
+// when it refuses to delete that version.
+func (s *Service) aliasesRoutingTo(ctx context.Context, machine string, n int64) ([]string, error) {
+	var names []string
+	cursor := ""
+	for {
+		res, err := s.o.Store.StateMachineAliasList(ctx, &store.AliasListParams{StateMachineArn: machine, Cursor: cursor})
+		if err != nil {
+			return nil, fmt.Errorf("service: listing aliases of %s: %w", machine, err)
+		}
+		for _, listed := range res.Aliases {
+			// Listed aliases carry no routes.
+			a, err := s.o.Store.StateMachineAliasGet(ctx, &store.AliasGetParams{Arn: listed.Arn})
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted since it was listed
+			}
+			if err != nil {
+				return nil, fmt.Errorf("service: reading alias %s: %w", listed.Arn, err)
+			}
+			if slices.ContainsFunc(a.Routes, func(r store.AliasRoute) bool { return r.Version == n }) {
+				names = append(names, a.Name)
+			}
+		}
+		if res.NextCursor == "" {
+			return names, nil
+		}
+		cursor = res.NextCursor
+	}
 }
 
 // CreateStateMachineAlias creates an alias routing to one or two versions of a machine.
@@ -144,7 +179,7 @@ func (s *Service) CreateStateMachineAlias(ctx context.Context, name, description
 		if old.Description == description && sameRouting(old.Routing, routing) {
 			return old, nil
 		}
-		return nil, newError(CodeConflict, err, "Failed to create alias because an alias with the same name and a different routing configuration already exists: '%s'", arn)
+		return nil, newError(CodeConflict, err, "Failed to create alias because an alias with the same name and a different routing configuration already exists.")
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, routeNotFound(machine, err)
