@@ -187,6 +187,13 @@ func TestAliases(t *testing.T) {
 	if e := (*types.ResourceNotFound)(nil); !errors.As(err, &e) {
 		t.Fatalf("describing a deleted alias: %v, want ResourceNotFound", err)
 	}
+	if _, err := b.client.DeleteStateMachineAlias(ctx, &sfn.DeleteStateMachineAliasInput{StateMachineAliasArn: aws.String(alias)}); err != nil {
+		t.Fatalf("deleting a deleted alias: %v, want success as on AWS", err)
+	}
+	_, err = b.client.UpdateStateMachineAlias(ctx, &sfn.UpdateStateMachineAliasInput{StateMachineAliasArn: aws.String(alias), Description: aws.String("x")})
+	if e := (*types.ResourceNotFound)(nil); !errors.As(err, &e) {
+		t.Fatalf("updating a deleted alias: %v, want ResourceNotFound", err)
+	}
 	if _, err := b.client.DeleteStateMachineVersion(ctx, &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)}); err != nil {
 		t.Fatalf("deleting a version no longer routed to: %v", err)
 	}

@@ -237,14 +237,16 @@ func (s *Service) UpdateStateMachineAlias(ctx context.Context, arn string, descr
 	return a.UpdatedAt, nil
 }
 
-// DeleteStateMachineAlias deletes an alias; the versions it routed to stay.
+// DeleteStateMachineAlias deletes an alias; the versions it routed to stay. Deleting an alias
+// that does not exist succeeds, as deleting a version does: AWS's own test of it
+// (LocalStack's test_delete_no_such_alias_arn, validated against AWS) deletes one twice.
 func (s *Service) DeleteStateMachineAlias(ctx context.Context, arn string) error {
 	if _, err := parseAliasArn(arn); err != nil {
 		return err
 	}
 	err := s.o.Store.StateMachineAliasDelete(ctx, &store.AliasDeleteParams{Arn: arn})
 	if errors.Is(err, store.ErrNotFound) {
-		return resourceNotFound(arn, err)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("service: deleting alias %s: %w", arn, err)
