@@ -132,6 +132,9 @@ func TestBadRequests(t *testing.T) {
 		{"unknown ARN type", act("DescribeStateMachine"), `{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:thing:x"}`, 400, "InvalidArn", ""},
 		{"other service's ARN", act("StartExecution"), `{"stateMachineArn":"arn:aws:lambda:us-east-1:123456789012:function:f"}`, 400, "InvalidArn", ""},
 		{"broken input", act("StartExecution"), `{"stateMachineArn":"` + machine + `","input":"{"}`, 400, "InvalidExecutionInput", ""},
+		// AWS's wording as recorded by LocalStack's test_sfn_api snapshot (test_invalid_start_execution_input).
+		{"empty input", act("StartExecution"), `{"stateMachineArn":"` + machine + `","input":""}`, 400, "InvalidExecutionInput",
+			"Invalid State Machine Execution Input: 'Invalid execution input.'"},
 		{"missing machine", act("StartExecution"), `{"stateMachineArn":"` + machine + `x"}`, 400, "StateMachineDoesNotExist",
 			"State Machine Does Not Exist: '" + machine + "x'"},
 		{"bad page token", act("ListStateMachines"), `{"nextToken":"!!"}`, 400, "InvalidToken", ""},

@@ -37,7 +37,7 @@ func (a *API) startExecution(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	x, err := a.o.Service.StartExecution(ctx, &service.StartExecutionInput{
-		StateMachineArn: *in.StateMachineArn, Name: deref(in.Name), Input: deref(in.Input),
+		StateMachineArn: *in.StateMachineArn, Name: deref(in.Name), Input: in.Input,
 	})
 	if err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ func (a *API) startSyncExecution(ctx context.Context, body []byte) (any, error) 
 		return nil, err
 	}
 	x, err := a.o.Service.StartSyncExecution(ctx, &service.StartExecutionInput{
-		StateMachineArn: *in.StateMachineArn, Name: deref(in.Name), Input: deref(in.Input),
+		StateMachineArn: *in.StateMachineArn, Name: deref(in.Name), Input: in.Input,
 	})
 	if err != nil {
 		return nil, err

@@ -82,9 +82,13 @@ func (b *bundle) createMachine(t testing.TB, name, def string) string {
 
 func (b *bundle) start(t testing.TB, machine, name, input string) string {
 	t.Helper()
-	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machine), Input: aws.String(input)}
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machine)}
 	if name != "" {
 		in.Name = aws.String(name)
+	}
+	// An input sent as "" is refused, as AWS does; "" here means none.
+	if input != "" {
+		in.Input = aws.String(input)
 	}
 	out, err := b.client.StartExecution(context.Background(), in)
 	if err != nil {

@@ -19,8 +19,8 @@ type StartExecutionInput struct {
 	StateMachineArn string
 	// Name defaults to a random UUID.
 	Name string
-	// Input defaults to "{}".
-	Input string
+	// Input defaults to "{}" when nil.
+	Input *string
 }
 
 // StartExecution starts an execution of the latest revision of a state machine, or of a version

@@ -54,14 +54,18 @@ func expressError(sm *store.StateMachine, err error) error {
 
 // startNameInput applies StartExecution's defaults and name rules.
 func startNameInput(in *StartExecutionInput, newID func() string) (name, input string, err error) {
-	name, input = in.Name, in.Input
+	name, input = in.Name, "{}"
 	if name == "" {
 		name = newID()
 	} else if !validName(name) {
 		return "", "", invalidName(name)
 	}
-	if input == "" {
-		input = "{}"
+	if in.Input != nil {
+		// AWS refuses an input given as the empty string rather than taking it as absent.
+		if *in.Input == "" {
+			return "", "", newError(CodeInvalidExecutionInput, nil, "Invalid State Machine Execution Input: 'Invalid execution input.'")
+		}
+		input = *in.Input
 	}
 	return name, input, nil
 }
