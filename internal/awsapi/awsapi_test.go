@@ -119,7 +119,10 @@ func TestBadRequests(t *testing.T) {
 			"1 validation error detected: Value '" + strings.Repeat("n", 81) + "' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"},
 		{"page too big", act("ListExecutions"), `{"stateMachineArn":"` + machine + `","maxResults":1001}`, 400, "ValidationException",
 			"1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"},
-		{"bad status filter", act("ListExecutions"), `{"stateMachineArn":"` + machine + `","statusFilter":"DONE"}`, 400, "ValidationException", ""},
+		// AWS's wording and order as recorded by LocalStack's test_sfn_api snapshot (test_state_machine_status_filter).
+		{"bad status filter", act("ListExecutions"), `{"stateMachineArn":"` + machine + `","statusFilter":"succeeded"}`, 400, "ValidationException",
+			"1 validation error detected: Value 'succeeded' at 'statusFilter' failed to satisfy constraint: " +
+				"Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"},
 		{"name with space", act("CreateStateMachine"), `{"name":"a b","definition":` + jsonString(pass) + `,"roleArn":"` + role + `"}`, 400, "InvalidName", "Invalid Name: 'a b'"},
 		{"name with slash", act("CreateStateMachine"), `{"name":"a/b","definition":` + jsonString(pass) + `,"roleArn":"` + role + `"}`, 400, "InvalidName", ""},
 		{"name with control", act("CreateActivity"), `{"name":"a\u0001b"}`, 400, "InvalidName", ""},

@@ -9,7 +9,8 @@ import (
 	"github.com/stepline/stepline/internal/store"
 )
 
-var executionStatuses = []string{"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"}
+// executionStatuses is in the order AWS lists them when it refuses a statusFilter.
+var executionStatuses = []string{"SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING"}
 
 type startExecutionIn struct {
 	StateMachineArn *string `json:"stateMachineArn"`
