@@ -951,7 +951,9 @@ func (r *run) stop(e Stop) {
 	}
 	// DescribeExecution reports the error and cause given to StopExecution.
 	r.x.Error, r.x.Cause = e.Error, e.Cause
-	r.finish(Aborted, "ExecutionAborted", history.Details{Error: e.Error, Cause: e.Cause}, r.x.nextEventID)
+	// AWS links the abort to no earlier event (previousEventId 0): it comes from the StopExecution
+	// call, not from the state that was running.
+	r.finish(Aborted, "ExecutionAborted", history.Details{Error: e.Error, Cause: e.Cause}, 0)
 }
 
 func ptr[T any](v T) *T { return &v }

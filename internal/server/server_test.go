@@ -491,6 +491,11 @@ func TestStopExecution(t *testing.T) {
 		*h.Events[0].ExecutionAbortedEventDetails.Error != "Halt" || *h.Events[0].ExecutionAbortedEventDetails.Cause != "by test" {
 		t.Fatalf("last event after StopExecution: %+v, %v", h, err)
 	}
+	// As AWS records it (LocalStack's test_sfn_api snapshot, test_stop_execution): the abort has
+	// previousEventId 0, not the id of the WaitStateEntered before it.
+	if ev := h.Events[0]; ev.Id != 3 || ev.PreviousEventId != 0 {
+		t.Errorf("ExecutionAborted id %d, previousEventId %d; want 3, 0", ev.Id, ev.PreviousEventId)
+	}
 	if _, err := b.client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(x)}); err != nil {
 		t.Errorf("stopping a stopped execution: %v", err)
 	}
