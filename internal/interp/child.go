@@ -123,7 +123,8 @@ func (r *run) childAborted(mr *mapRun, i int) {
 	if mr.iters[i].state != iterRunning {
 		return
 	}
-	r.emitIn(&childRef{run: mr, index: i}, "ExecutionAborted", mr.iters[i].events, history.Details{})
+	// As for an execution that StopExecution aborts, AWS links the event to none before it.
+	r.emitIn(&childRef{run: mr, index: i}, "ExecutionAborted", 0, history.Details{})
 	mr.iterEnded(i, iterAborted, r.now)
 }
 
@@ -142,7 +143,7 @@ func (r *run) stopChild(e Stop) {
 			continue
 		}
 		r.abortThread(th)
-		r.emitIn(c, "ExecutionAborted", c.run.iters[c.index].events, history.Details{Error: e.Error, Cause: e.Cause})
+		r.emitIn(c, "ExecutionAborted", 0, history.Details{Error: e.Error, Cause: e.Cause})
 		c.run.iterEnded(c.index, iterAborted, r.now)
 		p := th.parent
 		r.queue = append(r.queue, func() { r.childFailed(p, th, failure{name: e.Error, cause: e.Cause}) })

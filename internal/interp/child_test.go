@@ -68,7 +68,7 @@ func TestChildHistories(t *testing.T) {
 			answers: []answer{{`"b"`, ""}},
 			children: []string{
 				"1 ExecutionStarted <0 in=\"a\"\n2 PassStateEntered <1\n3 PassStateExited <2 out=\"a\"\n4 TaskStateEntered <3\n" +
-					"5 TaskScheduled <4\n6 ExecutionAborted <5\n",
+					"5 TaskScheduled <4\n6 ExecutionAborted <0\n",
 				"1 ExecutionStarted <0 in=\"b\"\n2 PassStateEntered <1\n3 PassStateExited <2 out=\"b\"\n4 TaskStateEntered <3\n" +
 					"5 TaskScheduled <4\n6 TaskStarted <5\n7 TaskFailed <6 error=Boom\n8 ExecutionFailed <7 error=Boom\n",
 			},
@@ -162,14 +162,14 @@ func TestChildStopped(t *testing.T) {
 		kids     string // the children's last events
 	}{
 		{name: "a tolerated stop", settings: `"ToleratedFailureCount":1,`, stopKid: true, status: interp.Succeeded,
-			kids: "4 ExecutionAborted <3 error=Stopped|7 ExecutionSucceeded <6 out=\"B\""},
+			kids: "4 ExecutionAborted <0 error=Stopped|7 ExecutionSucceeded <6 out=\"B\""},
 		{name: "a stop past the threshold fails the Map", settings: `"ToleratedFailureCount":0,`, stopKid: true,
 			status: interp.Failed, errName: "States.ExceedToleratedFailureThreshold",
-			kids: "4 ExecutionAborted <3 error=Stopped|4 ExecutionAborted <3"},
+			kids: "4 ExecutionAborted <0 error=Stopped|4 ExecutionAborted <0"},
 		{name: "without thresholds the Map fails with the stop's error", stopKid: true, status: interp.Failed, errName: "Stopped",
-			kids: "4 ExecutionAborted <3 error=Stopped|4 ExecutionAborted <3"},
+			kids: "4 ExecutionAborted <0 error=Stopped|4 ExecutionAborted <0"},
 		{name: "stopping the parent aborts its children", status: interp.Aborted, errName: "Stopped",
-			kids: "4 ExecutionAborted <3|4 ExecutionAborted <3"},
+			kids: "4 ExecutionAborted <0|4 ExecutionAborted <0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
