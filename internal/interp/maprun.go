@@ -431,7 +431,10 @@ func ParseMapRunArn(arn string) (stateMachine, execution string, err error) {
 }
 
 // uuidFrom makes a UUID-shaped name from s: the same s gives the same name, so replays and
-// restored executions agree on the names of Map Runs and child executions.
+// restored executions agree on the names of Map Runs and child executions. It is shaped as a
+// name-based (version 3) UUID, as AWS's generated labels and child execution names are (for
+// example orderProcessing/getOrders:da4e9fc7-abab-3b27-9a77-a277e463b709 in AWS's Distributed
+// Map documentation).
 func uuidFrom(s string) string {
 	a := mix(seedFrom(s))
 	b := mix(a ^ seedFrom(s+"#"))
@@ -450,7 +453,7 @@ func uuidFrom(s string) string {
 		nib := w >> (60 - 4*(i%16)) & 0xf
 		switch i {
 		case 12:
-			nib = 4 // version 4, the shape of AWS's generated names
+			nib = 3
 		case 16:
 			nib = 8 | nib&3
 		}

@@ -224,7 +224,7 @@ func ptr[T any](v T) *T { return &v }
 // TestMapRunNames checks the shapes of the ARNs a Map Run reports, and that the execution can
 // be found from the Map Run's ARN.
 func TestMapRunNames(t *testing.T) {
-	uuid := `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`
+	uuid := `[0-9a-f]{8}-[0-9a-f]{4}-3[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`
 	tests := []struct {
 		name, label, execType  string
 		mapRun, machine, child string
