@@ -179,8 +179,9 @@ type executionItem struct {
 	Status          string `json:"status"`
 	StartDate       epoch  `json:"startDate"`
 	StopDate        *epoch `json:"stopDate,omitempty"`
-	// The redrive fields are sent for executions that were redriven only.
-	RedriveCount *int64 `json:"redriveCount,omitempty"`
+	// AWS sends redriveCount 0 for an execution never redriven (its recordings since redrive
+	// exists show it, and its documentation says so), and redriveDate only once redriven.
+	RedriveCount int64  `json:"redriveCount"`
 	RedriveDate  *epoch `json:"redriveDate,omitempty"`
 
 	StateMachineVersionArn string `json:"stateMachineVersionArn,omitempty"`
@@ -239,7 +240,7 @@ func (a *API) listExecutions(ctx context.Context, body []byte) (any, error) {
 			StateMachineVersionArn: x.VersionArn, StateMachineAliasArn: x.AliasArn,
 		}
 		if r := x.Redrives; r != nil {
-			item.RedriveCount, item.RedriveDate = &r.Count, epochPtr(&r.Date)
+			item.RedriveCount, item.RedriveDate = r.Count, epochPtr(&r.Date)
 		}
 		out.Executions = append(out.Executions, item)
 	}

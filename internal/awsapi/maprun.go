@@ -166,8 +166,8 @@ type mapRunExecutionItem struct {
 	StopDate        *epoch `json:"stopDate,omitempty"`
 	MapRunArn       string `json:"mapRunArn"`
 	ItemCount       int    `json:"itemCount"`
-	// The redrive fields are sent for child executions that were redriven only.
-	RedriveCount *int64 `json:"redriveCount,omitempty"`
+	// As for any execution, redriveCount is 0 until the child is redriven.
+	RedriveCount int64  `json:"redriveCount"`
 	RedriveDate  *epoch `json:"redriveDate,omitempty"`
 }
 
@@ -199,7 +199,7 @@ func (a *API) listMapRunExecutions(ctx context.Context, in *listExecutionsIn, pa
 			StartDate: epoch(c.StartDate), StopDate: epochPtr(c.StopDate), MapRunArn: mr.Arn, ItemCount: 1,
 		}
 		if c.RedriveCount > 0 {
-			item.RedriveCount, item.RedriveDate = &c.RedriveCount, epochPtr(c.RedriveDate)
+			item.RedriveCount, item.RedriveDate = c.RedriveCount, epochPtr(c.RedriveDate)
 		}
 		out.Executions = append(out.Executions, item)
 	}
