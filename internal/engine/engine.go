@@ -533,10 +533,18 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 	return nil
 }
 
+// eventArena caps the size of the buffers that encoded events share. A step that records many
+// events (a Map Run's children) fills several, each twice the last: a new one is started
+// rather than the full one grown, which would copy every payload encoded so far.
+const eventArena = 64 << 10
+
 // encodeEvents appends events to out as the store keeps them, their payloads sharing buf.
 func encodeEvents(out []*store.HistoryEvent, events []history.Event, buf []byte) ([]*store.HistoryEvent, []byte) {
 	for i := range events {
 		ev := &events[i]
+		if cap(buf)-len(buf) < 512 {
+			buf = make([]byte, 0, min(eventArena, max(2*cap(buf), 1024)))
+		}
 		start := len(buf)
 		buf = ev.AppendJSON(buf, true)
 		out = append(out, &store.HistoryEvent{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp, Payload: buf[start:len(buf):len(buf)]})
