@@ -86,6 +86,7 @@ func (r *run) childStarted(child *thread, mr *mapRun, input jsonv.Value) *redriv
 	i := int(child.index)
 	it := &mr.iters[i]
 	redriven, resume := it.waiting, it.resume
+	r.childStarts++
 	mr.iterStarted(i, r.now)
 	child.isolated = true
 	child.child = &childRef{run: mr, index: i}
@@ -246,4 +247,20 @@ func (r *run) resumeChild(child *thread, p *redrivePoint) (string, jsonv.Value) 
 		child.vars = maps.Clone(p.vars)
 	}
 	return p.state, p.input
+}
+
+// MaxChildStartsPerStep bounds the Map Run child executions one step starts. A distributed Map
+// over many items would otherwise run them all in one step, holding every child's history in
+// memory and writing it in one transaction that stalls the store's other writers; past the
+// bound, the Map goes on in the next step, at once (moreChildrenLater). AWS, too, starts a Map
+// Run's children over time.
+const MaxChildStartsPerStep = 2500
+
+// moreChildrenLater has th's distributed Map start its next children in a step of their own:
+// a timer due now, on the Map's thread, which waits on its children and so has no other.
+func (r *run) moreChildrenLater(th *thread) {
+	if th.timerID != "" {
+		return
+	}
+	th.timerID = r.startTimer(timerRef{kind: timerMoreChildren, thread: th.id}, r.now)
 }

@@ -277,3 +277,45 @@ func TestExpressChildTimesOut(t *testing.T) {
 		t.Fatalf("timed-out child's history:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestMapRunStartsChildrenInSteps: a distributed Map over more items than one step may start
+// children for goes on in steps of its own, at once, and ends as if it had run in one.
+func TestMapRunStartsChildrenInSteps(t *testing.T) {
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P",
+			"States":{"P":{"Type":"Pass","End":true}}}}}}`
+	n := 2*interp.MaxChildStartsPerStep + 5
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprint(i)
+	}
+	d := startMapRun(t, def, "["+strings.Join(items, ",")+"]")
+	for step := 1; ; step++ {
+		m := d.mapRunOf()
+		if d.x.Status != interp.Running {
+			break
+		}
+		var timers []interp.StartTimer // but the execution's year
+		for _, tm := range d.timers {
+			if !tm.Quota {
+				timers = append(timers, tm)
+			}
+		}
+		if want := int64(step * interp.MaxChildStartsPerStep); m.Items.Succeeded != want || len(timers) != step {
+			t.Fatalf("after step %d: %d items succeeded, %d timers; want %d and one timer a step", step, m.Items.Succeeded, len(timers), want)
+		}
+		next := timers[len(timers)-1]
+		if !next.Due.Equal(t0) {
+			t.Fatalf("the next children are due at %v, want at once (%v)", next.Due, t0)
+		}
+		res, err := interp.Step(d.x, interp.TimerFired{TimerID: next.TimerID}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.take(res)
+	}
+	if d.x.Status != interp.Succeeded || *d.x.Output != "["+strings.Join(items, ",")+"]" || len(d.children) != n {
+		t.Fatalf("execution %s with %d child histories", d.x.Status, len(d.children))
+	}
+	checkGapFree(t, d.events)
+}

@@ -159,6 +159,10 @@ func (r *run) startIterations(th *thread, prev int64) {
 	fan := th.fan
 	m := th.state.Map
 	for fan.nextIndex < len(fan.items) && (fan.maxConc == 0 || fan.running < fan.maxConc) {
+		if fan.run != nil && r.childStarts >= MaxChildStartsPerStep {
+			r.moreChildrenLater(th)
+			return
+		}
 		i := fan.nextIndex
 		fan.nextIndex++
 		if fan.results[i] != nil || fan.run != nil && fan.run.iters[i].state == iterSucceeded {
@@ -312,6 +316,8 @@ func (r *run) fanDone(th *thread) {
 	fan := th.fan
 	th.fan = nil
 	th.waiting = notWaiting
+	r.cancelTimer(th.timerID) // a Map's next children (moreChildrenLater)
+	th.timerID = ""
 	switch {
 	case fan.parallel:
 		r.emitAfter(th, "ParallelStateSucceeded", fan.lastEvent)
@@ -337,6 +343,8 @@ func (r *run) abortChildren(th *thread) {
 	}
 	th.fan = nil
 	th.waiting = notWaiting
+	r.cancelTimer(th.timerID) // a Map's next children (moreChildrenLater)
+	th.timerID = ""
 	for _, c := range fan.children {
 		r.abortThread(c)
 	}

@@ -144,6 +144,7 @@ const (
 	timerTaskTimeout
 	timerHeartbeat
 	timerChild
+	timerMoreChildren
 )
 
 type timerRef struct {
@@ -162,6 +163,9 @@ type run struct {
 	buf   []byte // reused for encoding
 	// bindings is reused by the JSONata evaluations of the step (see asl.Scratch).
 	bindings map[string]jsonv.Value
+	// childStarts counts the Map Run child executions the step started (see
+	// MaxChildStartsPerStep).
+	childStarts int
 	// children holds the events of Map Run child executions, by child (see emitIn).
 	children   []ChildHistory
 	childIndex map[childRef]int
@@ -932,6 +936,11 @@ func (r *run) timerFired(id string) {
 		r.advance(th)
 	case timerChild:
 		r.childTimedOut(th)
+	case timerMoreChildren:
+		if th.timerID == id && th.fan != nil {
+			th.timerID = ""
+			r.startIterations(th, th.prev)
+		}
 	case timerTaskTimeout, timerHeartbeat:
 		if th.task == nil {
 			return
