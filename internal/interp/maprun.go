@@ -335,7 +335,55 @@ func (x *Execution) MapRuns() []MapRun {
 	return out
 }
 
+// reportMapRun reports a Map Run with its children.
 func (x *Execution) reportMapRun(mr *mapRun) MapRun {
+	out := x.reportMapRunOnly(mr)
+	for i, it := range mr.iters {
+		if !it.start.IsZero() {
+			out.Children = append(out.Children, x.reportChild(mr, i))
+		}
+	}
+	return out
+}
+
+// MapRunSummaries returns the Map Runs the execution started, oldest first, without their
+// children: a Map Run's ARN, settings and counts, which a Map over many items reports without
+// naming every child.
+func (x *Execution) MapRunSummaries() []MapRun {
+	out := make([]MapRun, len(x.mapRuns))
+	for i, mr := range x.mapRuns {
+		out[i] = x.reportMapRunOnly(mr)
+	}
+	return out
+}
+
+// MapRunChildOf returns item i's child execution of the Map Run arn; false when the execution
+// has no such Map Run or the item's child did not start.
+func (x *Execution) MapRunChildOf(arn string, i int) (MapRunChild, bool) {
+	for _, mr := range x.mapRuns {
+		if mr.arn == arn {
+			if i < 0 || i >= len(mr.iters) || mr.iters[i].start.IsZero() {
+				return MapRunChild{}, false
+			}
+			return x.reportChild(mr, i), true
+		}
+	}
+	return MapRunChild{}, false
+}
+
+// MapRunChild returns the child execution of key (its ChildHistory.Key) and its Map Run,
+// without the Map Run's other children; false when the execution has no such child.
+func (x *Execution) MapRunChild(key int64) (MapRun, MapRunChild, bool) {
+	run, i := int(key>>32), int(key&(1<<32-1))
+	if run >= len(x.mapRuns) || i >= len(x.mapRuns[run].iters) || x.mapRuns[run].iters[i].start.IsZero() {
+		return MapRun{}, MapRunChild{}, false
+	}
+	mr := x.mapRuns[run]
+	return x.reportMapRunOnly(mr), x.reportChild(mr, i), true
+}
+
+// reportMapRunOnly reports a Map Run without its children.
+func (x *Execution) reportMapRunOnly(mr *mapRun) MapRun {
 	id := &x.ID
 	prefix := "arn:aws:states:" + id.Region + ":" + id.Account + ":"
 	machine := id.StateMachineName + "/" + mr.label
@@ -353,38 +401,42 @@ func (x *Execution) reportMapRun(mr *mapRun) MapRun {
 		d := mr.redriveDate
 		out.RedriveDate = &d
 	}
-	for i, it := range mr.iters {
+	for _, it := range mr.iters {
 		out.Items.add(it)
-		if it.start.IsZero() {
-			continue
+		if !it.start.IsZero() {
+			out.Executions.add(it)
 		}
-		out.Executions.add(it)
-		c := MapRunChild{StartDate: it.start, Status: Running}
-		c.ExecutionArn, c.Name = x.childArn(mr, i)
-		switch it.state {
-		case iterSucceeded:
-			c.Status = Succeeded
-		case iterFailed:
-			c.Status = Failed
-		case iterAborted:
-			c.Status = Aborted
-		case iterTimedOut:
-			c.Status = TimedOut
-		}
-		if it.waiting {
-			c.Status = PendingRedrive
-		}
-		if !it.stop.IsZero() {
-			stop := it.stop
-			c.StopDate = &stop
-		}
-		if it.redrives > 0 {
-			d := it.redriveDate
-			c.RedriveCount, c.RedriveDate = it.redrives, &d
-		}
-		out.Children = append(out.Children, c)
 	}
 	return out
+}
+
+// reportChild reports item i's child execution of Map Run mr, which started.
+func (x *Execution) reportChild(mr *mapRun, i int) MapRunChild {
+	it := mr.iters[i]
+	c := MapRunChild{StartDate: it.start, Status: Running}
+	c.ExecutionArn, c.Name = x.childArn(mr, i)
+	switch it.state {
+	case iterSucceeded:
+		c.Status = Succeeded
+	case iterFailed:
+		c.Status = Failed
+	case iterAborted:
+		c.Status = Aborted
+	case iterTimedOut:
+		c.Status = TimedOut
+	}
+	if it.waiting {
+		c.Status = PendingRedrive
+	}
+	if !it.stop.IsZero() {
+		stop := it.stop
+		c.StopDate = &stop
+	}
+	if it.redrives > 0 {
+		d := it.redriveDate
+		c.RedriveCount, c.RedriveDate = it.redrives, &d
+	}
+	return c
 }
 
 func (c *MapRunCounts) add(it mapIter) {

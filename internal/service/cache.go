@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/store"
 )
 
@@ -51,4 +52,42 @@ func (c *revisionCache) forget(arn string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, arn)
+}
+
+// restoredCacheMax bounds the executions restoredCache keeps (a restored Map over many items
+// takes megabytes); it is emptied when full.
+const restoredCacheMax = 8
+
+// restoredCache keeps executions restored from their snapshots, by ARN and version. A Map Run's
+// records and child executions are read from their parent's snapshot, which for a Map over many
+// items is large: listing its children page by page, or describing them one by one, would
+// decode it again for every call. A version identifies the snapshot, which never changes once
+// written, so an entry is never stale.
+type restoredCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRestore
+}
+
+type cachedRestore struct {
+	version int64
+	x       *interp.Execution
+}
+
+// get returns the execution restored from arn's snapshot at version, or nil.
+func (c *restoredCache) get(arn string, version int64) *interp.Execution {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[arn]; ok && e.version == version {
+		return e.x
+	}
+	return nil
+}
+
+func (c *restoredCache) put(arn string, version int64, x *interp.Execution) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= restoredCacheMax {
+		c.m = map[string]cachedRestore{}
+	}
+	c.m[arn] = cachedRestore{version: version, x: x}
 }

@@ -46,13 +46,14 @@ func (s *Service) DescribeChildExecution(ctx context.Context, arn string) (*Chil
 	if _, err := parseARN(arn, resExecution, resExpress); err != nil {
 		return nil, err
 	}
-	parent, err := s.o.Store.ChildExecutionParent(ctx, &store.ChildExecutionParentParams{ExecutionArn: arn})
+	found, err := s.o.Store.ChildExecutionGet(ctx, &store.ChildExecutionGetParams{ExecutionArn: arn})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, executionDoesNotExist(arn, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("service: finding the parent of %s: %w", arn, err)
 	}
+	parent := found.ParentArn
 	px, x, err := s.restoredExecution(ctx, parent)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, executionDoesNotExist(arn, err)
@@ -60,8 +61,8 @@ func (s *Service) DescribeChildExecution(ctx context.Context, arn string) (*Chil
 	if err != nil {
 		return nil, err
 	}
-	mr, child := findChild(x.MapRuns(), arn)
-	if child == nil {
+	mr, child, ok := x.MapRunChild(found.Key)
+	if !ok || child.ExecutionArn != arn {
 		return nil, executionDoesNotExist(arn, nil)
 	}
 	c := &ChildExecution{
@@ -76,21 +77,10 @@ func (s *Service) DescribeChildExecution(ctx context.Context, arn string) (*Chil
 	if err := s.childOutcome(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.childRedrivable(ctx, c, px, mr); err != nil {
+	if err := s.childRedrivable(ctx, c, px, &mr); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-func findChild(runs []interp.MapRun, arn string) (*interp.MapRun, *interp.MapRunChild) {
-	for i := range runs {
-		for j := range runs[i].Children {
-			if runs[i].Children[j].ExecutionArn == arn {
-				return &runs[i], &runs[i].Children[j]
-			}
-		}
-	}
-	return nil, nil
 }
 
 // childEvent is what DescribeExecution reads of a child's first and last events.

@@ -54,7 +54,7 @@ func (s *Service) ListMapRuns(ctx context.Context, in *ListMapRunsInput) ([]inte
 	if err != nil {
 		return nil, "", err
 	}
-	runs := x.MapRuns()
+	runs := x.MapRunSummaries()
 	from, err := decodeIndexToken(in.Token, "r", len(runs))
 	if err != nil {
 		return nil, "", err
@@ -144,19 +144,19 @@ func (s *Service) ListMapRunExecutions(ctx context.Context, in *ListMapRunExecut
 	if err := checkPage(in.Page); err != nil {
 		return nil, nil, "", err
 	}
-	_, mr, err := s.mapRun(ctx, in.MapRunArn)
+	_, mr, x, err := s.mapRunOf(ctx, in.MapRunArn)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	children := mr.Children
-	from, err := decodeIndexToken(in.Token, "c", len(children))
+	// Pages count down item indexes; items start in order, so the started ones come first.
+	from, err := decodeIndexToken(in.Token, "c", int(mr.Items.Total))
 	if err != nil {
 		return nil, nil, "", err
 	}
 	var page []interp.MapRunChild
 	next := pageDown(from, in.Limit, func(i int) bool {
-		c := children[i]
-		if in.Status != "" && string(c.Status) != string(in.Status) {
+		c, started := x.MapRunChildOf(mr.Arn, i)
+		if !started || in.Status != "" && string(c.Status) != string(in.Status) {
 			return false
 		}
 		if in.Redriven != nil && *in.Redriven != (c.RedriveCount > 0) {
@@ -216,39 +216,50 @@ func decodeIndexToken(token, kind string, n int) (int, error) {
 	return from, nil
 }
 
-// mapRun finds a Map Run by its ARN: the execution it names, restored, and its record there.
+// mapRun finds a Map Run by its ARN: the execution it names, and its record there (without its
+// children).
 func (s *Service) mapRun(ctx context.Context, arn string) (*store.Execution, *interp.MapRun, error) {
+	ex, mr, _, err := s.mapRunOf(ctx, arn)
+	return ex, mr, err
+}
+
+// mapRunOf is mapRun that also returns the restored execution, to read the children from.
+func (s *Service) mapRunOf(ctx context.Context, arn string) (*store.Execution, *interp.MapRun, *interp.Execution, error) {
 	a, err := parseARN(arn, resMapRun)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	machine, name, err := interp.ParseMapRunArn(arn)
 	if err != nil {
 		// Well formed, but no Map Run of this service has such an ARN.
-		return nil, nil, resourceNotFound(arn, err)
+		return nil, nil, nil, resourceNotFound(arn, err)
 	}
 	execArn := "arn:aws:states:" + a.Region + ":" + a.Account + ":" + resExecution + ":" + machine + ":" + name
 	ex, x, err := s.restoredExecution(ctx, execArn)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, resourceNotFound(arn, err)
+		return nil, nil, nil, resourceNotFound(arn, err)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	for _, mr := range x.MapRuns() {
+	for _, mr := range x.MapRunSummaries() {
 		if mr.Arn == arn {
-			return ex, &mr, nil
+			return ex, &mr, x, nil
 		}
 	}
-	return nil, nil, resourceNotFound(arn, nil)
+	return nil, nil, nil, resourceNotFound(arn, nil)
 }
 
 // restoredExecution reads an execution and restores it from its snapshot. A missing execution
-// gives an error matching store.ErrNotFound.
+// gives an error matching store.ErrNotFound. The execution returned is shared: callers only
+// read it.
 func (s *Service) restoredExecution(ctx context.Context, arn string) (*store.Execution, *interp.Execution, error) {
 	ex, err := s.o.Store.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: arn, WithState: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("service: reading execution %s: %w", arn, err)
+	}
+	if x := s.restored.get(arn, ex.Version); x != nil {
+		return ex, x, nil
 	}
 	sm, err := s.o.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: ex.StateMachineArn, RevisionID: ex.RevisionID})
 	if err != nil {
@@ -262,5 +273,6 @@ func (s *Service) restoredExecution(ctx context.Context, arn string) (*store.Exe
 	if err != nil {
 		return nil, nil, fmt.Errorf("service: restoring %s: %w", arn, err)
 	}
+	s.restored.put(arn, ex.Version, x)
 	return ex, x, nil
 }

@@ -31,6 +31,7 @@ type Options struct {
 type Service struct {
 	o         Options
 	revisions revisionCache
+	restored  restoredCache
 }
 
 // New checks the options and returns a Service.

@@ -103,9 +103,9 @@ type Store interface {
 	// HistoryList pages through an execution's history events, or a Map Run child execution's
 	// (HistoryListParams.Child). An execution that does not exist has no events.
 	HistoryList(ctx context.Context, p *HistoryListParams) (*HistoryListResult, error)
-	// ChildExecutionParent returns the ARN of the execution whose Map Run started the child
-	// execution p.ExecutionArn. ErrNotFound when no history of that child was recorded.
-	ChildExecutionParent(ctx context.Context, p *ChildExecutionParentParams) (string, error)
+	// ChildExecutionGet returns the Map Run child execution p.ExecutionArn: its parent and key.
+	// ErrNotFound when no history of that child was recorded.
+	ChildExecutionGet(ctx context.Context, p *ChildExecutionGetParams) (*ChildExecution, error)
 
 	// ExecutionClaimDue leases RUNNING executions that have timers due at p.Now and returns them
 	// with their state, version and due timers, executions with the earliest due timer first:
@@ -492,9 +492,16 @@ func (c *ChildHistory) Starts() bool {
 	return slices.ContainsFunc(c.Events, func(e *HistoryEvent) bool { return e.ID == 1 })
 }
 
-// ChildExecutionParentParams names a Map Run child execution.
-type ChildExecutionParentParams struct {
+// ChildExecutionGetParams names a Map Run child execution.
+type ChildExecutionGetParams struct {
 	ExecutionArn string
+}
+
+// ChildExecution is a Map Run child execution as the store knows it: the execution whose Map
+// Run started it, and its ChildHistory.Key there.
+type ChildExecution struct {
+	ParentArn string
+	Key       int64
 }
 
 // HistoryEvent is one event as the interpreter encoded it. The store indexes ID, Type and

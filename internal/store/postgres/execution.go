@@ -358,16 +358,16 @@ func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*s
 	return res, nil
 }
 
-// ChildExecutionParent implements store.Store.
-func (s *Store) ChildExecutionParent(ctx context.Context, p *store.ChildExecutionParentParams) (string, error) {
-	var parent string
-	err := s.pool.QueryRow(ctx, `SELECT e.arn FROM child_executions c JOIN executions e ON e.id = c.execution_id
-		WHERE c.arn = $1`, p.ExecutionArn).Scan(&parent)
+// ChildExecutionGet implements store.Store.
+func (s *Store) ChildExecutionGet(ctx context.Context, p *store.ChildExecutionGetParams) (*store.ChildExecution, error) {
+	var c store.ChildExecution
+	err := s.pool.QueryRow(ctx, `SELECT e.arn, c.child_key FROM child_executions c JOIN executions e ON e.id = c.execution_id
+		WHERE c.arn = $1`, p.ExecutionArn).Scan(&c.ParentArn, &c.Key)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("child execution %s: %w", p.ExecutionArn, store.ErrNotFound)
+		return nil, fmt.Errorf("postgres: child execution %s: %w", p.ExecutionArn, store.ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("postgres: child execution parent: %w", err)
+		return nil, fmt.Errorf("postgres: child execution: %w", err)
 	}
-	return parent, nil
+	return &c, nil
 }

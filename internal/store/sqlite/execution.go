@@ -442,16 +442,16 @@ func (s *Store) HistoryList(ctx context.Context, p *store.HistoryListParams) (*s
 	return res, nil
 }
 
-// ChildExecutionParent implements store.Store.
-func (s *Store) ChildExecutionParent(ctx context.Context, p *store.ChildExecutionParentParams) (string, error) {
-	var parent string
-	err := s.r.QueryRowContext(ctx, `SELECT e.arn FROM child_executions c JOIN executions e ON e.id = c.execution_id
-		WHERE c.arn = ?`, p.ExecutionArn).Scan(&parent)
+// ChildExecutionGet implements store.Store.
+func (s *Store) ChildExecutionGet(ctx context.Context, p *store.ChildExecutionGetParams) (*store.ChildExecution, error) {
+	var c store.ChildExecution
+	err := s.r.QueryRowContext(ctx, `SELECT e.arn, c.child_key FROM child_executions c JOIN executions e ON e.id = c.execution_id
+		WHERE c.arn = ?`, p.ExecutionArn).Scan(&c.ParentArn, &c.Key)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("child execution %s: %w", p.ExecutionArn, store.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: child execution %s: %w", p.ExecutionArn, store.ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("sqlite: child execution parent: %w", err)
+		return nil, fmt.Errorf("sqlite: child execution: %w", err)
 	}
-	return parent, nil
+	return &c, nil
 }

@@ -28,11 +28,11 @@ func childHistoryIDs(t *testing.T, s store.Store, arn string) []int64 {
 	return ids
 }
 
-func wantParent(t *testing.T, s store.Store, child, parent string) {
+func wantChild(t *testing.T, s store.Store, child, parent string, key int64) {
 	t.Helper()
-	got, err := s.ChildExecutionParent(t.Context(), &store.ChildExecutionParentParams{ExecutionArn: child})
-	if err != nil || got != parent {
-		t.Fatalf("ChildExecutionParent(%s) = %q, %v; want %q", child, got, err, parent)
+	got, err := s.ChildExecutionGet(t.Context(), &store.ChildExecutionGetParams{ExecutionArn: child})
+	if err != nil || got.ParentArn != parent || got.Key != key {
+		t.Fatalf("ChildExecutionGet(%s) = %+v, %v; want parent %q, key %d", child, got, err, parent, key)
 	}
 }
 
@@ -123,11 +123,11 @@ func testChildHistory(t *testing.T, s store.Store, timers Timers) {
 		}
 	}
 
-	wantParent(t, s, c1, x.Arn)
-	wantParent(t, s, c2, x.Arn)
+	wantChild(t, s, c1, x.Arn, 1)
+	wantChild(t, s, c2, x.Arn, 2)
 	for _, arn := range []string{childArn("m", "run", "nobody"), x.Arn} {
-		_, err := s.ChildExecutionParent(ctx, &store.ChildExecutionParentParams{ExecutionArn: arn})
-		wantErr(t, "ChildExecutionParent("+arn+")", err, store.ErrNotFound)
+		_, err := s.ChildExecutionGet(ctx, &store.ChildExecutionGetParams{ExecutionArn: arn})
+		wantErr(t, "ChildExecutionGet("+arn+")", err, store.ErrNotFound)
 	}
 
 	// A child event id recorded already refuses the whole transition, and only it.
@@ -169,7 +169,7 @@ func testChildHistory(t *testing.T, s store.Store, timers Timers) {
 	if ts := pendingTimers(t, s, timers); len(ts) != 0 {
 		t.Fatalf("timers = %v; want none", ts)
 	}
-	wantParent(t, s, c3, y.Arn)
+	wantChild(t, s, c3, y.Arn, 1)
 
 	// A later transition, as a redrive's, appends to a child recorded before: events without
 	// ID 1 do not record the child again (which would conflict), and it keeps its parent.
@@ -181,7 +181,7 @@ func testChildHistory(t *testing.T, s store.Store, timers Timers) {
 	if ids := childHistoryIDs(t, s, c4); !slices.Equal(ids, []int64{1, 2, 3, 4, 5, 6}) {
 		t.Fatalf("history of a child appended to = %v", ids)
 	}
-	wantParent(t, s, c4, x.Arn)
+	wantChild(t, s, c4, x.Arn, 4)
 
 	// Recording a child's ARN again, under another key, refuses the transition: nothing of it
 	// is written, not even the children it records before the culprit.
@@ -202,11 +202,11 @@ func testChildHistory(t *testing.T, s store.Store, timers Timers) {
 	if ids := childHistoryIDs(t, s, c1); !slices.Equal(ids, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}) {
 		t.Fatalf("history of the child recorded again: %v", ids)
 	}
-	wantParent(t, s, c1, x.Arn)
+	wantChild(t, s, c1, x.Arn, 1)
 	if ids := childHistoryIDs(t, s, c5); len(ids) != 0 {
 		t.Fatalf("history of a child of the refused transition: %v", ids)
 	}
-	_, err = s.ChildExecutionParent(ctx, &store.ChildExecutionParentParams{ExecutionArn: c5})
+	_, err = s.ChildExecutionGet(ctx, &store.ChildExecutionGetParams{ExecutionArn: c5})
 	wantErr(t, "parent of a child of the refused transition", err, store.ErrNotFound)
 
 	// Deleting the parent deletes its children's history, and no other's.
@@ -220,13 +220,13 @@ func testChildHistory(t *testing.T, s store.Store, timers Timers) {
 		t.Fatalf("ExecutionDeleteClosed = %d, %v; want 1", n, err)
 	}
 	for _, c := range []string{c1, c2, c4} {
-		_, err := s.ChildExecutionParent(ctx, &store.ChildExecutionParentParams{ExecutionArn: c})
+		_, err := s.ChildExecutionGet(ctx, &store.ChildExecutionGetParams{ExecutionArn: c})
 		wantErr(t, "parent of a deleted execution's child", err, store.ErrNotFound)
 		if ids := childHistoryIDs(t, s, c); len(ids) != 0 {
 			t.Fatalf("history of a deleted execution's child: %v", ids)
 		}
 	}
-	wantParent(t, s, c3, y.Arn)
+	wantChild(t, s, c3, y.Arn, 1)
 	if ids := childHistoryIDs(t, s, c3); !slices.Equal(ids, []int64{1}) {
 		t.Fatalf("history of the other execution's child: %v", ids)
 	}
@@ -237,7 +237,7 @@ func testChildHistory(t *testing.T, s store.Store, timers Timers) {
 	again.Events = events(3, 3, t0)
 	again.Children = []*store.ChildHistory{{ExecutionArn: c1, Key: 2, Events: events(1, 1, t0)}}
 	mustCommit(t, s, again)
-	wantParent(t, s, c1, y.Arn)
+	wantChild(t, s, c1, y.Arn, 2)
 	if ids := childHistoryIDs(t, s, c1); !slices.Equal(ids, []int64{1}) {
 		t.Fatalf("history of a child recorded anew: %v", ids)
 	}
