@@ -300,3 +300,69 @@ func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
 	b.stop()
 	c.stop()
 }
+
+// mapDefinition is a distributed Map whose children pass through a one-second Wait, three at a
+// time, so that a kill finds children running, waiting and not started.
+const mapDefinition = `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"Items","MaxConcurrency":3,"End":true,
+	"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"A","States":{
+		"A":{"Type":"Pass","Parameters":{"item.$":"$"},"Next":"W"},
+		"W":{"Type":"Wait","Seconds":1,"Next":"B"},
+		"B":{"Type":"Pass","Result":"b","ResultPath":"$.b","End":true}}}}}}`
+
+// TestServeMapRunSurvivesKill9OnSQLite kills the server while distributed Maps run, and checks
+// on the restarted one that every parent succeeds once and every child execution too, each
+// with a gap-free history of its own.
+func TestServeMapRunSurvivesKill9OnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "crash.db")
+	first := startNode(t, bin, "first", "--db", db)
+	ctx := context.Background()
+	sm, err := first.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name: aws.String("mapped"), Definition: aws.String(mapDefinition), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const parents, items = 5, 6
+	var arns []string
+	for i := range parents {
+		out, err := first.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn,
+			Name: aws.String(fmt.Sprintf("p%d", i)), Input: aws.String(`[1,2,3,4,5,6]`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, *out.ExecutionArn)
+	}
+	time.Sleep(1500 * time.Millisecond) // the first children are done, the next are waiting
+	requireRunning(t, first.client, *sm.StateMachineArn)
+	first.kill()
+
+	second := startNode(t, bin, "second", "--db", db)
+	var outputs []string
+	for i := 1; i <= items; i++ {
+		outputs = append(outputs, fmt.Sprintf(`{"item":%d,"b":"b"}`, i))
+	}
+	for _, arn := range arns {
+		checkEnded(t, second.client, arn, "["+strings.Join(outputs, ",")+"]", []string{"M"}, 60*time.Second)
+		runs, err := second.client.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
+		if err != nil || len(runs.MapRuns) != 1 {
+			t.Fatalf("ListMapRuns %s: %+v, %v", arn, runs, err)
+		}
+		kids, err := second.client.ListExecutions(ctx, &sfn.ListExecutionsInput{MapRunArn: runs.MapRuns[0].MapRunArn})
+		if err != nil || len(kids.Executions) != items {
+			t.Fatalf("children of %s: %+v, %v", arn, kids, err)
+		}
+		for _, k := range kids.Executions {
+			d, err := second.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: k.ExecutionArn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			item := strings.TrimSpace(aws.ToString(d.Input))
+			checkEnded(t, second.client, *k.ExecutionArn, `{"item":`+item+`,"b":"b"}`, []string{"A", "W", "B"}, time.Second)
+		}
+	}
+	second.stop()
+}
