@@ -81,16 +81,7 @@ func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := describeExecutionOut{
-		ExecutionArn: x.Arn, StateMachineArn: x.StateMachineArn, Name: x.Name, Status: string(x.Status),
-		StartDate: epoch(x.StartDate), StopDate: epochPtr(x.StopDate), Error: x.Error, Cause: x.Cause,
-	}
-	if deref(in.IncludedData) != "METADATA_ONLY" {
-		out.Input, out.InputDetails = &x.Input, &included{true}
-		if x.Output != nil {
-			out.Output, out.OutputDetails = x.Output, &included{true}
-		}
-	}
+	out := describeOut(x, in)
 	r, err := a.o.Service.Redrives(ctx, arn)
 	if err != nil {
 		return nil, err
@@ -112,23 +103,30 @@ func (a *API) describeExecution(ctx context.Context, body []byte) (any, error) {
 	return out, nil
 }
 
+// describeOut is DescribeExecution's answer without the redrive fields and the origin: the
+// execution with its input and output, unless the caller asked for metadata only.
+func describeOut(x *store.Execution, in *arnIn) describeExecutionOut {
+	out := describeExecutionOut{
+		ExecutionArn: x.Arn, StateMachineArn: x.StateMachineArn, Name: x.Name, Status: string(x.Status),
+		StartDate: epoch(x.StartDate), StopDate: epochPtr(x.StopDate), Error: x.Error, Cause: x.Cause,
+	}
+	if deref(in.IncludedData) != "METADATA_ONLY" {
+		out.Input, out.InputDetails = &x.Input, &included{true}
+		if x.Output != nil {
+			out.Output, out.OutputDetails = x.Output, &included{true}
+		}
+	}
+	return out
+}
+
 // describeChildExecution is DescribeExecution of a Map Run's child execution.
 func (a *API) describeChildExecution(ctx context.Context, arn string, in *arnIn) (any, error) {
 	c, err := a.o.Service.DescribeChildExecution(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
-	out := describeExecutionOut{
-		ExecutionArn: c.Arn, StateMachineArn: c.StateMachineArn, Name: c.Name, Status: string(c.Status),
-		StartDate: epoch(c.StartDate), StopDate: epochPtr(c.StopDate), Error: c.Error, Cause: c.Cause,
-		RedriveStatus: c.RedriveStatus, RedriveStatusReason: c.RedriveStatusReason, MapRunArn: c.MapRunArn,
-	}
-	if deref(in.IncludedData) != "METADATA_ONLY" {
-		out.Input, out.InputDetails = &c.Input, &included{true}
-		if c.Output != nil {
-			out.Output, out.OutputDetails = c.Output, &included{true}
-		}
-	}
+	out := describeOut(&c.Execution, in)
+	out.RedriveStatus, out.RedriveStatusReason, out.MapRunArn = c.RedriveStatus, c.RedriveStatusReason, c.MapRunArn
 	if c.Redrives != nil {
 		out.RedriveCount, out.RedriveDate = c.Redrives.Count, epochPtr(&c.Redrives.Date)
 	}
