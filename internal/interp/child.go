@@ -61,6 +61,11 @@ func (r *run) emitIn(c *childRef, typ string, prev int64, d history.Details) int
 		return prev
 	}
 	it := &c.run.iters[c.index]
+	// As for the execution (see emit), a child's history stops at MaxHistoryEvents: the event
+	// that would be the last one allowed is the child's ExecutionFailed instead.
+	if it.events == MaxHistoryEvents-1 && !strings.HasPrefix(typ, "Execution") && r.x.test == nil {
+		panic(childHistoryFull{*c})
+	}
 	it.events++
 	i, ok := r.childIndex[*c]
 	if !ok {
@@ -106,12 +111,11 @@ func (r *run) childStarted(child *thread, mr *mapRun, input jsonv.Value) *redriv
 }
 
 // childTimedOut ends an EXPRESS child execution still running ExpressMaxDuration after it
-// started, as AWS times out an Express execution: ExecutionTimedOut, States.Timeout, which its
-// Map counts as a failed item.
+// started (or at ExpressBurstLimit), as AWS times out an Express execution: ExecutionTimedOut,
+// States.Timeout, which its Map counts as a failed item.
 func (r *run) childTimedOut(th *thread) {
 	c := th.child
-	th.childTimer = "" // it fired
-	r.abortThread(th)
+	r.abortThread(th) // which cancels the child's timer unless it fired
 	r.emitIn(c, "ExecutionTimedOut", c.run.iters[c.index].events, history.Details{Error: ptr(sferr.Timeout)})
 	c.run.iterEnded(c.index, iterTimedOut, r.now)
 	p := th.parent
@@ -263,4 +267,59 @@ func (r *run) moreChildrenLater(th *thread) {
 		return
 	}
 	th.timerID = r.startTimer(timerRef{kind: timerMoreChildren, thread: th.id}, r.now)
+}
+
+// childHistoryFull is the panic that unwinds the work of a Map Run child execution whose
+// history reached MaxHistoryEvents: as historyFull for the execution, it can strike deep in a
+// state's work, but it unwinds only the work of that child (see guarded). childOutOfTime does
+// the same for an EXPRESS child at ExpressBurstLimit.
+type (
+	childHistoryFull struct{ child childRef }
+	childOutOfTime   struct{ child childRef }
+)
+
+// guarded runs f, a piece of the step's work, and ends the child execution whose history f
+// filled (see childHistoryFull). The work of other threads, queued apart, goes on.
+func (r *run) guarded(f func()) {
+	defer func() {
+		switch p := recover().(type) {
+		case nil:
+		case childHistoryFull:
+			r.endChildAtHistoryLimit(p.child)
+		case childOutOfTime:
+			if root := r.childRoot(p.child); root != nil {
+				r.childTimedOut(root)
+			}
+		default:
+			panic(p)
+		}
+	}()
+	f()
+}
+
+// endChildAtHistoryLimit fails the child execution c, whose history is full, as AWS ends an
+// execution at MaxHistoryEvents: ExecutionFailed, States.Runtime, as its last event. Its Map
+// takes it as a failed item.
+func (r *run) endChildAtHistoryLimit(c childRef) {
+	root := r.childRoot(c)
+	it := &c.run.iters[c.index]
+	if root == nil || it.state != iterRunning {
+		return
+	}
+	r.abortThread(root)
+	name, cause := sferr.Runtime, historyLimitCause
+	r.emitIn(&c, "ExecutionFailed", it.events, history.Details{Error: &name, Cause: &cause})
+	c.run.iterEnded(c.index, iterFailed, r.now)
+	p := root.parent
+	r.queue = append(r.queue, func() { r.childFailed(p, root, failure{name: &name, cause: &cause}) })
+}
+
+// childRoot returns the running thread of child execution c, or nil.
+func (r *run) childRoot(c childRef) *thread {
+	for _, th := range r.x.threads {
+		if th.isolated && th.child != nil && *th.child == c {
+			return th
+		}
+	}
+	return nil
 }

@@ -319,3 +319,61 @@ func TestMapRunStartsChildrenInSteps(t *testing.T) {
 	}
 	checkGapFree(t, d.events)
 }
+
+// TestChildHistoryLimit: a child execution's history stops at 25,000 events, as an
+// execution's does: its last event is ExecutionFailed (States.Runtime), the Map takes it as a
+// failed item, and the other children go on.
+func TestChildHistoryLimit(t *testing.T) {
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ToleratedFailureCount":1,"End":true,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"Loop",
+			"States":{"Loop":{"Type":"Choice","Choices":[{"Variable":"$","StringEquals":"forever","Next":"Again"}],"Default":"Done"},
+				"Again":{"Type":"Pass","Next":"Loop"},"Done":{"Type":"Pass","End":true}}}}}}`
+	d := startMapRun(t, def, `["forever","once"]`)
+	if d.x.Status != interp.Succeeded || *d.x.Output != `[null,"once"]` {
+		t.Fatalf("execution %s %v", d.x.Status, d.x.Output)
+	}
+	m := d.mapRunOf()
+	h := d.children[m.Children[0].ExecutionArn]
+	last := h[len(h)-1]
+	if len(h) != interp.MaxHistoryEvents || last.ID != interp.MaxHistoryEvents || last.Type != "ExecutionFailed" ||
+		*last.Details.Error != "States.Runtime" || !strings.Contains(*last.Details.Cause, "maximum number of history events") {
+		t.Fatalf("looping child: %d events, last %s", len(h), lines(h[len(h)-1:]))
+	}
+	if m.Children[0].Status != interp.Failed || m.Children[1].Status != interp.Succeeded {
+		t.Fatalf("children %s and %s", m.Children[0].Status, m.Children[1].Status)
+	}
+	checkGapFree(t, d.events)
+}
+
+// TestExpressBurstLimit: an Express execution, or an EXPRESS child, that loops through states
+// without ever waiting times out once it made ExpressBurstLimit transitions in one step, as it
+// would on AWS when its five minutes ran out, instead of holding the step forever.
+func TestExpressBurstLimit(t *testing.T) {
+	const loop = `"StartAt":"Loop","States":{"Loop":{"Type":"Choice","Choices":[{"Variable":"$","StringEquals":"forever","Next":"Again"}],"Default":"Done"},
+		"Again":{"Type":"Pass","Next":"Loop"},"Done":{"Type":"Pass","End":true}}`
+	t.Run("execution", func(t *testing.T) {
+		id := identity()
+		id.Express = true
+		x, res, err := interp.Start(mustParse(t, `{`+loop+`}`), id, `"forever"`, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := res.Events[len(res.Events)-1]
+		if x.Status != interp.TimedOut || last.Type != "ExecutionTimedOut" || *last.Details.Error != "States.Timeout" {
+			t.Fatalf("execution %s, last event %s", x.Status, lines(res.Events[len(res.Events)-1:]))
+		}
+	})
+	t.Run("EXPRESS child", func(t *testing.T) {
+		def := `{"StartAt":"M","States":{"M":{"Type":"Map","ToleratedFailureCount":1,"End":true,
+			"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},` + loop + `}}}}`
+		d := startMapRun(t, def, `["forever","once"]`)
+		if d.x.Status != interp.Succeeded || *d.x.Output != `[null,"once"]` {
+			t.Fatalf("execution %s %v", d.x.Status, d.x.Output)
+		}
+		m := d.mapRunOf()
+		want := "1 ExecutionStarted <0 in=\"forever\"\n2 ExecutionTimedOut <1 error=States.Timeout\n"
+		if got := lines(d.children[m.Children[0].ExecutionArn]); got != want || m.Executions.TimedOut != 1 {
+			t.Fatalf("looping child (%d timed out):\n%s\nwant:\n%s", m.Executions.TimedOut, got, want)
+		}
+	})
+}

@@ -247,24 +247,26 @@ func Step(x *Execution, e Event, now time.Time) (res Result, err error) {
 			res, err = r.result(), nil
 		}
 	}()
+	var apply func()
 	switch e := e.(type) {
 	case TaskStarted:
-		r.taskStarted(e)
+		apply = func() { r.taskStarted(e) }
 	case TaskSucceeded:
-		r.taskSucceeded(e)
+		apply = func() { r.taskSucceeded(e) }
 	case TaskFailed:
-		r.taskFailed(e.TaskID, e.Error, e.Cause, false)
+		apply = func() { r.taskFailed(e.TaskID, e.Error, e.Cause, false) }
 	case TaskHeartbeat:
-		r.taskHeartbeat(e)
+		apply = func() { r.taskHeartbeat(e) }
 	case TimerFired:
-		r.timerFired(e.TimerID)
+		apply = func() { r.timerFired(e.TimerID) }
 	case Stop:
-		r.stop(e)
+		apply = func() { r.stop(e) }
 	case UpdateMapRun:
-		r.updateMapRun(e)
+		apply = func() { r.updateMapRun(e) }
 	default:
 		return Result{}, fmt.Errorf("interp: unknown event %T", e)
 	}
+	r.guarded(apply)
 	r.drain()
 	return r.result(), nil
 }

@@ -166,6 +166,10 @@ type run struct {
 	// childStarts counts the Map Run child executions the step started (see
 	// MaxChildStartsPerStep).
 	childStarts int
+	// transitions counts the states an Express execution entered in the step, and
+	// childTransitions those of each EXPRESS child (see ExpressBurstLimit).
+	transitions      int
+	childTransitions map[childRef]int
 	// children holds the events of Map Run child executions, by child (see emitIn).
 	children   []ChildHistory
 	childIndex map[childRef]int
@@ -229,6 +233,34 @@ func (r *run) cancelTimer(id string) {
 	}
 }
 
+// ExpressBurstLimit bounds the states an Express execution, or an EXPRESS Map Run child, enters
+// in one step without waiting. AWS bounds these only by their five minutes, which a loop of Pass
+// and Choice states that never waits would spend here in one step of no time, holding the step
+// (and its history, kept in memory) forever; at AWS's pace it could not make many more
+// transitions in five minutes. Past the bound it times out, as on AWS.
+const ExpressBurstLimit = 100_000
+
+// expressOutOfTime is the panic that unwinds an Express execution's burst at ExpressBurstLimit.
+type expressOutOfTime struct{}
+
+// countTransition counts a state that th enters, and stops an Express execution or EXPRESS child
+// at ExpressBurstLimit. Standard ones need no such bound: their histories stop them.
+func (r *run) countTransition(th *thread) {
+	switch c := th.child; {
+	case c != nil && c.run.executionType == "EXPRESS":
+		if r.childTransitions == nil {
+			r.childTransitions = map[childRef]int{}
+		}
+		if r.childTransitions[*c]++; r.childTransitions[*c] > ExpressBurstLimit {
+			panic(childOutOfTime{*c})
+		}
+	case c == nil && r.x.ID.Express && r.x.test == nil:
+		if r.transitions++; r.transitions > ExpressBurstLimit {
+			panic(expressOutOfTime{})
+		}
+	}
+}
+
 // historyFull is the panic that unwinds a burst at MaxHistoryEvents: the limit can strike deep
 // inside a state's work, and nothing of that work may follow the execution's last event.
 type historyFull struct{}
@@ -247,6 +279,11 @@ func (r *run) burst(th *thread, name string, input jsonv.Value) {
 func (r *run) endAtHistoryLimit(p any) bool {
 	if p == nil {
 		return false
+	}
+	if _, ok := p.(expressOutOfTime); ok {
+		r.queue = nil
+		r.finish(TimedOut, "ExecutionTimedOut", history.Details{Error: ptr(sferr.Timeout)}, r.x.nextEventID)
+		return true
 	}
 	if _, ok := p.(historyFull); !ok {
 		panic(p)
@@ -282,7 +319,7 @@ func (r *run) drain() {
 	for len(r.queue) > 0 && r.x.Status == Running {
 		f := r.queue[0]
 		r.queue = r.queue[1:]
-		f()
+		r.guarded(f)
 	}
 	if r.x.Status != Running {
 		r.queue = nil
@@ -300,6 +337,7 @@ func (r *run) enter(th *thread, name string, input jsonv.Value) {
 // rather than recursing so that long chains and loops use constant stack.
 func (r *run) advance(th *thread) {
 	for th.next != "" && r.x.Status == Running && !th.done {
+		r.countTransition(th)
 		name, input := th.next, th.nextInput
 		th.next, th.nextInput = "", nil
 		st := th.machine.States[name]

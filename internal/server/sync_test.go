@@ -83,6 +83,9 @@ func TestExpressSDK(t *testing.T) {
 	}
 	ok := create("ok", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"in.$":"$.x","name.$":"$$.Execution.Name"},"End":true}}}`)
 	fails := create("fails", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Boom","Cause":"because"}}}`)
+	// A loop that never waits times out (interp.ExpressBurstLimit) instead of holding the server.
+	loops := create("loops", `{"StartAt":"L","States":{"L":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"A"},
+		"A":{"Type":"Pass","Next":"L"},"Done":{"Type":"Succeed"}}}`)
 
 	for _, tc := range []struct {
 		name, machine, input string
@@ -91,6 +94,7 @@ func TestExpressSDK(t *testing.T) {
 	}{
 		{name: "succeeds", machine: ok, input: `{"x":1}`, status: types.SyncExecutionStatusSucceeded, output: `{"in":1,"name":"run-succeeds"}`},
 		{name: "fails", machine: fails, input: `{}`, status: types.SyncExecutionStatusFailed, error: "Boom", cause: "because"},
+		{name: "loops", machine: loops, input: `{}`, status: types.SyncExecutionStatusTimedOut},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := b.client.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{
