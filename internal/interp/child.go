@@ -75,7 +75,7 @@ func (r *run) emitIn(c *childRef, typ string, prev int64, d history.Details) int
 		arn, _ := r.x.childArn(c.run, c.index)
 		i = len(r.children)
 		r.childIndex[*c] = i
-		key := int64(slices.Index(r.x.mapRuns, c.run))<<32 | int64(c.index)
+		key := childKey(slices.Index(r.x.mapRuns, c.run), c.index)
 		r.children = append(r.children, ChildHistory{ExecutionArn: arn, Key: key, Events: make([]history.Event, 0, 8)})
 	}
 	h := &r.children[i]
@@ -323,3 +323,9 @@ func (r *run) childRoot(c childRef) *thread {
 	}
 	return nil
 }
+
+// childKey is the ChildHistory.Key of item i of the execution's Map Run number run (its place
+// among the execution's Map Runs); splitChildKey takes it apart.
+func childKey(run, i int) int64 { return int64(run)<<32 | int64(i) }
+
+func splitChildKey(key int64) (run, i int) { return int(key >> 32), int(key & (1<<32 - 1)) }

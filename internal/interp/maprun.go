@@ -374,7 +374,7 @@ func (x *Execution) MapRunChildOf(arn string, i int) (MapRunChild, bool) {
 // MapRunChild returns the child execution of key (its ChildHistory.Key) and its Map Run,
 // without the Map Run's other children; false when the execution has no such child.
 func (x *Execution) MapRunChild(key int64) (MapRun, MapRunChild, bool) {
-	run, i := int(key>>32), int(key&(1<<32-1))
+	run, i := splitChildKey(key)
 	if run >= len(x.mapRuns) || i >= len(x.mapRuns[run].iters) || x.mapRuns[run].iters[i].start.IsZero() {
 		return MapRun{}, MapRunChild{}, false
 	}
