@@ -121,6 +121,10 @@ type Store interface {
 	// Deleting an effect that is already gone is not an error: another dispatcher may have
 	// carried it out after this one's claim expired.
 	EffectDelete(ctx context.Context, p *EffectDeleteParams) error
+	// EffectClaimExtend pushes a claimed effect's claim to p.Until: a node whose task runs
+	// longer than a claim renews it, so that only the effects of a node that died come back.
+	// An effect that is gone (done, or its execution deleted) is not an error.
+	EffectClaimExtend(ctx context.Context, p *EffectClaimExtendParams) error
 
 	// InboxAppend queues a message (an encoded interpreter event) for a running execution, for
 	// whichever node holds or next takes its lease. ErrNotFound; ErrExecutionNotRunning.
@@ -586,6 +590,13 @@ type EffectClaimParams struct {
 	Now        time.Time
 	ClaimUntil time.Time
 	Limit      int
+}
+
+// EffectClaimExtendParams renews the claim of one effect until Until.
+type EffectClaimExtendParams struct {
+	ExecutionArn string
+	EffectID     string
+	Until        time.Time
 }
 
 // EffectDeleteParams names an effect.

@@ -54,6 +54,15 @@ func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) e
 	return nil
 }
 
+// EffectClaimExtend implements store.Store.
+func (s *Store) EffectClaimExtend(ctx context.Context, p *store.EffectClaimExtendParams) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE effects SET available_at = $1 WHERE effect_id = $2
+		AND execution_id = (SELECT id FROM executions WHERE arn = $3)`, ts(p.Until), p.EffectID, p.ExecutionArn); err != nil {
+		return fmt.Errorf("postgres: extend effect claim: %w", err)
+	}
+	return nil
+}
+
 // InboxAppend implements store.Store.
 func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*store.InboxMessage, error) {
 	msg := &store.InboxMessage{ExecutionArn: p.ExecutionArn, Payload: p.Payload, CreatedAt: ts(p.Now).UTC()}

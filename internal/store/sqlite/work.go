@@ -105,6 +105,17 @@ func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) e
 	})
 }
 
+// EffectClaimExtend implements store.Store.
+func (s *Store) EffectClaimExtend(ctx context.Context, p *store.EffectClaimExtendParams) error {
+	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.exec(ctx, `UPDATE effects SET available_at = ? WHERE effect_id = ?
+			AND execution_id = (SELECT id FROM executions WHERE arn = ?)`, micro(p.Until), p.EffectID, p.ExecutionArn); err != nil {
+			return fmt.Errorf("sqlite: extend effect claim: %w", err)
+		}
+		return nil
+	})
+}
+
 // InboxAppend implements store.Store.
 func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*store.InboxMessage, error) {
 	var msg *store.InboxMessage

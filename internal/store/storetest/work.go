@@ -92,6 +92,17 @@ func testEffects(t *testing.T, s store.Store) {
 	if es := claim(t0.Add(10 * time.Second)); len(es) != 0 {
 		t.Fatalf("claimed %d effects while all are taken", len(es))
 	}
+	// A node whose task runs long renews its claim: e1 stays hidden past the first expiry.
+	extend := func(id string, until time.Time) {
+		t.Helper()
+		if err := s.EffectClaimExtend(ctx, &store.EffectClaimExtendParams{ExecutionArn: x.Arn, EffectID: id, Until: until}); err != nil {
+			t.Fatalf("EffectClaimExtend: %v", err)
+		}
+	}
+	extend("e1", t0.Add(50*time.Second))
+	if es := claim(t0.Add(40 * time.Second)); len(es) != 0 {
+		t.Fatalf("claimed %v at t0+40s, within e1's renewed claim", es)
+	}
 	// A dispatcher that died: e1's claim runs out, and it is handed out again with its key.
 	es = claim(t0.Add(time.Minute))
 	if len(es) != 2 || es[0].EffectID != "e1" || es[1].EffectID != "e2" {
@@ -102,6 +113,7 @@ func testEffects(t *testing.T, s store.Store) {
 			t.Fatalf("EffectDelete: %v", err)
 		}
 	}
+	extend("e1", t0.Add(time.Hour)) // gone: nothing to renew, and no error
 	done := step(x, nodeA, "task-2 done")
 	done.EffectsDelete = []string{"e2"}
 	mustCommit(t, s, done)
