@@ -192,6 +192,20 @@ type Store interface {
 	// ExecutionRedriveTokenGet returns the date of the redrive made with a client token, while
 	// the token is among the execution's last RedriveTokensKept. ErrNotFound.
 	ExecutionRedriveTokenGet(ctx context.Context, p *ExecutionRedriveTokenGetParams) (time.Time, error)
+
+	// FunctionCreate stores a Lambda function. ErrFunctionAlreadyExists.
+	FunctionCreate(ctx context.Context, p *FunctionCreateParams) (*Function, error)
+	// FunctionGet returns a function, with its code only when asked. ErrNotFound.
+	FunctionGet(ctx context.Context, p *FunctionGetParams) (*Function, error)
+	// FunctionList lists functions by name, without code, one page at a time.
+	FunctionList(ctx context.Context, p *FunctionListParams) (*FunctionListResult, error)
+	// FunctionUpdate replaces a function's configuration and maybe its code (see
+	// FunctionUpdateParams). ErrNotFound; ErrConflict.
+	FunctionUpdate(ctx context.Context, p *FunctionUpdateParams) (*Function, error)
+	// FunctionDelete removes a function. ErrNotFound.
+	FunctionDelete(ctx context.Context, p *FunctionDeleteParams) error
+	// FunctionConcurrencyPut sets or removes a function's reserved concurrency. ErrNotFound.
+	FunctionConcurrencyPut(ctx context.Context, p *FunctionConcurrencyPutParams) error
 }
 
 // StateMachineType is STANDARD or EXPRESS.

@@ -76,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"ExecutionRedriveTokens", testExecutionRedriveTokens},
 		{"ExecutionListOrigin", testExecutionListOrigin},
 		{"ChildHistory", withTimers(testChildHistory)},
+		{"Functions", testFunctions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
