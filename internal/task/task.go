@@ -1,0 +1,115 @@
+// Package task carries out Task states: it is the engine.Runner of `stepline serve` and
+// `stepline run`, dispatching each task by its resource ARN to the integration that runs it.
+//
+// Today it runs AWS Lambda: the function ARN form (arn:aws:lambda:…:function:NAME) and the
+// optimised integration (arn:aws:states:::lambda:invoke, with .waitForTaskToken), with the
+// results, errors and causes AWS records for them (see lambda.go). Other resources fail with
+// States.TaskFailed and a cause that names the resource.
+package task
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/lambda"
+)
+
+// Lambda invokes functions; *lambda.Service is one.
+type Lambda interface {
+	Invoke(ctx context.Context, p *lambda.InvokeParams) (*lambda.InvokeResult, error)
+}
+
+// Options configure a Runner.
+type Options struct {
+	// Lambda invokes functions; nil fails Lambda tasks with States.TaskFailed.
+	Lambda Lambda
+	// Region and Account complete function names in AWS's error messages.
+	Region  string
+	Account string
+	// Clock dates the HTTP metadata of lambda:invoke results; nil means the real clock.
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Runner carries out tasks; it implements engine.Runner.
+type Runner struct {
+	o   Options
+	log *slog.Logger
+}
+
+var _ engine.Runner = (*Runner)(nil)
+
+// New returns a Runner.
+func New(o Options) *Runner {
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Account == "" {
+		o.Account = "123456789012"
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{o: o, log: o.Logger}
+}
+
+// Run carries out t. It returns the task's output (JSON text), an *engine.TaskError, or
+// engine.ErrCallback for a task that completes through its token.
+func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
+	switch kind, action := classify(t.Resource); kind {
+	case kindLambdaFunction:
+		return r.invokeFunction(ctx, t)
+	case kindLambdaInvoke:
+		out, err := r.invokeService(ctx, t)
+		if err == nil && action == actionWaitForTaskToken {
+			return "", engine.ErrCallback
+		}
+		return out, err
+	}
+	return "", &engine.TaskError{Name: "States.TaskFailed",
+		Cause: fmt.Sprintf("The resource %s of state %q is not supported by Stepline yet", t.Resource, t.StateName)}
+}
+
+type resourceKind int
+
+const (
+	kindUnsupported    resourceKind = iota
+	kindLambdaFunction              // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+	kindLambdaInvoke                // arn:aws:states:::lambda:invoke[.waitForTaskToken]
+)
+
+const actionWaitForTaskToken = "invoke.waitForTaskToken"
+
+// classify tells which integration runs a resource, and the action of an optimised one.
+func classify(resource string) (resourceKind, string) {
+	parts := strings.SplitN(resource, ":", 7)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return kindUnsupported, ""
+	}
+	switch {
+	case parts[2] == "lambda" && parts[5] == "function" && len(parts) == 7 && parts[6] != "":
+		return kindLambdaFunction, ""
+	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "lambda" && len(parts) == 7:
+		if parts[6] == "invoke" || parts[6] == actionWaitForTaskToken {
+			return kindLambdaInvoke, parts[6]
+		}
+	}
+	return kindUnsupported, ""
+}
+
+// newUUID returns a random version 4 UUID, as AWS's request ids are.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
