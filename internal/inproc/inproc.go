@@ -4,6 +4,12 @@
 // Timers are kept in memory in due order. Time is virtual: it jumps to each timer's due time, and
 // with a WaitScale above zero the runner also sleeps the scaled real duration first, so a Wait
 // of 10 s takes 10 s at scale 1 and no time at scale 0 while histories show the virtual times.
+//
+// Tasks run concurrently, each on a goroutine of its own, and their results come back in the
+// order they complete, as on AWS (a Parallel of two Lambda tasks runs both at once). While a
+// task is in flight, time cannot be skipped: the virtual clock runs with real time (divided by
+// WaitScale when above zero), so a task's TimeoutSeconds beats a slower task after that long, and
+// a quick task is never beaten by a long timeout.
 package inproc
 
 import (
@@ -43,8 +49,12 @@ type Options struct {
 	// ExecutionArn overrides the standard execution ARN (Express executions have their own).
 	ExecutionArn string
 	// RunTask carries out a task and returns its result, a TaskSucceeded or TaskFailed; nil
-	// fails every task, for lack of a runner.
+	// fails every task, for lack of a runner. Calls run concurrently, on goroutines of their
+	// own; a task still running when the execution ends is abandoned (its ctx is Run's).
 	RunTask func(ctx context.Context, t interp.ScheduleTask) interp.Event
+	// TaskClock measures how long tasks in flight take, in real time also when Clock is fake
+	// (the conformance runner fixes the start time); nil means the real clock.
+	TaskClock clock.Clock
 }
 
 // Result is how the execution ended.
@@ -96,6 +106,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var timers []pendingTimer
 	seq := 0
 	var inbox []interp.Event
+	tasks := &inFlight{ids: map[string]bool{}, results: make(chan taskResult), done: make(chan struct{})}
+	defer close(tasks.done)
 	apply := func(effects []interp.Effect) {
 		for _, e := range effects {
 			switch e := e.(type) {
@@ -111,7 +123,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 			case interp.ScheduleTask:
 				if o.RunTask != nil {
-					inbox = append(inbox, o.RunTask(ctx, e))
+					// Started as it is handed over, so that tasks scheduled together are
+					// recorded started together, before any of them completes, as on AWS.
+					inbox = append(inbox, interp.TaskStarted{TaskID: e.TaskID})
+					tasks.start(ctx, o.RunTask, e)
 					continue
 				}
 				inbox = append(inbox, interp.TaskFailed{
@@ -119,22 +134,40 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					Error:  "States.TaskFailed",
 					Cause:  fmt.Sprintf("%v: resource %s (state %q) needs `stepline serve` with a task runner", ErrNoTaskRunner, e.Resource, e.StateName),
 				})
+			case interp.CancelTask:
+				// Its result, if it ever comes, changes nothing; time need not wait for it.
+				delete(tasks.ids, e.TaskID)
 			}
 		}
+	}
+	taskClock := o.TaskClock
+	if taskClock == nil {
+		taskClock = clock.Real{}
 	}
 	apply(res.Effects)
 	for x.Status == interp.Running {
 		var ev interp.Event
+		sortTimers(timers)
 		switch {
 		case len(inbox) > 0:
 			ev, inbox = inbox[0], inbox[1:]
+		case len(tasks.ids) > 0:
+			var next *pendingTimer
+			if len(timers) > 0 {
+				next = &timers[0]
+			}
+			r, at, err := tasks.await(ctx, taskClock, o.WaitScale, now, next)
+			if err != nil {
+				return nil, fmt.Errorf("run interrupted: %w", err)
+			}
+			now = at
+			if r == nil {
+				ev = interp.TimerFired{TimerID: timers[0].id}
+				timers = timers[1:]
+			} else {
+				ev = r
+			}
 		case len(timers) > 0:
-			sort.SliceStable(timers, func(i, j int) bool {
-				if !timers[i].due.Equal(timers[j].due) {
-					return timers[i].due.Before(timers[j].due)
-				}
-				return timers[i].seq < timers[j].seq
-			})
 			t := timers[0]
 			timers = timers[1:]
 			if t.due.After(now) {
@@ -161,6 +194,88 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	out.Status, out.Output, out.Error, out.Cause = x.Status, x.Output, x.Error, x.Cause
 	return out, nil
+}
+
+func sortTimers(timers []pendingTimer) {
+	sort.SliceStable(timers, func(i, j int) bool {
+		if !timers[i].due.Equal(timers[j].due) {
+			return timers[i].due.Before(timers[j].due)
+		}
+		return timers[i].seq < timers[j].seq
+	})
+}
+
+// inFlight is the tasks running on their goroutines.
+type inFlight struct {
+	ids     map[string]bool // the tasks whose results are awaited
+	results chan taskResult
+	done    chan struct{} // closed when Run returns: results nobody awaits are dropped
+}
+
+type taskResult struct {
+	id string
+	ev interp.Event
+}
+
+func (f *inFlight) start(ctx context.Context, run func(context.Context, interp.ScheduleTask) interp.Event, t interp.ScheduleTask) {
+	f.ids[t.TaskID] = true
+	go func() {
+		ev := run(ctx, t)
+		select {
+		case f.results <- taskResult{id: t.TaskID, ev: ev}:
+		case <-f.done:
+		}
+	}()
+}
+
+// await waits for the next result of an awaited task while the virtual clock runs with real
+// time from now, until the next timer (if any) is due. It returns the result, or nil when the
+// timer came due first, and the virtual time then.
+func (f *inFlight) await(ctx context.Context, real clock.Clock, scale float64, now time.Time, next *pendingTimer) (interp.Event, time.Time, error) {
+	start := real.Now()
+	var due <-chan error
+	if next != nil {
+		wait := max(next.due.Sub(now), 0)
+		if scale > 0 {
+			wait = time.Duration(float64(wait) * scale)
+		}
+		sleepCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch := make(chan error, 1)
+		go func() { ch <- real.Sleep(sleepCtx, wait) }()
+		due = ch
+	}
+	for {
+		select {
+		case r := <-f.results:
+			if !f.ids[r.id] {
+				continue // cancelled (timed out, aborted): dropped
+			}
+			delete(f.ids, r.id)
+			elapsed := real.Now().Sub(start)
+			if scale > 0 {
+				elapsed = time.Duration(float64(elapsed) / scale)
+			}
+			at := now.Add(max(elapsed, 0)).Truncate(time.Millisecond)
+			if at.Before(now) {
+				at = now
+			}
+			if next != nil && at.After(next.due) {
+				at = next.due
+			}
+			return r.ev, at, nil
+		case err := <-due:
+			if err != nil {
+				return nil, now, err
+			}
+			if next.due.After(now) {
+				return nil, next.due, nil
+			}
+			return nil, now, nil
+		case <-ctx.Done():
+			return nil, now, ctx.Err()
+		}
+	}
 }
 
 // JSON returns the result as `stepline run --json` prints it: status, the output value itself
