@@ -1,0 +1,444 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// initLimit is Lambda's limit on a runtime's init phase.
+const initLimit = 10 * time.Second
+
+// proc is one execution environment: a process, its Runtime API listener and its log stream.
+type proc struct {
+	pool *Pool
+	spec Spec // a copy: the caller may change theirs
+	key  string
+	gen  int
+
+	// Guarded by Pool.mu.
+	busy     bool // owned by an invocation (or being started by one)
+	counted  bool // counts in fnState.count and Pool.total
+	started  bool // the process was started (it may have died since)
+	retired  bool // killed on purpose: not to be reused
+	lastUsed time.Time
+
+	cmd      *exec.Cmd
+	pid      int
+	srv      *http.Server
+	outR     *os.File // the read end of the process's stdout and stderr
+	outW     *os.File // the write end, kept to write flush markers into
+	log      *logStream
+	initDone chan struct{} // closed by the first GET …/invocation/next
+	initOnce sync.Once
+	initErr  chan outcome  // a POST …/init/error
+	invCh    chan *call    // an invocation for the pending GET …/invocation/next
+	flushed  chan struct{} // the output reader met a flush marker
+	reader   chan struct{} // closed when the output reader is done
+	exited   chan struct{} // closed once the process is reaped and its output read
+	exitErr  error         // set before exited is closed
+
+	mu  sync.Mutex // guards cur and its answered flag
+	cur *call      // the invocation the runtime is working on
+}
+
+// call is one invocation handed to a runtime.
+type call struct {
+	id            string
+	payload       []byte
+	deadlineMs    string
+	clientContext string
+	invokedArn    string
+	done          chan outcome // buffered: one answer
+	answered      bool         // guarded by proc.mu
+}
+
+// outcome is what a runtime answered: a response, or an error (errType set).
+type outcome struct {
+	body    []byte
+	isError bool
+}
+
+func newProc(p *Pool, spec *Spec, gen int) *proc {
+	s := *spec
+	if s.Version == "" {
+		s.Version = "$LATEST"
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 3 * time.Second
+	}
+	if s.MemoryMB <= 0 {
+		s.MemoryMB = 128
+	}
+	return &proc{
+		pool:     p,
+		spec:     s,
+		key:      spec.Key,
+		gen:      gen,
+		busy:     true,
+		counted:  true,
+		initDone: make(chan struct{}),
+		initErr:  make(chan outcome, 1),
+		invCh:    make(chan *call),
+		flushed:  make(chan struct{}, 1),
+		reader:   make(chan struct{}),
+		exited:   make(chan struct{}),
+		log:      &logStream{},
+	}
+}
+
+func (pr *proc) dead() bool {
+	select {
+	case <-pr.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill kills the process group; the reaper does the rest. Safe before start and after exit.
+func (pr *proc) kill() {
+	if pr.pid > 0 && !pr.dead() {
+		_ = syscall.Kill(-pr.pid, syscall.SIGKILL)
+	}
+}
+
+// start starts the process and its Runtime API listener. It returns before init is done.
+// A failure to start that is the function's fault (no bootstrap) is an outcome, as Lambda
+// reports it; others are errors.
+func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
+	p := pr.pool
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: runtime API listener: %w", err)
+	}
+	var rnd [16]byte
+	_, _ = rand.Read(rnd[:])
+	stream := p.o.Clock.Now().UTC().Format("2006/01/02") + "/[" + pr.spec.Version + "]" + hex.EncodeToString(rnd[:])
+	if err := pr.log.open(filepath.Join(p.o.LogDir, pr.spec.Function, filepath.FromSlash(stream)), stream,
+		p.o.MaxLogFile, p.o.MaxInvocationLog, capture); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	cmd, err := p.command(&pr.spec, ln.Addr().String(), stream)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	pr.outR, pr.outW, err = os.Pipe()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("sandbox: output pipe: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = pr.outW, pr.outW
+	cmd.Dir = pr.spec.CodeDir
+	// Its own process group, so that killing the group takes whatever it started too;
+	// Pdeathsig so that it does not outlive a server killed with -9.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	pr.cmd = cmd
+	pr.srv = &http.Server{
+		Handler:        pr,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       log.New(io.Discard, "", 0),
+	}
+	go pr.srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed when the process is reaped
+
+	if err := cmd.Start(); err != nil {
+		pr.srv.Close()
+		pr.outR.Close()
+		pr.outW.Close()
+		var pe *os.PathError
+		if errors.As(err, &pe) && runtimeKind(pr.spec.Runtime) == kindProvided {
+			return &outcome{isError: true, body: errorJSON("Runtime.InvalidEntrypoint",
+				"RequestId: "+requestID+" Error: Couldn't find valid bootstrap(s): ["+filepath.Join(pr.spec.CodeDir, "bootstrap")+"]")}, nil
+		}
+		return nil, fmt.Errorf("sandbox: starting %s: %w", pr.spec.Function, err)
+	}
+	p.mu.Lock()
+	pr.pid = cmd.Process.Pid
+	pr.started = true
+	closed := p.closed
+	p.wg.Add(1)
+	p.mu.Unlock()
+	if closed {
+		pr.kill()
+	}
+	go pr.readOutput()
+	go pr.reap()
+	p.o.Logger.Debug("lambda process started", "function", pr.spec.Function, "pid", pr.pid, "stream", stream)
+	return nil, nil
+}
+
+// reap waits for the process, kills what remains of its group and closes its listener.
+func (pr *proc) reap() {
+	defer pr.pool.wg.Done()
+	err := pr.cmd.Wait()
+	_ = syscall.Kill(-pr.pid, syscall.SIGKILL)
+	pr.outW.Close()
+	// A grandchild that left the group may hold the pipe open: do not wait on it for long.
+	t := time.AfterFunc(2*time.Second, func() { pr.outR.Close() })
+	<-pr.reader
+	t.Stop()
+	pr.outR.Close()
+	pr.exitErr = err
+	close(pr.exited)
+	pr.srv.Close()
+	pr.pool.o.Logger.Debug("lambda process exited", "function", pr.spec.Function, "pid", pr.pid, "err", err)
+	pr.pool.exited(pr)
+}
+
+// ending says how an invocation ended.
+type ending int
+
+const (
+	endAnswered ending = iota
+	endExited
+	endTimeout
+	endCancelled
+	endInitError
+)
+
+// invoke runs inv on pr (starting it first if it is new) and gives pr back to the pool.
+func (pr *proc) invoke(ctx context.Context, inv *Invocation) (*Result, error) {
+	p := pr.pool
+	cold := !pr.started
+	var initDur time.Duration
+	var initFail *outcome
+	kindEnd := endAnswered
+	begin := time.Now()
+	if cold {
+		var err error
+		initFail, err = pr.start(inv.RequestID, inv.TailLog)
+		if err != nil {
+			p.release(pr)
+			return nil, err
+		}
+		if initFail == nil {
+			initFail, kindEnd, err = pr.awaitInit(ctx)
+			if err != nil {
+				pr.kill()
+				p.release(pr)
+				return nil, err
+			}
+		} else {
+			kindEnd = endInitError
+		}
+		initDur = time.Since(begin)
+	}
+	start := time.Now()
+	c := &call{
+		id:            inv.RequestID,
+		payload:       inv.Payload,
+		deadlineMs:    strconv.FormatInt(start.Add(pr.spec.Timeout).UnixMilli(), 10),
+		clientContext: decodeClientContext(inv.ClientContext),
+		invokedArn:    inv.InvokedArn,
+		done:          make(chan outcome, 1),
+	}
+	pr.log.begin(c.id, pr.spec.Version, inv.TailLog, cold)
+	var o outcome
+	if initFail != nil {
+		o = *initFail
+	} else if kindEnd == endAnswered {
+		timer := time.NewTimer(pr.spec.Timeout)
+		delivered := false
+		o, kindEnd = pr.await(c, timer, &delivered, ctx.Done())
+		if kindEnd == endCancelled {
+			// Lambda does not stop an invocation whose caller left: let it end, then reuse.
+			go func() {
+				o, k := pr.await(c, timer, &delivered, nil)
+				timer.Stop()
+				pr.finish(c, o, k, start, cold, initDur, false)
+				p.release(pr)
+			}()
+			return nil, fmt.Errorf("sandbox: invoking %s: %w", pr.spec.Function, ctx.Err())
+		}
+		timer.Stop()
+	}
+	res := pr.finish(c, o, kindEnd, start, cold, initDur, inv.TailLog)
+	p.release(pr)
+	if kindEnd == endExited && pr.retired {
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+	}
+	return res, nil
+}
+
+// awaitInit waits for the runtime's first GET …/next (init done), an init error, its exit or
+// Lambda's init limit.
+func (pr *proc) awaitInit(ctx context.Context) (*outcome, ending, error) {
+	t := time.NewTimer(initLimit)
+	defer t.Stop()
+	select {
+	case <-pr.initDone:
+		return nil, endAnswered, nil
+	case o := <-pr.initErr:
+		pr.kill()
+		<-pr.exited
+		return &o, endInitError, nil
+	case <-pr.exited:
+		select {
+		case o := <-pr.initErr:
+			return &o, endInitError, nil
+		default:
+		}
+		return nil, endExited, nil
+	case <-t.C:
+		pr.kill()
+		<-pr.exited
+		return nil, endTimeout, nil
+	case <-ctx.Done():
+		return nil, endCancelled, fmt.Errorf("sandbox: starting %s: %w", pr.spec.Function, ctx.Err())
+	}
+}
+
+// await hands c to the runtime and waits for its answer, the process's end, the timeout or
+// cancel (nil: never).
+func (pr *proc) await(c *call, timer *time.Timer, delivered *bool, cancel <-chan struct{}) (outcome, ending) {
+	if !*delivered {
+		select {
+		case pr.invCh <- c:
+			*delivered = true
+		case <-pr.exited:
+			return outcome{}, endExited
+		case <-timer.C:
+			return outcome{}, endTimeout
+		case <-cancel:
+			return outcome{}, endCancelled
+		}
+	}
+	select {
+	case o := <-c.done:
+		return o, endAnswered
+	case <-pr.exited:
+		select {
+		case o := <-c.done:
+			return o, endAnswered
+		default:
+			return outcome{}, endExited
+		}
+	case <-timer.C:
+		return outcome{}, endTimeout
+	case <-cancel:
+		return outcome{}, endCancelled
+	}
+}
+
+// finish turns an ending into Lambda's result and writes END and REPORT.
+func (pr *proc) finish(c *call, o outcome, k ending, start time.Time, cold bool, initDur time.Duration, tail bool) *Result {
+	res := &Result{LogStream: pr.log.stream}
+	switch k {
+	case endAnswered:
+		pr.flushOutput()
+		res.Payload = o.body
+		if o.isError {
+			res.FunctionError = "Unhandled"
+		}
+	case endInitError:
+		res.Payload, res.FunctionError = o.body, "Unhandled"
+	case endTimeout:
+		pr.kill()
+		<-pr.exited
+		secs := pr.spec.Timeout.Seconds()
+		if cold && !pr.initDoneYet() {
+			secs = initLimit.Seconds()
+		}
+		msg := fmt.Sprintf("Task timed out after %.2f seconds", secs)
+		pr.log.write(fmt.Appendf(nil, "%s %s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), c.id, msg))
+		res.Payload = errorJSON("Sandbox.Timedout", "RequestId: "+c.id+" Error: "+msg)
+		res.FunctionError = "Unhandled"
+	case endExited:
+		msg := "exit status 0"
+		if pr.exitErr != nil {
+			msg = pr.exitErr.Error()
+		}
+		res.Payload = errorJSON("Runtime.ExitError", "RequestId: "+c.id+" Error: Runtime exited with error: "+msg)
+		res.FunctionError = "Unhandled"
+	}
+	res.Duration = time.Since(start)
+	res.Log = pr.log.end(c.id, res.Duration, pr.spec.MemoryMB, pr.maxMemoryMB(), cold, initDur, tail)
+	return res
+}
+
+func (pr *proc) initDoneYet() bool {
+	select {
+	case <-pr.initDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// flushOutput waits until the output reader has read everything the process wrote before
+// answering: the marker written now comes after it in the pipe.
+func (pr *proc) flushOutput() {
+	if _, err := pr.outW.Write(flushMarker); err != nil {
+		return
+	}
+	select {
+	case <-pr.flushed:
+	case <-pr.reader:
+	}
+}
+
+// maxMemoryMB reads the process's peak resident size (VmHWM), as REPORT's Max Memory Used.
+func (pr *proc) maxMemoryMB() int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pr.pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	i := bytes.Index(b, []byte("\nVmHWM:"))
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+len("\nVmHWM:"):])
+	if len(f) == 0 {
+		return 0
+	}
+	kb, err := strconv.Atoi(string(f[0]))
+	if err != nil {
+		return 0
+	}
+	return (kb + 1023) / 1024
+}
+
+// decodeClientContext turns the Invoke API's base64 client context into the JSON the Runtime
+// API carries; what is not base64 is passed as is.
+func decodeClientContext(s string) string {
+	if s == "" {
+		return ""
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return s
+	}
+	return string(b)
+}
+
+// errorJSON is Lambda's {"errorType","errorMessage"} for errors the platform itself reports.
+func errorJSON(typ, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}{typ, msg})
+	return b
+}
