@@ -2,17 +2,24 @@
 // functions kept in the store so that every node has them, and invocations carried out by
 // package sandbox as local processes speaking the Lambda Runtime API.
 //
-// CONTRACT FILE written by the lead before the Lambda work started; the Lambda API helper owns
-// this package (but not sandbox/) and replaces every stub body below.
+// A function's configuration is JSON owned by this package (config), stored with the code zip
+// by store.FunctionCreate; its code is unpacked once per SHA-256 under DataDir/lambda/code,
+// where every node finds it or unpacks it again from the store. Only $LATEST exists: there are
+// no published versions or aliases yet.
 package lambda
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/lambda/sandbox"
 	"github.com/stepline/stepline/internal/store"
 )
 
@@ -27,19 +34,82 @@ type Options struct {
 	// Endpoint is this server's URL, given to function processes as AWS_ENDPOINT_URL.
 	Endpoint string
 	Logger   *slog.Logger
+	// CacheTTL is how long Invoke trusts a function it read from the store before reading it
+	// again (0: one second). Changes made through this node are seen at once; those made
+	// through another node sharing the database, within CacheTTL.
+	CacheTTL time.Duration
 }
 
 // Service is the Lambda service of one node.
-type Service struct{}
+type Service struct {
+	o       Options
+	pool    *sandbox.Pool
+	mux     *http.ServeMux
+	codeDir string
+
+	mu       sync.RWMutex
+	cache    map[string]*function // by name
+	unpacked map[string]bool      // code digests known to be on disk
+	closed   bool
+	// unpacking serialises the unpacking of one digest in this process; nodes sharing DataDir
+	// are kept apart by the rename (see ensureCode).
+	unpacking sync.Map // digest → *sync.Mutex
+
+	// events are Event invocations still running; Close waits for them.
+	events sync.WaitGroup
+}
 
 // New checks the options and returns the service.
-func New(o Options) (*Service, error) { return nil, errors.New("lambda: not written yet") }
+func New(o Options) (*Service, error) {
+	switch {
+	case o.Store == nil:
+		return nil, errors.New("lambda: Options.Store is required")
+	case o.Account == "" || o.Region == "":
+		return nil, errors.New("lambda: Options.Account and Options.Region are required")
+	case o.DataDir == "":
+		return nil, errors.New("lambda: Options.DataDir is required")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = time.Second
+	}
+	s := &Service{o: o, codeDir: filepath.Join(o.DataDir, "lambda", "code"),
+		cache: map[string]*function{}, unpacked: map[string]bool{}}
+	logDir := filepath.Join(o.DataDir, "lambda", "logs")
+	for _, d := range []string{s.codeDir, logDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("lambda: %w", err)
+		}
+	}
+	pool, err := sandbox.New(sandbox.Options{Endpoint: o.Endpoint, Region: o.Region, Account: o.Account,
+		LogDir: logDir, Clock: o.Clock, Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	s.pool = pool
+	s.routes()
+	return s, nil
+}
 
 // ServeHTTP answers the Lambda API.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {}
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
 
-// Close stops every function process.
-func (s *Service) Close() error { return nil }
+// Close waits for the Event invocations still running (each bounded by its function's
+// timeout), then stops every function process. Invocations after Close fail.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.events.Wait()
+	return s.pool.Close()
+}
 
 // InvokeParams is one Invoke call, as the API and Task states make it.
 type InvokeParams struct {
@@ -50,6 +120,8 @@ type InvokeParams struct {
 	Payload        []byte
 	ClientContext  string // base64 JSON
 	LogType        string // None ("") or Tail
+	// RequestID is the invocation's id (aws_request_id); "" makes a new one.
+	RequestID string
 }
 
 // InvokeResult is Invoke's answer.
@@ -59,6 +131,7 @@ type InvokeResult struct {
 	Payload         []byte // the function's result, or Lambda's error JSON on a function error
 	ExecutedVersion string
 	LogResult       string // base64 of the log's last 4 KB, with LogType Tail
+	RequestID       string
 }
 
 // Error is a Lambda API error as AWS sends it: the code (x-amzn-ErrorType and "Type" in the
@@ -70,8 +143,3 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Invoke invokes a function.
-func (s *Service) Invoke(ctx context.Context, p *InvokeParams) (*InvokeResult, error) {
-	return nil, errors.New("lambda: not written yet")
-}
