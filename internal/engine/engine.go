@@ -47,6 +47,11 @@ type Options struct {
 	LeaseTTL time.Duration
 	// PollInterval is how often the store is asked for due timers and messages (default 50ms).
 	PollInterval time.Duration
+	// TaskClaimTTL is how long a dispatched task stays hidden from other nodes (default 30s).
+	// The node running it renews the claim every third of it for as long as the task runs
+	// (a Lambda task may take 15 minutes), so only the task of a node that died comes back,
+	// to any node, about TaskClaimTTL after its last renewal.
+	TaskClaimTTL time.Duration
 	// BatchSize caps the executions stepped in one commit (default 512).
 	BatchSize int
 	// Retention is how long an execution is kept after it ended (default 90 days, as AWS keeps
@@ -154,6 +159,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 512
+	}
+	if o.TaskClaimTTL == 0 {
+		o.TaskClaimTTL = defaultTaskClaimTTL
 	}
 	if o.Retention == 0 {
 		o.Retention = DefaultRetention

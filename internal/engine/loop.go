@@ -23,9 +23,10 @@ import (
 // claimTTL bounds how long a claimed row stays hidden from other nodes while this one works on it.
 const claimTTL = 10 * time.Second
 
-// effectClaimTTL is how long a dispatched task is left to its runner before the outbox offers it
-// again (at-least-once: runners get the same task id and idempotency key).
-const effectClaimTTL = 5 * time.Minute
+// defaultTaskClaimTTL is how long a dispatched task is left to its runner before the outbox
+// offers it again (at-least-once: runners get the same task id and idempotency key), unless the
+// runner's node renews the claim (runTask), which it does while the task runs.
+const defaultTaskClaimTTL = 30 * time.Second
 
 // The loop overlaps a round's commit with the next round: it steps the executions it claimed
 // (CPU work: restore, step, snapshot) while the previous round's commit runs, then starts this
@@ -446,7 +447,7 @@ func (e *Engine) commit(ctx context.Context, st *stepped) error {
 
 // dispatch claims outbox effects and starts them. It returns how many it started.
 func (e *Engine) dispatch(ctx context.Context, now time.Time) (int, error) {
-	effects, err := e.o.Store.EffectClaim(ctx, &store.EffectClaimParams{Now: now, ClaimUntil: now.Add(effectClaimTTL), Limit: e.o.BatchSize})
+	effects, err := e.o.Store.EffectClaim(ctx, &store.EffectClaimParams{Now: now, ClaimUntil: now.Add(e.o.TaskClaimTTL), Limit: e.o.BatchSize})
 	if err != nil {
 		return 0, fmt.Errorf("claiming effects: %w", err)
 	}
@@ -491,14 +492,33 @@ func (e *Engine) enqueueActivity(ctx context.Context, now time.Time, t *Task) er
 	return nil
 }
 
-// runTask runs a task with the Runner and queues its result for the execution.
+// runTask runs a task with the Runner and queues its result for the execution. The task's
+// claim is renewed while it runs. When the engine stops (ctx is done) the result is not
+// recorded: the task is abandoned to its claim's expiry, after which a node runs it again,
+// as it would had this node died.
 func (e *Engine) runTask(ctx context.Context, t *Task) {
+	if t.HeartbeatSeconds > 0 {
+		// The heartbeat timer counts from the start; other tasks are recorded started with
+		// their result, which saves a write and a step.
+		e.queue(ctx, t, &message{Kind: msgTaskStarted, TaskID: t.TaskID})
+	}
+	renewing, stopRenewing := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		e.renewClaim(renewing, t)
+	}()
 	var out string
 	var err error
 	if e.o.Runner == nil {
 		err = &TaskError{Name: "States.TaskFailed", Cause: "no task runner is configured for resource " + t.Resource}
 	} else {
 		out, err = e.o.Runner.Run(ctx, t)
+	}
+	stopRenewing()
+	<-renewed
+	if ctx.Err() != nil {
+		return
 	}
 	if errors.Is(err, ErrCallback) {
 		e.finishEffect(ctx, t, nil)
@@ -515,16 +535,45 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 	e.finishEffect(ctx, t, &msg)
 }
 
+// renewClaim pushes a running task's claim one TaskClaimTTL ahead every third of it until ctx
+// is done. A renewal that fails is tried again at the next tick: two more chances before the
+// claim lapses and another node may run the task too (which at-least-once allows).
+func (e *Engine) renewClaim(ctx context.Context, t *Task) {
+	tick := time.NewTicker(e.o.TaskClaimTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := e.o.Store.EffectClaimExtend(ctx, &store.EffectClaimExtendParams{
+			ExecutionArn: t.ExecutionArn, EffectID: t.TaskID, Until: e.o.Clock.Now().Add(e.o.TaskClaimTTL),
+		})
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("renewing a task's claim", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
+		}
+	}
+}
+
+// queue appends msg to the task's execution's inbox. It reports false when the message could
+// not be recorded; a message for an execution that ended (stopped, timed out, deleted) is
+// dropped quietly: AWS too lets such an invocation finish and ignores its result.
+func (e *Engine) queue(ctx context.Context, t *Task, msg *message) bool {
+	_, err := e.o.Store.InboxAppend(context.WithoutCancel(ctx), &store.InboxAppendParams{ExecutionArn: t.ExecutionArn, Payload: encodeMessage(*msg), Now: e.o.Clock.Now()})
+	if err != nil && !errors.Is(err, store.ErrExecutionNotRunning) && !errors.Is(err, store.ErrNotFound) {
+		e.log.Error("recording a task result", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
+		return false
+	}
+	return true
+}
+
 // finishEffect queues a task's result and removes its effect from the outbox. If the process
 // dies between the two, the effect runs again and the interpreter ignores the second result.
 func (e *Engine) finishEffect(ctx context.Context, t *Task, msg *message) {
 	ctx = context.WithoutCancel(ctx)
-	if msg != nil {
-		_, err := e.o.Store.InboxAppend(ctx, &store.InboxAppendParams{ExecutionArn: t.ExecutionArn, Payload: encodeMessage(*msg), Now: e.o.Clock.Now()})
-		if err != nil && !errors.Is(err, store.ErrExecutionNotRunning) {
-			e.log.Error("recording a task result", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
-			return
-		}
+	if msg != nil && !e.queue(ctx, t, msg) {
+		return
 	}
 	if err := e.o.Store.EffectDelete(ctx, &store.EffectDeleteParams{ExecutionArn: t.ExecutionArn, EffectID: t.TaskID}); err != nil {
 		e.log.Error("closing a task effect", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
