@@ -76,7 +76,11 @@ func (s *Service) invokeFunction(ctx context.Context, p *InvokeParams) (*InvokeR
 	if id == "" {
 		id = newID()
 	}
-	inv := &sandbox.Invocation{RequestID: id, Payload: payload, ClientContext: p.ClientContext, TailLog: p.LogType == "Tail"}
+	inv := &sandbox.Invocation{RequestID: id, Payload: payload, ClientContext: p.ClientContext, TailLog: p.LogType == "Tail",
+		InvokedArn: f.spec.Arn}
+	if ref.qualifier != "" {
+		inv.InvokedArn += ":" + ref.qualifier
+	}
 	if typ == "Event" {
 		if !s.startEvent() {
 			return nil, errService(errors.New("lambda: the service is shutting down"))
