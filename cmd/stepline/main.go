@@ -1,5 +1,6 @@
-// Command stepline runs Amazon States Language state machines: `stepline run` executes one
-// definition in-process, `stepline validate` checks one as AWS would.
+// Command stepline runs Amazon States Language state machines: `stepline serve` serves the AWS
+// APIs on one port, `stepline run` executes one definition in-process, `stepline validate`
+// checks one as AWS would.
 package main
 
 import (
@@ -21,8 +22,8 @@ import (
 )
 
 const usage = `usage:
-  stepline serve [--addr 127.0.0.1:8083] [--db ./stepline.db | sqlite:PATH | postgres://…] [--project DIR] [--wait-scale F]
-                 [--account ID] [--region NAME] [--node NAME] [--auth FILE]
+  stepline serve [--addr 127.0.0.1:8083] [--db ./stepline.db | sqlite:PATH | postgres://…] [--data DIR] [--project DIR]
+                 [--wait-scale F] [--account ID] [--region NAME] [--node NAME] [--auth FILE] [--insecure]
   stepline run FILE [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F]
   stepline validate FILE [--type STANDARD|EXPRESS]
 `

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
-	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/server"
+	"github.com/stepline/stepline/internal/sigv4"
 )
 
 // stopTimeout bounds a graceful stop: in-flight requests, running tasks, releasing leases.
@@ -21,13 +22,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var o server.Options
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8083", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&o.DB, "db", "./stepline.db", "database: a file path or sqlite:PATH for SQLite, postgres://… for PostgreSQL")
+	fs.StringVar(&o.DataDir, "data", "", "folder of function code, logs and buckets; nodes may share it (default stepline-data beside a SQLite database, ./stepline-data otherwise)")
 	fs.StringVar(&o.Project, "project", "", "project directory with local task runners (not used yet)")
 	fs.Float64Var(&o.WaitScale, "wait-scale", 1, "multiply every wait (Wait states, retries, timeouts) by this factor")
 	fs.StringVar(&o.Account, "account", "123456789012", "AWS account id used in ARNs")
 	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
 	fs.StringVar(&o.Node, "node", "", "name of this node in execution leases (default hostname-pid)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 30*time.Second, "how long a dead node's executions wait before another node takes them over")
-	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests must then be SigV4-signed with one")
+	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests to every service must then be SigV4-signed with one")
+	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without --auth, letting anyone who reaches it run code")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -46,13 +49,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "stepline serve: --wait-scale must not be negative and --lease-ttl must be positive")
 		return exitInvalid
 	}
+	// Stepline runs the code that clients upload (Lambda functions): open to the network
+	// without keys, it would run anybody's.
+	if *authFile == "" && !*insecure && !loopback(o.Addr) {
+		fmt.Fprintf(stderr, "stepline serve: refusing to listen on %s without --auth: it runs uploaded Lambda code; "+
+			"give --auth FILE, or --insecure to accept the risk\n", o.Addr)
+		return exitInvalid
+	}
 	if *authFile != "" {
-		if o.Auth, err = awsapi.LoadCredentials(*authFile); err != nil {
+		if o.Auth, err = sigv4.LoadCredentials(*authFile); err != nil {
 			fmt.Fprintf(stderr, "stepline serve: --auth: %v\n", err)
 			return exitInvalid
 		}
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *authFile == "" && !loopback(o.Addr) {
+		o.Logger.Warn("--insecure: serving without --auth on a non-loopback address; anyone who reaches it can run code", "addr", o.Addr)
+	}
 	srv, err := server.New(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "stepline serve: %v\n", err)
@@ -75,4 +88,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailed
 	}
 	return exitOK
+}
+
+// loopback reports whether addr listens on the loopback interface only: 127.0.0.0/8, ::1 or
+// localhost. An empty host listens on every interface, and another name may resolve to any.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -2,6 +2,7 @@
 // AWS CLI, boto3 and the AWS SDKs work against Stepline unchanged: POST / with the action named
 // in X-Amz-Target, JSON bodies, AWS's error codes and HTTP statuses, timestamps as epoch
 // seconds. The operations themselves live in package service; this package only translates.
+// Signatures (--auth) are verified before a request gets here, by the server's router.
 package awsapi
 
 import (
@@ -19,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/store"
 )
@@ -38,11 +38,6 @@ type Options struct {
 	Logger  *slog.Logger
 	// ActivityPoll is how long GetActivityTask waits for a task (default 60s, as AWS).
 	ActivityPoll time.Duration
-	// Auth, when not empty, makes every request prove with a SigV4 signature that it holds
-	// one of these access keys.
-	Auth Credentials
-	// Clock is what signatures' dates are checked against; it defaults to the real clock.
-	Clock clock.Clock
 }
 
 // API is the http.Handler of the Step Functions API.
@@ -75,9 +70,6 @@ func New(o Options) (*API, error) {
 	}
 	if o.ActivityPoll == 0 {
 		o.ActivityPoll = service.ActivityPoll
-	}
-	if o.Clock == nil {
-		o.Clock = clock.Real{}
 	}
 	a := &API{o: o, log: o.Logger}
 	a.polls, a.stopPolls = context.WithCancel(context.Background())
@@ -207,11 +199,6 @@ func (a *API) serve(r *http.Request, target, name string) (any, error) {
 	}
 	if len(body) > MaxRequestBody {
 		return nil, tooLarge()
-	}
-	if len(a.o.Auth) > 0 {
-		if err := a.o.Auth.verify(r, body, a.o.Clock.Now()); err != nil {
-			return nil, err
-		}
 	}
 	act := a.actions[name]
 	if !strings.HasPrefix(target, TargetPrefix) || act == nil {

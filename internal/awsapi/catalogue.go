@@ -41,17 +41,13 @@ var catalogue = map[string]int{
 	"TooManyTags":                    http.StatusBadRequest,
 	"ValidationException":            http.StatusBadRequest,
 
-	// The AWS JSON protocol's common errors.
-	"IncompleteSignatureException":        http.StatusBadRequest,
-	"InternalFailure":                     http.StatusInternalServerError,
-	"InvalidSignatureException":           http.StatusBadRequest,
-	"MissingAuthenticationTokenException": http.StatusBadRequest,
-	"RequestEntityTooLargeException":      http.StatusRequestEntityTooLarge,
-	"SerializationException":              http.StatusBadRequest,
-	"ServiceUnavailable":                  http.StatusServiceUnavailable,
-	"ThrottlingException":                 http.StatusBadRequest,
-	"UnknownOperationException":           http.StatusBadRequest,
-	"UnrecognizedClientException":         http.StatusBadRequest,
+	// The AWS JSON protocol's common errors (those of signatures are the server's router's).
+	"InternalFailure":                http.StatusInternalServerError,
+	"RequestEntityTooLargeException": http.StatusRequestEntityTooLarge,
+	"SerializationException":         http.StatusBadRequest,
+	"ServiceUnavailable":             http.StatusServiceUnavailable,
+	"ThrottlingException":            http.StatusBadRequest,
+	"UnknownOperationException":      http.StatusBadRequest,
 }
 
 // Codes of the protocol's own errors.

@@ -82,7 +82,7 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition: def, Input: p.Input, StateMachineName: sm.Name, ExecutionName: p.Name, RoleArn: sm.RoleArn,
 		Type: asl.Express, Sync: sync, Account: e.o.Account, Region: e.o.Region, Clock: e.o.Clock,
-		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: e.expressTask(x.Arn),
+		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: InprocTask(e.o.Runner, x.Arn),
 	})
 	x.StopDate = e.o.Clock.Now().UTC().Truncate(time.Millisecond)
 	switch {
@@ -99,26 +99,34 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 	return nil
 }
 
-// expressTask carries out an Express execution's task with the Runner, as the durable engine
-// does, but waits for it in place: there is no outbox to come back to.
-func (e *Engine) expressTask(arn string) func(context.Context, interp.ScheduleTask) interp.Event {
+// InprocTask adapts a Runner to the in-process runner (package inproc) for one execution: the
+// task is carried out as the durable engine carries it out, but waited for in place, as there
+// is no outbox to come back to. Express executions, `stepline run` and the conformance tests
+// run tasks through it; a nil Runner fails every task. A task that would complete through its
+// task token fails too: nothing can send the token's result to an execution run in memory.
+func InprocTask(r Runner, executionArn string) func(context.Context, interp.ScheduleTask) interp.Event {
 	return func(ctx context.Context, s interp.ScheduleTask) interp.Event {
 		t := &Task{
-			ExecutionArn: arn, TaskID: s.TaskID, StateName: s.StateName, Resource: s.Resource,
+			ExecutionArn: executionArn, TaskID: s.TaskID, StateName: s.StateName, Resource: s.Resource,
 			Parameters: jsonv.String(s.Parameters), TimeoutSeconds: s.TimeoutSeconds, HeartbeatSeconds: s.HeartbeatSeconds,
+			Token: s.Token,
 		}
 		var out string
 		var err error
-		if e.o.Runner == nil {
+		if r == nil {
 			err = &TaskError{Name: sferr.TaskFailed, Cause: "no task runner is configured for resource " + t.Resource}
 		} else {
-			out, err = e.o.Runner.Run(ctx, t)
+			out, err = r.Run(ctx, t)
 		}
 		if err == nil {
 			return interp.TaskSucceeded{TaskID: s.TaskID, Output: out}
 		}
 		var te *TaskError
-		if !errors.As(err, &te) {
+		switch {
+		case errors.As(err, &te):
+		case errors.Is(err, ErrCallback):
+			te = &TaskError{Name: sferr.TaskFailed, Cause: "the resource " + t.Resource + " completes through a task token, which an execution run in memory cannot receive"}
+		default:
 			te = &TaskError{Name: sferr.TaskFailed, Cause: err.Error()}
 		}
 		return interp.TaskFailed{TaskID: s.TaskID, Error: te.Name, Cause: te.Cause}

@@ -12,14 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
 
-	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/server"
+	"github.com/stepline/stepline/internal/sigv4"
 )
 
 // TestAuth signs requests with the SDK's own SigV4 signer and checks that only the configured
 // keys get in.
 func TestAuth(t *testing.T) {
-	b := setup(t, server.Options{Auth: awsapi.Credentials{"AKIDEXAMPLE": "secret", "AKIDOTHER": "other-secret"}})
+	b := setup(t, server.Options{Auth: sigv4.Credentials{"AKIDEXAMPLE": "secret", "AKIDOTHER": "other-secret"}})
 	tests := []struct {
 		name           string
 		key, secret    string
@@ -64,7 +64,7 @@ func TestAuth(t *testing.T) {
 // TestAuthRefusesTamperedAndUnsignedRequests sends raw requests: no signature, a malformed
 // one, and a signed request whose body was changed after signing.
 func TestAuthRefusesTamperedAndUnsignedRequests(t *testing.T) {
-	b := setup(t, server.Options{Auth: awsapi.Credentials{"AKIDEXAMPLE": "secret"}})
+	b := setup(t, server.Options{Auth: sigv4.Credentials{"AKIDEXAMPLE": "secret"}})
 	// Capture a genuinely signed request from the SDK, then replay it with another body.
 	var signed http.Header
 	client := sfn.New(sfn.Options{

@@ -1,6 +1,6 @@
-// Package server wires one http.Server for `stepline serve`: the AWS API on POST /, health on
-// GET /healthz, metrics on GET /metrics, with the store and the engine behind them, and one
-// start/stop lifecycle for all of it.
+// Package server wires one http.Server for `stepline serve`: every AWS service Stepline serves
+// on one port behind one router (router.go), health on GET /healthz, metrics on GET /metrics,
+// with the store and the engine behind them, and one start/stop lifecycle for all of it.
 package server
 
 import (
@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/service"
+	"github.com/stepline/stepline/internal/sigv4"
 	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/dsn"
 )
@@ -31,6 +33,10 @@ type Options struct {
 	Addr string
 	// DB names the database (see package dsn).
 	DB string
+	// DataDir holds what lives on disk rather than in the database (unpacked function code,
+	// logs, bucket folders); nodes may share it. Defaults to stepline-data beside a SQLite
+	// database file, ./stepline-data otherwise.
+	DataDir string
 	// Project is the directory of local task runners; not used yet.
 	Project string
 	// WaitScale multiplies every duration executions wait on; 0 fires timers at once
@@ -46,8 +52,9 @@ type Options struct {
 	LeaseTTL time.Duration
 	// ActivityPoll is how long GetActivityTask waits for a task (0: 60s, as AWS).
 	ActivityPoll time.Duration
-	// Auth, when not empty, is the access keys every API request must be signed with.
-	Auth   awsapi.Credentials
+	// Auth, when not empty, is the access keys every request to every service must be signed
+	// with; health and metrics stay open.
+	Auth   sigv4.Credentials
 	Clock  clock.Clock
 	Logger *slog.Logger
 }
@@ -79,6 +86,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.DB == "" {
 		o.DB = "./stepline.db"
+	}
+	if o.DataDir == "" {
+		o.DataDir = defaultDataDir(o.DB)
 	}
 	if o.Account == "" {
 		o.Account = "123456789012"
@@ -125,20 +135,27 @@ func build(o Options, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll, Clock: o.Clock,
-		Auth: o.Auth})
+	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{o: o, log: o.Logger, store: st, engine: eng, api: api}
+	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
+	// a REST one (Lambda, Scheduler, S3) by its signing name.
+	rt := newRouter([]*route{
+		{name: "states", title: "Step Functions", target: awsapi.TargetPrefix, contentType: "application/x-amz-json-1.0",
+			protocol: awsJSON, maxBody: awsapi.MaxRequestBody, handler: api},
+	}, o.Auth, o.Clock, o.Logger.With("component", "router"))
 	mux := http.NewServeMux()
 	// Patterns name no host: AWS SDKs send some actions to a "sync-" host prefix, and
-	// clients reach Stepline under whatever name they like.
-	mux.Handle("POST /{$}", api)
+	// clients reach Stepline under whatever name they like. Unsigned requests without a target
+	// land here; on POST / they are the Step Functions API's (its error, or --auth's refusal).
+	mux.Handle("POST /{$}", rt.serve("states"))
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /metrics", s.metrics)
+	rt.other = mux
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           rt,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No write timeout: GetActivityTask long-polls for up to a minute.
 		IdleTimeout: 2 * time.Minute,
@@ -146,6 +163,15 @@ func build(o Options, st store.Store) (*Server, error) {
 	}
 	s.http.RegisterOnShutdown(api.StopPolls)
 	return s, nil
+}
+
+// defaultDataDir is stepline-data beside a SQLite database file, so that a database and its
+// files travel together; ./stepline-data for PostgreSQL.
+func defaultDataDir(db string) string {
+	if driver, path, err := dsn.Parse(db); err == nil && driver == dsn.SQLite {
+		return filepath.Join(filepath.Dir(path), "stepline-data")
+	}
+	return "stepline-data"
 }
 
 // Start listens, starts the engine and serves in the background. It returns once the
