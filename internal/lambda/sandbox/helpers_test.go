@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,7 +46,7 @@ func goFunction(t testing.TB) string {
 		if goFuncErr = os.Mkdir(goFuncDir, 0o755); goFuncErr != nil {
 			return
 		}
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o",
+		cmd := exec.Command("go", "build", "-o",
 			filepath.Join(goFuncDir, "bootstrap"), "./testdata/goecho")
 		cmd.Env = append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -19,8 +20,11 @@ var flushMarker = []byte("\x00\x1bstepline-log-flush\x1b\x00")
 // logStream is one process's log stream file, plus the part of the current invocation that
 // goes to Result.Log.
 type logStream struct {
-	mu      sync.Mutex
-	f       *os.File
+	mu sync.Mutex
+	f  *os.File
+	// w buffers the file: an invocation's START, output, END and REPORT usually reach it in
+	// one write, at the invocation's end (or when 32 KiB are pending, or the process ends).
+	w       *bufio.Writer
 	path    string
 	stream  string
 	size    int64
@@ -44,6 +48,7 @@ func (l *logStream) open(path, stream string, maxFile int64, limit int, capture 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.f, l.path, l.stream, l.maxFile, l.limit, l.capture = f, path, stream, maxFile, limit, capture
+	l.w = bufio.NewWriterSize(f, 32<<10)
 	return nil
 }
 
@@ -51,8 +56,18 @@ func (l *logStream) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f != nil {
+		l.w.Flush()
 		l.f.Close()
 		l.f = nil
+	}
+}
+
+// flush writes what the buffer holds to the file.
+func (l *logStream) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.w.Flush()
 	}
 }
 
@@ -88,6 +103,7 @@ func (l *logStream) fileWrite(b []byte) {
 		return
 	}
 	if l.size+int64(len(b)) > l.maxFile && l.size > 0 {
+		l.w.Flush()
 		l.f.Close()
 		l.f = nil
 		_ = os.Rename(l.path, l.path+".1")
@@ -96,11 +112,12 @@ func (l *logStream) fileWrite(b []byte) {
 			return
 		}
 		l.f, l.size = f, 0
+		l.w.Reset(f)
 	}
 	if int64(len(b)) > l.maxFile {
 		b = b[:l.maxFile]
 	}
-	n, _ := l.f.Write(b)
+	n, _ := l.w.Write(b)
 	l.size += int64(n)
 }
 
@@ -151,6 +168,9 @@ func (l *logStream) end(id string, d time.Duration, memMB, usedMB int, cold bool
 	}
 	l.capture = false
 	l.fileWrite(line)
+	if l.f != nil {
+		l.w.Flush()
+	}
 	l.buf, l.dropped = l.buf[:0], 0
 	return out
 }

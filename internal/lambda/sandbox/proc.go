@@ -54,6 +54,9 @@ type proc struct {
 	exited   chan struct{} // closed once the process is reaped and its output read
 	exitErr  error         // set before exited is closed
 
+	memMB int       // the last Max Memory Used read, by the invocation owning the process
+	memAt time.Time // when
+
 	mu  sync.Mutex // guards cur and its answered flag
 	cur *call      // the invocation the runtime is working on
 }
@@ -197,6 +200,7 @@ func (pr *proc) reap() {
 	t.Stop()
 	pr.outR.Close()
 	pr.exitErr = err
+	pr.log.flush()
 	close(pr.exited)
 	pr.srv.Close()
 	pr.pool.o.Logger.Debug("lambda process exited", "function", pr.spec.Function, "pid", pr.pid, "err", err)
@@ -401,8 +405,21 @@ func (pr *proc) flushOutput() {
 }
 
 // maxMemoryMB reads the process's peak resident size (VmHWM), as REPORT's Max Memory Used.
+// Reading /proc/PID/status costs tens of microseconds, more than the rest of a warm invocation,
+// so a value younger than memRefresh is reused: a peak shows up in a later REPORT.
 func (pr *proc) maxMemoryMB() int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pr.pid) + "/status")
+	if now := time.Now(); pr.memMB == 0 || now.Sub(pr.memAt) >= memRefresh {
+		if mb := readMaxMemoryMB(pr.pid); mb > 0 {
+			pr.memMB, pr.memAt = mb, now
+		}
+	}
+	return pr.memMB
+}
+
+const memRefresh = 250 * time.Millisecond
+
+func readMaxMemoryMB(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
