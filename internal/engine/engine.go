@@ -142,6 +142,9 @@ func New(o Options) (*Engine, error) {
 	if o.WaitScale < 0 {
 		return nil, errors.New("engine: Options.WaitScale must not be negative")
 	}
+	if o.TaskClaimTTL < 0 {
+		return nil, errors.New("engine: Options.TaskClaimTTL must not be negative")
+	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
@@ -282,7 +285,10 @@ func (e *Engine) create(ctx context.Context, p *store.ExecutionCreateParams) err
 	}
 }
 
-// Stop ends the loop and waits for running tasks to report. Calling it again does nothing.
+// Stop ends the loop, cancels the context of running tasks and waits for their runners to
+// return. Their results are not recorded: like the tasks of a node that died, they run again,
+// on whichever node claims them once their claims lapse (Options.TaskClaimTTL). Calling it
+// again does nothing.
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.stop == nil {
 		return nil
