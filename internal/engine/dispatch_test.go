@@ -234,3 +234,32 @@ func TestStopDropsRunningTaskResult(t *testing.T) {
 		t.Fatalf("history\n got %s\nwant %s", got, want)
 	}
 }
+
+// callbackRunner hands every task over to be completed through its token, as
+// lambda:invoke.waitForTaskToken does once the function was invoked.
+type callbackRunner struct{}
+
+func (callbackRunner) Run(context.Context, *engine.Task) (string, error) {
+	return "", engine.ErrCallback
+}
+
+// TestHeartbeatOfRunnerTask: a task with HeartbeatSeconds is recorded started when its runner
+// takes it, so that its heartbeat timer runs: no heartbeat within it times the task out.
+func TestHeartbeatOfRunnerTask(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
+	e := newEngine(t, s, "n1", engine.Options{Runner: callbackRunner{}, WaitScale: 0.01})
+	sm := createMachine(t, s, "callback", `{"StartAt":"L","States":{"L":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+		"HeartbeatSeconds":1,"Parameters":{"FunctionName":"f","Payload":{"token.$":"$$.Task.Token"}},"End":true}}}`)
+	ex, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: "e1", Input: `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitEnd(t, s, ex.Arn)
+	if got.Status != store.StatusFailed || deref(got.Error) != "States.HeartbeatTimeout" {
+		t.Fatalf("status %s error %s", got.Status, deref(got.Error))
+	}
+	want := "ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskTimedOut ExecutionFailed"
+	if got := eventTypes(t, s, ex.Arn); got != want {
+		t.Fatalf("history\n got %s\nwant %s", got, want)
+	}
+}

@@ -501,6 +501,7 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 		// The heartbeat timer counts from the start; other tasks are recorded started with
 		// their result, which saves a write and a step.
 		e.queue(ctx, t, &message{Kind: msgTaskStarted, TaskID: t.TaskID})
+		e.poke()
 	}
 	renewing, stopRenewing := context.WithCancel(ctx)
 	renewed := make(chan struct{})
