@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -43,7 +45,7 @@ type server struct {
 	dataDir string
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t testing.TB) *server {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "stepline.db")})
@@ -51,11 +53,16 @@ func newServer(t *testing.T) *server {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := lambda.New(lambda.Options{Store: st, Account: account, Region: "us-east-1", DataDir: filepath.Join(dir, "data")})
+	// The endpoint is known once the server listens: listen, then give it the service.
+	hs := httptest.NewUnstartedServer(nil)
+	svc, err := lambda.New(lambda.Options{Store: st, Account: account, Region: "us-east-1", DataDir: filepath.Join(dir, "data"),
+		Endpoint: "http://" + hs.Listener.Addr().String()})
 	if err != nil {
+		hs.Close()
 		t.Fatalf("lambda.New: %v", err)
 	}
-	hs := httptest.NewServer(svc)
+	hs.Config.Handler = svc
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		if err := svc.Close(); err != nil {
@@ -178,6 +185,20 @@ func TestFunctionLifecycle(t *testing.T) {
 		if err != nil || aws.ToString(got.Configuration.FunctionName) != "hello" || aws.ToString(got.Code.RepositoryType) != "S3" {
 			t.Fatalf("GetFunction(%s) = %+v, %v", name, got, err)
 		}
+	}
+	// Code.Location serves the zip, as AWS's presigned URL does.
+	got, err := c.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("hello")})
+	if err != nil {
+		t.Fatalf("GetFunction: %v", err)
+	}
+	resp, err := http.Get(aws.ToString(got.Code.Location))
+	if err != nil {
+		t.Fatalf("GET Code.Location: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !bytes.Equal(body, zipBytes) {
+		t.Fatalf("GET %s = %d, %d bytes, %v; want the zip", aws.ToString(got.Code.Location), resp.StatusCode, len(body), err)
 	}
 	_, err = c.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("hello:1")})
 	var notFound *types.ResourceNotFoundException
