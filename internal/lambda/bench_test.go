@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -37,7 +36,7 @@ func goEcho(tb testing.TB) []byte {
 		}
 		defer os.RemoveAll(dir)
 		bin := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./sandbox/testdata/goecho")
+		cmd := exec.Command("go", "build", "-o", bin, "./sandbox/testdata/goecho")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			goEchoErr = fmt.Errorf("go build: %w\n%s", err, out)
