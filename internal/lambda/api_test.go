@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/sqlite"
 )
 
@@ -43,6 +44,7 @@ type server struct {
 	url     string
 	client  *awslambda.Client
 	dataDir string
+	close   func() error // closes the service before the test's end
 }
 
 func newServer(t testing.TB) *server {
@@ -53,20 +55,29 @@ func newServer(t testing.TB) *server {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newNode(t, st, filepath.Join(dir, "data"), 0)
+}
+
+// newNode is a server on a given store: several of them are the nodes of one cluster.
+func newNode(t testing.TB, st store.Store, dataDir string, ttl time.Duration) *server {
+	t.Helper()
 	// The endpoint is known once the server listens: listen, then give it the service.
 	hs := httptest.NewUnstartedServer(nil)
-	svc, err := lambda.New(lambda.Options{Store: st, Account: account, Region: "us-east-1", DataDir: filepath.Join(dir, "data"),
-		Endpoint: "http://" + hs.Listener.Addr().String()})
+	svc, err := lambda.New(lambda.Options{Store: st, Account: account, Region: "us-east-1", DataDir: dataDir,
+		Endpoint: "http://" + hs.Listener.Addr().String(), CacheTTL: ttl})
 	if err != nil {
 		hs.Close()
 		t.Fatalf("lambda.New: %v", err)
 	}
 	hs.Config.Handler = svc
 	hs.Start()
+	closed := false
 	t.Cleanup(func() {
 		hs.Close()
-		if err := svc.Close(); err != nil {
-			t.Errorf("Close: %v", err)
+		if !closed {
+			if err := svc.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
 		}
 	})
 	client := awslambda.New(awslambda.Options{
@@ -75,7 +86,7 @@ func newServer(t testing.TB) *server {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		RetryMaxAttempts: 1,
 	})
-	return &server{svc: svc, url: hs.URL, client: client, dataDir: filepath.Join(dir, "data")}
+	return &server{svc: svc, url: hs.URL, client: client, dataDir: dataDir, close: func() error { closed = true; return svc.Close() }}
 }
 
 type file struct {
@@ -113,10 +124,11 @@ func cmpOr(m, d fs.FileMode) fs.FileMode {
 
 // pythonApp is a handler that echoes, fails, prints or writes a file, as its event asks.
 const pythonApp = `
-import json, os, sys
+import json, os, sys, time
 
 def handler(event, context):
     print("handling", json.dumps(event))
+    time.sleep(event.get("sleep", 0))
     if event.get("fail"):
         raise ValueError(event["fail"])
     if event.get("touch"):
@@ -593,5 +605,63 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTwoNodes: nodes sharing a database share functions; one that did not create a function
+// unpacks its code from the store, and sees another node's update.
+func TestTwoNodes(t *testing.T) {
+	t.Parallel()
+	requirePython(t)
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "stepline.db")})
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := newNode(t, st, filepath.Join(dir, "a"), 0)
+	b := newNode(t, st, filepath.Join(dir, "b"), time.Nanosecond) // re-reads on every Invoke
+	createPython(t, a, "shared")
+	out, err := invokeJSON(t, b, &awslambda.InvokeInput{FunctionName: aws.String("shared")}, map[string]any{"x": 1})
+	if err != nil || string(out.Payload) != `{"echo": {"x": 1}, "env": "", "fn": "shared"}` {
+		t.Fatalf("Invoke on the other node = %+v, %v", out, err)
+	}
+	if _, err := a.client.UpdateFunctionCode(t.Context(), &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("shared"),
+		ZipFile: zipOf(t, file{name: "app.py", body: "def handler(e, c):\n    return 'new'\n"})}); err != nil {
+		t.Fatalf("UpdateFunctionCode: %v", err)
+	}
+	out, err = invokeJSON(t, b, &awslambda.InvokeInput{FunctionName: aws.String("shared")}, map[string]any{})
+	if err != nil || string(out.Payload) != `"new"` {
+		t.Fatalf("Invoke on the other node after an update = %s, %v", out.Payload, err)
+	}
+	if _, err := a.client.DeleteFunction(t.Context(), &awslambda.DeleteFunctionInput{FunctionName: aws.String("shared")}); err != nil {
+		t.Fatalf("DeleteFunction: %v", err)
+	}
+	_, err = b.client.Invoke(t.Context(), &awslambda.InvokeInput{FunctionName: aws.String("shared")})
+	wantAPIError(t, "Invoke on the other node after a delete", err, "ResourceNotFoundException")
+}
+
+// TestCloseWaitsForEvents: Close returns once the Event invocations accepted before it ended.
+func TestCloseWaitsForEvents(t *testing.T) {
+	t.Parallel()
+	requirePython(t)
+	s := newServer(t)
+	createPython(t, s, "slow")
+	mark := filepath.Join(t.TempDir(), "ran")
+	out, err := invokeJSON(t, s, &awslambda.InvokeInput{FunctionName: aws.String("slow"), InvocationType: types.InvocationTypeEvent},
+		map[string]any{"sleep": 0.5, "touch": mark})
+	if err != nil || out.StatusCode != 202 {
+		t.Fatalf("Invoke Event = %+v, %v", out, err)
+	}
+	if err := s.close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatalf("Close returned before the Event invocation ran: %v", err)
+	}
+	_, err = s.svc.Invoke(context.Background(), &lambda.InvokeParams{FunctionName: "slow", InvocationType: "Event"})
+	var le *lambda.Error
+	if !errors.As(err, &le) || le.Code != "ServiceException" {
+		t.Fatalf("Invoke after Close: %v", err)
 	}
 }
