@@ -92,6 +92,11 @@ func TestReservedConcurrencyThrottles(t *testing.T) {
 	if err := <-waited; !errors.Is(err, context.Canceled) {
 		t.Fatalf("waiting invocation: %v", err)
 	}
+	zero := goSpec(t, "reserved-zero")
+	zero.Reserved = true
+	if _, err := p.Invoke(context.Background(), zero, &Invocation{RequestID: newID(), Payload: []byte(`{}`)}); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("reserved concurrency 0: %v, want ErrThrottled", err)
+	}
 	p.Close()
 	if err := <-busy; !errors.Is(err, ErrClosed) {
 		t.Fatalf("busy invocation after Close: %v", err)

@@ -83,9 +83,6 @@ func newProc(p *Pool, spec *Spec, gen int) *proc {
 	if s.Version == "" {
 		s.Version = "$LATEST"
 	}
-	if s.Timeout <= 0 {
-		s.Timeout = 3 * time.Second
-	}
 	if s.MemoryMB <= 0 {
 		s.MemoryMB = 128
 	}
@@ -218,8 +215,13 @@ const (
 	endInitError
 )
 
-// invoke runs inv on pr (starting it first if it is new) and gives pr back to the pool.
-func (pr *proc) invoke(ctx context.Context, inv *Invocation) (*Result, error) {
+// invoke runs inv on pr (starting it first if it is new) and gives pr back to the pool. The
+// timeout is the caller's spec's: it is the invocation's, not the process's.
+func (pr *proc) invoke(ctx context.Context, spec *Spec, inv *Invocation) (*Result, error) {
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = 3 * time.Second
+	}
 	p := pr.pool
 	cold := !pr.started
 	var initDur time.Duration
@@ -249,7 +251,7 @@ func (pr *proc) invoke(ctx context.Context, inv *Invocation) (*Result, error) {
 	c := &call{
 		id:            inv.RequestID,
 		payload:       inv.Payload,
-		deadlineMs:    strconv.FormatInt(start.Add(pr.spec.Timeout).UnixMilli(), 10),
+		deadlineMs:    strconv.FormatInt(start.Add(timeout).UnixMilli(), 10),
 		clientContext: decodeClientContext(inv.ClientContext),
 		invokedArn:    inv.InvokedArn,
 		done:          make(chan outcome, 1),
@@ -259,7 +261,7 @@ func (pr *proc) invoke(ctx context.Context, inv *Invocation) (*Result, error) {
 	if initFail != nil {
 		o = *initFail
 	} else if kindEnd == endAnswered {
-		timer := time.NewTimer(pr.spec.Timeout)
+		timer := time.NewTimer(timeout)
 		delivered := false
 		o, kindEnd = pr.await(c, timer, &delivered, ctx.Done())
 		if kindEnd == endCancelled {
@@ -267,14 +269,14 @@ func (pr *proc) invoke(ctx context.Context, inv *Invocation) (*Result, error) {
 			go func() {
 				o, k := pr.await(c, timer, &delivered, nil)
 				timer.Stop()
-				pr.finish(c, o, k, start, cold, initDur, false)
+				pr.finish(c, o, k, timeout, start, cold, initDur, false)
 				p.release(pr)
 			}()
 			return nil, fmt.Errorf("sandbox: invoking %s: %w", pr.spec.Function, ctx.Err())
 		}
 		timer.Stop()
 	}
-	res := pr.finish(c, o, kindEnd, start, cold, initDur, inv.TailLog)
+	res := pr.finish(c, o, kindEnd, timeout, start, cold, initDur, inv.TailLog)
 	p.release(pr)
 	if kindEnd == endExited && pr.retired {
 		p.mu.Lock()
@@ -348,7 +350,7 @@ func (pr *proc) await(c *call, timer *time.Timer, delivered *bool, cancel <-chan
 }
 
 // finish turns an ending into Lambda's result and writes END and REPORT.
-func (pr *proc) finish(c *call, o outcome, k ending, start time.Time, cold bool, initDur time.Duration, tail bool) *Result {
+func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, start time.Time, cold bool, initDur time.Duration, tail bool) *Result {
 	res := &Result{LogStream: pr.log.stream}
 	switch k {
 	case endAnswered:
@@ -362,7 +364,7 @@ func (pr *proc) finish(c *call, o outcome, k ending, start time.Time, cold bool,
 	case endTimeout:
 		pr.kill()
 		<-pr.exited
-		secs := pr.spec.Timeout.Seconds()
+		secs := timeout.Seconds()
 		if cold && !pr.initDoneYet() {
 			secs = initLimit.Seconds()
 		}

@@ -39,7 +39,8 @@ type Spec struct {
 	Timeout     time.Duration     // 0: Lambda's default, 3 s
 	MemoryMB    int               // 0: Lambda's default, 128
 	// Concurrency caps this function's simultaneous processes (0: Options.DefaultConcurrency).
-	// With Reserved set, an invocation beyond it fails with ErrThrottled instead of waiting.
+	// With Reserved set, an invocation beyond it fails with ErrThrottled instead of waiting,
+	// and 0 means 0 as in Lambda: every invocation is throttled.
 	Concurrency int
 	Reserved    bool
 }
@@ -198,7 +199,7 @@ func (p *Pool) Invoke(ctx context.Context, spec *Spec, inv *Invocation) (*Result
 	if err != nil {
 		return nil, err
 	}
-	return pr.invoke(ctx, inv)
+	return pr.invoke(ctx, spec, inv)
 }
 
 func checkSpec(s *Spec) error {
@@ -221,6 +222,9 @@ func checkSpec(s *Spec) error {
 func (p *Pool) acquire(ctx context.Context, spec *Spec) (*proc, error) {
 	limit := spec.Concurrency
 	if limit <= 0 {
+		if spec.Reserved {
+			return nil, ErrThrottled
+		}
 		limit = p.o.DefaultConcurrency
 	}
 	for {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGoFunction(t *testing.T) {
@@ -102,7 +103,7 @@ func TestGoExitAndTimeout(t *testing.T) {
 	}
 	waitFor(t, "the exited process to be forgotten", func() bool { _, n := p.Processes("goexit"); return n == 0 })
 
-	spec.Timeout = 250 * 1e6 // 0.25 s
+	spec.Timeout = 250 * time.Millisecond
 	res, err = p.Invoke(context.Background(), spec, &Invocation{RequestID: "req-slow", Payload: []byte(`{"op":"sleep","ms":600000}`), TailLog: true})
 	if err != nil {
 		t.Fatal(err)

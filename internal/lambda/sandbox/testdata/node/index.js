@@ -9,6 +9,9 @@ exports.handler = async (event, context) => {
       return 'slept';
     case 'exit':
       process.exit(4);
+    case 'print':
+      console.log('x'.repeat(event.bytes));
+      return 'printed';
     case 'context':
       return {
         functionName: context.functionName,

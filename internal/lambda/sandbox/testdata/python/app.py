@@ -20,6 +20,10 @@ def handler(event, context):
         return "printed"
     if op == "exit":
         sys.exit(5)
+    if op == "sfn":
+        import boto3
+
+        return [m["name"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]]
     if op == "unserialisable":
         return {1, 2}
     if op == "context":

@@ -1,0 +1,2 @@
+console.log('leaving at init');
+process.exit(2);
