@@ -132,8 +132,10 @@ func (l *logStream) begin(id, version string, capture, cold bool) {
 	l.writeLocked(fmt.Appendf(nil, "START RequestId: %s Version: %s\n", id, version))
 }
 
-// end writes END and REPORT and returns the invocation's log when it was asked for.
-func (l *logStream) end(id string, d time.Duration, memMB, usedMB int, cold bool, initDur time.Duration, tail bool) []byte {
+// end writes END and REPORT and returns the invocation's log when it was asked for. status is
+// what Lambda appends to REPORT when the runtime did not finish normally ("timeout", or
+// "error" with errType), else "".
+func (l *logStream) end(id string, d time.Duration, memMB, usedMB int, cold bool, initDur time.Duration, status, errType string, tail bool) []byte {
 	ms := float64(d.Microseconds()) / 1000
 	line := make([]byte, 0, 256)
 	line = append(line, "END RequestId: "...)
@@ -153,6 +155,16 @@ func (l *logStream) end(id string, d time.Duration, memMB, usedMB int, cold bool
 		line = append(line, "Init Duration: "...)
 		line = strconv.AppendFloat(line, float64(initDur.Microseconds())/1000, 'f', 2, 64)
 		line = append(line, " ms\t"...)
+	}
+	if status != "" {
+		line = append(line, "Status: "...)
+		line = append(line, status...)
+		line = append(line, '\t')
+		if errType != "" {
+			line = append(line, "Error Type: "...)
+			line = append(line, errType...)
+			line = append(line, '\t')
+		}
 	}
 	line = append(line, '\n')
 	l.mu.Lock()

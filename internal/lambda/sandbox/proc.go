@@ -296,6 +296,7 @@ func (pr *proc) awaitInit(ctx context.Context) (*outcome, ending, error) {
 	defer t.Stop()
 	select {
 	case <-pr.initDone:
+		pr.maxMemoryMB() // so that REPORT has one should the process die
 		return nil, endAnswered, nil
 	case o := <-pr.initErr:
 		pr.kill()
@@ -352,6 +353,8 @@ func (pr *proc) await(c *call, timer *time.Timer, delivered *bool, cancel <-chan
 // finish turns an ending into Lambda's result and writes END and REPORT.
 func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, start time.Time, cold bool, initDur time.Duration, tail bool) *Result {
 	res := &Result{LogStream: pr.log.stream}
+	used := pr.maxMemoryMB() // before a timeout kills it
+	var status, errType string
 	switch k {
 	case endAnswered:
 		pr.flushOutput()
@@ -361,6 +364,7 @@ func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, star
 		}
 	case endInitError:
 		res.Payload, res.FunctionError = o.body, "Unhandled"
+		status, errType = "error", errorType(o.body)
 	case endTimeout:
 		pr.kill()
 		<-pr.exited
@@ -372,6 +376,7 @@ func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, star
 		pr.log.write(fmt.Appendf(nil, "%s %s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), c.id, msg))
 		res.Payload = errorJSON("Sandbox.Timedout", "RequestId: "+c.id+" Error: "+msg)
 		res.FunctionError = "Unhandled"
+		status = "timeout"
 	case endExited:
 		msg := "exit status 0"
 		if pr.exitErr != nil {
@@ -379,9 +384,10 @@ func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, star
 		}
 		res.Payload = errorJSON("Runtime.ExitError", "RequestId: "+c.id+" Error: Runtime exited with error: "+msg)
 		res.FunctionError = "Unhandled"
+		status, errType = "error", "Runtime.ExitError"
 	}
 	res.Duration = time.Since(start)
-	res.Log = pr.log.end(c.id, res.Duration, pr.spec.MemoryMB, pr.maxMemoryMB(), cold, initDur, tail)
+	res.Log = pr.log.end(c.id, res.Duration, pr.spec.MemoryMB, used, cold, initDur, status, errType, tail)
 	return res
 }
 
@@ -451,6 +457,18 @@ func decodeClientContext(s string) string {
 		return s
 	}
 	return string(b)
+}
+
+// errorType is the errorType of an error payload, for REPORT.
+func errorType(body []byte) string {
+	var e struct {
+		ErrorType string `json:"errorType"`
+	}
+	_ = json.Unmarshal(body, &e)
+	if len(e.ErrorType) > 200 {
+		return e.ErrorType[:200]
+	}
+	return e.ErrorType
 }
 
 // errorJSON is Lambda's {"errorType","errorMessage"} for errors the platform itself reports.

@@ -112,7 +112,7 @@ func TestGoExitAndTimeout(t *testing.T) {
 	if e.ErrorType != "Sandbox.Timedout" || e.ErrorMessage != "RequestId: req-slow Error: Task timed out after 0.25 seconds" {
 		t.Fatalf("timeout = %+v", e)
 	}
-	if !regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-slow Task timed out after 0.25 seconds\nEND RequestId: req-slow\n`).Match(res.Log) {
+	if !regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-slow Task timed out after 0.25 seconds\nEND RequestId: req-slow\nREPORT RequestId: req-slow\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: [1-9]\d* MB\t(Init Duration: [\d.]+ ms\t)?Status: timeout\t\n$`).Match(res.Log) {
 		t.Fatalf("timeout log:\n%s", res.Log)
 	}
 	if !strings.Contains(string(invoke(t, p, spec, `{"op":"echo","data":1}`).Log), "Init Duration") {
