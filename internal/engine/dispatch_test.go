@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -261,5 +262,44 @@ func TestHeartbeatOfRunnerTask(t *testing.T) {
 	want := "ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskTimedOut ExecutionFailed"
 	if got := eventTypes(t, s, ex.Arn); got != want {
 		t.Fatalf("history\n got %s\nwant %s", got, want)
+	}
+}
+
+// refusingStore refuses to renew claims, as a store that is down would, and counts the
+// effects claimed.
+type refusingStore struct {
+	store.Store
+	claimed atomic.Int64
+}
+
+func (s *refusingStore) EffectClaimExtend(context.Context, *store.EffectClaimExtendParams) error {
+	return errors.New("store unavailable")
+}
+
+func (s *refusingStore) EffectClaim(ctx context.Context, p *store.EffectClaimParams) ([]*store.Effect, error) {
+	effects, err := s.Store.EffectClaim(ctx, p)
+	s.claimed.Add(int64(len(effects)))
+	return effects, err
+}
+
+// TestLapsedClaimNotRunTwiceByItsNode: when renewals fail, the claim lapses and the node claims
+// the task again; while the task still runs there, it is not started a second time.
+func TestLapsedClaimNotRunTwiceByItsNode(t *testing.T) {
+	s := &refusingStore{Store: openSQLite(t, filepath.Join(t.TempDir(), "db"))}
+	r := newBlockingRunner(`"done"`)
+	e := newEngine(t, s, "n1", engine.Options{Runner: r, TaskClaimTTL: 150 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	sm := createMachine(t, s, "lambda", lambdaMachine)
+	ex, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: "e1", Input: `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitStart(t, r)
+	poll(t, "the task to be claimed again", func() bool { return s.claimed.Load() >= 3 })
+	if ids := r.taskIDs(); len(ids) != 1 {
+		t.Fatalf("task started %d times on its node", len(ids))
+	}
+	close(r.release)
+	if got := waitEnd(t, s, ex.Arn); got.Status != store.StatusSucceeded {
+		t.Fatalf("status %s", got.Status)
 	}
 }

@@ -123,6 +123,11 @@ type Engine struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	runners sync.WaitGroup
+	// running holds the tasks (execution ARN "/" task id) this node's runners carry out: an
+	// effect whose claim lapsed while its task still runs here (the store refused renewals) is
+	// not started a second time by this node when it claims it again.
+	runningMu sync.Mutex
+	running   map[string]bool
 }
 
 // createRequest is one StartExecution waiting for the group commit of new executions.
@@ -180,7 +185,7 @@ func New(o Options) (*Engine, error) {
 	}
 	return &Engine{
 		o: o, log: o.Logger, defs: map[string]*asl.StateMachine{}, unreleased: map[string]bool{}, lostTrack: true, wake: make(chan struct{}, 1),
-		creates: make(chan *createRequest, o.BatchSize),
+		creates: make(chan *createRequest, o.BatchSize), running: map[string]bool{},
 	}, nil
 }
 

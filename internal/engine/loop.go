@@ -470,9 +470,22 @@ func (e *Engine) dispatch(ctx context.Context, now time.Time) (int, error) {
 			}
 			continue
 		}
+		key := task.ExecutionArn + "/" + task.TaskID
+		e.runningMu.Lock()
+		already := e.running[key]
+		e.running[key] = true
+		e.runningMu.Unlock()
+		if already {
+			continue // still running here; its renewals go on
+		}
 		e.runners.Add(1)
 		go func() {
 			defer e.runners.Done()
+			defer func() {
+				e.runningMu.Lock()
+				delete(e.running, key)
+				e.runningMu.Unlock()
+			}()
 			e.runTask(ctx, task)
 		}()
 	}
