@@ -665,3 +665,55 @@ func TestCloseWaitsForEvents(t *testing.T) {
 		t.Fatalf("Invoke after Close: %v", err)
 	}
 }
+
+// TestRawRequests: what the SDKs would not send, sent anyway.
+func TestRawRequests(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	createPython(t, s, "raw")
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		code                     string
+	}{
+		{"configuration body over its limit", "PUT", "/2015-03-31/functions/raw/configuration",
+			`{"Description":"` + strings.Repeat("d", 2<<20) + `"}`, 413, "RequestEntityTooLargeException"},
+		{"body that is not JSON", "PUT", "/2015-03-31/functions/raw/configuration", `{"Timeout":`, 400, "InvalidRequestContentException"},
+		{"wrong type", "PUT", "/2015-03-31/functions/raw/configuration", `{"Timeout":"x"}`, 400, "InvalidRequestContentException"},
+		{"unknown path", "GET", "/2015-03-31/nothing", "", 404, "UnknownOperationException"},
+		{"unknown method", "PATCH", "/2015-03-31/functions/raw", "", 404, "UnknownOperationException"},
+		{"bad invocation type", "POST", "/2015-03-31/functions/raw/invocations", "{}", 400, "ValidationException"},
+		{"concurrency without a value", "PUT", "/2017-10-31/functions/raw/concurrency", `{}`, 400, "ValidationException"},
+		{"negative concurrency", "PUT", "/2017-10-31/functions/raw/concurrency", `{"ReservedConcurrentExecutions":-1}`, 400, "ValidationException"},
+		{"delete $LATEST", "DELETE", "/2015-03-31/functions/raw?Qualifier=%24LATEST", "", 400, "InvalidParameterValueException"},
+		{"MaxItems 0", "GET", "/2015-03-31/functions/?MaxItems=0", "", 400, "ValidationException"},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequestWithContext(t.Context(), tt.method, s.url+tt.path, strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.name == "bad invocation type" {
+			req.Header.Set("X-Amz-Invocation-Type", "Later")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var body struct {
+			Type    string `json:"Type"`
+			Message string `json:"message"`
+		}
+		derr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("X-Amzn-Errortype") != tt.code || derr != nil || body.Type != "User" ||
+			body.Message == "" || resp.Header.Get("X-Amzn-Requestid") == "" {
+			t.Errorf("%s: %d %s %+v (%v); want %d %s", tt.name, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), body, derr, tt.status, tt.code)
+		}
+	}
+	// Nothing of the refused updates was applied.
+	cfg, err := s.client.GetFunctionConfiguration(t.Context(), &awslambda.GetFunctionConfigurationInput{FunctionName: aws.String("raw")})
+	if err != nil || aws.ToInt32(cfg.Timeout) != 3 || aws.ToString(cfg.Description) != "" {
+		t.Fatalf("GetFunctionConfiguration = %+v, %v", cfg, err)
+	}
+}

@@ -98,6 +98,8 @@ func New(o Options) (*Service, error) {
 
 // ServeHTTP answers the Lambda API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer carries a request id, as AWS's do; Invoke's is the invocation's.
+	w.Header().Set("X-Amzn-Requestid", newID())
 	s.mux.ServeHTTP(w, r)
 }
 
