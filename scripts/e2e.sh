@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test with the real AWS clients (.ci/run runs it after the test suite): builds
 # stepline, serves fresh SQLite databases on free ports (one open, one with --auth) and runs
-# scripts/e2e.py, which drives them with boto3 and the AWS CLI. Exits non-zero when a check
-# fails or a server won't start.
+# scripts/e2e.py (Step Functions) and scripts/e2e_lambda.py (Lambda), which drive them with
+# boto3 and the AWS CLI. Exits non-zero when a check fails or a server won't start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,7 +52,9 @@ export AWS_ACCESS_KEY_ID=AKIDE2ETEST AWS_SECRET_ACCESS_KEY=e2e-secret AWS_DEFAUL
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 status=0
-STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth python3 scripts/e2e.py || status=$?
+for checks in scripts/e2e.py scripts/e2e_lambda.py; do
+	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth python3 "$checks" || status=$?
+done
 if [[ $status -ne 0 ]]; then
 	for name in open auth; do
 		echo "e2e: $name server log:" >&2

@@ -21,10 +21,12 @@ import (
 	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/sigv4"
 	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/dsn"
+	"github.com/stepline/stepline/internal/task"
 )
 
 // Options configure a Server: everything `stepline serve` takes.
@@ -66,10 +68,14 @@ type Server struct {
 	store  store.Store
 	engine *engine.Engine
 	api    *awsapi.API
+	lambda *lambda.Service
 	http   *http.Server
+	// ln is opened by New, so that function processes can be told the server's address before
+	// anything runs.
+	ln net.Listener
 
 	mu      sync.Mutex
-	ln      net.Listener
+	started bool
 	stopped bool
 	// served is closed when the HTTP server stops serving; serveErr is why, nil after Stop.
 	served   chan struct{}
@@ -116,35 +122,58 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s, err := build(o, st)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.Addr)
 	if err != nil {
-		return nil, errors.Join(err, st.Close())
+		return nil, errors.Join(fmt.Errorf("server: %w", err), st.Close())
+	}
+	s, err := build(o, st, ln)
+	if err != nil {
+		return nil, errors.Join(err, ln.Close(), st.Close())
 	}
 	return s, nil
 }
 
-func build(o Options, st store.Store) (*Server, error) {
-	eng, err := engine.New(engine.Options{
-		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
-		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"),
-	})
+// localURL is how processes on this machine reach a listener: over loopback when it listens on
+// every address.
+func localURL(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
+	if !ok || a.IP.IsUnspecified() {
+		return "http://127.0.0.1:" + strconv.Itoa(a.Port)
+	}
+	return "http://" + a.String()
+}
+
+func build(o Options, st store.Store, ln net.Listener) (*Server, error) {
+	lam, err := lambda.New(lambda.Options{Store: st, Clock: o.Clock, Account: o.Account, Region: o.Region,
+		DataDir: o.DataDir, Endpoint: localURL(ln.Addr()), Logger: o.Logger.With("component", "lambda")})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	runner := task.New(task.Options{Lambda: lam, Region: o.Region, Account: o.Account, Clock: o.Clock,
+		Logger: o.Logger.With("component", "task")})
+	eng, err := engine.New(engine.Options{
+		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
+		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
 	}
 	svc, err := service.New(service.Options{Store: st, Engine: eng, Clock: o.Clock, Account: o.Account, Region: o.Region})
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
 	}
 	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
 	}
-	s := &Server{o: o, log: o.Logger, store: st, engine: eng, api: api}
+	s := &Server{o: o, log: o.Logger, store: st, engine: eng, api: api, lambda: lam, ln: ln}
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
 		{name: "states", title: "Step Functions", target: awsapi.TargetPrefix, contentType: "application/x-amz-json-1.0",
 			protocol: awsJSON, maxBody: awsapi.MaxRequestBody, handler: api},
+		// Above a CreateFunction's 50 MB zip in base64, so that Lambda answers with its own limits.
+		{name: "lambda", title: "Lambda", protocol: restJSON, maxBody: 70 << 20, handler: lam},
 	}, o.Auth, o.Clock, o.Logger.With("component", "router"))
 	mux := http.NewServeMux()
 	// Patterns name no host: AWS SDKs send some actions to a "sync-" host prefix, and
@@ -179,20 +208,17 @@ func defaultDataDir(db string) string {
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln != nil || s.stopped {
+	if s.started || s.stopped {
 		return errors.New("server: already started")
 	}
 	if s.o.Project != "" {
-		s.log.Warn("--project is accepted but not used yet: local task runners come later; Task states other than activities fail", "project", s.o.Project)
+		s.log.Warn("--project is accepted but not used yet: project folders come with a later issue", "project", s.o.Project)
 	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.o.Addr)
-	if err != nil {
+	ln := s.ln
+	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	if err := s.engine.Start(ctx); err != nil {
-		return errors.Join(fmt.Errorf("server: %w", err), ln.Close())
-	}
-	s.ln = ln
+	s.started = true
 	s.served = make(chan struct{})
 	go func() {
 		defer close(s.served)
@@ -204,13 +230,8 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// Addr returns the address the server listens on, once started.
+// Addr returns the address the server listens on: New opened the listener, and Start serves it.
 func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
 	return s.ln.Addr().String()
 }
 
@@ -225,7 +246,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.stopped = true
 	var errs []error
-	if s.ln != nil {
+	if !s.started {
+		if err := s.ln.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("server: closing the listener: %w", err))
+		}
+	} else {
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: stopping HTTP: %w", err))
 		}
@@ -236,6 +261,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err := s.engine.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: %w", err))
 		}
+	}
+	// After the engine, which hands functions no more tasks: every function process is reaped.
+	if err := s.lambda.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("server: %w", err))
 	}
 	if err := s.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("server: closing the store: %w", err))
