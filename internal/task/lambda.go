@@ -184,7 +184,10 @@ func (r *Runner) invokeOutput(res *lambda.InvokeResult) string {
 			payload = string(res.Payload)
 		}
 	}
-	requestID := newUUID()
+	requestID := res.RequestID
+	if requestID == "" {
+		requestID = newUUID()
+	}
 	now := r.o.Clock.Now().UTC()
 	headers := make([]jsonv.Member, 0, 9)
 	if res.LogResult != "" {
