@@ -189,6 +189,8 @@ func TestPythonInitErrors(t *testing.T) {
 		{"nomodule", "nomod.handler", "python", "Runtime.ImportModuleError", "Unable to import module 'nomod': No module named 'nomod'"},
 		{"nohandler", "app.nothere", "python", "Runtime.HandlerNotFound", "Handler 'nothere' missing on module 'app'"},
 		{"badhandler", "nodot", "python", "Runtime.MalformedHandlerName", "Bad handler 'nodot': not enough values to unpack (expected 2, got 1)"},
+		{"syntax", "syntax.handler", "pybroken", "Runtime.UserCodeSyntaxError", "Syntax error in module 'syntax': expected ':' (syntax.py, line 1)"},
+		{"raisesatimport", "raises.handler", "pybroken", "ValueError", "bad config at import"},
 		{"initexit", "app.handler", "pyinitexit", "Runtime.ExitError", "RequestId: req-initexit Error: Runtime exited with error: exit status 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
