@@ -717,3 +717,33 @@ func TestRawRequests(t *testing.T) {
 		t.Fatalf("GetFunctionConfiguration = %+v, %v", cfg, err)
 	}
 }
+
+// TestSweepUnpacks: New removes the folders of unpacks a crash interrupted, but not those
+// another node may be unpacking into now.
+func TestSweepUnpacks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	codeDir := filepath.Join(dir, "data", "lambda", "code")
+	old, fresh := filepath.Join(codeDir, ".unpack-old-1"), filepath.Join(codeDir, ".unpack-new-1")
+	for _, d := range []string{old, fresh} {
+		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "stepline.db")})
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	newNode(t, st, filepath.Join(dir, "data"), 0)
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an interrupted unpack of two hours ago is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("a recent unpack was removed: %v", err)
+	}
+}

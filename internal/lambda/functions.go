@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,10 +115,14 @@ func (s *Service) ensureCode(ctx context.Context, f *function) *Error {
 	if ok {
 		return nil
 	}
+	unlock := s.lockDigest(sha)
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(s.codeDir, sha)); err == nil {
 		s.markUnpacked(sha)
 		return nil
 	}
+	// Read the zip only now, under the digest's lock: the invocations of a function arriving
+	// together on a node that lacks its code read it from the store once.
 	st, err := s.o.Store.FunctionGet(ctx, &store.FunctionGetParams{Name: f.stored.Name, WithCode: true})
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound(s.arn(f.stored.Name))
@@ -125,12 +130,29 @@ func (s *Service) ensureCode(ctx context.Context, f *function) *Error {
 	if err != nil {
 		return s.storeError(err)
 	}
-	if digest(st.Code) != sha {
-		// Updated in between: the caller's configuration is stale, as if it had invoked a
-		// moment earlier on a node that had the old code. Unpack what is stored now.
-		return s.materialize(digest(st.Code), st.Code)
+	if got := digest(st.Code); got != sha {
+		// Updated since f was read: unpack what is stored now (without its lock, which a
+		// concurrent invocation may hold: the rename alone keeps two unpacks apart) and have
+		// the caller read the function again.
+		if e := s.materializeLocked(got, st.Code); e != nil {
+			return e
+		}
+		s.forget(f.stored.Name)
+		return errStale
 	}
-	return s.materialize(sha, st.Code)
+	return s.materializeLocked(sha, st.Code)
+}
+
+// errStale: the function changed while an invocation prepared it; it reads it again.
+var errStale = &Error{Code: codeService, Status: 500, Message: "the function changed while it was being invoked; try again"}
+
+// lockDigest serialises, in this process, the unpacking of one digest; nodes sharing DataDir
+// are kept apart by the rename (see materializeLocked).
+func (s *Service) lockDigest(sha string) (unlock func()) {
+	muAny, _ := s.unpacking.LoadOrStore(sha, &sync.Mutex{})
+	mu := muAny.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 func (s *Service) markUnpacked(sha string) {
@@ -139,21 +161,24 @@ func (s *Service) markUnpacked(sha string) {
 	s.mu.Unlock()
 }
 
-// materialize unpacks a zip into codeDir/sha unless it is there already. It unpacks into a
-// temporary folder and renames it into place, so that nobody (another invocation, another
-// node sharing DataDir) ever sees half a tree; when two race, the first rename wins and the
-// other's copy is removed.
+// materialize unpacks a zip into codeDir/sha unless it is there already.
 func (s *Service) materialize(sha string, zipBytes []byte) *Error {
-	muAny, _ := s.unpacking.LoadOrStore(sha, &sync.Mutex{})
-	mu := muAny.(*sync.Mutex)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock := s.lockDigest(sha)
+	defer unlock()
+	return s.materializeLocked(sha, zipBytes)
+}
+
+// materializeLocked is materialize under the digest's lock. It unpacks into a temporary
+// folder and renames it into place, so that nobody (another invocation, another node sharing
+// DataDir) ever sees half a tree; when two nodes race, the first rename wins and the other's
+// copy is removed.
+func (s *Service) materializeLocked(sha string, zipBytes []byte) *Error {
 	final := filepath.Join(s.codeDir, sha)
 	if _, err := os.Stat(final); err == nil {
 		s.markUnpacked(sha)
 		return nil
 	}
-	tmp, err := os.MkdirTemp(s.codeDir, ".unpack-"+sha[:min(12, len(sha))]+"-")
+	tmp, err := os.MkdirTemp(s.codeDir, unpackPrefix+sha[:min(12, len(sha))]+"-")
 	if err != nil {
 		return errService(fmt.Errorf("lambda: unpack: %w", err))
 	}
@@ -182,4 +207,27 @@ func newID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// unpackPrefix names the temporary folders of unpacks in progress.
+const unpackPrefix = ".unpack-"
+
+// sweepUnpacks removes the temporary folders of unpacks that a crash interrupted. Those of
+// the last hour are left alone: another node sharing DataDir may be unpacking into them.
+func (s *Service) sweepUnpacks() {
+	entries, err := os.ReadDir(s.codeDir)
+	if err != nil {
+		return
+	}
+	cutoff := s.o.Clock.Now().Add(-time.Hour)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), unpackPrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if err := os.RemoveAll(filepath.Join(s.codeDir, e.Name())); err != nil {
+				s.o.Logger.Warn("lambda: removing an interrupted unpack", "dir", e.Name(), "error", err)
+			}
+		}
+	}
 }

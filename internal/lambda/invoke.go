@@ -69,7 +69,14 @@ func (s *Service) invokeFunction(ctx context.Context, p *InvokeParams) (*InvokeR
 	if f.spec.Reserved && f.spec.Concurrency == 0 {
 		return nil, errThrottled()
 	}
-	if e := s.ensureCode(ctx, f); e != nil {
+	if e := s.ensureCode(ctx, f); e == errStale {
+		if f, e = s.lookup(ctx, ref.name); e != nil {
+			return nil, e
+		}
+		if e := s.ensureCode(ctx, f); e != nil {
+			return nil, e
+		}
+	} else if e != nil {
 		return nil, e
 	}
 	id := p.RequestID

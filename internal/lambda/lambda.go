@@ -86,6 +86,7 @@ func New(o Options) (*Service, error) {
 			return nil, fmt.Errorf("lambda: %w", err)
 		}
 	}
+	s.sweepUnpacks()
 	pool, err := sandbox.New(sandbox.Options{Endpoint: o.Endpoint, Region: o.Region, Account: o.Account,
 		LogDir: logDir, Clock: o.Clock, Logger: o.Logger})
 	if err != nil {
