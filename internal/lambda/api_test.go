@@ -28,6 +28,8 @@ import (
 
 	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/store"
+	"github.com/stepline/stepline/internal/store/postgres"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 	"github.com/stepline/stepline/internal/store/sqlite"
 )
 
@@ -619,8 +621,30 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	a := newNode(t, st, filepath.Join(dir, "a"), 0)
-	b := newNode(t, st, filepath.Join(dir, "b"), time.Nanosecond) // re-reads on every Invoke
+	testTwoNodes(t, st, st, dir)
+}
+
+// TestTwoNodesPostgres: the same with two servers, each with its own connections to one
+// PostgreSQL database.
+func TestTwoNodesPostgres(t *testing.T) {
+	t.Parallel()
+	requirePython(t)
+	dsn, schema, _ := pgtest.Schema(t)
+	var stores [2]store.Store
+	for i := range stores {
+		st, err := postgres.Open(t.Context(), postgres.Options{DSN: dsn, Schema: schema})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores[i] = st
+	}
+	testTwoNodes(t, stores[0], stores[1], t.TempDir())
+}
+
+func testTwoNodes(t *testing.T, stA, stB store.Store, dir string) {
+	a := newNode(t, stA, filepath.Join(dir, "a"), 0)
+	b := newNode(t, stB, filepath.Join(dir, "b"), time.Nanosecond) // re-reads on every Invoke
 	createPython(t, a, "shared")
 	out, err := invokeJSON(t, b, &awslambda.InvokeInput{FunctionName: aws.String("shared")}, map[string]any{"x": 1})
 	if err != nil || string(out.Payload) != `{"echo": {"x": 1}, "env": "", "fn": "shared"}` {
