@@ -79,6 +79,8 @@ func (pr *proc) next(w http.ResponseWriter, r *http.Request) {
 	pr.mu.Lock()
 	pr.cur = c
 	pr.mu.Unlock()
+	// START goes to the log before the function can print anything of this invocation.
+	pr.log.begin(c)
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Lambda-Runtime-Aws-Request-Id"] = []string{c.id}

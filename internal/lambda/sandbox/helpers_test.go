@@ -123,7 +123,7 @@ type errorPayload struct {
 	ErrorMessage string   `json:"errorMessage"`
 	ErrorType    string   `json:"errorType"`
 	RequestID    *string  `json:"requestId"`
-	StackTrace   []string `json:"stackTrace"`
+	StackTrace   []any    `json:"stackTrace"` // strings from Python, objects from aws-lambda-go
 	Trace        []string `json:"trace"`
 }
 

@@ -32,6 +32,7 @@ type logStream struct {
 	// The current invocation's log, when asked for (TailLog): at most limit bytes, the rest
 	// counted in dropped.
 	capture bool
+	cur     string // the request id of the last START
 	buf     []byte
 	limit   int
 	dropped int
@@ -121,15 +122,26 @@ func (l *logStream) fileWrite(b []byte) {
 	l.size += int64(n)
 }
 
-// begin writes START. A cold start keeps capturing what init printed before it.
-func (l *logStream) begin(id, version string, capture, cold bool) {
+// begin writes c's START line, once: by the Runtime API handler as it hands c over, or by
+// finish when the runtime never took it. A cold start keeps capturing what init printed.
+func (l *logStream) begin(c *call) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !cold {
+	if l.cur == c.id {
+		return
+	}
+	l.cur = c.id
+	if !c.cold {
 		l.buf, l.dropped = l.buf[:0], 0
 	}
-	l.capture = capture
-	l.writeLocked(fmt.Appendf(nil, "START RequestId: %s Version: %s\n", id, version))
+	l.capture = c.capture
+	line := make([]byte, 0, 64+len(c.id)+len(c.version))
+	line = append(line, "START RequestId: "...)
+	line = append(line, c.id...)
+	line = append(line, " Version: "...)
+	line = append(line, c.version...)
+	line = append(line, '\n')
+	l.writeLocked(line)
 }
 
 // end writes END and REPORT and returns the invocation's log when it was asked for. status is

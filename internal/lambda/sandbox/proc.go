@@ -22,6 +22,9 @@ import (
 	"time"
 )
 
+// errGone: the warm process died before it took the invocation; Invoke tries another.
+var errGone = errors.New("sandbox: the process ended before taking the invocation")
+
 // initLimit is Lambda's limit on a runtime's init phase.
 const initLimit = 10 * time.Second
 
@@ -68,6 +71,9 @@ type call struct {
 	deadlineMs    string
 	clientContext string
 	invokedArn    string
+	version       string
+	capture       bool // TailLog
+	cold          bool
 	done          chan outcome // buffered: one answer
 	answered      bool         // guarded by proc.mu
 }
@@ -254,9 +260,11 @@ func (pr *proc) invoke(ctx context.Context, spec *Spec, inv *Invocation) (*Resul
 		deadlineMs:    strconv.FormatInt(start.Add(timeout).UnixMilli(), 10),
 		clientContext: decodeClientContext(inv.ClientContext),
 		invokedArn:    inv.InvokedArn,
+		version:       pr.spec.Version,
+		capture:       inv.TailLog,
+		cold:          cold,
 		done:          make(chan outcome, 1),
 	}
-	pr.log.begin(c.id, pr.spec.Version, inv.TailLog, cold)
 	var o outcome
 	if initFail != nil {
 		o = *initFail
@@ -264,19 +272,30 @@ func (pr *proc) invoke(ctx context.Context, spec *Spec, inv *Invocation) (*Resul
 		timer := time.NewTimer(timeout)
 		delivered := false
 		o, kindEnd = pr.await(c, timer, &delivered, ctx.Done())
-		if kindEnd == endCancelled {
+		switch {
+		case !delivered && !cold && kindEnd == endExited:
+			// The warm process died between invocations (a crash after answering, say):
+			// this invocation never reached it, so it runs on another one, as on Lambda.
+			timer.Stop()
+			p.release(pr)
+			return nil, errGone
+		case !delivered && kindEnd == endCancelled:
+			timer.Stop()
+			p.release(pr)
+			return nil, fmt.Errorf("sandbox: invoking %s: %w", pr.spec.Function, ctx.Err())
+		case kindEnd == endCancelled:
 			// Lambda does not stop an invocation whose caller left: let it end, then reuse.
 			go func() {
 				o, k := pr.await(c, timer, &delivered, nil)
 				timer.Stop()
-				pr.finish(c, o, k, timeout, start, cold, initDur, false)
+				pr.finish(c, o, k, timeout, start, initDur, false)
 				p.release(pr)
 			}()
 			return nil, fmt.Errorf("sandbox: invoking %s: %w", pr.spec.Function, ctx.Err())
 		}
 		timer.Stop()
 	}
-	res := pr.finish(c, o, kindEnd, timeout, start, cold, initDur, inv.TailLog)
+	res := pr.finish(c, o, kindEnd, timeout, start, initDur, inv.TailLog)
 	p.release(pr)
 	if kindEnd == endExited && pr.retired {
 		p.mu.Lock()
@@ -351,7 +370,9 @@ func (pr *proc) await(c *call, timer *time.Timer, delivered *bool, cancel <-chan
 }
 
 // finish turns an ending into Lambda's result and writes END and REPORT.
-func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, start time.Time, cold bool, initDur time.Duration, tail bool) *Result {
+func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, start time.Time, initDur time.Duration, tail bool) *Result {
+	cold := c.cold
+	pr.log.begin(c) // if the runtime never took it
 	res := &Result{LogStream: pr.log.stream}
 	used := pr.maxMemoryMB() // before a timeout kills it
 	var status, errType string

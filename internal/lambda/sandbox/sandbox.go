@@ -195,11 +195,17 @@ func (p *Pool) Invoke(ctx context.Context, spec *Spec, inv *Invocation) (*Result
 	if inv == nil || inv.RequestID == "" {
 		return nil, errors.New("sandbox: an invocation needs a request id")
 	}
-	pr, err := p.acquire(ctx, spec)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		pr, err := p.acquire(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		res, err := pr.invoke(ctx, spec, inv)
+		if errors.Is(err, errGone) && attempt < 3 {
+			continue
+		}
+		return res, err
 	}
-	return pr.invoke(ctx, spec, inv)
 }
 
 func checkSpec(s *Spec) error {

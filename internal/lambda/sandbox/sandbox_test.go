@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -103,6 +104,18 @@ func TestGoExitAndTimeout(t *testing.T) {
 	}
 	waitFor(t, "the exited process to be forgotten", func() bool { _, n := p.Processes("goexit"); return n == 0 })
 
+	// aws-lambda-go reports a panic, then exits: the next invocation, sent at once, must not be
+	// lost to the dying process.
+	for range 3 {
+		e = decodeError(t, invoke(t, p, spec, `{"op":"panic"}`))
+		if e.ErrorType != "string" || e.ErrorMessage != "go panic" || len(e.StackTrace) == 0 {
+			t.Fatalf("panic = %+v", e)
+		}
+		if res := invoke(t, p, spec, `{"op":"echo","data":"after"}`); string(res.Payload) != `"after"` {
+			t.Fatalf("after a panic: %s", res.Payload)
+		}
+	}
+
 	spec.Timeout = 250 * time.Millisecond
 	res, err = p.Invoke(context.Background(), spec, &Invocation{RequestID: "req-slow", Payload: []byte(`{"op":"sleep","ms":600000}`), TailLog: true})
 	if err != nil {
@@ -132,7 +145,7 @@ func TestPythonFunction(t *testing.T) {
 	if e.ErrorType != "CustomError" || e.ErrorMessage != "boom from python" || e.RequestID == nil || *e.RequestID == "" {
 		t.Fatalf("raise = %+v", e)
 	}
-	if len(e.StackTrace) != 1 || !regexp.MustCompile(`^  File ".*/testdata/python/app\.py", line \d+, in handler\n    raise CustomError\("boom from python"\)\n$`).MatchString(e.StackTrace[0]) {
+	if len(e.StackTrace) != 1 || !regexp.MustCompile(`^  File ".*/testdata/python/app\.py", line \d+, in handler\n    raise CustomError\("boom from python"\)\n$`).MatchString(fmt.Sprint(e.StackTrace[0])) {
 		t.Fatalf("stackTrace = %q", e.StackTrace)
 	}
 	if !strings.Contains(string(res.Log), "[ERROR] CustomError: boom from python\rTraceback (most recent call last):\r") {

@@ -34,6 +34,8 @@ func handle(ctx context.Context, e event) (any, error) {
 		return "printed", nil
 	case "exit":
 		os.Exit(7)
+	case "panic":
+		panic("go panic")
 	case "big":
 		return strings.Repeat("y", e.Bytes), nil
 	case "env":
