@@ -686,6 +686,10 @@ func (r *run) text(v jsonv.Value) *string {
 type failure struct {
 	name  *string
 	cause *string
+	// task is set for a failure a task reported, which States.ALL catches whatever its name:
+	// AWS catches a task result over the payload limit (States.DataLimitExceeded, recorded as the
+	// task's failure) with States.ALL, while the same error raised by the state itself is terminal.
+	task bool
 }
 
 func (f failure) Name() string {
@@ -753,7 +757,7 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 	th.assigned = nil
 	for i := range st.Retry {
 		rt := &st.Retry[i]
-		if !matches(rt.ErrorEquals, f.Name()) {
+		if !matches(rt.ErrorEquals, f) {
 			continue
 		}
 		t := r.tested(th)
@@ -788,7 +792,7 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 	}
 	for i := range st.Catch {
 		c := &st.Catch[i]
-		if matches(c.ErrorEquals, f.Name()) {
+		if matches(c.ErrorEquals, f) {
 			if t := r.tested(th); t != nil {
 				t.rec.Status, t.rec.CatchIndex, t.rec.Error, t.rec.Cause = TestCaughtError, &i, f.name, f.cause
 			}
@@ -841,13 +845,15 @@ func (r *run) caught(th *thread, c *asl.Catcher, f failure) {
 }
 
 // matches implements ErrorEquals: exact names, and States.ALL for everything but
-// States.DataLimitExceeded and States.Runtime, which only an explicit name catches.
-func matches(names []string, err string) bool {
+// States.DataLimitExceeded and States.Runtime raised by the state itself, which only an explicit
+// name catches.
+func matches(names []string, f failure) bool {
+	err := f.Name()
 	for _, n := range names {
 		if n == err {
 			return true
 		}
-		if n == sferr.ALL && err != sferr.DataLimitExceeded && err != sferr.Runtime {
+		if n == sferr.ALL && (f.task || err != sferr.DataLimitExceeded && err != sferr.Runtime) {
 			return true
 		}
 		if n == sferr.TaskFailed && err != sferr.Timeout && err != sferr.Runtime && err != sferr.DataLimitExceeded &&

@@ -246,7 +246,7 @@ func (r *run) taskFailed(id, name, cause string, timedOut bool) {
 		// A worker may still hold it; its token must now be refused.
 		r.effects = append(r.effects, r.cancelEffect(id, t))
 	}
-	f := failure{name: &name}
+	f := failure{name: &name, task: !timedOut}
 	if cause != "" {
 		f.cause = &cause
 	}
