@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,7 +191,7 @@ func TestRunCase(t *testing.T) {
 		category string
 	}{
 		{name: "run", eng: fakeEngine{result: passResult}, kase: passCase, match: true},
-		{name: "skipped", kase: `{"requires":["lambda"],"expect":{}}`, skip: "requires lambda"},
+		{name: "skipped", kase: `{"requires":["sqs"],"expect":{}}`, skip: "requires sqs"},
 		{name: "engine error", eng: fakeEngine{err: errors.New("stuck at 12")}, kase: passCase, category: "engine error: stuck at N"},
 		{name: "rejected", eng: fakeEngine{err: &Rejection{Message: "Invalid State Machine Definition: 'X: at /'"}}, kase: passCase,
 			category: "definition rejected: Invalid State Machine Definition: '…'"},
@@ -218,8 +219,13 @@ func TestExecutionRequest(t *testing.T) {
 		Definition: `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`, Type: "STANDARD", Input: `{"a": [1, 2]}`,
 		StateMachineName: "sm_u1", ExecutionName: "exec_u1", RoleArn: "arn:aws:iam::111111111111:role/r",
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	c = loadOne(t, `{"context":{"resources":[{"kind":"lambda","name":"fn_u1","runtime":"python3.12",
+		"handler_file":"tests/x/id_function.py"},{"kind":"sqs_queue","name":"q"}]},"expect":{}}`)
+	if got := executionRequest(c).Functions; !reflect.DeepEqual(got, []Function{{Name: "fn_u1", Runtime: "python3.12", Handler: "tests/x/id_function.py"}}) {
+		t.Errorf("functions: got %+v", got)
 	}
 	c = loadOne(t, `{"context":{"input_kind":"omitted","clock_dependent":true},"expect":{}}`)
 	if got := executionRequest(c); got.Input != "{}" || !got.Start.Equal(FrozenClock) {

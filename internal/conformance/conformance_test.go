@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -58,7 +59,8 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outcomes := RunAll(context.Background(), Stepline{}, cases, runtime.GOMAXPROCS(0), caseTimeout)
+	eng := Stepline{Handlers: filepath.Join("testdata", "lambda"), Work: t.TempDir()}
+	outcomes := RunAll(context.Background(), eng, cases, runtime.GOMAXPROCS(0), caseTimeout)
 	verbose := testing.Verbose() || os.Getenv("STEPLINE_CONFORMANCE_VERBOSE") == "1"
 	WriteReport(&report, outcomes, verbose)
 	fmt.Fprintf(&report, "\n%d cases in %v (corpus: %s)\n", len(cases), time.Since(start).Round(time.Millisecond), dir)

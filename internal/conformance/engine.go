@@ -5,16 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/inproc"
+	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/teststate"
 )
 
-// Stepline is the Engine made of asl.Parse and the in-process runner, with waits skipped.
-type Stepline struct{}
+// Stepline is the Engine made of asl.Parse and the in-process runner, with waits skipped. A
+// case's Lambda functions run in a Lambda service made for its execution (see lambda.go).
+type Stepline struct {
+	// Handlers is the folder of the corpus's Lambda handlers (testdata/lambda).
+	Handlers string
+	// Work is a folder for the Lambda services' stores and code.
+	Work string
+}
 
 // Validate parses definition as CreateStateMachine would.
 func (Stepline) Validate(definition, machineType string) *Rejection {
@@ -23,7 +31,7 @@ func (Stepline) Validate(definition, machineType string) *Rejection {
 }
 
 // Run parses and executes req.
-func (Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
+func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 	def, err := asl.Parse([]byte(req.Definition), asl.ParseOptions{Type: aslType(req.Type)})
 	if err != nil {
 		return nil, rejection(err)
@@ -31,6 +39,20 @@ func (Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 	var clk clock.Clock
 	if !req.Start.IsZero() {
 		clk = &clock.Fake{T: req.Start}
+	}
+	var runTask func(context.Context, interp.ScheduleTask) interp.Event
+	if len(req.Functions) > 0 {
+		dir, err := os.MkdirTemp(s.Work, "lambda-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		w, err := newLambdaWorld(ctx, dir, s.Handlers, req.Functions)
+		if err != nil {
+			return nil, err
+		}
+		defer w.closer()
+		runTask = w.runTask(fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName))
 	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition:       def,
@@ -43,6 +65,7 @@ func (Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 		Account:          Account,
 		Region:           Region,
 		Clock:            clk,
+		RunTask:          runTask,
 	})
 	if err != nil {
 		return nil, err

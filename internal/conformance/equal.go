@@ -33,8 +33,13 @@ func (d *difference) String() string {
 	return d.path + ": " + d.detail
 }
 
+// wildcards are what LocalStack's snapshot transformers put in place of dates and times; the
+// corpus's README says to treat them as matching anything. A whole value was replaced (a
+// response header's list of values, too), so they match values of any type.
+var wildcards = []string{"timestamp", "date", "datetime"}
+
 func diffAt(path string, mine, theirs jsonv.Value, tokens []string) *difference {
-	if s, ok := theirs.(string); ok && (slices.Contains(tokens, s) || placeholderRE.MatchString(s)) {
+	if s, ok := theirs.(string); ok && (slices.Contains(tokens, s) || slices.Contains(wildcards, s) || placeholderRE.MatchString(s)) {
 		return nil
 	}
 	switch t := theirs.(type) {
@@ -47,6 +52,11 @@ func diffAt(path string, mine, theirs jsonv.Value, tokens []string) *difference 
 			mv, ok := m.Get(tm.Key)
 			if !ok {
 				return &difference{join(path, tm.Key), "missing, want " + short(tm.Value)}
+			}
+			if s, ok := tm.Value.(string); ok && s == tm.Key {
+				// LocalStack's key_value transformer replaced the value by its key's name (request
+				// and trace ids of response headers): it stands for any value.
+				continue
 			}
 			if d := diffAt(join(path, tm.Key), mv, tm.Value, tokens); d != nil {
 				return d

@@ -26,6 +26,8 @@ type Request struct {
 	RoleArn          string
 	Sync             bool      // started with StartSyncExecution
 	Start            time.Time // zero: the engine's own clock
+	// Functions are the Lambda functions the test created before starting the execution.
+	Functions []Function
 }
 
 // Engine is the Stepline under test.
@@ -129,6 +131,7 @@ func executionRequest(c *Case) Request {
 		ExecutionName:    c.ctx("execution_name"),
 		RoleArn:          c.ctx("role_arn"),
 		Sync:             c.ctx("start_api") == "StartSyncExecution",
+		Functions:        functions(c),
 	}
 	if c.ctx("input_kind") == "omitted" {
 		req.Input = "{}" // what StartExecution records when no input is given
