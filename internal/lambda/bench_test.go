@@ -2,6 +2,7 @@ package lambda_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/stepline/stepline/internal/lambda"
 )
 
 var (
@@ -104,14 +107,32 @@ func BenchmarkInvokeParallel20(b *testing.B) {
 	benchInvoke(b, 20)
 }
 
+// BenchmarkServiceInvoke20: twenty callers of Service.Invoke, as Task states call it: the
+// same without HTTP.
+func BenchmarkServiceInvoke20(b *testing.B) {
+	benchInvoke(b, -20)
+}
+
+// benchInvoke runs b.N invocations from |callers| goroutines: over HTTP, or through
+// Service.Invoke when callers is negative.
 func benchInvoke(b *testing.B, callers int) {
 	s := newServer(b)
 	createGoEcho(b, s, "goecho")
 	url := s.url + "/2015-03-31/functions/goecho/invocations"
 	payload := []byte(`{"op":"echo","data":{"hello":"world"}}`)
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: callers}}
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(callers, 1)}}
+	invoke := func() { invokeRaw(b, c, url, payload) }
+	if callers < 0 {
+		callers = -callers
+		invoke = func() {
+			res, err := s.svc.Invoke(context.Background(), &lambda.InvokeParams{FunctionName: "goecho", Payload: payload})
+			if err != nil || res.FunctionError != "" {
+				b.Fatalf("Invoke = %+v, %v", res, err)
+			}
+		}
+	}
 	for range 4 * callers { // warm processes and connections
-		invokeRaw(b, c, url, payload)
+		invoke()
 	}
 	lat := make([][]time.Duration, callers)
 	b.ResetTimer()
@@ -127,7 +148,7 @@ func benchInvoke(b *testing.B, callers int) {
 			defer wg.Done()
 			for range n {
 				t0 := time.Now()
-				invokeRaw(b, c, url, payload)
+				invoke()
 				lat[i] = append(lat[i], time.Since(t0))
 			}
 		}()
