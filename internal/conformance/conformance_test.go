@@ -29,6 +29,8 @@ const (
 	minHistoryRate          = 0.95
 	minTestStatePassRate    = 0.98
 	minTestStateInspectRate = 0.98
+	// minLambdaPassRate is the bar for the executions that invoke Lambda functions.
+	minLambdaPassRate = 0.90
 )
 
 // caseTimeout bounds one execution; waits are skipped, so only a hung engine comes near it.
@@ -72,6 +74,10 @@ func TestConformance(t *testing.T) {
 		} else {
 			others = append(others, o)
 		}
+	}
+	if lam := Total(Requiring(others, "lambda")); lam.PassRate() < minLambdaPassRate {
+		t.Errorf("%d of %d runnable cases that need Lambda match AWS (%.1f%%), below the minimum %.1f%%",
+			lam.Match, lam.Run, 100*lam.PassRate(), 100*minLambdaPassRate)
 	}
 	for _, tc := range []struct {
 		what                string

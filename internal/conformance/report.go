@@ -63,6 +63,18 @@ func Total(outcomes []Outcome) Tally {
 	return t
 }
 
+// Requiring returns the outcomes of the cases that need service (and possibly others), which
+// are the judge of its integration.
+func Requiring(outcomes []Outcome, service string) []Outcome {
+	var out []Outcome
+	for _, o := range outcomes {
+		if slices.Contains(o.Case.Requires, service) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // WriteReport writes the per-group table, the skip reasons and the most common kinds of failure;
 // with verbose, also every failing case with its first difference.
 func WriteReport(w io.Writer, outcomes []Outcome, verbose bool) {
@@ -84,6 +96,9 @@ func WriteReport(w io.Writer, outcomes []Outcome, verbose bool) {
 		writeRow(tw, name, *groups[name])
 	}
 	writeRow(tw, "total", total)
+	for _, svc := range served {
+		writeRow(tw, "requires "+svc, Total(Requiring(outcomes, svc)))
+	}
 	tw.Flush()
 	if total.MessageCompared > 0 {
 		fmt.Fprintf(w, "definition cases: exact messages match %d/%d\n", total.MessageMatch, total.MessageCompared)
