@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -273,5 +274,28 @@ func FuzzUnpack(f *testing.F) {
 			}
 			return nil
 		})
+	})
+}
+
+// FuzzParseName: no input panics; what is accepted is a plain name of ours, at $LATEST.
+func FuzzParseName(f *testing.F) {
+	for _, s := range []string{"fn", "fn:$LATEST", "arn:aws:lambda:us-east-1:123456789012:function:fn:1",
+		"123456789012:function:fn", "arn:aws-cn:lambda:cn-north-1:123456789012:function:x", "a:b:c:d:e:f:g:h"} {
+		f.Add(s, "")
+		f.Add(s, "$LATEST")
+	}
+	valid := regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	s := testService()
+	f.Fuzz(func(t *testing.T, raw, qualifier string) {
+		r, e := s.parseName(raw, qualifier)
+		if e != nil {
+			if e.Status != 400 && e.Status != 404 {
+				t.Fatalf("parseName(%q, %q) = %v", raw, qualifier, e)
+			}
+			return
+		}
+		if !valid.MatchString(r.name) || (r.qualifier != "" && r.qualifier != latest) {
+			t.Fatalf("parseName(%q, %q) accepted %+v", raw, qualifier, r)
+		}
 	})
 }
