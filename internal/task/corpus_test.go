@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -221,7 +220,9 @@ func TestCorpus(t *testing.T) {
 	for _, f := range failures {
 		t.Logf("  %.400s", f)
 	}
-	if len(cases) == 0 || float64(match) < 0.95*float64(len(cases)) {
+	// 94 of 96 matched when last set: the two others wait on the interpreter (a caught task
+	// timeout's empty Cause, an OutputPath failure that Catch must not catch).
+	if len(cases) == 0 || float64(match) < 0.97*float64(len(cases)) {
 		t.Errorf("%d of %d Lambda cases match", match, len(cases))
 	}
 }
@@ -273,40 +274,5 @@ func runCase(t *testing.T, c *conformance.Case) conformance.Outcome {
 		t.Errorf("%s: %v", c.Name, err)
 		return conformance.Outcome{Case: c}
 	}
-	return conformance.CheckExecution(c, placeholders(c, res.JSON(true)))
-}
-
-// headerPlaceholders are snapshot transformers some of the recorded tests applied to the HTTP
-// metadata of lambda:invoke results (the values of these keys became the key's name, or
-// "date"), which conformance.Normaliser cannot know of: the case files keep only the result.
-// A rule applies when the case's expectation shows it applied. \\?" matches a quote at the top
-// level and inside history events' JSON text.
-var headerPlaceholders = []struct {
-	key, shown string
-	re         *regexp.Regexp
-	with       string
-}{
-	{"Date", `"Date":"date"`, regexp.MustCompile(`(\\?")Date(\\?"):(?:\[\\?"[^"\\]*\\?"\]|\\?"[^"\\]*\\?")`), `${1}Date${2}:${1}date${2}`},
-}
-
-func init() {
-	for _, k := range []string{"x-amzn-RequestId", "X-Amzn-Trace-Id", "RequestId"} {
-		headerPlaceholders = append(headerPlaceholders, struct {
-			key, shown string
-			re         *regexp.Regexp
-			with       string
-		}{k, `"` + k + `":"` + k + `"`,
-			regexp.MustCompile(`(\\?")` + k + `(\\?"):(?:\[\\?"[^"\\]*\\?"\]|\\?"[^"\\]*\\?")`),
-			`${1}` + k + `${2}:${1}` + k + `${2}`})
-	}
-}
-
-func placeholders(c *conformance.Case, result []byte) []byte {
-	expect := jsonv.String(c.Expect)
-	for _, p := range headerPlaceholders {
-		if strings.Contains(expect, p.shown) {
-			result = p.re.ReplaceAll(result, []byte(p.with))
-		}
-	}
-	return result
+	return conformance.CheckExecution(c, res.JSON(true))
 }
