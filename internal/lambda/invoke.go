@@ -13,6 +13,9 @@ import (
 	"github.com/stepline/stepline/internal/lambda/sandbox"
 )
 
+// drainLimit is how much of a refused request body is read before answering.
+const drainLimit = 32 << 20
+
 // tailBytes is how much of an invocation's log LogType Tail returns.
 const tailBytes = 4096
 
@@ -182,6 +185,11 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, errBadContent("Could not read request body: %v", err))
 		return
+	}
+	if len(body) > maxSyncPayload {
+		// Read on (within reason) so that the client, still sending, gets the 413 rather than
+		// a connection reset.
+		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
 	}
 	res, e := s.invokeFunction(r.Context(), &InvokeParams{
 		FunctionName: r.PathValue("name"), Qualifier: r.URL.Query().Get("Qualifier"),
