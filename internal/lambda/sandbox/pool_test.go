@@ -386,3 +386,46 @@ func TestCloseReapsEverything(t *testing.T) {
 		})
 	}
 }
+
+// TestCallerLeaves: a caller that gives up mid-invocation gets its context's error; the
+// invocation runs to its end, as on Lambda, and the process serves the next one warm.
+func TestCallerLeaves(t *testing.T) {
+	p := newPool(t, Options{})
+	spec := goSpec(t, "leaver")
+	spec.Concurrency = 1
+	first := invoke(t, p, spec, `{}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Invoke(ctx, spec, &Invocation{RequestID: "req-leaving", Payload: []byte(`{"op":"sleep","ms":300}`)})
+		done <- err
+	}()
+	waitFor(t, "the invocation to run", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for pr := range p.procs {
+			pr.mu.Lock()
+			running := pr.cur != nil && pr.cur.id == "req-leaving"
+			pr.mu.Unlock()
+			if running {
+				return true
+			}
+		}
+		return false
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("caller that left: %v", err)
+	}
+	next := invoke(t, p, spec, `{"data":"next"}`)
+	if string(next.Payload) != `"next"` || next.LogStream != first.LogStream {
+		t.Fatalf("next = %s on %s, want the warm process %s", next.Payload, next.LogStream, first.LogStream)
+	}
+	file, err := os.ReadFile(filepath.Join(p.o.LogDir, "leaver", filepath.FromSlash(first.LogStream)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(file), "END RequestId: req-leaving\nREPORT RequestId: req-leaving\tDuration: ") {
+		t.Fatalf("the left invocation did not run to its end:\n%s", file)
+	}
+}

@@ -78,7 +78,7 @@ type call struct {
 	answered      bool         // guarded by proc.mu
 }
 
-// outcome is what a runtime answered: a response, or an error (errType set).
+// outcome is what a runtime answered: a response, or an error payload (isError).
 type outcome struct {
 	body    []byte
 	isError bool
