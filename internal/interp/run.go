@@ -588,7 +588,9 @@ func (r *run) complete(th *thread, result jsonv.Value, assign, output asl.Expr, 
 	case st.OutputPath.Path != nil:
 		v, err := st.OutputPath.Path.Eval(r.scope(th, out))
 		if err != nil {
-			r.fail(th, pathError(err))
+			// Neither Retry nor Catch sees it: AWS fails the execution even with a catcher
+			// naming States.Runtime (its recording base_scenarios__catch_states_runtime).
+			r.threadFailed(th, r.failureOf(th, pathError(err)))
 			return
 		}
 		out = v
