@@ -46,7 +46,7 @@ type proc struct {
 	pid      int
 	srv      *http.Server
 	outR     *os.File // the read end of the process's stdout and stderr
-	outW     *os.File // the write end, kept to write flush markers into
+	outW     *os.File // a write end of our own, to write flush markers into
 	log      *logStream
 	initDone chan struct{} // closed by the first GET …/invocation/next
 	initOnce sync.Once
@@ -147,12 +147,22 @@ func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
 		ln.Close()
 		return nil, err
 	}
-	pr.outR, pr.outW, err = os.Pipe()
+	var childW *os.File
+	pr.outR, childW, err = os.Pipe()
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("sandbox: output pipe: %w", err)
 	}
-	cmd.Stdout, cmd.Stderr = pr.outW, pr.outW
+	// Our own open file description of the pipe's write end, for flush markers: the child may
+	// make its own non-blocking (node does), which must not make our writes fail with EAGAIN.
+	pr.outW, err = os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(childW.Fd())), os.O_WRONLY, 0)
+	if err != nil {
+		ln.Close()
+		pr.outR.Close()
+		childW.Close()
+		return nil, fmt.Errorf("sandbox: output pipe: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = childW, childW
 	cmd.Dir = pr.spec.CodeDir
 	// Its own process group, so that killing the group takes whatever it started too;
 	// Pdeathsig so that it does not outlive a server killed with -9.
@@ -165,7 +175,9 @@ func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
 	}
 	go pr.srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed when the process is reaped
 
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	childW.Close() // the child has its own; ours (outW) keeps the pipe open for markers
+	if err != nil {
 		pr.srv.Close()
 		pr.outR.Close()
 		pr.outW.Close()
@@ -180,20 +192,27 @@ func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
 	pr.pid = cmd.Process.Pid
 	pr.started = true
 	closed := p.closed
-	p.wg.Add(1)
-	p.mu.Unlock()
-	if closed {
-		pr.kill()
+	if !closed {
+		p.wg.Add(1) // under p.mu, before Close can be waiting
 	}
+	p.mu.Unlock()
 	go pr.readOutput()
-	go pr.reap()
+	if closed {
+		// Close is over or waiting: reap it here, not in a goroutine Close would not wait for.
+		pr.kill()
+		pr.reap()
+		return nil, nil
+	}
+	go func() {
+		defer p.wg.Done()
+		pr.reap()
+	}()
 	p.o.Logger.Debug("lambda process started", "function", pr.spec.Function, "pid", pr.pid, "stream", stream)
 	return nil, nil
 }
 
 // reap waits for the process, kills what remains of its group and closes its listener.
 func (pr *proc) reap() {
-	defer pr.pool.wg.Done()
 	err := pr.cmd.Wait()
 	_ = syscall.Kill(-pr.pid, syscall.SIGKILL)
 	pr.outW.Close()

@@ -177,7 +177,16 @@ async function postError(p, err) {
   });
 }
 
+// Writes to a full pipe would otherwise be queued and finish after the invocation's answer,
+// outside its log: blocking writes keep them in order, as Lambda's runtime does.
+function blockingStdio() {
+  for (const s of [process.stdout, process.stderr]) {
+    if (s._handle && typeof s._handle.setBlocking === 'function') s._handle.setBlocking(true);
+  }
+}
+
 async function main() {
+  blockingStdio();
   patchConsole();
   const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
   let handler;
