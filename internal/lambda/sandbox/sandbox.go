@@ -7,6 +7,12 @@
 // gets its own Runtime API listener on 127.0.0.1:0, so nothing is reachable off loopback and the
 // listener alone tells which process is asking. provided.* runtimes run the zip's bootstrap as
 // is; python3.x and nodejs* run a small runtime client of ours embedded in the binary.
+//
+// A process's stdout and stderr go to its log stream file, LogDir/<function>/YYYY/MM/DD/
+// [VERSION]hex as CloudWatch names streams, with Lambda's START, END and REPORT lines around each
+// invocation. After an answer the pool writes a marker into the same pipe: once the reader meets
+// it, all the function printed before answering is in that invocation's log. A stream file is
+// rotated to NAME.1 past Options.MaxLogFile; Result.Log keeps at most Options.MaxInvocationLog.
 package sandbox
 
 import (
