@@ -692,6 +692,10 @@ type failure struct {
 	// AWS catches a task result over the payload limit (States.DataLimitExceeded, recorded as the
 	// task's failure) with States.ALL, while the same error raised by the state itself is terminal.
 	task bool
+	// emptyCause gives a failure without a cause an empty Cause in its error output: a time-out
+	// of an optimised integration is recorded without a cause, but AWS's recording of one caught
+	// (task_service_lambda__invoke_timeout) shows "Cause": "".
+	emptyCause bool
 }
 
 func (f failure) Name() string {
@@ -811,8 +815,11 @@ func (r *run) stateFailedAfter(th *thread, f failure, fanned bool) {
 func (r *run) caught(th *thread, c *asl.Catcher, f failure) {
 	st := th.state
 	errObj := jsonv.ObjectOf(jsonv.Member{Key: "Error", Value: f.Name()})
-	if f.cause != nil {
+	switch {
+	case f.cause != nil:
 		errObj.Set("Cause", *f.cause)
+	case f.emptyCause:
+		errObj.Set("Cause", "")
 	}
 	var sc *scope
 	if st.QueryLanguage == asl.JSONata {

@@ -251,11 +251,7 @@ func (r *run) taskFailed(id, name, cause string, timedOut bool) {
 		f.cause = &cause
 	}
 	d := history.Details{Error: f.name, Cause: f.cause}
-	if timedOut && t.kind == resService {
-		// An optimised integration's time-out is recorded without a cause, but its error output
-		// carries an empty one, as AWS's recording of a caught lambda:invoke time-out shows.
-		f.cause = ptr("")
-	}
+	f.emptyCause = timedOut && t.kind == resService
 	var typ string
 	switch t.kind {
 	case resLambda:
