@@ -123,3 +123,97 @@ func BenchmarkPassMachineLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// lambdaChain is a chain of n Task states invoking the function fn by ARN, each passing its
+// input through (the Go echo function returns its "data").
+func lambdaChain(n int, fn string) string {
+	var b strings.Builder
+	b.WriteString(`{"StartAt":"T0","States":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"T%d":{"Type":"Task","Resource":%q,"Parameters":{"data.$":"$"},`, i, fnArn(fn))
+		if i == n-1 {
+			b.WriteString(`"End":true}`)
+		} else {
+			fmt.Fprintf(&b, `"Next":"T%d"}`, i+1)
+		}
+	}
+	b.WriteString(`}}`)
+	return b.String()
+}
+
+// BenchmarkLambdaChain runs executions of a 10-state chain of Lambda tasks (a warm Go echo
+// function built with aws-lambda-go, invoked by ARN) on SQLite: "latency" one execution at a
+// time, start to DescribeExecution reporting SUCCEEDED (p50, and per task); "throughput" 50
+// executions at a time, state transitions per second (each task state counts as one).
+func BenchmarkLambdaChain(b *testing.B) {
+	const states = 10
+	bb := setup(b, server.Options{})
+	lc := newLambdaClient(bb.url)
+	createFunction(b, lc, "bench-echo", "provided.al2023", "bootstrap", goEcho(b))
+	machine := bb.createMachine(b, "lambda-chain", lambdaChain(states, "bench-echo"))
+	ctx := context.Background()
+	run := func(name string) error {
+		out, err := bb.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(machine), Name: aws.String(name), Input: aws.String(`{"n":1}`)})
+		if err != nil {
+			return err
+		}
+		for {
+			d, err := bb.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
+			if err != nil {
+				return err
+			}
+			switch d.Status {
+			case types.ExecutionStatusSucceeded:
+				return nil
+			case types.ExecutionStatusRunning:
+				time.Sleep(time.Millisecond)
+			default:
+				return fmt.Errorf("execution ended %s: %s", d.Status, aws.ToString(d.Cause))
+			}
+		}
+	}
+	if err := run("warm-up"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("latency", func(b *testing.B) {
+		lat := make([]time.Duration, 0, b.N)
+		for i := range b.N {
+			t0 := time.Now()
+			if err := run(fmt.Sprintf("l%d-%d", b.N, i)); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		slices.Sort(lat)
+		p50 := lat[len(lat)/2]
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p50.Microseconds())/1000/states, "ms/task")
+	})
+	b.Run("throughput", func(b *testing.B) {
+		const concurrent = 50
+		var next, failed atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range concurrent {
+			wg.Go(func() {
+				for {
+					i := next.Add(1)
+					if i > int64(b.N) {
+						return
+					}
+					if err := run(fmt.Sprintf("t%d-%d", b.N, i)); err != nil {
+						failed.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n := failed.Load(); n > 0 {
+			b.Fatalf("%d of %d executions failed", n, b.N)
+		}
+		b.ReportMetric(float64(b.N*states)/time.Since(start).Seconds(), "transitions/s")
+	})
+}

@@ -33,7 +33,7 @@ var (
 )
 
 // goEcho zips sandbox's aws-lambda-go test function as a provided.al2023 bootstrap.
-func goEcho(t *testing.T) []byte {
+func goEcho(t testing.TB) []byte {
 	t.Helper()
 	goEchoOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "server-goecho-")
@@ -98,7 +98,7 @@ func newLambdaClient(url string) *lambda.Client {
 	})
 }
 
-func createFunction(t *testing.T, c *lambda.Client, name string, runtime lambdatypes.Runtime, handler string, code []byte) {
+func createFunction(t testing.TB, c *lambda.Client, name string, runtime lambdatypes.Runtime, handler string, code []byte) {
 	t.Helper()
 	_, err := c.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: runtime, Handler: aws.String(handler), Role: aws.String(role),
