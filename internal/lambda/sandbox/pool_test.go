@@ -429,3 +429,30 @@ func TestCallerLeaves(t *testing.T) {
 		t.Fatalf("the left invocation did not run to its end:\n%s", file)
 	}
 }
+
+// TestInitLimit: a runtime that never asks for an invocation is killed at the init limit.
+func TestInitLimit(t *testing.T) {
+	defer func(d time.Duration) { initLimit = d }(initLimit)
+	initLimit = 300 * time.Millisecond
+	code := t.TempDir()
+	if err := os.WriteFile(filepath.Join(code, "bootstrap"), []byte("#!/bin/sh\necho initialising forever\nexec sleep 1000\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, Options{})
+	spec := goSpec(t, "slowinit")
+	spec.CodeDir = code
+	res, err := p.Invoke(context.Background(), spec, &Invocation{RequestID: "req-init", Payload: []byte(`{}`), TailLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := decodeError(t, res); e.ErrorType != "Sandbox.Timedout" || e.ErrorMessage != "RequestId: req-init Error: Task timed out after 0.30 seconds" {
+		t.Fatalf("init timeout = %+v", e)
+	}
+	if !strings.Contains(string(res.Log), "initialising forever\n") {
+		t.Fatalf("log:\n%s", res.Log)
+	}
+	waitFor(t, "the process to go", func() bool {
+		live, _ := processesWithEnv("AWS_LAMBDA_FUNCTION_NAME=slowinit")
+		return len(live) == 0
+	})
+}

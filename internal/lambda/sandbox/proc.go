@@ -25,8 +25,9 @@ import (
 // errGone: the warm process died before it took the invocation; Invoke tries another.
 var errGone = errors.New("sandbox: the process ended before taking the invocation")
 
-// initLimit is Lambda's limit on a runtime's init phase.
-const initLimit = 10 * time.Second
+// initLimit is Lambda's limit on a runtime's init phase (a variable so that a test can
+// shorten it).
+var initLimit = 10 * time.Second
 
 // proc is one execution environment: a process, its Runtime API listener and its log stream.
 type proc struct {
