@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -353,6 +354,8 @@ func TestCloseReapsEverything(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(code, "bootstrap"), []byte(boot), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	goFunction(t)
+	goroutines := runtime.NumGoroutine()
 	p, err := New(Options{LogDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -384,6 +387,10 @@ func TestCloseReapsEverything(t *testing.T) {
 			live, zombies := processesWithEnv("AWS_LAMBDA_FUNCTION_NAME=" + fn)
 			return len(live) == 0 && len(zombies) == 0
 		})
+	}
+	waitFor(t, "the pool's goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines })
+	if _, err := os.Stat(p.runtimeDir); !os.IsNotExist(err) {
+		t.Fatalf("runtime directory left behind: %v", err)
 	}
 }
 
