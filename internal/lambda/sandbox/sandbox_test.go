@@ -187,6 +187,12 @@ func TestPythonFunction(t *testing.T) {
 		t.Errorf("env = %v", env)
 	}
 
+	for i, h := range []string{"pkg.mod.handler", "pkg/mod.handler"} {
+		if res := invoke(t, p, pySpec(t, fmt.Sprint("pypkg", i), h), `{"data":"x"}`); string(res.Payload) != `{"via": "pkg.mod", "data": "x"}` {
+			t.Fatalf("handler %s = %s\n%s", h, res.Payload, res.Log)
+		}
+	}
+
 	e = decodeError(t, invoke(t, p, spec, `{"op":"exit"}`))
 	if e.ErrorType != "Runtime.ExitError" || !strings.HasSuffix(e.ErrorMessage, "Error: Runtime exited with error: exit status 5") {
 		t.Fatalf("sys.exit = %+v", e)
@@ -262,6 +268,12 @@ func TestNodeFunction(t *testing.T) {
 	esm := nodeSpec(t, "nodeesm", "esm.handler")
 	if res := invoke(t, p, esm, `{"data":"m"}`); string(res.Payload) != `{"via":"esm","data":"m"}` {
 		t.Fatalf("esm = %s\n%s", res.Payload, res.Log)
+	}
+
+	esmPkg := nodeSpec(t, "nodeesmpkg", "index.handler")
+	esmPkg.CodeDir = testdataDir(t, "nodeesmpkg")
+	if res := invoke(t, p, esmPkg, `{"data":"p"}`); string(res.Payload) != `{"via":"esm package","data":"p"}` {
+		t.Fatalf("esm package = %s\n%s", res.Payload, res.Log)
 	}
 
 	e = decodeError(t, invoke(t, p, nodeSpec(t, "nodenomod", "missing.handler"), `{}`))
