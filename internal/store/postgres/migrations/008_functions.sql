@@ -3,11 +3,12 @@
 CREATE TABLE functions (
 	name                 TEXT PRIMARY KEY,
 	config               BYTEA NOT NULL,
-	code                 BYTEA NOT NULL,
 	code_sha256          TEXT NOT NULL,
 	code_size            BIGINT NOT NULL,
 	revision_id          TEXT NOT NULL,
 	reserved_concurrency INTEGER,
 	created_at           TIMESTAMPTZ NOT NULL,
-	updated_at           TIMESTAMPTZ NOT NULL
+	updated_at           TIMESTAMPTZ NOT NULL,
+	-- Last, as in SQLite's layout, where the order matters (see its migration).
+	code                 BYTEA NOT NULL
 );
