@@ -122,6 +122,10 @@ func (p *Pool) command(spec *Spec, api, stream string) (*exec.Cmd, error) {
 		"LANG": "en_US.UTF-8",
 		"TZ":   ":UTC",
 	}
+	if k == kindPython {
+		// Lambda's task root is read-only: no __pycache__ in CodeDir, which the pool never writes.
+		env["PYTHONDONTWRITEBYTECODE"] = "1"
+	}
 	if p.o.Endpoint != "" {
 		env["AWS_ENDPOINT_URL"] = p.o.Endpoint
 	}

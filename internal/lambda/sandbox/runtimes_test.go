@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +80,26 @@ func TestBoto3ReachesEndpoint(t *testing.T) {
 	}
 	if got := <-calls; !strings.HasPrefix(got, "AWSStepFunctions.ListStateMachines AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE ") {
 		t.Fatalf("request = %q", got)
+	}
+}
+
+// TestCodeDirUntouched: running a function writes nothing into its code (no __pycache__).
+func TestCodeDirUntouched(t *testing.T) {
+	code := t.TempDir()
+	if err := os.WriteFile(filepath.Join(code, "fn.py"), []byte("def handler(event, context):\n    return 'ok'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, Options{})
+	spec := pySpec(t, "untouched", "fn.handler")
+	spec.CodeDir = code
+	if res := invoke(t, p, spec, `{}`); string(res.Payload) != `"ok"` {
+		t.Fatalf("payload %s\n%s", res.Payload, res.Log)
+	}
+	entries, err := os.ReadDir(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Fatalf("code directory now holds %v", entries)
 	}
 }
