@@ -513,7 +513,7 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 	if t.HeartbeatSeconds > 0 {
 		// The heartbeat timer counts from the start; other tasks are recorded started with
 		// their result, which saves a write and a step.
-		e.queue(ctx, t, &message{Kind: msgTaskStarted, TaskID: t.TaskID})
+		e.queue(ctx, t, &message{Kind: msgTaskStarted, TaskID: t.TaskID}, "")
 		e.poke()
 	}
 	renewing, stopRenewing := context.WithCancel(ctx)
@@ -570,24 +570,36 @@ func (e *Engine) renewClaim(ctx context.Context, t *Task) {
 	}
 }
 
-// queue appends msg to the task's execution's inbox. It reports false when the message could
-// not be recorded; a message for an execution that ended (stopped, timed out, deleted) is
-// dropped quietly: AWS too lets such an invocation finish and ignores its result.
-func (e *Engine) queue(ctx context.Context, t *Task, msg *message) bool {
-	_, err := e.o.Store.InboxAppend(context.WithoutCancel(ctx), &store.InboxAppendParams{ExecutionArn: t.ExecutionArn, Payload: encodeMessage(*msg), Now: e.o.Clock.Now()})
-	if err != nil && !errors.Is(err, store.ErrExecutionNotRunning) && !errors.Is(err, store.ErrNotFound) {
-		e.log.Error("recording a task result", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
-		return false
+// queue appends msg to the task's execution's inbox, removing the effect effectID (when not "")
+// in the same transaction. queued reports the message recorded; ok is false when it could not
+// be, and a message for an execution that ended (stopped, timed out, deleted) is dropped
+// quietly (queued false, ok true): AWS too lets such an invocation finish and ignores its result.
+func (e *Engine) queue(ctx context.Context, t *Task, msg *message, effectID string) (queued, ok bool) {
+	_, err := e.o.Store.InboxAppend(context.WithoutCancel(ctx), &store.InboxAppendParams{ExecutionArn: t.ExecutionArn,
+		Payload: encodeMessage(*msg), Now: e.o.Clock.Now(), EffectID: effectID})
+	switch {
+	case err == nil:
+		return true, true
+	case errors.Is(err, store.ErrExecutionNotRunning), errors.Is(err, store.ErrNotFound):
+		return false, true
 	}
-	return true
+	e.log.Error("recording a task result", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
+	return false, false
 }
 
-// finishEffect queues a task's result and removes its effect from the outbox. If the process
-// dies between the two, the effect runs again and the interpreter ignores the second result.
+// finishEffect queues a task's result and removes its effect from the outbox, in one
+// transaction; a result that finds its execution ended only removes the effect.
 func (e *Engine) finishEffect(ctx context.Context, t *Task, msg *message) {
 	ctx = context.WithoutCancel(ctx)
-	if msg != nil && !e.queue(ctx, t, msg) {
-		return
+	if msg != nil {
+		queued, ok := e.queue(ctx, t, msg, t.TaskID)
+		if !ok {
+			return
+		}
+		if queued {
+			e.poke()
+			return
+		}
 	}
 	if err := e.o.Store.EffectDelete(ctx, &store.EffectDeleteParams{ExecutionArn: t.ExecutionArn, EffectID: t.TaskID}); err != nil {
 		e.log.Error("closing a task effect", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)

@@ -632,6 +632,10 @@ type InboxAppendParams struct {
 	ExecutionArn string
 	Payload      []byte
 	Now          time.Time
+	// EffectID, when set, names the effect whose result the message is: it is removed in the
+	// same transaction, which saves a task result a second write. When the execution is not
+	// running nothing is written, the effect included.
+	EffectID string
 }
 
 // InboxClaimParams claims up to Limit messages available at Now, until ClaimUntil.

@@ -66,9 +66,14 @@ func (s *Store) EffectClaimExtend(ctx context.Context, p *store.EffectClaimExten
 // InboxAppend implements store.Store.
 func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*store.InboxMessage, error) {
 	msg := &store.InboxMessage{ExecutionArn: p.ExecutionArn, Payload: p.Payload, CreatedAt: ts(p.Now).UTC()}
-	err := s.pool.QueryRow(ctx, `INSERT INTO inbox (execution_id, payload, created_at, available_at)
+	// The effect goes in the same statement, and only with the message: a data-modifying CTE
+	// runs whether or not the outer query returns rows, so its WHERE repeats the RUNNING check.
+	err := s.pool.QueryRow(ctx, `WITH done AS (
+			DELETE FROM effects WHERE $4 <> '' AND effect_id = $4
+				AND execution_id = (SELECT id FROM executions WHERE arn = $1 AND status = 'RUNNING'))
+		INSERT INTO inbox (execution_id, payload, created_at, available_at)
 		SELECT id, $2, $3, $3 FROM executions WHERE arn = $1 AND status = 'RUNNING'
-		RETURNING id`, p.ExecutionArn, nonNil(p.Payload), ts(p.Now)).Scan(&msg.ID)
+		RETURNING id`, p.ExecutionArn, nonNil(p.Payload), ts(p.Now), p.EffectID).Scan(&msg.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var status store.ExecutionStatus
 		err := s.pool.QueryRow(ctx, `SELECT status FROM executions WHERE arn = $1`, p.ExecutionArn).Scan(&status)

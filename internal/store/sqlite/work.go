@@ -131,8 +131,13 @@ func (s *Store) InboxAppend(ctx context.Context, p *store.InboxAppendParams) (*s
 		case status.Terminal():
 			return fmt.Errorf("execution %s is %s: %w", p.ExecutionArn, status, store.ErrExecutionNotRunning)
 		}
-		msg, err = s.appendInbox(ctx, tx, id, p.ExecutionArn, p.Payload, p.Now)
-		return err
+		if msg, err = s.appendInbox(ctx, tx, id, p.ExecutionArn, p.Payload, p.Now); err != nil || p.EffectID == "" {
+			return err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM effects WHERE execution_id = ? AND effect_id = ?`, id, p.EffectID); err != nil {
+			return fmt.Errorf("sqlite: delete effect: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"ExecutionClaimDue", testExecutionClaimDue},
 		{"ExecutionClaimConcurrent", testExecutionClaimConcurrent},
 		{"Effects", testEffects},
+		{"InboxClosesEffect", testInboxClosesEffect},
 		{"Inbox", testInbox},
 		{"TaskTokens", testTaskTokens},
 		{"Activities", testActivities},

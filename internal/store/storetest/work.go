@@ -339,3 +339,32 @@ func testExecutionClaimConcurrent(t *testing.T, s store.Store) {
 	})
 	checkExactlyOnce(t, got, want)
 }
+
+// testInboxClosesEffect: a task's result queued with its effect's id removes the effect in the
+// same transaction, and leaves the execution's other effects alone.
+func testInboxClosesEffect(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sm := mustCreateMachine(t, s, "m")
+	x := mustStart(t, s, sm, startOpts{name: "x", owner: nodeA})
+	tr := step(x, nodeA, "scheduled")
+	tr.Now = t0
+	tr.EffectsInsert = []*store.EffectInsert{{EffectID: "e1", Kind: "k", IdempotencyKey: "x/e1"}, {EffectID: "e2", Kind: "k", IdempotencyKey: "x/e2"}}
+	mustCommit(t, s, tr)
+	if _, err := s.InboxAppend(ctx, &store.InboxAppendParams{ExecutionArn: x.Arn, Payload: []byte("e1 done"), Now: t0, EffectID: "e1"}); err != nil {
+		t.Fatalf("InboxAppend: %v", err)
+	}
+	es, err := s.EffectClaim(ctx, &store.EffectClaimParams{Now: t0, ClaimUntil: t0.Add(time.Minute), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].EffectID != "e2" {
+		t.Fatalf("effects left after e1's result: %v, want e2 alone", es)
+	}
+	ms, err := s.InboxClaim(ctx, &store.InboxClaimParams{Now: t0, ClaimUntil: t0.Add(time.Minute), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || string(ms[0].Payload) != "e1 done" {
+		t.Fatalf("inbox after e1's result: %v", ms)
+	}
+}
