@@ -44,6 +44,14 @@ for (const E of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserC
   Object.defineProperty(E.prototype, 'name', { value: 'Runtime.' + E.name });
 }
 
+// taskRoot is where the code was unpacked; traces name it /var/task, Lambda's folder, so that a
+// function's errors read the same here as on AWS.
+const taskRoot = process.env.LAMBDA_TASK_ROOT || '';
+
+function awsPaths(line) {
+  return taskRoot ? line.split(taskRoot + '/').join('/var/task/') : line;
+}
+
 // toRuntimeResponse is the error payload AWS's runtime sends: {errorType, errorMessage, trace}.
 function toRuntimeResponse(error) {
   try {
@@ -51,7 +59,7 @@ function toRuntimeResponse(error) {
       return {
         errorType: error.name,
         errorMessage: error.message,
-        trace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+        trace: typeof error.stack === 'string' ? error.stack.split('\n').map(awsPaths) : [],
       };
     }
     return { errorType: typeof error, errorMessage: String(error), trace: [] };

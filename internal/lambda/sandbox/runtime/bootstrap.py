@@ -95,12 +95,22 @@ def make_error(message, error_type, stack_trace, request_id=None):
     }
 
 
+# Where Lambda keeps a function's code. Stack traces name the code there, as on AWS, whatever
+# folder the code was unpacked into here, so that a function's errors read the same everywhere.
+_AWS_TASK_ROOT = "/var/task"
+
+
 def user_trace(tb):
     frames = traceback.extract_tb(tb)
     for i, frame in enumerate(frames):
         if "/bootstrap.py" not in frame.filename:
             frames = frames[i:]
             break
+    root = os.environ.get("LAMBDA_TASK_ROOT", "")
+    if root:
+        for frame in frames:
+            if frame.filename.startswith(root + os.sep):
+                frame.filename = _AWS_TASK_ROOT + frame.filename[len(root):]
     return traceback.format_list(frames)
 
 
