@@ -12,6 +12,9 @@ import (
 const (
 	ReasonRunning       = "recorded while RUNNING: no outcome to compare"
 	ReasonStopExecution = "needs StopExecution while the execution runs"
+	// ReasonTestStateService: TestState without a mock calls the state's service, and
+	// Stepline's TestState calls none yet, even those it serves to executions.
+	ReasonTestStateService = "TestState without a mock: calling the service from TestState is not built"
 )
 
 // SkipReason returns why c cannot be run yet, or "" when it can. A case that cannot even be
@@ -25,9 +28,10 @@ func SkipReason(c *Case) string {
 	case testState && mocked(c):
 		// A mock stands in for the service.
 		return ""
-	case len(c.Requires) > 0 && (testState || !servedAll(c.Requires)):
-		// The exact set, because a case runs only once every service it needs is emulated. A
-		// TestState without a mock would call the service, which Stepline's TestState does not.
+	case testState && len(c.Requires) > 0 && servedAll(c.Requires):
+		return ReasonTestStateService
+	case len(c.Requires) > 0 && !servedAll(c.Requires):
+		// The exact set, because a case runs only once every service it needs is emulated.
 		req := slices.Clone(c.Requires)
 		slices.Sort(req)
 		return "requires " + strings.Join(req, ", ")

@@ -96,10 +96,13 @@ func WriteReport(w io.Writer, outcomes []Outcome, verbose bool) {
 		writeRow(tw, name, *groups[name])
 	}
 	writeRow(tw, "total", total)
-	for _, svc := range served {
-		writeRow(tw, "requires "+svc, Total(Requiring(outcomes, svc)))
-	}
 	tw.Flush()
+	for _, svc := range served {
+		if t := Total(Requiring(outcomes, svc)); t.Cases > 0 {
+			fmt.Fprintf(w, "cases that need %s: %d, run %d, status/output/error/cause %d (%.1f%%), history %d/%d\n",
+				svc, t.Cases, t.Run, t.Match, 100*t.PassRate(), t.HistoryMatch, t.HistoryRecorded)
+		}
+	}
 	if total.MessageCompared > 0 {
 		fmt.Fprintf(w, "definition cases: exact messages match %d/%d\n", total.MessageMatch, total.MessageCompared)
 	}
