@@ -315,6 +315,18 @@ def _():
     expect_error("ResourceNotFoundException", lam.delete_function, FunctionName="e2e-nohandler")
 
 
+@check("--auth: a function's own SDK calls are let in, with the credentials Stepline gives it")
+def _():
+    signed = boto3.client("lambda", endpoint_url=AUTH_ENDPOINT, config=CONFIG)
+    signed.create_function(FunctionName="e2e-auth-caller", Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                           Code={"ZipFile": zip_of({"app.py": SFN_CALLER_PY})}, Timeout=30)
+    r = signed.invoke(FunctionName="e2e-auth-caller", Payload=b"{}")
+    body = json.loads(r["Payload"].read())
+    expect("FunctionError" not in r, body)
+    expect(isinstance(body["machines"], list), body)
+    signed.delete_function(FunctionName="e2e-auth-caller")
+
+
 @check("--auth: the Lambda API wants a signature with a configured key")
 def _():
     good = boto3.client("lambda", endpoint_url=AUTH_ENDPOINT, config=CONFIG)

@@ -33,7 +33,10 @@ type Options struct {
 	DataDir string
 	// Endpoint is this server's URL, given to function processes as AWS_ENDPOINT_URL.
 	Endpoint string
-	Logger   *slog.Logger
+	// AccessKeyID and SecretAccessKey are the credentials function processes get (see
+	// sandbox.Options).
+	AccessKeyID, SecretAccessKey string
+	Logger                       *slog.Logger
 	// CacheTTL is how long Invoke trusts a function it read from the store before reading it
 	// again (0: one second). Changes made through this node are seen at once; those made
 	// through another node sharing the database, within CacheTTL.
@@ -88,7 +91,7 @@ func New(o Options) (*Service, error) {
 	}
 	s.sweepUnpacks()
 	pool, err := sandbox.New(sandbox.Options{Endpoint: o.Endpoint, Region: o.Region, Account: o.Account,
-		LogDir: logDir, Clock: o.Clock, Logger: o.Logger})
+		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, LogDir: logDir, Clock: o.Clock, Logger: o.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}

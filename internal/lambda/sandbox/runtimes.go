@@ -153,8 +153,8 @@ func (p *Pool) command(spec *Spec, api, stream string) (*exec.Cmd, error) {
 	env["LAMBDA_TASK_ROOT"] = spec.CodeDir
 	env["LAMBDA_RUNTIME_DIR"] = p.runtimeDir
 	env["AWS_LAMBDA_RUNTIME_API"] = api
-	env["AWS_ACCESS_KEY_ID"] = "AKIAIOSFODNN7EXAMPLE"
-	env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	env["AWS_ACCESS_KEY_ID"] = p.o.AccessKeyID
+	env["AWS_SECRET_ACCESS_KEY"] = p.o.SecretAccessKey
 	env["AWS_SESSION_TOKEN"] = "stepline-local-session-token"
 	list := make([]string, 0, len(env))
 	for name, v := range env {

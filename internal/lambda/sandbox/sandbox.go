@@ -87,6 +87,10 @@ type Options struct {
 	Endpoint string
 	Region   string // "": us-east-1
 	Account  string
+	// AccessKeyID and SecretAccessKey are the credentials every process gets ("": AWS's
+	// documented example pair). A server with --auth gives a key it accepts, so that SDK calls
+	// inside functions are let in.
+	AccessKeyID, SecretAccessKey string
 	// LogDir receives one log stream file per process (CloudWatch's layout):
 	// LogDir/<function>/YYYY/MM/DD/[VERSION]hex.
 	LogDir             string
@@ -151,6 +155,9 @@ func New(o Options) (*Pool, error) {
 	}
 	if o.Account == "" {
 		o.Account = "123456789012"
+	}
+	if o.AccessKeyID == "" || o.SecretAccessKey == "" {
+		o.AccessKeyID, o.SecretAccessKey = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	}
 	if o.DefaultConcurrency <= 0 {
 		o.DefaultConcurrency = max(4, 2*runtime.GOMAXPROCS(0))
