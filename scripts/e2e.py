@@ -9,14 +9,13 @@ them, and the exit status is non-zero when any failed.
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
-import traceback
 
 import boto3
 import botocore.config
 import botocore.exceptions
+from e2elib import check, expect, expect_client_error, finish
 
 ENDPOINT = os.environ["STEPLINE_ENDPOINT"]
 # A server started with --auth, accepting only the access key in the environment.
@@ -33,48 +32,9 @@ sfn = boto3.client(
     config=botocore.config.Config(read_timeout=70, retries={"max_attempts": 1}),
 )
 
-passed = 0
-failed = 0
-
-
-def check(name):
-    """Runs the decorated function at once as one check; an exception is its failure."""
-
-    def run(fn):
-        global passed, failed
-        try:
-            fn()
-        except Exception:  # every failure of a check is reported, none stops the others
-            failed += 1
-            print(f"FAIL {name}")
-            traceback.print_exc(limit=3, file=sys.stdout)
-        else:
-            passed += 1
-            print(f"PASS {name}")
-        sys.stdout.flush()
-        return fn
-
-    return run
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
 
 def expect_error(code, fn, *args, **kwargs):
-    """Calls fn and requires botocore's typed ClientError with AWS's error code."""
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        expect(got == code, f"error code {got!r}, want {code!r}")
-        # boto3 also raises the modelled exception class of that name: scripts catch those.
-        modelled = getattr(sfn.exceptions, code, None)
-        if modelled is not None:
-            expect(isinstance(e, modelled), f"{type(e).__name__} is not sfn.exceptions.{code}")
-        return e
-    raise AssertionError(f"no error, want {code}")
+    return expect_client_error(sfn, code, fn, *args, **kwargs)
 
 
 def cli(*args, endpoint=ENDPOINT):
@@ -509,5 +469,4 @@ def _():
             raise AssertionError(f"{key} got in, want {code}")
 
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

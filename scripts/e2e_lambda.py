@@ -12,15 +12,14 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
-import traceback
 import zipfile
 
 import boto3
 import botocore.config
 import botocore.exceptions
+from e2elib import check, expect, expect_client_error, finish
 
 ENDPOINT = os.environ["STEPLINE_ENDPOINT"]
 AUTH_ENDPOINT = os.environ["STEPLINE_AUTH_ENDPOINT"]
@@ -31,47 +30,9 @@ CONFIG = botocore.config.Config(read_timeout=70, retries={"max_attempts": 1})
 lam = boto3.client("lambda", endpoint_url=ENDPOINT, config=CONFIG)
 sfn = boto3.client("stepfunctions", endpoint_url=ENDPOINT, config=CONFIG)
 
-passed = 0
-failed = 0
-
-
-def check(name):
-    """Runs the decorated function at once as one check; an exception is its failure."""
-
-    def run(fn):
-        global passed, failed
-        try:
-            fn()
-        except Exception:  # every failure of a check is reported, none stops the others
-            failed += 1
-            print(f"FAIL {name}")
-            traceback.print_exc(limit=3, file=sys.stdout)
-        else:
-            passed += 1
-            print(f"PASS {name}")
-        sys.stdout.flush()
-        return fn
-
-    return run
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
 
 def expect_error(code, fn, *args, **kwargs):
-    """Calls fn and requires botocore's ClientError with AWS's code and its modelled class."""
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        got = e.response["Error"]["Code"]
-        expect(got == code, f"error code {got!r}, want {code!r}: {e.response['Error']}")
-        modelled = getattr(lam.exceptions, code, None)
-        if modelled is not None:
-            expect(isinstance(e, modelled), f"{type(e).__name__} is not lambda.exceptions.{code}")
-        return e
-    raise AssertionError(f"no error, want {code}")
+    return expect_client_error(lam, code, fn, *args, **kwargs)
 
 
 def cli(*args, endpoint=ENDPOINT):
@@ -341,5 +302,4 @@ def _():
         raise AssertionError("an unknown key got in")
 
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
