@@ -191,11 +191,8 @@ func (s *Service) load(r *http.Request) (*store.Function, *config, *Error) {
 		return nil, nil, e
 	}
 	f, err := s.o.Store.FunctionGet(r.Context(), &store.FunctionGetParams{Name: ref.name})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, errNotFound(s.arn(ref.name))
-	}
 	if err != nil {
-		return nil, nil, s.storeError(err)
+		return nil, nil, s.functionError(ref.name, err)
 	}
 	c, err := decodeConfig(f)
 	if err != nil {
@@ -240,12 +237,8 @@ func (s *Service) downloadCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.o.Store.FunctionGet(r.Context(), &store.FunctionGetParams{Name: ref.name, WithCode: true})
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, errNotFound(s.arn(ref.name)))
-		return
-	}
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.functionError(ref.name, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/zip")
@@ -318,11 +311,8 @@ func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request) {
 func (s *Service) update(ctx context.Context, name, ifRevision string, modify func(f *store.Function, c *config) (code []byte, e *Error)) (*functionConfiguration, *Error) {
 	for attempt := 0; ; attempt++ {
 		f, err := s.o.Store.FunctionGet(ctx, &store.FunctionGetParams{Name: name})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errNotFound(s.arn(name))
-		}
 		if err != nil {
-			return nil, s.storeError(err)
+			return nil, s.functionError(name, err)
 		}
 		if ifRevision != "" && ifRevision != f.RevisionID {
 			return nil, errPrecondition()
@@ -455,6 +445,14 @@ func (s *Service) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// functionError is the Lambda error for a store call about function name that failed.
+func (s *Service) functionError(name string, err error) *Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound(s.arn(name))
+	}
+	return s.storeError(err)
+}
+
 func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request) {
 	ref, e := s.parseName(r.PathValue("name"), r.URL.Query().Get("Qualifier"))
 	if e != nil {
@@ -466,12 +464,8 @@ func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.o.Store.FunctionDelete(r.Context(), &store.FunctionDeleteParams{Name: ref.name})
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, errNotFound(s.arn(ref.name)))
-		return
-	}
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.functionError(ref.name, err))
 		return
 	}
 	s.changed(ref.name)
@@ -524,12 +518,8 @@ func (s *Service) putFunctionConcurrency(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	err := s.o.Store.FunctionConcurrencyPut(r.Context(), &store.FunctionConcurrencyPutParams{Name: ref.name, Reserved: n})
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, errNotFound(s.arn(ref.name)))
-		return
-	}
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.functionError(ref.name, err))
 		return
 	}
 	s.forget(ref.name)
@@ -571,12 +561,8 @@ func (s *Service) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	err := s.o.Store.FunctionConcurrencyPut(r.Context(), &store.FunctionConcurrencyPutParams{Name: ref.name})
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, errNotFound(s.arn(ref.name)))
-		return
-	}
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.functionError(ref.name, err))
 		return
 	}
 	s.forget(ref.name)
