@@ -14,6 +14,8 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import zipfile
 
 import boto3
@@ -286,6 +288,24 @@ def _():
     expect("FunctionError" not in r, body)
     expect(isinstance(body["machines"], list), body)
     signed.delete_function(FunctionName="e2e-auth-caller")
+
+
+@check("--auth: GetFunction's Code.Location downloads the zip unsigned, as a presigned link does")
+def _():
+    signed = boto3.client("lambda", endpoint_url=AUTH_ENDPOINT, config=CONFIG)
+    code = zip_of({"app.py": ECHO_PY})
+    signed.create_function(FunctionName="e2e-code-link", Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                           Code={"ZipFile": code})
+    location = signed.get_function(FunctionName="e2e-code-link")["Code"]["Location"]
+    with urllib.request.urlopen(location, timeout=10) as resp:
+        expect(resp.read() == code, "the link served another zip")
+    try:
+        urllib.request.urlopen(location.replace("signature=", "signature=0"), timeout=10)
+    except urllib.error.HTTPError as e:
+        expect(e.code == 403, e.code)
+    else:
+        raise AssertionError("a forged link opened")
+    signed.delete_function(FunctionName="e2e-code-link")
 
 
 @check("--auth: the Lambda API wants a signature with a configured key")

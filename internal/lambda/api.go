@@ -2,12 +2,16 @@ package lambda
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/stepline/stepline/internal/store"
 )
@@ -221,7 +225,7 @@ func (s *Service) getFunction(w http.ResponseWriter, r *http.Request) {
 		Tags          map[string]string      `json:"Tags,omitempty"`
 	}{
 		Configuration: s.configurationOut(f, c),
-		Code:          codeLocation{"S3", s.o.Endpoint + "/2015-03-31/functions/" + url.PathEscape(f.Name) + "/code"},
+		Code:          codeLocation{"S3", s.codeURL(f.Name, f.CodeSha256)},
 		Tags:          c.Tags,
 	}
 	if f.ReservedConcurrency != nil {
@@ -230,15 +234,44 @@ func (s *Service) getFunction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// codeLinkTTL is how long a Code.Location link works, as long as AWS's presigned ones.
+const codeLinkTTL = 10 * time.Minute
+
+// codeURL is a link to a function's code zip that works unsigned for codeLinkTTL, as the
+// presigned S3 URL GetFunction returns on AWS: it names the code's digest and its expiry, signed
+// with the service's key.
+func (s *Service) codeURL(name, sha string) string {
+	expires := strconv.FormatInt(s.o.Clock.Now().Add(codeLinkTTL).Unix(), 10)
+	q := url.Values{"digest": {sha}, "expires": {expires}, "signature": {s.codeSignature(name, sha, expires)}}
+	return s.o.Endpoint + "/2015-03-31/functions/" + url.PathEscape(name) + "/code?" + q.Encode()
+}
+
+func (s *Service) codeSignature(name, sha, expires string) string {
+	h := hmac.New(sha256.New, s.urlKey)
+	h.Write([]byte(name + "\n" + sha + "\n" + expires))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// downloadCode answers a Code.Location link: only a link this service signed, before it
+// expires, for the code the function still has.
 func (s *Service) downloadCode(w http.ResponseWriter, r *http.Request) {
-	ref, e := s.parseName(r.PathValue("name"), "")
-	if e != nil {
-		writeError(w, e)
+	name, q := r.PathValue("name"), r.URL.Query()
+	sha, expires := q.Get("digest"), q.Get("expires")
+	at, err := strconv.ParseInt(expires, 10, 64)
+	if err != nil || !hmac.Equal([]byte(s.codeSignature(name, sha, expires)), []byte(q.Get("signature"))) {
+		writeError(w, apiError("AccessDeniedException", http.StatusForbidden, "The code link is not valid."))
 		return
 	}
-	f, err := s.o.Store.FunctionGet(r.Context(), &store.FunctionGetParams{Name: ref.name, WithCode: true})
+	if s.o.Clock.Now().Unix() > at {
+		writeError(w, apiError("AccessDeniedException", http.StatusForbidden, "The code link has expired."))
+		return
+	}
+	f, err := s.o.Store.FunctionGet(r.Context(), &store.FunctionGetParams{Name: name, WithCode: true})
+	if err == nil && f.CodeSha256 != sha {
+		err = store.ErrNotFound // the code changed since the link was made
+	}
 	if err != nil {
-		writeError(w, s.functionError(ref.name, err))
+		writeError(w, s.functionError(name, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/zip")

@@ -214,6 +214,23 @@ func TestFunctionLifecycle(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || !bytes.Equal(body, zipBytes) {
 		t.Fatalf("GET %s = %d, %d bytes, %v; want the zip", aws.ToString(got.Code.Location), resp.StatusCode, len(body), err)
 	}
+	// Only a link the service signed opens: not one whose signature, digest or name was changed.
+	loc := aws.ToString(got.Code.Location)
+	for _, forged := range []string{
+		strings.Replace(loc, "signature=", "signature=0", 1),
+		strings.Replace(loc, "digest=", "digest=0", 1),
+		strings.Replace(loc, "/functions/hello/", "/functions/other/", 1),
+		strings.Split(loc, "?")[0],
+	} {
+		resp, err := http.Get(forged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s = %d, want 403", forged, resp.StatusCode)
+		}
+	}
 	_, err = c.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("hello:1")})
 	var notFound *types.ResourceNotFoundException
 	if !errors.As(err, &notFound) || notFound.ErrorMessage() != "Function not found: "+arnBase+"hello:1" {

@@ -9,6 +9,7 @@
 package lambda
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,9 @@ type Service struct {
 	pool    *sandbox.Pool
 	mux     *http.ServeMux
 	codeDir string
+	// urlKey signs the code links GetFunction hands out (Code.Location), which are fetched
+	// unsigned, as AWS's presigned S3 links are; it lives as long as the process.
+	urlKey []byte
 
 	mu       sync.RWMutex
 	cache    map[string]*function // by name
@@ -82,7 +86,8 @@ func New(o Options) (*Service, error) {
 		o.CacheTTL = time.Second
 	}
 	s := &Service{o: o, codeDir: filepath.Join(o.DataDir, "lambda", "code"),
-		cache: map[string]*function{}, unpacked: map[string]bool{}}
+		cache: map[string]*function{}, unpacked: map[string]bool{}, urlKey: make([]byte, 32)}
+	_, _ = rand.Read(s.urlKey) // crypto/rand.Read never fails on supported platforms
 	logDir := filepath.Join(o.DataDir, "lambda", "logs")
 	for _, d := range []string{s.codeDir, logDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -199,6 +199,9 @@ func build(o Options, st store.Store, ln net.Listener) (*Server, error) {
 	// clients reach Stepline under whatever name they like. Unsigned requests without a target
 	// land here; on POST / they are the Step Functions API's (its error, or --auth's refusal).
 	mux.Handle("POST /{$}", rt.serve("states"))
+	// GetFunction's Code.Location, fetched unsigned as AWS's presigned S3 links are; the
+	// Lambda service lets only links it signed through.
+	mux.Handle("GET /2015-03-31/functions/{name}/code", lam)
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	rt.other = mux
