@@ -139,7 +139,7 @@ def handler(event, context):
     return {"echo": event, "env": os.environ.get("GREETING", ""), "fn": context.function_name}
 `
 
-func createPython(t *testing.T, s *server, name string) *awslambda.CreateFunctionOutput {
+func createPython(t testing.TB, s *server, name string) *awslambda.CreateFunctionOutput {
 	t.Helper()
 	out, err := s.client.CreateFunction(t.Context(), &awslambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String(role), Runtime: types.RuntimePython312,

@@ -99,33 +99,40 @@ func TestInvokeGo(t *testing.T) {
 // BenchmarkInvokeWarm: one caller, a warm Go echo function, over loopback HTTP; reports the
 // round trip's p50 and p99.
 func BenchmarkInvokeWarm(b *testing.B) {
-	benchInvoke(b, 1)
+	benchInvoke(b, 1, createGoEcho)
 }
 
 // BenchmarkInvokeParallel20: twenty callers at once; ns/op is the inverse of the throughput.
 func BenchmarkInvokeParallel20(b *testing.B) {
-	benchInvoke(b, 20)
+	benchInvoke(b, 20, createGoEcho)
 }
 
 // BenchmarkServiceInvoke20: twenty callers of Service.Invoke, as Task states call it: the
 // same without HTTP.
 func BenchmarkServiceInvoke20(b *testing.B) {
-	benchInvoke(b, -20)
+	benchInvoke(b, -20, createGoEcho)
 }
 
-// benchInvoke runs b.N invocations from |callers| goroutines: over HTTP, or through
-// Service.Invoke when callers is negative.
-func benchInvoke(b *testing.B, callers int) {
+// BenchmarkInvokePythonWarm and BenchmarkInvokePython20 are the first two with a Python
+// function (which prints its event, as functions do).
+func BenchmarkInvokePythonWarm(b *testing.B) { benchInvoke(b, 1, createPythonEcho) }
+func BenchmarkInvokePython20(b *testing.B)   { benchInvoke(b, 20, createPythonEcho) }
+
+func createPythonEcho(tb testing.TB, s *server, name string) { createPython(tb, s, name) }
+
+// benchInvoke runs b.N invocations from |callers| goroutines of a function create makes: over
+// HTTP, or through Service.Invoke when callers is negative.
+func benchInvoke(b *testing.B, callers int, create func(testing.TB, *server, string)) {
 	s := newServer(b)
-	createGoEcho(b, s, "goecho")
-	url := s.url + "/2015-03-31/functions/goecho/invocations"
+	create(b, s, "echo")
+	url := s.url + "/2015-03-31/functions/echo/invocations"
 	payload := []byte(`{"op":"echo","data":{"hello":"world"}}`)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(callers, 1)}}
 	invoke := func() { invokeRaw(b, c, url, payload) }
 	if callers < 0 {
 		callers = -callers
 		invoke = func() {
-			res, err := s.svc.Invoke(context.Background(), &lambda.InvokeParams{FunctionName: "goecho", Payload: payload})
+			res, err := s.svc.Invoke(context.Background(), &lambda.InvokeParams{FunctionName: "echo", Payload: payload})
 			if err != nil || res.FunctionError != "" {
 				b.Fatalf("Invoke = %+v, %v", res, err)
 			}
