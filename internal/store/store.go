@@ -206,6 +206,19 @@ type Store interface {
 	FunctionDelete(ctx context.Context, p *FunctionDeleteParams) error
 	// FunctionConcurrencyPut sets or removes a function's reserved concurrency. ErrNotFound.
 	FunctionConcurrencyPut(ctx context.Context, p *FunctionConcurrencyPutParams) error
+
+	// GlueCreate stores a Glue entity (catalog object, crawler, job, job run).
+	// ErrGlueAlreadyExists; ErrGlueLimit when its parent has ActiveLimit active entities.
+	GlueCreate(ctx context.Context, p *GlueCreateParams) (*GlueEntity, error)
+	// GlueGet returns one Glue entity. ErrNotFound.
+	GlueGet(ctx context.Context, p *GlueGetParams) (*GlueEntity, error)
+	// GlueList lists Glue entities of a kind by name, one page at a time.
+	GlueList(ctx context.Context, p *GlueListParams) (*GlueListResult, error)
+	// GlueUpdate replaces a Glue entity's document (a compare-and-swap when asked).
+	// ErrNotFound; ErrConflict.
+	GlueUpdate(ctx context.Context, p *GlueUpdateParams) (*GlueEntity, error)
+	// GlueDelete removes a Glue entity and the children named. ErrNotFound.
+	GlueDelete(ctx context.Context, p *GlueDeleteParams) error
 }
 
 // StateMachineType is STANDARD or EXPRESS.

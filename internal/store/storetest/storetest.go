@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"ExecutionListOrigin", testExecutionListOrigin},
 		{"ChildHistory", withTimers(testChildHistory)},
 		{"Functions", testFunctions},
+		{"Glue", testGlue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
