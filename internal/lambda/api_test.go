@@ -788,3 +788,22 @@ func TestSweepUnpacks(t *testing.T) {
 		t.Fatalf("a recent unpack was removed: %v", err)
 	}
 }
+
+// TestRelativeDataDir: `stepline serve` with its defaults keeps data beside ./stepline.db, a
+// relative folder; functions, which run in their code's folder, must still find their code.
+func TestRelativeDataDir(t *testing.T) {
+	requirePython(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: "stepline.db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := newNode(t, st, "stepline-data", 0)
+	createPython(t, s, "relative")
+	out, err := invokeJSON(t, s, &awslambda.InvokeInput{FunctionName: aws.String("relative")}, map[string]any{"n": 1})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("Invoke = %s, %v", out.Payload, err)
+	}
+}

@@ -76,6 +76,13 @@ func New(o Options) (*Service, error) {
 	case o.DataDir == "":
 		return nil, errors.New("lambda: Options.DataDir is required")
 	}
+	// Function processes run in their code's folder and are told where it is
+	// (LAMBDA_TASK_ROOT): a relative path would point elsewhere from there.
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	o.DataDir = dir
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
