@@ -1,9 +1,11 @@
 // Package task carries out Task states: it is the engine.Runner of `stepline serve` and
 // `stepline run`, dispatching each task by its resource ARN to the integration that runs it.
 //
-// Today it runs AWS Lambda: the function ARN form (arn:aws:lambda:…:function:NAME) and the
+// It runs AWS Lambda: the function ARN form (arn:aws:lambda:…:function:NAME) and the
 // optimised integration (arn:aws:states:::lambda:invoke, with .waitForTaskToken), with the
-// results, errors and causes AWS records for them (see lambda.go). Other resources fail with
+// results, errors and causes AWS records for them (see lambda.go); and nested workflows,
+// arn:aws:states:::states:startExecution with .sync, .sync:2 and .waitForTaskToken, and the
+// Step Functions actions of aws-sdk:sfn (sfn.go, sdksfn.go). Other resources fail with
 // States.TaskFailed and a cause that names the resource.
 package task
 
@@ -28,6 +30,11 @@ type Lambda interface {
 type Options struct {
 	// Lambda invokes functions; nil fails Lambda tasks with States.TaskFailed.
 	Lambda Lambda
+	// Executions starts and watches nested executions (states:startExecution, aws-sdk:sfn);
+	// nil fails those tasks with States.TaskFailed. The server's *service.Service is one; it is
+	// made after the engine that needs this Runner, so it may be given later with
+	// SetExecutions, before the engine starts.
+	Executions Executions
 	// Region and Account complete function names in AWS's error messages.
 	Region  string
 	Account string
@@ -43,6 +50,12 @@ type Runner struct {
 }
 
 var _ engine.Runner = (*Runner)(nil)
+
+// SetExecutions gives the Runner its Executions after New (see Options.Executions). Call it
+// before the engine that runs tasks starts.
+func (r *Runner) SetExecutions(x Executions) { r.o.Executions = x }
+
+func (r *Runner) executions() Executions { return r.o.Executions }
 
 // New returns a Runner.
 func New(o Options) *Runner {
@@ -73,6 +86,10 @@ func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
 			return "", engine.ErrCallback
 		}
 		return out, err
+	case kindStates:
+		return r.startExecution(ctx, t, action)
+	case kindSdkSfn:
+		return r.sdkSfn(ctx, t, action)
 	}
 	return "", &engine.TaskError{Name: "States.TaskFailed",
 		Cause: fmt.Sprintf("The resource %s of state %q is not supported by Stepline yet", t.Resource, t.StateName)}
@@ -84,6 +101,8 @@ const (
 	kindUnsupported    resourceKind = iota
 	kindLambdaFunction              // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
 	kindLambdaInvoke                // arn:aws:states:::lambda:invoke[.waitForTaskToken]
+	kindStates                      // arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]
+	kindSdkSfn                      // arn:aws:states:::aws-sdk:sfn:ACTION
 )
 
 const actionWaitForTaskToken = "invoke.waitForTaskToken"
@@ -100,6 +119,15 @@ func classify(resource string) (resourceKind, string) {
 	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "lambda" && len(parts) == 7:
 		if parts[6] == "invoke" || parts[6] == actionWaitForTaskToken {
 			return kindLambdaInvoke, parts[6]
+		}
+	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "states" && len(parts) == 7:
+		switch parts[6] {
+		case actionStart, actionStartSync, actionStartSync2, actionStartCallback:
+			return kindStates, parts[6]
+		}
+	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "aws-sdk" && len(parts) == 7:
+		if action, ok := strings.CutPrefix(parts[6], "sfn:"); ok && action != "" {
+			return kindSdkSfn, action
 		}
 	}
 	return kindUnsupported, ""
