@@ -20,10 +20,10 @@ type world struct {
 	svc *service.Service
 }
 
-func newWorld(t *testing.T, s store.Store, node string) *world {
+func newWorld(t *testing.T, s store.Store, node string, lam task.Lambda) *world {
 	t.Helper()
 	ctx := context.Background()
-	runner := task.New(task.Options{})
+	runner := task.New(task.Options{Lambda: lam})
 	e, err := engine.New(engine.Options{Store: s, Node: node, PollInterval: 5 * time.Millisecond, Runner: runner, WaitScale: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func decode(t *testing.T, s *string) map[string]any {
 }
 
 func TestNestedSync(t *testing.T) {
-	w := newWorld(t, openSQLite(t), "n1")
+	w := newWorld(t, openSQLite(t), "n1", nil)
 	child := w.machine(t, "child", passChild)
 	p := w.machine(t, "parent", parent("arn:aws:states:::states:startExecution.sync",
 		`{"StateMachineArn":"`+child+`","Name":"kid","Input":{"a":1}}`))
@@ -135,7 +135,7 @@ func TestNestedSync(t *testing.T) {
 }
 
 func TestNestedSync2FailingChild(t *testing.T) {
-	w := newWorld(t, openSQLite(t), "n1")
+	w := newWorld(t, openSQLite(t), "n1", nil)
 	child := w.machine(t, "child", failChild)
 	p := w.machine(t, "parent", parent("arn:aws:states:::states:startExecution.sync:2",
 		`{"StateMachineArn":"`+child+`","Name":"kid","Input":{"a":1}}`))
@@ -155,7 +155,7 @@ func TestNestedSync2FailingChild(t *testing.T) {
 // TestNestedCallback: the child completes its parent's task through the token, with
 // aws-sdk:sfn:sendTaskSuccess.
 func TestNestedCallback(t *testing.T) {
-	w := newWorld(t, openSQLite(t), "n1")
+	w := newWorld(t, openSQLite(t), "n1", nil)
 	child := w.machine(t, "child", parent("arn:aws:states:::aws-sdk:sfn:sendTaskSuccess",
 		`{"TaskToken.$":"$.token","Output":{"done":true}}`))
 	p := w.machine(t, "parent", parent("arn:aws:states:::states:startExecution.waitForTaskToken",
@@ -167,7 +167,7 @@ func TestNestedCallback(t *testing.T) {
 }
 
 func TestNestedBadToken(t *testing.T) {
-	w := newWorld(t, openSQLite(t), "n1")
+	w := newWorld(t, openSQLite(t), "n1", nil)
 	p := w.machine(t, "parent", parent("arn:aws:states:::aws-sdk:sfn:sendTaskFailure", `{"TaskToken":"NoSuchTaskToken"}`))
 	x := w.await(t, w.start(t, p, "p1", `{}`), ended)
 	if x.Status != store.StatusFailed || deref(x.Error) != "Sfn.InvalidTokenException" {
@@ -177,7 +177,7 @@ func TestNestedBadToken(t *testing.T) {
 
 // TestNestedStopParent: stopping the parent stops the child its .sync task waits for.
 func TestNestedStopParent(t *testing.T) {
-	w := newWorld(t, openSQLite(t), "n1")
+	w := newWorld(t, openSQLite(t), "n1", nil)
 	child := w.machine(t, "child", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}`)
 	p := w.machine(t, "parent", parent("arn:aws:states:::states:startExecution.sync",
 		`{"StateMachineArn":"`+child+`","Name":"kid"}`))
