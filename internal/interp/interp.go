@@ -149,17 +149,28 @@ type TaskStarted struct {
 	WorkerName string
 }
 
-// TaskSucceeded reports a task's result as JSON text.
-type TaskSucceeded struct {
+// TaskSubmitted reports that a task handed its work off (a nested execution started for
+// .sync) with the submission's output, JSON text: AWS records it as TaskSubmitted, between
+// TaskStarted and the task's result.
+type TaskSubmitted struct {
 	TaskID string
 	Output string
 }
 
-// TaskFailed reports a task's error.
+// TaskSucceeded reports a task's result as JSON text. Submitted, when set, is the output of
+// a submission not reported on its own (TaskSubmitted), recorded before the result.
+type TaskSucceeded struct {
+	TaskID    string
+	Output    string
+	Submitted *string
+}
+
+// TaskFailed reports a task's error; Submitted is as in TaskSucceeded.
 type TaskFailed struct {
-	TaskID string
-	Error  string
-	Cause  string
+	TaskID    string
+	Error     string
+	Cause     string
+	Submitted *string
 }
 
 // TaskHeartbeat reports that a task is alive.
@@ -179,6 +190,7 @@ type Stop struct {
 
 func (TaskStarted) isEvent()   {}
 func (TaskSucceeded) isEvent() {}
+func (TaskSubmitted) isEvent() {}
 func (TaskFailed) isEvent()    {}
 func (TaskHeartbeat) isEvent() {}
 func (TimerFired) isEvent()    {}
@@ -251,10 +263,22 @@ func Step(x *Execution, e Event, now time.Time) (res Result, err error) {
 	switch e := e.(type) {
 	case TaskStarted:
 		apply = func() { r.taskStarted(e) }
+	case TaskSubmitted:
+		apply = func() { r.taskSubmitted(e) }
 	case TaskSucceeded:
-		apply = func() { r.taskSucceeded(e) }
+		apply = func() {
+			if e.Submitted != nil {
+				r.taskSubmitted(TaskSubmitted{TaskID: e.TaskID, Output: *e.Submitted})
+			}
+			r.taskSucceeded(e)
+		}
 	case TaskFailed:
-		apply = func() { r.taskFailed(e.TaskID, e.Error, e.Cause, false) }
+		apply = func() {
+			if e.Submitted != nil {
+				r.taskSubmitted(TaskSubmitted{TaskID: e.TaskID, Output: *e.Submitted})
+			}
+			r.taskFailed(e.TaskID, e.Error, e.Cause, false)
+		}
 	case TaskHeartbeat:
 		apply = func() { r.taskHeartbeat(e) }
 	case TimerFired:

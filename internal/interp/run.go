@@ -111,6 +111,7 @@ type taskInfo struct {
 	resType    string
 	action     string
 	started    bool
+	submitted  bool // TaskSubmitted recorded
 	timeout    int64
 	heartbeat  int64
 	hbTimerID  string

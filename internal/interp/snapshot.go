@@ -290,6 +290,7 @@ type snapThread struct {
 
 type snapTask struct {
 	Started    bool      `json:"started,omitempty"`
+	Submitted  bool      `json:"submitted,omitempty"`
 	Timeout    int64     `json:"timeout,omitempty"`
 	Heartbeat  int64     `json:"heartbeat,omitempty"`
 	HBTimerID  string    `json:"hbTimer,omitempty"`
@@ -368,7 +369,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 			st.State = th.state.Name
 		}
 		if t := th.task; t != nil {
-			st.Task = &snapTask{Started: t.started, Timeout: t.timeout, Heartbeat: t.heartbeat,
+			st.Task = &snapTask{Started: t.started, Submitted: t.submitted, Timeout: t.timeout, Heartbeat: t.heartbeat,
 				HBTimerID: t.hbTimerID, TOTimerID: t.toTimerID, Parameters: x.snapValue(t.parameters)}
 		}
 		if f := th.fan; f != nil {
@@ -508,6 +509,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 			}
 			t := classify(th.state.Task.Resource)
 			t.started, t.timeout, t.heartbeat, t.hbTimerID, t.toTimerID = st.Task.Started, st.Task.Timeout, st.Task.Heartbeat, st.Task.HBTimerID, st.Task.TOTimerID
+			t.submitted = st.Task.Submitted
 			if t.parameters, err = x.restoreValue(st.Task.Parameters); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 			}

@@ -166,6 +166,20 @@ func (r *run) taskStarted(e TaskStarted) {
 	}
 }
 
+// taskSubmitted records a service task's submission once, after its start.
+func (r *run) taskSubmitted(e TaskSubmitted) {
+	th := r.taskThread(e.TaskID)
+	if th == nil || th.task.submitted || th.task.kind != resService {
+		return
+	}
+	if !th.task.started {
+		r.taskStarted(TaskStarted{TaskID: e.TaskID})
+	}
+	th.task.submitted = true
+	out := e.Output
+	r.emitOn(th, "TaskSubmitted", history.Details{Resource: th.task.action, ResourceType: th.task.resType, Output: &out})
+}
+
 func (r *run) taskHeartbeat(e TaskHeartbeat) {
 	th := r.taskThread(e.TaskID)
 	if th == nil || th.task.heartbeat == 0 {
