@@ -1,0 +1,308 @@
+// Package glue is a local AWS Glue: the Glue API (AWS JSON 1.1, X-Amz-Target AWSGlue.<Action>)
+// over a Data Catalog kept in the store, crawlers that infer table schemas from the files of
+// local S3 buckets (folders under the data folder) as Glue's built-in classifiers do, and jobs
+// whose runs are local processes: a pythonshell script under the machine's python3, a glueetl
+// script under a configured command.
+//
+// Catalog objects, crawlers, jobs and runs are store entities (store.GlueEntity), so they
+// survive restarts and every node sharing the database sees them. A crawl or a run is carried
+// out by the node that started it (the entity's Owner); when that node starts again after a
+// crash, Start ends what it left running (the run FAILED, the crawler READY with its last crawl
+// FAILED), each with a message saying why, so that nothing stays RUNNING forever.
+package glue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/store"
+)
+
+// Options configure a Service.
+type Options struct {
+	Store store.Store
+	// Dir is the data folder: buckets are its s3/<bucket> folders, run logs go under glue/.
+	Dir string
+	// Endpoint is this server's URL, given to job processes as AWS_ENDPOINT_URL.
+	Endpoint string
+	// AccessKeyID and SecretAccessKey are the credentials job processes get.
+	AccessKeyID, SecretAccessKey string
+	Account, Region              string
+	Clock                        clock.Clock
+	Logger                       *slog.Logger
+	// SparkCommand runs glueetl scripts: the script's path and Glue's arguments are appended
+	// (for example spark-submit and its options). Without it glueetl runs fail saying so.
+	SparkCommand []string
+	// NodeID names this node as the owner of the crawls and runs it carries out; it must stay
+	// the same across restarts of the node ("local" when empty).
+	NodeID string
+	// TimeoutUnit is the length of one minute of a job's Timeout (a minute when zero); tests
+	// shorten it, as --wait-scale shortens Step Functions' waits.
+	TimeoutUnit time.Duration
+	// Python is the interpreter of pythonshell jobs ("python3" when empty).
+	Python string
+}
+
+// Service is the Glue service of one node. It is an http.Handler of the Glue API.
+type Service struct {
+	o      Options
+	ctx    context.Context // cancelled by Close: ends crawls and kills runs
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	// crawls and runs this node carries out, to stop them at once (StopCrawler, BatchStopJobRun).
+	crawls map[string]context.CancelFunc
+	runs   map[string]*runProc // by run id
+}
+
+// New returns a Service; Start must be called before it serves.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Dir == "" {
+		return nil, errors.New("glue: a store and a data folder are needed")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NodeID == "" {
+		o.NodeID = "local"
+	}
+	if o.TimeoutUnit == 0 {
+		o.TimeoutUnit = time.Minute
+	}
+	if o.Python == "" {
+		o.Python = "python3"
+	}
+	if o.Account == "" {
+		o.Account = "123456789012"
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{o: o, ctx: ctx, cancel: cancel, crawls: map[string]context.CancelFunc{}, runs: map[string]*runProc{}}, nil
+}
+
+// Start makes the folders the service writes and ends the crawls and runs this node left
+// running when it stopped without Close (a crash): their processes died with it.
+func (s *Service) Start(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Join(s.o.Dir, "glue", "logs"), 0o755); err != nil {
+		return fmt.Errorf("glue: %w", err)
+	}
+	if err := s.recoverCrawls(ctx); err != nil {
+		return err
+	}
+	return s.recoverRuns(ctx)
+}
+
+// Close stops running crawls, kills job processes and waits until they are reaped and their
+// ends recorded.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// go runs f as tracked work, unless the service is closed.
+func (s *Service) goTracked(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// apiError is an error as Glue sends it: {"__type", "message"} with an HTTP status.
+type apiError struct {
+	Code    string
+	Message string
+	Status  int
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(code, format string, args ...any) *apiError {
+	status := http.StatusBadRequest
+	if code == "InternalServiceException" {
+		status = http.StatusInternalServerError
+	}
+	return &apiError{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
+}
+
+func invalidInput(format string, args ...any) *apiError {
+	return errorf("InvalidInputException", format, args...)
+}
+
+func notFound(format string, args ...any) *apiError {
+	return errorf("EntityNotFoundException", format, args...)
+}
+
+type action func(s *Service, ctx context.Context, body []byte) (any, error)
+
+var actions = map[string]action{
+	"CreateDatabase":       (*Service).createDatabase,
+	"GetDatabase":          (*Service).getDatabase,
+	"GetDatabases":         (*Service).getDatabases,
+	"UpdateDatabase":       (*Service).updateDatabase,
+	"DeleteDatabase":       (*Service).deleteDatabase,
+	"CreateTable":          (*Service).createTable,
+	"GetTable":             (*Service).getTable,
+	"GetTables":            (*Service).getTables,
+	"UpdateTable":          (*Service).updateTable,
+	"DeleteTable":          (*Service).deleteTable,
+	"BatchDeleteTable":     (*Service).batchDeleteTable,
+	"CreatePartition":      (*Service).createPartition,
+	"BatchCreatePartition": (*Service).batchCreatePartition,
+	"GetPartition":         (*Service).getPartition,
+	"GetPartitions":        (*Service).getPartitions,
+	"DeletePartition":      (*Service).deletePartition,
+	"CreateCrawler":        (*Service).createCrawler,
+	"GetCrawler":           (*Service).getCrawler,
+	"GetCrawlers":          (*Service).getCrawlers,
+	"ListCrawlers":         (*Service).listCrawlers,
+	"UpdateCrawler":        (*Service).updateCrawler,
+	"DeleteCrawler":        (*Service).deleteCrawler,
+	"StartCrawler":         (*Service).startCrawler,
+	"StopCrawler":          (*Service).stopCrawler,
+	"CreateJob":            (*Service).createJob,
+	"GetJob":               (*Service).getJob,
+	"GetJobs":              (*Service).getJobs,
+	"ListJobs":             (*Service).listJobs,
+	"UpdateJob":            (*Service).updateJob,
+	"DeleteJob":            (*Service).deleteJob,
+	"StartJobRun":          (*Service).startJobRun,
+	"GetJobRun":            (*Service).getJobRun,
+	"GetJobRuns":           (*Service).getJobRuns,
+	"BatchStopJobRun":      (*Service).batchStopJobRun,
+}
+
+// maxBody bounds a request body; Glue's largest requests (BatchCreatePartition of 100
+// partitions) stay far below it.
+const maxBody = 8 << 20
+
+// ServeHTTP answers one Glue API request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSGlue.")
+	if r.Method != http.MethodPost || !ok {
+		writeError(w, errorf("UnknownOperationException", "expected POST with X-Amz-Target AWSGlue.<Action>"))
+		return
+	}
+	act := actions[name]
+	if act == nil {
+		writeError(w, errorf("UnknownOperationException", "operation %s is not supported by Stepline's Glue", name))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		writeError(w, invalidInput("request body could not be read or is larger than %d bytes", maxBody))
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	out, err := act(s, r.Context(), body)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			if f := store.Fault(s.o.Store, err); f != nil {
+				ae = &apiError{Code: "ServiceUnavailableException", Message: f.Error(), Status: http.StatusServiceUnavailable}
+			} else {
+				s.o.Logger.Error("glue: internal error", "action", name, "err", err)
+				ae = errorf("InternalServiceException", "%s", err.Error())
+			}
+		}
+		writeError(w, ae)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		writeError(w, errorf("InternalServiceException", "encode response: %s", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Errortype", e.Code)
+	w.WriteHeader(e.Status)
+	b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	_, _ = w.Write(b)
+}
+
+// decode reads a request into v; unknown fields are ignored, as AWS ignores them.
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidInput("request body is not valid: %s", err)
+	}
+	return nil
+}
+
+// epoch is a time as AWS JSON 1.1 sends it: seconds since the epoch, with milliseconds.
+type epoch struct{ time.Time }
+
+func at(t time.Time) *epoch { return &epoch{t.UTC().Truncate(time.Millisecond)} }
+
+// MarshalJSON implements json.Marshaler.
+func (e epoch) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", float64(e.UnixMilli())/1000)), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (e *epoch) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	e.Time = time.UnixMilli(int64(f * 1000)).UTC()
+	return nil
+}
+
+// storeErr turns the store's not-found and exists errors into Glue's, naming the entity.
+func storeErr(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("%s not found", what)
+	case errors.Is(err, store.ErrGlueAlreadyExists):
+		return errorf("AlreadyExistsException", "%s already exists.", what)
+	case errors.Is(err, store.ErrInvalidCursor):
+		return invalidInput("invalid NextToken")
+	}
+	return err
+}
+
+// page converts MaxResults to a store limit: Glue's default page is 100 and its largest 1000.
+func page(max int) (int, error) {
+	switch {
+	case max == 0:
+		return 100, nil
+	case max < 0 || max > 1000:
+		return 0, invalidInput("1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000", max)
+	}
+	return max, nil
+}

@@ -1,0 +1,609 @@
+package glue
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// sampleBytes is how much of a file (after decompression) a crawl reads to infer its schema:
+// Glue's classifiers read the first megabyte.
+const sampleBytes = 1 << 20
+
+// Classifications, as the table parameter "classification" names them.
+const (
+	classCSV     = "csv"
+	classJSON    = "json"
+	classParquet = "parquet"
+)
+
+// fileSchema is what a classifier learnt from one file.
+type fileSchema struct {
+	Classification string
+	Compression    string // none, gzip, bzip2; for Parquet, its codec
+	Columns        []Column
+	// CSV: the delimiter, and whether the first line is a header.
+	Delimiter string
+	Header    bool
+	Quoted    bool
+	// Records in the sample, and their bytes; Exact when Records counts the whole file (Parquet).
+	Records     int64
+	SampleBytes int64
+	Exact       bool
+}
+
+var errUnclassified = errors.New("no built-in classifier recognises the file")
+
+// classifyFile infers the schema of one file, reading at most its first sampleBytes (after
+// decompression), except for Parquet, whose schema is in its footer.
+func classifyFile(path string) (*fileSchema, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if n == 4 && string(magic[:]) == "PAR1" {
+		return parquetSchema(f, st.Size())
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	var r io.Reader = bufio.NewReaderSize(f, 64<<10)
+	compression := "none"
+	switch {
+	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		defer gz.Close()
+		r, compression = gz, "gzip"
+	case n >= 3 && string(magic[:3]) == "BZh":
+		r, compression = bzip2.NewReader(r), "bzip2"
+	}
+	sample, truncated, err := readSample(r)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := classifyText(sample, truncated)
+	if err != nil {
+		return nil, err
+	}
+	fs.Compression = compression
+	return fs, nil
+}
+
+// readSample reads up to sampleBytes; when the file goes on, it cuts the sample after its last
+// full line, so that no record is half read.
+func readSample(r io.Reader) ([]byte, bool, error) {
+	buf := make([]byte, sampleBytes+1)
+	n, err := io.ReadFull(r, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, false, err
+	}
+	if n <= sampleBytes {
+		return buf[:n], false, nil
+	}
+	buf = buf[:sampleBytes]
+	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+		buf = buf[:i+1]
+	}
+	return buf, true, nil
+}
+
+// classifyText tries the JSON classifier, then the CSV one, as Glue orders its built-ins.
+func classifyText(sample []byte, truncated bool) (*fileSchema, error) {
+	trimmed := bytes.TrimLeft(sample, " \t\r\n\ufeff")
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		if fs, err := jsonSchema(trimmed, truncated); err == nil {
+			return fs, nil
+		}
+	}
+	return csvSchema(sample)
+}
+
+// ---- CSV ----
+
+// csvDelimiters are those Glue's CSV classifier recognises, in its order of preference.
+var csvDelimiters = []rune{',', '|', '\t', ';'}
+
+// maxSniffRows bounds the rows a sample's type inference looks at.
+const maxSniffRows = 10000
+
+// sniffCSV picks the delimiter that splits the sample's rows into the same number (more than
+// one) of columns, preferring the one giving most columns, and returns the rows.
+func sniffCSV(sample []byte) (rune, [][]string, bool) {
+	var best rune
+	var bestRows [][]string
+	bestQuoted := false
+	for _, d := range csvDelimiters {
+		if bytes.IndexRune(sample, d) < 0 {
+			continue
+		}
+		r := csv.NewReader(bytes.NewReader(sample))
+		r.Comma, r.FieldsPerRecord, r.LazyQuotes, r.ReuseRecord = d, -1, true, false
+		var rows [][]string
+		width, ok := -1, true
+		for len(rows) < maxSniffRows {
+			rec, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				ok = false
+				break
+			}
+			if len(rec) == 1 && rec[0] == "" {
+				continue
+			}
+			if width < 0 {
+				width = len(rec)
+			} else if len(rec) != width {
+				ok = false
+				break
+			}
+			rows = append(rows, rec)
+		}
+		if ok && width > 1 && len(rows) > 0 && (bestRows == nil || width > len(bestRows[0])) {
+			best, bestRows = d, rows
+			bestQuoted = bytes.IndexByte(sample, '"') >= 0
+		}
+	}
+	return best, bestRows, bestQuoted
+}
+
+var (
+	reInt       = regexp.MustCompile(`^[+-]?[0-9]+$`)
+	reDouble    = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+	reDate      = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	reTimestamp = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?$`)
+)
+
+// valueType is the Hive type Glue's CSV classifier gives one value; "" for an empty value,
+// which says nothing about its column.
+func valueType(v string) string {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return ""
+	case strings.EqualFold(v, "true") || strings.EqualFold(v, "false"):
+		return "boolean"
+	case reInt.MatchString(v):
+		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return "bigint"
+		}
+		return "double"
+	case reDouble.MatchString(v):
+		return "double"
+	case reTimestamp.MatchString(v):
+		return "timestamp"
+	case reDate.MatchString(v):
+		return "date"
+	}
+	return "string"
+}
+
+// widen merges two column types: numbers widen to double, anything else mixed is a string.
+func widen(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || a == b:
+		return a
+	case (a == "bigint" || a == "double") && (b == "bigint" || b == "double"):
+		return "double"
+	case (a == "int" || a == "bigint") && (b == "int" || b == "bigint"):
+		return "bigint"
+	}
+	return "string"
+}
+
+func csvSchema(sample []byte) (*fileSchema, error) {
+	delim, rows, quoted := sniffCSV(sample)
+	if rows == nil {
+		return nil, errUnclassified
+	}
+	width := len(rows[0])
+	first := make([]string, width)
+	allString := true
+	for i, v := range rows[0] {
+		if first[i] = valueType(v); first[i] != "string" {
+			allString = false
+		}
+	}
+	types := make([]string, width)
+	laterNonString := false
+	for _, row := range rows[1:] {
+		for i, v := range row {
+			t := valueType(v)
+			if t != "" && t != "string" {
+				laterNonString = true
+			}
+			types[i] = widen(types[i], t)
+		}
+	}
+	// Glue's rule: the first row is a header when each of its columns is a string while some
+	// column of the other rows is not; a file of strings only has no header.
+	header := allString && laterNonString
+	fs := &fileSchema{Classification: classCSV, Delimiter: string(delim), Header: header, Quoted: quoted}
+	data := rows
+	if header {
+		data = rows[1:]
+	} else {
+		for i := range types {
+			types[i] = widen(first[i], types[i])
+		}
+	}
+	seen := map[string]bool{}
+	for i := range width {
+		name := fmt.Sprintf("col%d", i)
+		if header {
+			if h := columnName(rows[0][i]); h != "" {
+				name = h
+			}
+		}
+		for seen[name] {
+			name += fmt.Sprintf("_%d", i)
+		}
+		seen[name] = true
+		t := types[i]
+		if t == "" {
+			t = "string"
+		}
+		fs.Columns = append(fs.Columns, Column{Name: name, Type: t})
+	}
+	fs.Records = int64(len(data))
+	fs.SampleBytes = int64(len(sample))
+	if header && len(rows) > 0 {
+		fs.SampleBytes -= int64(bytes.IndexByte(sample, '\n') + 1)
+	}
+	return fs, nil
+}
+
+// columnName is a header value as Glue names the column: trimmed and lowercased.
+func columnName(h string) string {
+	return strings.ToLower(strings.TrimSpace(strings.Trim(strings.TrimSpace(h), `"`)))
+}
+
+// ---- JSON ----
+
+// jtype is a JSON value's Hive type: a primitive name, or a struct's ordered fields, or an
+// array's element.
+type jtype struct {
+	prim   string // int, bigint, double, boolean, string; "" for struct/array/unknown (null)
+	fields []jfield
+	elem   *jtype
+	isArr  bool
+}
+
+type jfield struct {
+	name string
+	t    *jtype
+}
+
+func (t *jtype) String() string {
+	switch {
+	case t == nil:
+		return "string"
+	case t.isArr:
+		return "array<" + t.elem.String() + ">"
+	case t.fields != nil:
+		parts := make([]string, len(t.fields))
+		for i, f := range t.fields {
+			parts[i] = f.name + ":" + f.t.String()
+		}
+		return "struct<" + strings.Join(parts, ",") + ">"
+	case t.prim == "":
+		return "string"
+	}
+	return t.prim
+}
+
+// maxJSONDepth bounds how deep a schema follows nesting, so a pathological file cannot make
+// the type strings (or the recursion) grow without bound.
+const maxJSONDepth = 32
+
+func typeOf(v any, depth int) *jtype {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case bool:
+		return &jtype{prim: "boolean"}
+	case string:
+		return &jtype{prim: "string"}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			if i >= math.MinInt32 && i <= math.MaxInt32 {
+				return &jtype{prim: "int"}
+			}
+			return &jtype{prim: "bigint"}
+		}
+		return &jtype{prim: "double"}
+	case []any:
+		if depth >= maxJSONDepth {
+			return &jtype{prim: "string"}
+		}
+		t := &jtype{isArr: true}
+		for _, e := range x {
+			t.elem = mergeJ(t.elem, typeOf(e, depth+1))
+		}
+		return t
+	case *object:
+		if depth >= maxJSONDepth {
+			return &jtype{prim: "string"}
+		}
+		t := &jtype{fields: []jfield{}}
+		for _, kv := range x.kvs {
+			t = mergeJ(t, &jtype{fields: []jfield{{name: strings.ToLower(kv.k), t: typeOf(kv.v, depth+1)}}})
+		}
+		return t
+	}
+	return &jtype{prim: "string"}
+}
+
+// mergeJ merges two types seen for one column: structs merge field by field, arrays by element,
+// numbers widen, and a null (nil) takes the other's type.
+func mergeJ(a, b *jtype) *jtype {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case a.isArr && b.isArr:
+		return &jtype{isArr: true, elem: mergeJ(a.elem, b.elem)}
+	case a.fields != nil && b.fields != nil:
+		out := &jtype{fields: append([]jfield(nil), a.fields...)}
+		for _, f := range b.fields {
+			found := false
+			for i := range out.fields {
+				if out.fields[i].name == f.name {
+					out.fields[i].t = mergeJ(out.fields[i].t, f.t)
+					found = true
+					break
+				}
+			}
+			if !found {
+				out.fields = append(out.fields, f)
+			}
+		}
+		return out
+	case a.prim != "" && b.prim != "":
+		return &jtype{prim: widen(a.prim, b.prim)}
+	}
+	return &jtype{prim: "string"}
+}
+
+// object is a decoded JSON object that keeps its keys' order, which becomes the columns' order.
+type object struct {
+	kvs []struct {
+		k string
+		v any
+	}
+}
+
+// decodeValue reads one JSON value keeping object key order.
+func decodeValue(d *json.Decoder) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			o := &object{}
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return nil, errors.New("object key is not a string")
+				}
+				v, err := decodeValue(d)
+				if err != nil {
+					return nil, err
+				}
+				o.kvs = append(o.kvs, struct {
+					k string
+					v any
+				}{k, v})
+			}
+			if _, err := d.Token(); err != nil {
+				return nil, err
+			}
+			return o, nil
+		case '[':
+			arr := []any{}
+			for d.More() {
+				v, err := decodeValue(d)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			if _, err := d.Token(); err != nil {
+				return nil, err
+			}
+			return arr, nil
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	}
+	return tok, nil
+}
+
+// jsonSchema infers the columns of JSON Lines (or a file of one JSON document; a top-level
+// array's elements are its records). A truncated sample's last record may be cut: records read
+// before it count.
+func jsonSchema(sample []byte, truncated bool) (*fileSchema, error) {
+	d := json.NewDecoder(bytes.NewReader(sample))
+	d.UseNumber()
+	var rec *jtype
+	var records, used int64
+	for records < maxSniffRows {
+		v, err := decodeValue(d)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if records > 0 && truncated {
+				break
+			}
+			return nil, fmt.Errorf("not JSON: %w", err)
+		}
+		vals := []any{v}
+		if arr, ok := v.([]any); ok && records == 0 {
+			vals = arr
+		}
+		for _, x := range vals {
+			o, ok := x.(*object)
+			if !ok {
+				return nil, errors.New("a JSON record is not an object")
+			}
+			rec = mergeJ(rec, typeOf(o, 0))
+			records++
+		}
+		used = d.InputOffset()
+	}
+	if rec == nil || len(rec.fields) == 0 {
+		return nil, errUnclassified
+	}
+	fs := &fileSchema{Classification: classJSON, Records: records, SampleBytes: used}
+	for _, f := range rec.fields {
+		fs.Columns = append(fs.Columns, Column{Name: f.name, Type: f.t.String()})
+	}
+	return fs, nil
+}
+
+// ---- Parquet ----
+
+// parquetSchema reads the schema and row count from a Parquet file's footer: no page is read.
+func parquetSchema(f *os.File, size int64) (*fileSchema, error) {
+	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("parquet footer: %w", err)
+	}
+	fs := &fileSchema{Classification: classParquet, Compression: "none", Records: pf.NumRows(), Exact: true, SampleBytes: size}
+	for _, field := range pf.Schema().Fields() {
+		fs.Columns = append(fs.Columns, Column{Name: strings.ToLower(field.Name()), Type: parquetType(field, 0)})
+	}
+	if md := pf.Metadata(); len(md.RowGroups) > 0 && len(md.RowGroups[0].Columns) > 0 {
+		if c := strings.ToLower(md.RowGroups[0].Columns[0].MetaData.Codec.String()); c != "uncompressed" {
+			fs.Compression = c
+		}
+	}
+	return fs, nil
+}
+
+// parquetType maps a Parquet field to the Hive type Glue gives it: lists become array<>, maps
+// map<>, groups struct<>, and leaves by their logical type, else their physical type.
+func parquetType(n parquet.Node, depth int) string {
+	if depth > maxJSONDepth {
+		return "string"
+	}
+	t := n.Type()
+	if !n.Leaf() {
+		lt := t.LogicalType()
+		fields := n.Fields()
+		switch {
+		case lt != nil && isList(lt) && len(fields) == 1:
+			inner := fields[0]
+			if !inner.Leaf() && len(inner.Fields()) == 1 {
+				return "array<" + parquetType(inner.Fields()[0], depth+1) + ">"
+			}
+			return "array<" + parquetType(inner, depth+1) + ">"
+		case lt != nil && isMap(lt) && len(fields) == 1 && len(fields[0].Fields()) == 2:
+			kv := fields[0].Fields()
+			return "map<" + parquetType(kv[0], depth+1) + "," + parquetType(kv[1], depth+1) + ">"
+		}
+		parts := make([]string, len(fields))
+		for i, f := range fields {
+			parts[i] = strings.ToLower(f.Name()) + ":" + parquetType(f, depth+1)
+		}
+		s := "struct<" + strings.Join(parts, ",") + ">"
+		if n.Repeated() {
+			return "array<" + s + ">"
+		}
+		return s
+	}
+	s := leafType(t)
+	if n.Repeated() {
+		return "array<" + s + ">"
+	}
+	return s
+}
+
+func isList(lt *format.LogicalType) bool { _, ok := lt.Value.(*format.ListType); return ok }
+func isMap(lt *format.LogicalType) bool  { _, ok := lt.Value.(*format.MapType); return ok }
+
+func leafType(t parquet.Type) string {
+	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
+		switch v := lt.Value.(type) {
+		case *format.StringType, *format.EnumType, *format.JsonType, *format.UUIDType:
+			return "string"
+		case *format.DateType:
+			return "date"
+		case *format.TimestampType:
+			return "timestamp"
+		case *format.DecimalType:
+			return fmt.Sprintf("decimal(%d,%d)", v.Precision, v.Scale)
+		case *format.IntType:
+			switch {
+			case v.BitWidth <= 8:
+				return "tinyint"
+			case v.BitWidth <= 16:
+				return "smallint"
+			case v.BitWidth <= 32:
+				return "int"
+			}
+			return "bigint"
+		}
+	}
+	if ct := t.ConvertedType(); ct != nil {
+		switch *ct {
+		case deprecated.UTF8:
+			return "string"
+		case deprecated.Date:
+			return "date"
+		case deprecated.TimestampMillis, deprecated.TimestampMicros:
+			return "timestamp"
+		}
+	}
+	switch t.Kind() {
+	case parquet.Boolean:
+		return "boolean"
+	case parquet.Int32:
+		return "int"
+	case parquet.Int64:
+		return "bigint"
+	case parquet.Int96:
+		return "timestamp"
+	case parquet.Float:
+		return "float"
+	case parquet.Double:
+		return "double"
+	}
+	return "binary"
+}

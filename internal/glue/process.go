@@ -1,0 +1,288 @@
+package glue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// runProc is a run this node carries out: stop ends it with the given state.
+type runProc struct {
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	reason string // runStopped or runTimeout once asked
+}
+
+func (p *runProc) stop(reason string) {
+	p.mu.Lock()
+	if p.reason == "" {
+		p.reason = reason
+	}
+	p.mu.Unlock()
+	p.cancel()
+}
+
+func (p *runProc) why() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reason
+}
+
+// maxLogBytes bounds each stream of a run's log; what a script writes beyond is dropped, and a
+// line says so.
+const maxLogBytes = 16 << 20
+
+// stopPoll is how often a running job looks whether another node asked it to stop.
+const stopPoll = time.Second
+
+// runJob carries out one run to its end and records it. It never returns before the process
+// is reaped.
+func (s *Service) runJob(j *Job, runID string, args map[string]string) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	p := &runProc{cancel: cancel}
+	s.mu.Lock()
+	s.runs[runID] = p
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.runs, runID)
+		s.mu.Unlock()
+	}()
+	state, msg := s.execute(ctx, p, j, runID, args)
+	r := s.endRun(j.Name, runID, state, msg)
+	if r != nil && r.JobRunState == runFailed && r.Attempt < j.MaxRetries && s.ctx.Err() == nil {
+		// Glue retries a failed run as a new run of the next attempt.
+		next := &JobRun{JobName: j.Name, Arguments: r.Arguments, Timeout: r.Timeout, MaxCapacity: r.MaxCapacity,
+			WorkerType: r.WorkerType, NumberOfWorkers: r.NumberOfWorkers, GlueVersion: r.GlueVersion,
+			ExecutionClass: r.ExecutionClass, JobMode: r.JobMode, Attempt: r.Attempt + 1, PreviousRunID: r.ID}
+		if _, err := s.launch(context.Background(), j, next, args); err != nil {
+			s.o.Logger.Warn("glue: retry of a failed job run", "job", j.Name, "run", runID, "err", err)
+		}
+	}
+}
+
+// execute runs the script and returns the run's final state and error message.
+func (s *Service) execute(ctx context.Context, p *runProc, j *Job, runID string, args map[string]string) (string, string) {
+	if !s.setRunning(ctx, j.Name, runID) {
+		return runStopped, ""
+	}
+	r, _, err := s.readRun(ctx, j.Name, runID)
+	if err != nil {
+		return runFailed, err.Error()
+	}
+	var cmdline []string
+	switch j.Command.Name {
+	case "pythonshell":
+		cmdline = []string{s.o.Python}
+	case "glueetl":
+		if len(s.o.SparkCommand) == 0 {
+			return runFailed, "Spark (glueetl) jobs need a configured command: Stepline runs glueetl scripts with the command " +
+				"the project file sets for Spark jobs (for example a local spark-submit), and none is configured"
+		}
+		cmdline = append([]string{}, s.o.SparkCommand...)
+	default:
+		return runFailed, fmt.Sprintf("Command %s is not supported by Stepline (pythonshell and glueetl are)", j.Command.Name)
+	}
+	script, err := s.scriptPath(j.Command.ScriptLocation)
+	if err != nil {
+		return runFailed, err.Error()
+	}
+	// The script runs from a copy in a folder of its own, as Glue downloads it, so that a
+	// script changed meanwhile cannot change a run in progress.
+	work := filepath.Join(s.o.Dir, "glue", "runs", runID)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return runFailed, "could not prepare the run: " + err.Error()
+	}
+	defer os.RemoveAll(work)
+	local := filepath.Join(work, filepath.Base(script))
+	if err := copyFile(script, local); err != nil {
+		return runFailed, "failed to download script: " + err.Error()
+	}
+	outPath, errPath := s.runLogs(j, runID)
+	stdout, err := openLog(outPath)
+	if err != nil {
+		return runFailed, "could not open the run's log: " + err.Error()
+	}
+	defer stdout.Close()
+	stderr, err := openLog(errPath)
+	if err != nil {
+		return runFailed, "could not open the run's log: " + err.Error()
+	}
+	defer stderr.Close()
+	tail := &tailBuffer{max: 8 << 10}
+
+	tctx, tcancel := context.WithTimeout(ctx, time.Duration(r.Timeout)*s.o.TimeoutUnit)
+	defer tcancel()
+	cmd := exec.Command(cmdline[0], append(append(cmdline[1:], local), argv(j, runID, args)...)...)
+	cmd.Dir = work
+	cmd.Env = s.runEnv(j, runID)
+	cmd.Stdout = &boundedWriter{w: stdout, left: maxLogBytes}
+	cmd.Stderr = io.MultiWriter(&boundedWriter{w: stderr, left: maxLogBytes}, tail)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Once the script exits, pipes held by processes it left behind must not hold the run.
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		return runFailed, fmt.Sprintf("could not start %s: %v", cmdline[0], err)
+	}
+	pgid := cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	ticker := time.NewTicker(stopPoll)
+	defer ticker.Stop()
+	var werr error
+wait:
+	for {
+		select {
+		case werr = <-done:
+			break wait
+		case <-tctx.Done():
+			if ctx.Err() == nil {
+				p.stop(runTimeout)
+			}
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			werr = <-done
+			break wait
+		case <-ticker.C:
+			if rr, _, err := s.readRun(ctx, j.Name, runID); err == nil && rr.JobRunState == runStopping {
+				p.stop(runStopped)
+			}
+		}
+	}
+	// Whatever the script started in its group dies with the run.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	switch reason := p.why(); {
+	case reason == runStopped:
+		return runStopped, ""
+	case reason == runTimeout:
+		return runTimeout, fmt.Sprintf("Job run timed out after %d minutes (the job's Timeout)", r.Timeout)
+	case s.ctx.Err() != nil:
+		return runFailed, "Job run was interrupted: the Stepline server stopped while the run was in progress"
+	case werr == nil:
+		return runSucceeded, ""
+	}
+	return runFailed, errorMessage(tail.String(), werr)
+}
+
+// errorMessage is what Glue shows of a failed script: the last line of its error stream, which
+// for a Python exception is "Type: message".
+func errorMessage(stderr string, werr error) string {
+	lines := strings.Split(strings.TrimRight(stderr, "\r\n\t "), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if len(l) > 2048 {
+				l = l[:2048]
+			}
+			return l
+		}
+	}
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		return fmt.Sprintf("Command failed with exit code %d", ee.ExitCode())
+	}
+	return "Command failed: " + werr.Error()
+}
+
+// runEnv is the environment of a job process: the server's, without its AWS settings, and
+// those of the run: Stepline as the endpoint of every AWS service, the dummy credentials.
+func (s *Service) runEnv(j *Job, runID string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	region := s.o.Region
+	env = append(env,
+		"AWS_ENDPOINT_URL="+s.o.Endpoint,
+		"AWS_ACCESS_KEY_ID="+s.o.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+s.o.SecretAccessKey,
+		"AWS_REGION="+region,
+		"AWS_DEFAULT_REGION="+region,
+		"PYTHONUNBUFFERED=1",
+		"PYTHONDONTWRITEBYTECODE=1",
+		"GLUE_JOB_NAME="+j.Name,
+		"GLUE_JOB_RUN_ID="+runID,
+	)
+	return env
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func openLog(p string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	return os.Create(p)
+}
+
+// boundedWriter writes up to left bytes, then drops the rest (saying so once), never failing
+// the writer: a script that floods its output must not be killed by a full pipe.
+type boundedWriter struct {
+	w    io.Writer
+	left int64
+	cut  bool
+}
+
+func (b *boundedWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if b.left <= 0 {
+		if !b.cut {
+			b.cut = true
+			_, _ = io.WriteString(b.w, "\n[stepline: log truncated]\n")
+		}
+		return n, nil
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	_, _ = b.w.Write(p)
+	b.left -= int64(len(p))
+	return n, nil
+}
+
+// tailBuffer keeps the last max bytes written.
+type tailBuffer struct {
+	max int
+	buf bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) > t.max {
+		p = p[len(p)-t.max:]
+	}
+	t.buf.Write(p)
+	if over := t.buf.Len() - t.max; over > 0 {
+		rest := append([]byte(nil), t.buf.Bytes()[over:]...)
+		t.buf.Reset()
+		t.buf.Write(rest)
+	}
+	return n, nil
+}
+
+func (t *tailBuffer) String() string { return t.buf.String() }
