@@ -34,6 +34,7 @@ type mapRunUpdate struct {
 
 const (
 	msgTaskStarted   = "taskStarted"
+	msgTaskSubmitted = "taskSubmitted"
 	msgTaskSucceeded = "taskSucceeded"
 	msgTaskFailed    = "taskFailed"
 	msgTaskHeartbeat = "taskHeartbeat"
@@ -64,6 +65,8 @@ func decodeMessage(b []byte) (interp.Event, error) {
 	switch m.Kind {
 	case msgTaskStarted:
 		return interp.TaskStarted{TaskID: m.TaskID, WorkerName: m.WorkerName}, nil
+	case msgTaskSubmitted:
+		return interp.TaskSubmitted{TaskID: m.TaskID, Output: m.Output}, nil
 	case msgTaskSucceeded:
 		return interp.TaskSucceeded{TaskID: m.TaskID, Output: m.Output}, nil
 	case msgTaskFailed:

@@ -73,6 +73,22 @@ type Task struct {
 	TimeoutSeconds   int64
 	HeartbeatSeconds int64
 	Token            string
+
+	// submit records a submission as it happens (the durable engine); without it Submitted
+	// keeps the submission to go with the result (in-process runs).
+	submit    func(output string)
+	submitted *string
+}
+
+// Submitted reports that the task handed its work off, with the submission's output (JSON
+// text): a .sync task that started its child. The execution records TaskSubmitted, once,
+// before the task's result. A Runner calls it at most once per Run, from Run's goroutine.
+func (t *Task) Submitted(output string) {
+	if t.submit != nil {
+		t.submit(output)
+		return
+	}
+	t.submitted = &output
 }
 
 // TaskError is a task's failure: the error name Retry and Catch match, and a cause.

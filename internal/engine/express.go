@@ -119,7 +119,7 @@ func InprocTask(r Runner, executionArn string) func(context.Context, interp.Sche
 			out, err = r.Run(ctx, t)
 		}
 		if err == nil {
-			return interp.TaskSucceeded{TaskID: s.TaskID, Output: out}
+			return interp.TaskSucceeded{TaskID: s.TaskID, Output: out, Submitted: t.submitted}
 		}
 		var te *TaskError
 		switch {
@@ -129,7 +129,7 @@ func InprocTask(r Runner, executionArn string) func(context.Context, interp.Sche
 		default:
 			te = &TaskError{Name: sferr.TaskFailed, Cause: err.Error()}
 		}
-		return interp.TaskFailed{TaskID: s.TaskID, Error: te.Name, Cause: te.Cause}
+		return interp.TaskFailed{TaskID: s.TaskID, Error: te.Name, Cause: te.Cause, Submitted: t.submitted}
 	}
 }
 

@@ -516,6 +516,10 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 		e.queue(ctx, t, &message{Kind: msgTaskStarted, TaskID: t.TaskID}, "")
 		e.poke()
 	}
+	t.submit = func(output string) {
+		e.queue(ctx, t, &message{Kind: msgTaskSubmitted, TaskID: t.TaskID, Output: output}, "")
+		e.poke()
+	}
 	renewing, stopRenewing := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
