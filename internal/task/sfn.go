@@ -68,6 +68,8 @@ func (r *Runner) startExecution(ctx context.Context, t *engine.Task, action stri
 	case actionStart:
 		return startOutput(child), nil
 	}
+	// AWS records StartExecution's answer as the task's submission (TaskSubmitted).
+	t.Submitted(startOutput(child))
 	ended, err := r.awaitChild(ctx, t, child.Arn)
 	if err != nil {
 		return "", err
