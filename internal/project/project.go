@@ -1,0 +1,180 @@
+// Package project reads a project folder's stepline.yaml — state machines with their
+// definition files, Lambda functions with their code folders or external endpoints, and the
+// sections later issues fill in — checks all of it, and deploys it idempotently through the
+// same operations as the AWS API: the Step Functions service and the Lambda API.
+//
+// Load checks everything before anything is deployed: each definition is read, substituted and
+// parsed as CreateStateMachine would, each code folder is looked at; a mistake is one line
+// naming the file, the line and the key (Error). Deploy then compares what the project declares
+// with what the services hold and changes only what differs, so that deploying the same folder
+// again makes no new revision and keeps every function's CodeSha256 and RevisionId.
+package project
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/stepline/stepline/internal/asl"
+)
+
+// FileName is the project file every project folder holds.
+const FileName = "stepline.yaml"
+
+// Error is a mistake in a project: the file, the line (0 when unknown), the key's path (such
+// as stateMachines.Hello.definition) and what is wrong, printed as one line.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Key)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Project is a checked project folder.
+type Project struct {
+	// Dir is the project folder; File its stepline.yaml.
+	Dir, File string
+	// StateMachines and Functions are sorted by name.
+	StateMachines []*StateMachine
+	Functions     []*Function
+	// Reserved holds the sections later issues read (buckets, glue, schedules, rules,
+	// connections), as written; Deploy leaves them alone.
+	Reserved map[string]*yaml.Node
+}
+
+// StateMachine is one entry of stateMachines.
+type StateMachine struct {
+	Name string
+	// File is the definition file as written in the project; Definition its text after
+	// substitution, as JSON (a YAML file is converted).
+	File       string
+	Definition string
+	Parsed     *asl.StateMachine
+	Type       asl.MachineType
+	Tags       map[string]string
+	// LoggingLevel is ALL, ERROR, FATAL or OFF; IncludeExecutionData goes with it.
+	LoggingLevel         string
+	IncludeExecutionData bool
+	// RoleArn is "" for the default role.
+	RoleArn string
+	line    int
+}
+
+// Function is one entry of functions: local code, or an external endpoint.
+type Function struct {
+	Name string
+	// Code is the code folder (absolute); empty for a function bound to an endpoint.
+	Code        string
+	Runtime     string
+	Handler     string
+	Environment map[string]string
+	// Timeout (seconds) and MemorySize (MB) are 0 for Lambda's defaults.
+	Timeout     int
+	MemorySize  int
+	Description string
+	// GoMain marks code that is a Go main package, built into bootstrap at deploy.
+	GoMain bool
+	// Endpoint is the URL of the Lambda API that runs the function instead; Region and
+	// FunctionName are what it is called there (defaults: the server's region, Name).
+	Endpoint     string
+	Region       string
+	FunctionName string
+	line         int
+}
+
+// reservedSections are top-level keys later issues own; their contents are theirs to check.
+var reservedSections = []string{"buckets", "glue", "schedules", "rules", "connections"}
+
+// Load reads dir/stepline.yaml and checks the whole project: every definition parses and
+// validates, every code folder holds what its runtime needs. The error is an *Error.
+func Load(dir string) (*Project, error) {
+	file := filepath.Join(dir, FileName)
+	text, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &Error{File: file, Msg: "no project file (stepline init " + dir + " writes one)"}
+		}
+		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	return parse(dir, file, text)
+}
+
+// parse checks a project file's text; definition files and code folders are read from dir.
+func parse(dir, file string, text []byte) (*Project, error) {
+	p := &parser{file: file, dir: dir}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, p.yamlError(err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, &Error{File: file, Msg: "the project file is empty: declare stateMachines or functions"}
+	}
+	top, err := p.fields(doc.Content[0], "", append([]string{"stateMachines", "functions"}, reservedSections...))
+	if err != nil {
+		return nil, err
+	}
+	proj := &Project{Dir: dir, File: file, Reserved: map[string]*yaml.Node{}}
+	for _, s := range reservedSections {
+		if n := top[s]; n != nil {
+			proj.Reserved[s] = n
+		}
+	}
+	if n := top["functions"]; n != nil {
+		if err := p.entries(n, "functions", func(name string, key, v *yaml.Node) error {
+			f, err := p.function(name, key, v)
+			if err == nil {
+				proj.Functions = append(proj.Functions, f)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if n := top["stateMachines"]; n != nil {
+		if err := p.entries(n, "stateMachines", func(name string, key, v *yaml.Node) error {
+			sm, err := p.stateMachine(name, key, v)
+			if err == nil {
+				proj.StateMachines = append(proj.StateMachines, sm)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(proj.Functions, func(a, b *Function) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(proj.StateMachines, func(a, b *StateMachine) int { return strings.Compare(a.Name, b.Name) })
+	return proj, nil
+}
+
+// StateMachine returns the state machine declared as name, or nil (also of a nil Project).
+func (p *Project) StateMachine(name string) *StateMachine {
+	if p == nil {
+		return nil
+	}
+	for _, sm := range p.StateMachines {
+		if sm.Name == name {
+			return sm
+		}
+	}
+	return nil
+}
