@@ -26,6 +26,7 @@ import (
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/sigv4"
 	"github.com/stepline/stepline/internal/store"
@@ -43,7 +44,8 @@ type Options struct {
 	// logs, bucket folders); nodes may share it. Defaults to stepline-data beside a SQLite
 	// database file, ./stepline-data otherwise.
 	DataDir string
-	// Project is the directory of local task runners; not used yet.
+	// Project is a project folder (package project): New deploys its stepline.yaml, and Task
+	// states invoke its functions bound to endpoints there. Empty: none.
 	Project string
 	// WaitScale multiplies every duration executions wait on; 0 fires timers at once
 	// (`stepline serve` defaults it to 1).
@@ -71,6 +73,7 @@ type Server struct {
 	log    *slog.Logger
 	store  store.Store
 	engine *engine.Engine
+	svc    *service.Service
 	api    *awsapi.API
 	lambda *lambda.Service
 	http   *http.Server
@@ -122,6 +125,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	// The project is checked whole before anything opens, so a mistake in it changes nothing.
+	var proj *project.Project
+	if o.Project != "" {
+		var err error
+		if proj, err = project.Load(o.Project); err != nil {
+			return nil, err
+		}
+	}
 	st, err := dsn.Open(ctx, o.DB)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -130,9 +141,20 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), st.Close())
 	}
-	s, err := build(o, st, ln)
+	s, err := build(o, st, ln, proj)
 	if err != nil {
 		return nil, errors.Join(err, ln.Close(), st.Close())
+	}
+	if proj != nil {
+		sum, err := proj.Deploy(ctx, project.Targets{States: s.svc, Lambda: s.lambda, Account: o.Account, Region: o.Region,
+			BuildCache: filepath.Join(o.DataDir, "project", "build"), Logger: o.Logger.With("component", "project")})
+		if err != nil {
+			return nil, errors.Join(err, s.lambda.Close(), ln.Close(), st.Close())
+		}
+		o.Logger.Info("project deployed", "project", o.Project, "machines_created", sum.MachinesCreated,
+			"machines_updated", sum.MachinesUpdated, "machines_unchanged", sum.MachinesUnchanged,
+			"functions_created", sum.FunctionsCreated, "functions_updated", sum.FunctionsUpdated,
+			"functions_unchanged", sum.FunctionsUnchanged, "go_built", sum.GoBuilt)
 	}
 	return s, nil
 }
@@ -154,7 +176,7 @@ func localURL(addr net.Addr) string {
 	return "http://" + a.String()
 }
 
-func build(o Options, st store.Store, ln net.Listener) (*Server, error) {
+func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*Server, error) {
 	lo := lambda.Options{Store: st, Clock: o.Clock, Account: o.Account, Region: o.Region,
 		DataDir: o.DataDir, Endpoint: localURL(ln.Addr()), Logger: o.Logger.With("component", "lambda")}
 	if len(o.Auth) > 0 {
@@ -168,7 +190,11 @@ func build(o Options, st store.Store, ln net.Listener) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	runner := task.New(task.Options{Lambda: lam, Region: o.Region, Account: o.Account, Clock: o.Clock,
+	var invoker task.Lambda = lam
+	if proj != nil {
+		invoker = proj.Lambda(lam, o.Region)
+	}
+	runner := task.New(task.Options{Lambda: invoker, Region: o.Region, Account: o.Account, Clock: o.Clock,
 		Logger: o.Logger.With("component", "task")})
 	eng, err := engine.New(engine.Options{
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
@@ -185,7 +211,7 @@ func build(o Options, st store.Store, ln net.Listener) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
 	}
-	s := &Server{o: o, log: o.Logger, store: st, engine: eng, api: api, lambda: lam, ln: ln}
+	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, ln: ln}
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
@@ -232,9 +258,6 @@ func (s *Server) Start(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if s.started || s.stopped {
 		return errors.New("server: already started")
-	}
-	if s.o.Project != "" {
-		s.log.Warn("--project is accepted but not used yet: project folders come with a later issue", "project", s.o.Project)
 	}
 	ln := s.ln
 	if err := s.engine.Start(ctx); err != nil {
