@@ -112,8 +112,10 @@ func decode(t *testing.T, s *string) map[string]any {
 func TestNestedSync(t *testing.T) {
 	w := newWorld(t, openSQLite(t), "n1", nil)
 	child := w.machine(t, "child", passChild)
+	// AWS links the child to its parent when the input names the parent as
+	// AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID, which the child receives as given.
 	p := w.machine(t, "parent", parent("arn:aws:states:::states:startExecution.sync",
-		`{"StateMachineArn":"`+child+`","Name":"kid","Input":{"a":1}}`))
+		`{"StateMachineArn":"`+child+`","Name":"kid","Input":{"a":1,"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$":"$$.Execution.Id"}}`))
 	x := w.await(t, w.start(t, p, "p1", `{}`), ended)
 	if x.Status != store.StatusSucceeded {
 		t.Fatalf("parent %s %v %v", x.Status, deref(x.Error), deref(x.Cause))
@@ -121,7 +123,7 @@ func TestNestedSync(t *testing.T) {
 	out := decode(t, x.Output)
 	want := map[string]any{
 		"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:child:kid", "Name": "kid",
-		"Input": `{"a":1}`, "Output": `{"Arg1":"argument1"}`, "Status": "SUCCEEDED", "StateMachineArn": child,
+		"Input": `{"a":1,"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID":"arn:aws:states:us-east-1:123456789012:execution:parent:p1"}`, "Output": `{"Arg1":"argument1"}`, "Status": "SUCCEEDED", "StateMachineArn": child,
 		"RedriveStatus": "NOT_REDRIVABLE", "RedriveCount": float64(0),
 	}
 	for k, v := range want {
