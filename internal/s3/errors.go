@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,16 @@ var (
 	errCopyToItself     = &apiError{"InvalidRequest", http.StatusBadRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."}
 )
 
+// errEscapes answers a path through a symbolic link that leads out of DIR/s3, which os.Root
+// refuses to follow.
+var errEscapes = &apiError{"AccessDenied", http.StatusForbidden, "Stepline does not follow links that lead out of its data folder"}
+
+// escapes tells whether err is os.Root's refusal of a path that leads out of it; the error is
+// not exported, so it is known by its words.
+func escapes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}
+
 // invalidArgument is S3's InvalidArgument with a message of ours.
 func invalidArgument(msg string) *apiError {
 	return &apiError{code: "InvalidArgument", status: http.StatusBadRequest, message: msg}
@@ -52,7 +63,11 @@ var notModified = &apiError{code: "NotModified", status: http.StatusNotModified}
 
 func (s *Service) writeError(w http.ResponseWriter, r *request, err error) {
 	var e *apiError
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case escapes(err):
+		e = errEscapes
+	default:
 		s.o.Logger.Error("s3: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = errInternal
 	}

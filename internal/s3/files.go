@@ -11,6 +11,7 @@ import (
 	"mime"
 	"os"
 	"path"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -130,6 +131,9 @@ func (s *Service) objectOf(bucket, key string, info fs.FileInfo, f io.ReaderAt) 
 // guessType is the content type of a file that came without one.
 func guessType(key string) string {
 	if t := mime.TypeByExtension(path.Ext(key)); t != "" {
+		// Go adds "; charset=utf-8" to text types; S3 stores what it is given, and nobody
+		// gave a charset here.
+		t, _, _ = strings.Cut(t, ";")
 		return t
 	}
 	return "application/octet-stream"
