@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,7 +59,16 @@ func (r *Runner) startExecution(ctx context.Context, t *engine.Task, action stri
 	if err != nil {
 		return "", err
 	}
+	derived := in.Name == ""
+	if derived {
+		in.Name = taskUUID(t)
+	}
 	child, err := x.StartExecution(ctx, in)
+	if derived && service.CodeOf(err) == service.CodeExecutionAlreadyExists {
+		// This task ran before (its node died after starting the child): the child it
+		// started is the one to report or wait for.
+		child, err = x.DescribeExecution(ctx, arnOfName(in.StateMachineArn, in.Name))
+	}
 	if err != nil {
 		return "", r.apiError(ctx, err, "StepFunctions")
 	}
@@ -84,6 +94,26 @@ func (r *Runner) startExecution(ctx context.Context, t *engine.Task, action stri
 	// A child that failed, timed out or was aborted fails the task; AWS's cause is the
 	// child's DescribeExecution.
 	return "", &engine.TaskError{Name: "States.TaskFailed", Cause: jsonv.String(desc)}
+}
+
+// taskUUID names the child of a task that names none: a UUID, as AWS's default names are,
+// but derived from the task (its execution and task id, the same when the task is dispatched
+// again after a crash), so that a task run twice starts its child once.
+func taskUUID(t *engine.Task) string {
+	h := sha256.Sum256([]byte(t.ExecutionArn + "\x00" + t.TaskID))
+	h[6] = h[6]&0x0f | 0x50 // version 5: a name-based UUID
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// arnOfName is the ARN of the execution name of a state machine (a version or alias ARN
+// runs under its machine's).
+func arnOfName(stateMachineArn, name string) string {
+	parts := strings.SplitN(stateMachineArn, ":", 8)
+	if len(parts) < 7 {
+		return ""
+	}
+	return strings.Join(parts[:5], ":") + ":execution:" + parts[6] + ":" + name
 }
 
 // awaitChild polls the child execution until it ends, with backoff. It gives up when the task's

@@ -194,3 +194,28 @@ func TestNestedStopParent(t *testing.T) {
 		t.Fatalf("child %s, want ABORTED", x.Status)
 	}
 }
+
+// TestNestedRunTwice: a .sync task run again with the same task id (its node died after
+// starting the child) waits for the child it started rather than starting another.
+func TestNestedRunTwice(t *testing.T) {
+	w := newWorld(t, openSQLite(t), "n1", nil)
+	child := w.machine(t, "child", passChild)
+	r := task.New(task.Options{Executions: w.svc})
+	tk := &engine.Task{ExecutionArn: "arn:aws:states:us-east-1:123456789012:execution:parent:p1", TaskID: "3",
+		Resource: "arn:aws:states:::states:startExecution.sync", Parameters: `{"StateMachineArn":"` + child + `"}`}
+	var arns []string
+	for range 2 {
+		out, err := r.Run(context.Background(), tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, decode(t, &out)["ExecutionArn"].(string))
+	}
+	if arns[0] != arns[1] {
+		t.Fatalf("two children: %v", arns)
+	}
+	list, _, err := w.svc.ListExecutions(context.Background(), &service.ListExecutionsInput{StateMachineArn: child})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%d executions of the child, %v", len(list), err)
+	}
+}

@@ -124,3 +124,23 @@ func TestAPIError(t *testing.T) {
 		t.Errorf("ValidationException named %s", te.Name)
 	}
 }
+
+func TestChildNames(t *testing.T) {
+	a := taskUUID(&engine.Task{ExecutionArn: "arn:aws:states:us-east-1:1:execution:p:x", TaskID: "7"})
+	if a != taskUUID(&engine.Task{ExecutionArn: "arn:aws:states:us-east-1:1:execution:p:x", TaskID: "7"}) ||
+		a == taskUUID(&engine.Task{ExecutionArn: "arn:aws:states:us-east-1:1:execution:p:x", TaskID: "8"}) {
+		t.Errorf("taskUUID is not one name per task")
+	}
+	if len(a) != 36 || a[14] != '5' {
+		t.Errorf("taskUUID %s is not a version 5 UUID", a)
+	}
+	for sm, want := range map[string]string{
+		"arn:aws:states:us-east-1:1:stateMachine:child":      "arn:aws:states:us-east-1:1:execution:child:n",
+		"arn:aws:states:us-east-1:1:stateMachine:child:3":    "arn:aws:states:us-east-1:1:execution:child:n",
+		"arn:aws:states:us-east-1:1:stateMachine:child:prod": "arn:aws:states:us-east-1:1:execution:child:n",
+	} {
+		if got := arnOfName(sm, "n"); got != want {
+			t.Errorf("arnOfName(%s) = %s, want %s", sm, got, want)
+		}
+	}
+}
