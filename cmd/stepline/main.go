@@ -1,6 +1,6 @@
 // Command stepline runs Amazon States Language state machines: `stepline serve` serves the AWS
 // APIs on one port, `stepline run` executes one definition in-process, `stepline validate`
-// checks one as AWS would.
+// checks one as AWS would, `stepline init` writes a starter project folder.
 package main
 
 import (
@@ -17,15 +17,19 @@ import (
 	"syscall"
 
 	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/project"
 )
 
 const usage = `usage:
   stepline serve [--addr 127.0.0.1:8083] [--db ./stepline.db | sqlite:PATH | postgres://…] [--data DIR] [--project DIR]
                  [--wait-scale F] [--account ID] [--region NAME] [--node NAME] [--auth FILE] [--insecure]
-  stepline run FILE [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F]
+  stepline run FILE|NAME [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F] [--type STANDARD|EXPRESS]
+               [--name EXECUTION] [--project DIR] [--account ID] [--region NAME]
   stepline validate FILE [--type STANDARD|EXPRESS]
+  stepline init DIR
 `
 
 // Exit codes of `stepline run`.
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "init":
+		return cmdInit(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -89,30 +95,41 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", "123456789012", "AWS account id used in ARNs")
 	region := fs.String("region", "us-east-1", "AWS region used in ARNs")
 	typ := fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS")
-	project := fs.String("project", "", "project directory with local task runners (not used by one-shot runs yet)")
+	projectDir := fs.String("project", "", "project folder: its functions run the Lambda tasks, and FILE may name one of its state machines")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitInvalid
 	}
 	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "stepline run: want exactly one definition file\n%s", usage)
+		fmt.Fprintf(stderr, "stepline run: want exactly one definition file (or, with --project, state machine name)\n%s", usage)
 		return exitInvalid
 	}
 	if *waitScale < 0 {
 		fmt.Fprintln(stderr, "stepline run: --wait-scale must not be negative")
 		return exitInvalid
 	}
-	if *project != "" {
-		fmt.Fprintf(stderr, "stepline run: --project %s: local task runners are not available in one-shot runs yet; Task states will fail\n", *project)
-	}
 	mtype, err := machineType(*typ)
 	if err != nil {
 		fmt.Fprintf(stderr, "stepline run: %v\n", err)
 		return exitInvalid
 	}
-	def, code := load(pos[0], mtype, stderr)
-	if def == nil {
-		return code
+	var proj *project.Project
+	if *projectDir != "" {
+		if proj, err = project.Load(*projectDir); err != nil {
+			fmt.Fprintf(stderr, "stepline run: %v\n", err)
+			return exitInvalid
+		}
+	}
+	smName := strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
+	var def *asl.StateMachine
+	if sm := proj.StateMachine(pos[0]); sm != nil {
+		// A state machine the project declares: its definition (substituted) and its type.
+		def, mtype, smName = sm.Parsed, sm.Type, sm.Name
+	} else {
+		var code int
+		if def, code = load(pos[0], mtype, stderr); def == nil {
+			return code
+		}
 	}
 	in := *input
 	if strings.HasPrefix(in, "@") {
@@ -127,7 +144,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if execName == "" {
 		execName = newUUID()
 	}
-	smName := strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
+	// As AWS names them: an Express execution's ARN is an express: ARN with a unique suffix,
+	// and one whose outcome is waited for (as here) is a synchronous one, whose context object
+	// has no RedriveCount.
+	execArn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", *region, *account, smName, execName)
+	if mtype == asl.Express {
+		execArn = fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s:%s", *region, *account, smName, execName, newUUID())
+	}
+	var runTask func(context.Context, interp.ScheduleTask) interp.Event
+	if proj != nil {
+		runner, closeRun, err := projectRunner(ctx, proj, *account, *region)
+		if err != nil {
+			fmt.Fprintf(stderr, "stepline run: %v\n", err)
+			return exitInvalid
+		}
+		defer func() {
+			if err := closeRun(); err != nil {
+				fmt.Fprintf(stderr, "stepline run: %v\n", err)
+			}
+		}()
+		runTask = engine.InprocTask(runner, execArn)
+	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition:       def,
 		Input:            in,
@@ -137,7 +174,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Account:          *account,
 		Region:           *region,
 		Type:             mtype,
+		Sync:             mtype == asl.Express,
+		ExecutionArn:     execArn,
 		WaitScale:        *waitScale,
+		RunTask:          runTask,
 	})
 	if err != nil {
 		var ie *interp.InputError

@@ -23,7 +23,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8083", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&o.DB, "db", "./stepline.db", "database: a file path or sqlite:PATH for SQLite, postgres://… for PostgreSQL")
 	fs.StringVar(&o.DataDir, "data", "", "folder of function code, logs and buckets; nodes may share it (default stepline-data beside a SQLite database, ./stepline-data otherwise)")
-	fs.StringVar(&o.Project, "project", "", "project directory with local task runners (not used yet)")
+	fs.StringVar(&o.Project, "project", "", "project folder: deploy its stepline.yaml (state machines, functions) before serving")
 	fs.Float64Var(&o.WaitScale, "wait-scale", 1, "multiply every wait (Wait states, retries, timeouts) by this factor")
 	fs.StringVar(&o.Account, "account", "123456789012", "AWS account id used in ARNs")
 	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
