@@ -260,6 +260,18 @@ func (p *Project) applyFunction(ctx context.Context, t Targets, fp *functionPlan
 		if err != nil {
 			return p.errFunction(fn, "", "%s: %v", c.op, err)
 		}
+		if status == http.StatusConflict && fp.create {
+			// Another node sharing the database deployed it meanwhile: compare with theirs.
+			sum.FunctionsCreated--
+			again, err := p.planFunction(ctx, t, fn, &Summary{})
+			if err != nil {
+				return err
+			}
+			if again.create {
+				return p.errFunction(fn, "", "%s: %s", c.op, lambdaMessage(status, body))
+			}
+			return p.applyFunction(ctx, t, again, sum)
+		}
 		if status != c.want {
 			return p.errFunction(fn, "", "%s: %s", c.op, lambdaMessage(status, body))
 		}

@@ -1,11 +1,15 @@
 package project_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -455,5 +459,46 @@ functions:
 	list, err := s.lambda.ListFunctions(context.Background(), &awslambda.ListFunctionsInput{})
 	if err != nil || len(list.Functions) != 0 {
 		t.Errorf("local functions: %v, %v; want none", list, err)
+	}
+}
+
+// racingLambda is the Lambda API of a node that another node beats to every CreateFunction:
+// the same function is created, through the same service, just before the call goes in.
+type racingLambda struct{ http.Handler }
+
+func (r racingLambda) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method == http.MethodPost && req.URL.Path == "/2015-03-31/functions" {
+		body, _ := io.ReadAll(req.Body)
+		other := httptest.NewRequest(http.MethodPost, req.URL.Path, bytes.NewReader(body))
+		r.Handler.ServeHTTP(httptest.NewRecorder(), other)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	r.Handler.ServeHTTP(w, req)
+}
+
+func TestDeployRacingNode(t *testing.T) {
+	dir := sampleProject(t)
+	ctx := context.Background()
+	data := t.TempDir()
+	st, err := dsn.Open(ctx, "sqlite:"+filepath.Join(data, "l.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	lam, err := lambda.New(lambda.Options{Store: st, Account: "123456789012", Region: "us-east-1", DataDir: filepath.Join(data, "lambda")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lam.Close()
+	p, err := project.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := p.Deploy(ctx, project.Targets{Lambda: racingLambda{lam}, Account: "123456789012", Region: "us-east-1"})
+	if err != nil {
+		t.Fatalf("deploy beaten by another node: %v", err)
+	}
+	if sum.FunctionsCreated != 0 || sum.FunctionsUnchanged != 1 {
+		t.Errorf("summary %+v: want the other node's function found unchanged", *sum)
 	}
 }
