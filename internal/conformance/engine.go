@@ -10,8 +10,10 @@ import (
 
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/teststate"
 )
 
@@ -40,7 +42,7 @@ func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 	if !req.Start.IsZero() {
 		clk = &clock.Fake{T: req.Start}
 	}
-	var runTask func(context.Context, interp.ScheduleTask) interp.Event
+	var lam *lambda.Service
 	if len(req.Functions) > 0 {
 		dir, err := os.MkdirTemp(s.Work, "lambda-")
 		if err != nil {
@@ -52,7 +54,11 @@ func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 			return nil, err
 		}
 		defer w.closer()
-		runTask = w.runTask(fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName))
+		lam = w.svc
+	}
+	var runTask func(context.Context, interp.ScheduleTask) interp.Event
+	if r := newRunner(lam, req.StateMachines); r != nil {
+		runTask = engine.InprocTask(r, fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName))
 	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition:       def,

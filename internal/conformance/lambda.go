@@ -13,12 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stepline/stepline/internal/engine"
-	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/jsonv"
 	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/store/dsn"
-	"github.com/stepline/stepline/internal/task"
 )
 
 // Function is a Lambda function a case created before its execution: the name it was recorded
@@ -106,9 +103,4 @@ func (w *lambdaWorld) create(handlers string, fn Function) error {
 		return fmt.Errorf("CreateFunction %s: %d %s", fn.Name, rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
 	return nil
-}
-
-// runTask carries out the execution's tasks with the Runner of `stepline serve`.
-func (w *lambdaWorld) runTask(executionArn string) func(context.Context, interp.ScheduleTask) interp.Event {
-	return engine.InprocTask(task.New(task.Options{Lambda: w.svc, Region: Region, Account: Account}), executionArn)
 }

@@ -28,6 +28,9 @@ type Request struct {
 	Start            time.Time // zero: the engine's own clock
 	// Functions are the Lambda functions the test created before starting the execution.
 	Functions []Function
+	// StateMachines are the state machines (ARN → definition) the execution may start, non-nil
+	// for a case that needs Step Functions (see states.go).
+	StateMachines map[string]string
 }
 
 // Engine is the Stepline under test.
@@ -132,6 +135,7 @@ func executionRequest(c *Case) Request {
 		RoleArn:          c.ctx("role_arn"),
 		Sync:             c.ctx("start_api") == "StartSyncExecution",
 		Functions:        functions(c),
+		StateMachines:    stateMachines(c),
 	}
 	if c.ctx("input_kind") == "omitted" {
 		req.Input = "{}" // what StartExecution records when no input is given
