@@ -138,7 +138,7 @@ func sniffCSV(sample []byte) (rune, [][]string, bool) {
 	var bestRows [][]string
 	bestQuoted := false
 	for _, d := range csvDelimiters {
-		if bytes.IndexRune(sample, d) < 0 {
+		if !bytes.ContainsRune(sample, d) {
 			continue
 		}
 		r := csv.NewReader(bytes.NewReader(sample))
@@ -211,13 +211,17 @@ func widen(a, b string) string {
 		return b
 	case b == "" || a == b:
 		return a
-	case (a == "bigint" || a == "double") && (b == "bigint" || b == "double"):
-		return "double"
-	case (a == "int" || a == "bigint") && (b == "int" || b == "bigint"):
-		return "bigint"
+	case numeric[a] > 0 && numeric[b] > 0:
+		if numeric[a] > numeric[b] {
+			return a
+		}
+		return b
 	}
 	return "string"
 }
+
+// numeric ranks the number types: mixing two gives the wider.
+var numeric = map[string]int{"int": 1, "bigint": 2, "double": 3}
 
 func csvSchema(sample []byte) (*fileSchema, error) {
 	delim, rows, quoted := sniffCSV(sample)
@@ -402,8 +406,15 @@ type object struct {
 	}
 }
 
+// maxDecodeDepth bounds the nesting decodeValue follows, so that a sample of a megabyte of
+// brackets cannot recurse a million frames deep.
+const maxDecodeDepth = 512
+
 // decodeValue reads one JSON value keeping object key order.
-func decodeValue(d *json.Decoder) (any, error) {
+func decodeValue(d *json.Decoder, depth int) (any, error) {
+	if depth > maxDecodeDepth {
+		return nil, errors.New("JSON nested too deep")
+	}
 	tok, err := d.Token()
 	if err != nil {
 		return nil, err
@@ -422,7 +433,7 @@ func decodeValue(d *json.Decoder) (any, error) {
 				if !ok {
 					return nil, errors.New("object key is not a string")
 				}
-				v, err := decodeValue(d)
+				v, err := decodeValue(d, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -438,7 +449,7 @@ func decodeValue(d *json.Decoder) (any, error) {
 		case '[':
 			arr := []any{}
 			for d.More() {
-				v, err := decodeValue(d)
+				v, err := decodeValue(d, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -463,7 +474,7 @@ func jsonSchema(sample []byte, truncated bool) (*fileSchema, error) {
 	var rec *jtype
 	var records, used int64
 	for records < maxSniffRows {
-		v, err := decodeValue(d)
+		v, err := decodeValue(d, 0)
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -1,0 +1,121 @@
+package glue
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestValueType(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""}, {"  ", ""}, {"12", "bigint"}, {"-3", "bigint"}, {"99999999999999999999", "double"}, {"1.5", "double"},
+		{"1e3", "double"}, {".5", "double"}, {"TRUE", "boolean"}, {"false", "boolean"}, {"2024-01-02", "date"},
+		{"2024-01-02 03:04:05", "timestamp"}, {"2024-01-02T03:04:05.123Z", "timestamp"}, {"abc", "string"}, {"1,5", "string"},
+		{"NaN", "string"}, {"Inf", "string"},
+	} {
+		if got := valueType(tt.in); got != tt.want {
+			t.Errorf("valueType(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCSVSchema(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, delim, cols string
+		header                bool
+		records               int64
+	}{
+		{"header", "a,b\n1,x\n2,y\n", ",", "a bigint, b string", true, 2},
+		{"no header", "1,x\n2,y\n", ",", "col0 bigint, col1 string", false, 2},
+		{"strings only", "a,b\nc,d\n", ",", "col0 string, col1 string", false, 2},
+		{"pipe", "id|v\n1|2.5\n", "|", "id bigint, v double", true, 1},
+		{"semicolon", "id;v\n1;true\n", ";", "id bigint, v boolean", true, 1},
+		{"tab", "id\tv\n1\t2\n", "\t", "id bigint, v bigint", true, 1},
+		{"quoted comma", "name,n\n\"a, b\",1\n", ",", "name string, n bigint", true, 1},
+		{"widens", "n,m\n1,1\n2.5,x\n", ",", "n double, m string", true, 2},
+		{"empty values", "n,m\n,1\n2,\n", ",", "n bigint, m bigint", true, 2},
+		{"duplicate header", "a,A\n1,2\n", ",", "a bigint, a_1 bigint", true, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, err := csvSchema([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, c := range fs.Columns {
+				parts = append(parts, c.Name+" "+c.Type)
+			}
+			if got := strings.Join(parts, ", "); got != tt.cols || fs.Delimiter != tt.delim || fs.Header != tt.header || fs.Records != tt.records {
+				t.Errorf("got %s delim %q header %v records %d", got, fs.Delimiter, fs.Header, fs.Records)
+			}
+		})
+	}
+	for _, in := range []string{"", "one column\nonly\n", "a,b\n1,2,3\n"} {
+		if _, err := csvSchema([]byte(in)); err == nil {
+			t.Errorf("csvSchema(%q) classified a non-CSV", in)
+		}
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"lines", `{"a":1,"b":"x"}` + "\n" + `{"a":2.5,"c":[1,2]}`, "a double, b string, c array<int>"},
+		{"array document", `[{"a":1},{"b":{"x":true}}]`, "a int, b struct<x:boolean>"},
+		{"nested merge", `{"s":{"a":1}}` + "\n" + `{"s":{"b":"x","a":5000000000}}`, "s struct<a:bigint,b:string>"},
+		{"nulls", `{"a":null}` + "\n" + `{"a":null,"b":[]}`, "a string, b array<string>"},
+		{"mixed", `{"a":1}` + "\n" + `{"a":"x"}`, "a string"},
+		{"keys lowercased", `{"Name":"x"}`, "name string"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, err := jsonSchema([]byte(tt.in), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, c := range fs.Columns {
+				parts = append(parts, c.Name+" "+c.Type)
+			}
+			if got := strings.Join(parts, ", "); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	// A sample cut inside its last record keeps the records before it.
+	fs, err := jsonSchema([]byte(`{"a":1}`+"\n"+`{"a":2}`+"\n"+`{"a":`), true)
+	if err != nil || fs.Records != 2 {
+		t.Fatalf("truncated sample: %+v, %v", fs, err)
+	}
+	if _, err := jsonSchema([]byte(`{"a":`), false); err == nil {
+		t.Error("broken JSON classified")
+	}
+}
+
+func TestReadSampleCutsAtLine(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789\n"), sampleBytes/11+100)
+	s, truncated, err := readSample(bytes.NewReader(data))
+	if err != nil || !truncated || len(s) > sampleBytes || s[len(s)-1] != '\n' {
+		t.Fatalf("sample of %d bytes, truncated %v, %v", len(s), truncated, err)
+	}
+}
+
+func FuzzCSVSniff(f *testing.F) {
+	for _, s := range []string{"a,b\n1,2\n", "x|y\n\"q\"\"\"|1\n", "1\t2\n3\t4", "a;b\n;\n", "\"unterminated,1\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := csvSchema(data)
+		if err == nil && len(fs.Columns) < 2 {
+			t.Fatalf("a CSV table of %d columns", len(fs.Columns))
+		}
+	})
+}
+
+func FuzzJSONSchema(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[{"a":[{"b":null}]}]`, `{"a":{"b":{"c":[1,2.5,"x"]}}}` + "\n" + `{"a":1}`, `{`, `[[[[`} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, truncated bool) {
+		_, _ = jsonSchema(data, truncated)
+		_, _ = classifyText(data, truncated)
+	})
+}

@@ -1,0 +1,251 @@
+package glue
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	"github.com/aws/aws-sdk-go-v2/service/glue/types"
+
+	"github.com/stepline/stepline/internal/store"
+)
+
+func (e *env) createJob(t *testing.T, name, command, script string, maxConcurrent int32, timeout int32, defaults map[string]string) {
+	t.Helper()
+	e.write(t, "scripts/"+name+".py", []byte(script))
+	in := &glue.CreateJobInput{Name: aws.String(name), Role: aws.String("arn:aws:iam::123456789012:role/glue"),
+		Command:          &types.JobCommand{Name: aws.String(command), ScriptLocation: aws.String("s3://scripts/" + name + ".py")},
+		DefaultArguments: defaults}
+	if maxConcurrent > 0 {
+		in.ExecutionProperty = &types.ExecutionProperty{MaxConcurrentRuns: maxConcurrent}
+	}
+	if timeout > 0 {
+		in.Timeout = aws.Int32(timeout)
+	}
+	if _, err := e.client.CreateJob(ctx(t), in); err != nil {
+		t.Fatalf("CreateJob: %v", err)
+	}
+}
+
+func (e *env) startRun(t *testing.T, job string, args map[string]string) string {
+	t.Helper()
+	out, err := e.client.StartJobRun(ctx(t), &glue.StartJobRunInput{JobName: aws.String(job), Arguments: args})
+	if err != nil {
+		t.Fatalf("StartJobRun: %v", err)
+	}
+	return aws.ToString(out.JobRunId)
+}
+
+func (e *env) waitRun(t *testing.T, job, id string, until func(types.JobRunState) bool) *types.JobRun {
+	t.Helper()
+	var r *types.JobRun
+	poll(t, "run "+id, func() bool {
+		out, err := e.client.GetJobRun(ctx(t), &glue.GetJobRunInput{JobName: aws.String(job), RunId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = out.JobRun
+		return until(r.JobRunState)
+	})
+	return r
+}
+
+func ended(s types.JobRunState) bool { return runEnded(string(s)) }
+
+const argvScript = `import json, os, sys
+print(json.dumps({"argv": sys.argv[1:], "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+                  "key": os.environ.get("AWS_ACCESS_KEY_ID"), "region": os.environ.get("AWS_REGION")}))
+`
+
+func TestJobRunSucceeds(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "j", "pythonshell", argvScript, 0, 0, map[string]string{"--source": "s3://raw/", "--day": "1"})
+	id := e.startRun(t, "j", map[string]string{"--day": "2", "--extra": "x y"})
+	if !strings.HasPrefix(id, "jr_") || len(id) != 67 {
+		t.Errorf("run id %q is not of Glue's shape", id)
+	}
+	r := e.waitRun(t, "j", id, ended)
+	if r.JobRunState != types.JobRunStateSucceeded || r.StartedOn == nil || r.CompletedOn == nil || r.ErrorMessage != nil ||
+		r.Attempt != 0 || r.Arguments["--day"] != "2" {
+		t.Fatalf("run = %+v", r)
+	}
+	out, err := os.ReadFile(filepath.Join(e.dir, "glue", "logs", "python-jobs", "output", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Argv                  []string
+		Endpoint, Key, Region string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	want := []string{"--day", "2", "--extra", "x y", "--source", "s3://raw/", "--JOB_ID", got.Argv[7], "--JOB_RUN_ID", id, "--JOB_NAME", "j"}
+	if !slices.Equal(got.Argv, want) || !strings.HasPrefix(got.Argv[7], "j_") {
+		t.Errorf("argv = %q, want %q", got.Argv, want)
+	}
+	if got.Endpoint != "http://127.0.0.1:1" || got.Key != "AKIDSTEPLINE" || got.Region != "us-east-1" {
+		t.Errorf("environment = %+v", got)
+	}
+	runs, err := e.client.GetJobRuns(ctx(t), &glue.GetJobRunsInput{JobName: aws.String("j")})
+	if err != nil || len(runs.JobRuns) != 1 {
+		t.Fatalf("GetJobRuns = %+v, %v", runs, err)
+	}
+	// Runs list newest first.
+	id2 := e.startRun(t, "j", nil)
+	e.waitRun(t, "j", id2, ended)
+	runs, err = e.client.GetJobRuns(ctx(t), &glue.GetJobRunsInput{JobName: aws.String("j")})
+	if err != nil || len(runs.JobRuns) != 2 || aws.ToString(runs.JobRuns[0].Id) != id2 {
+		t.Fatalf("GetJobRuns order: %+v, %v", runs, err)
+	}
+}
+
+func TestJobRunFails(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "bad", "pythonshell", "import sys\nprint('working')\nraise ValueError('no rows for day ' + sys.argv[2])\n", 0, 0, nil)
+	r := e.waitRun(t, "bad", e.startRun(t, "bad", map[string]string{"--day": "7"}), ended)
+	if r.JobRunState != types.JobRunStateFailed || aws.ToString(r.ErrorMessage) != "ValueError: no rows for day 7" {
+		t.Fatalf("failed run = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	// No script at the ScriptLocation.
+	if _, err := e.client.CreateJob(ctx(t), &glue.CreateJobInput{Name: aws.String("noscript"), Role: aws.String("r"),
+		Command: &types.JobCommand{Name: aws.String("pythonshell"), ScriptLocation: aws.String("s3://scripts/none.py")}}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.waitRun(t, "noscript", e.startRun(t, "noscript", nil), ended)
+	if r.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(r.ErrorMessage), "s3://scripts/none.py") {
+		t.Fatalf("run without a script = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	// Spark jobs without a configured command.
+	e.createJob(t, "spark", "glueetl", "print(1)\n", 0, 0, nil)
+	r = e.waitRun(t, "spark", e.startRun(t, "spark", nil), ended)
+	if r.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(r.ErrorMessage), "need a configured command") {
+		t.Fatalf("glueetl run = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	if _, err := e.client.StartJobRun(ctx(t), &glue.StartJobRunInput{JobName: aws.String("nope")}); apiCode(err) != "EntityNotFoundException" {
+		t.Fatalf("StartJobRun of a missing job: %v", err)
+	}
+}
+
+func TestJobRunRetries(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "flaky", "pythonshell", "raise SystemExit('boom')\n", 0, 0, nil)
+	if _, err := e.client.UpdateJob(ctx(t), &glue.UpdateJobInput{JobName: aws.String("flaky"), JobUpdate: &types.JobUpdate{
+		Role: aws.String("r"), Command: &types.JobCommand{Name: aws.String("pythonshell"), ScriptLocation: aws.String("s3://scripts/flaky.py")},
+		MaxRetries: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	first := e.startRun(t, "flaky", nil)
+	poll(t, "the retry", func() bool {
+		runs, err := e.client.GetJobRuns(ctx(t), &glue.GetJobRunsInput{JobName: aws.String("flaky")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(runs.JobRuns) == 2 && ended(runs.JobRuns[0].JobRunState)
+	})
+	runs, _ := e.client.GetJobRuns(ctx(t), &glue.GetJobRunsInput{JobName: aws.String("flaky")})
+	retry := runs.JobRuns[0]
+	if retry.Attempt != 1 || aws.ToString(retry.PreviousRunId) != first || retry.JobRunState != types.JobRunStateFailed ||
+		aws.ToString(retry.ErrorMessage) != "boom" {
+		t.Fatalf("retry = %+v", retry)
+	}
+}
+
+const sleepScript = "import time\nprint('started', flush=True)\ntime.sleep(600)\n"
+
+func TestJobRunTimeout(t *testing.T) {
+	e := newEnv(t) // a minute of Timeout lasts 200 ms here
+	e.createJob(t, "slow", "pythonshell", sleepScript, 0, 1, nil)
+	r := e.waitRun(t, "slow", e.startRun(t, "slow", nil), ended)
+	if r.JobRunState != types.JobRunStateTimeout || !strings.Contains(aws.ToString(r.ErrorMessage), "timed out") {
+		t.Fatalf("timed out run = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+}
+
+func TestJobRunStopAndConcurrency(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "slow", "pythonshell", sleepScript, 1, 0, nil)
+	id := e.startRun(t, "slow", nil)
+	if _, err := e.client.StartJobRun(ctx(t), &glue.StartJobRunInput{JobName: aws.String("slow")}); apiCode(err) != "ConcurrentRunsExceededException" {
+		t.Fatalf("second run of a job with MaxConcurrentRuns 1: %v", err)
+	}
+	e.waitRun(t, "slow", id, func(s types.JobRunState) bool { return s == types.JobRunStateRunning })
+	out, err := e.client.BatchStopJobRun(ctx(t), &glue.BatchStopJobRunInput{JobName: aws.String("slow"), JobRunIds: []string{id, "jr_nope"}})
+	if err != nil || len(out.SuccessfulSubmissions) != 1 || len(out.Errors) != 1 {
+		t.Fatalf("BatchStopJobRun = %+v, %v", out, err)
+	}
+	r := e.waitRun(t, "slow", id, ended)
+	if r.JobRunState != types.JobRunStateStopped || r.CompletedOn == nil {
+		t.Fatalf("stopped run = %+v", r)
+	}
+	// The slot is free again.
+	id2 := e.startRun(t, "slow", nil)
+	e.waitRun(t, "slow", id2, func(s types.JobRunState) bool { return s == types.JobRunStateRunning })
+	out, err = e.client.BatchStopJobRun(ctx(t), &glue.BatchStopJobRunInput{JobName: aws.String("slow"), JobRunIds: []string{id}})
+	if err != nil || len(out.Errors) != 1 {
+		t.Fatalf("stopping an ended run: %+v, %v", out, err)
+	}
+	// Close kills the process and records the run's end.
+	e.svc.Close()
+	ent, err := e.st.GlueGet(ctx(t), &store.GlueGetParams{Kind: store.GlueJobRun, Parent: "slow", Name: id2})
+	if err != nil || ent.Active {
+		t.Fatalf("run after Close: %+v, %v", ent, err)
+	}
+	var jr JobRun
+	_ = json.Unmarshal(ent.Doc, &jr)
+	if jr.JobRunState != runFailed || !strings.Contains(jr.ErrorMessage, "interrupted") {
+		t.Fatalf("run after Close = %s %q", jr.JobRunState, jr.ErrorMessage)
+	}
+}
+
+// A run left RUNNING by a crash of its node ends FAILED when that node starts again.
+func TestJobRunRecoveredAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "j", "pythonshell", "print(1)\n", 0, 0, nil)
+	now := e.svc.o.Clock.Now()
+	for _, owner := range []string{"local", "node-b"} {
+		doc, _ := json.Marshal(JobRun{ID: "jr_" + owner, JobName: "j", JobRunState: runRunning, StartedOn: at(now)})
+		if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: store.GlueJobRun, Parent: "j", Name: "jr_" + owner, Doc: doc,
+			Active: true, Owner: owner, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.start(t)
+	mine, err := e.client.GetJobRun(ctx(t), &glue.GetJobRunInput{JobName: aws.String("j"), RunId: aws.String("jr_local")})
+	if err != nil || mine.JobRun.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(mine.JobRun.ErrorMessage), "interrupted") {
+		t.Fatalf("recovered run = %+v, %v", mine, err)
+	}
+	theirs, _ := e.client.GetJobRun(ctx(t), &glue.GetJobRunInput{JobName: aws.String("j"), RunId: aws.String("jr_node-b")})
+	if theirs.JobRun.JobRunState != types.JobRunStateRunning {
+		t.Fatalf("another node's run = %s", theirs.JobRun.JobRunState)
+	}
+}
+
+func TestJobLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "j", "pythonshell", "print(1)\n", 3, 0, nil)
+	got, err := e.client.GetJob(ctx(t), &glue.GetJobInput{JobName: aws.String("j")})
+	if err != nil || got.Job.ExecutionProperty.MaxConcurrentRuns != 3 || aws.ToInt32(got.Job.Timeout) != 2880 ||
+		aws.ToString(got.Job.Command.PythonVersion) != "3.9" || aws.ToFloat64(got.Job.MaxCapacity) != 0.0625 {
+		t.Fatalf("GetJob = %+v, %v", got.Job, err)
+	}
+	if _, err := e.client.CreateJob(ctx(t), &glue.CreateJobInput{Name: aws.String("j"), Role: aws.String("r"),
+		Command: &types.JobCommand{Name: aws.String("pythonshell")}}); apiCode(err) != "IdempotentParameterMismatchException" {
+		t.Fatalf("duplicate job: %v", err)
+	}
+	jobs, err := e.client.GetJobs(ctx(t), &glue.GetJobsInput{})
+	if err != nil || len(jobs.Jobs) != 1 {
+		t.Fatalf("GetJobs = %+v, %v", jobs, err)
+	}
+	if _, err := e.client.DeleteJob(ctx(t), &glue.DeleteJobInput{JobName: aws.String("j")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.GetJob(ctx(t), &glue.GetJobInput{JobName: aws.String("j")}); apiCode(err) != "EntityNotFoundException" {
+		t.Fatalf("deleted job: %v", err)
+	}
+}
