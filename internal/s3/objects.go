@@ -198,10 +198,6 @@ func setObjectHeaders(h http.Header, o *object) {
 	for name, v := range o.Meta {
 		h["X-Amz-Meta-"+name] = []string{v}
 	}
-	if strings.Contains(o.ETag, "-") {
-		n := o.ETag[strings.LastIndexByte(o.ETag, '-')+1:]
-		h.Set("X-Amz-Mp-Parts-Count", n)
-	}
 }
 
 // checkConditions applies If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since

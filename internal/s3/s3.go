@@ -32,7 +32,11 @@
 // reverse. Every file operation goes through an os.Root at DIR/s3, so no key, bucket name or
 // symbolic link reaches outside it.
 //
-// Not served: virtual-host addressing, versioning, ACLs and policies, tagging, object lock,
+// Requests are path-style (/<bucket>/<key>), as the AWS CLI and boto3 address a custom endpoint
+// and aws-sdk-go-v2 does with UsePathStyle; virtual-host style is understood only for hosts
+// <bucket>.localhost.
+//
+// Not served: versioning, ACLs and policies, tagging, object lock,
 // server-side encryption, buckets bound to an external S3 endpoint (later work); such requests
 // get 501 NotImplemented.
 package s3
@@ -43,6 +47,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -179,6 +184,9 @@ type request struct {
 // subresource in the query, as S3 does.
 func (s *Service) route(w http.ResponseWriter, r *request) error {
 	path := strings.TrimPrefix(r.URL.Path, "/")
+	if bucket := virtualHostBucket(r.Host); bucket != "" {
+		path = bucket + "/" + path
+	}
 	r.bucket, r.key, _ = strings.Cut(path, "/")
 	q := r.URL.Query()
 	if r.bucket == "" {
@@ -260,6 +268,20 @@ func (s *Service) routeBucket(w http.ResponseWriter, r *request, q map[string][]
 		return s.listObjects(w, r, q, false)
 	}
 	return errMethodNotAllowed
+}
+
+// virtualHostBucket is the bucket of a virtual-host-style request to a local name,
+// <bucket>.localhost[:port] (which resolves to loopback, as SDKs that address buckets by host
+// name send it); "" for any other host, whose requests are path-style.
+func virtualHostBucket(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	bucket, ok := strings.CutSuffix(host, ".localhost")
+	if !ok || checkBucketName(bucket) != nil {
+		return ""
+	}
+	return bucket
 }
 
 // knownParams are the query parameters of the operations served, and those any request may
