@@ -43,8 +43,12 @@ func classify(resource string) taskInfo {
 }
 
 // needsToken reports whether a task's runner answers through a task token.
+// needsToken tells the tasks that have a task token ($$.Task.Token) which SendTask* complete:
+// activities, .waitForTaskToken, and .sync, whose token AWS also accepts (a child that sends
+// its parent's token completes the parent's task before the child ends).
 func (t *taskInfo) needsToken() bool {
-	return t.kind == resActivity || strings.HasSuffix(t.action, ".waitForTaskToken")
+	return t.kind == resActivity || strings.HasSuffix(t.action, ".waitForTaskToken") ||
+		strings.HasSuffix(t.action, ".sync") || strings.Contains(t.action, ".sync:")
 }
 
 func (r *run) execTask(th *thread) {
