@@ -117,9 +117,9 @@ func arnOfName(stateMachineArn, name string) string {
 }
 
 // awaitChild polls the child execution until it ends, with backoff. It gives up when the task's
-// TimeoutSeconds passed (the interpreter has timed the task out by then) and, when the parent
-// execution ended (stopped, timed out), stops the child as AWS stops a .sync child with its
-// parent.
+// TimeoutSeconds passed (the interpreter has timed the task out by then) or the parent
+// execution ended, and stops the child when the parent was stopped, as AWS stops a .sync child
+// with its parent.
 func (r *Runner) awaitChild(ctx context.Context, t *engine.Task, arn string) (*store.Execution, error) {
 	x := r.executions()
 	var deadline time.Time
@@ -136,9 +136,13 @@ func (r *Runner) awaitChild(ctx context.Context, t *engine.Task, arn string) (*s
 			return child, nil
 		}
 		if parent, err := x.DescribeExecution(ctx, t.ExecutionArn); err == nil && parent.Status.Terminal() {
-			errName, cause := "States.Aborted", "The parent execution "+t.ExecutionArn+" ended"
-			if _, err := x.StopExecution(ctx, arn, &errName, &cause); err != nil && ctx.Err() == nil {
-				r.log.Warn("stopping the child of an ended execution", "parent", t.ExecutionArn, "child", arn, "err", err)
+			// Nothing waits any more (the task may also have completed through its token).
+			// A stopped parent stops its .sync child.
+			if parent.Status == store.StatusAborted {
+				errName, cause := "States.Aborted", "The parent execution "+t.ExecutionArn+" was stopped"
+				if _, err := x.StopExecution(ctx, arn, &errName, &cause); err != nil && ctx.Err() == nil {
+					r.log.Warn("stopping the child of a stopped execution", "parent", t.ExecutionArn, "child", arn, "err", err)
+				}
 			}
 			return nil, fmt.Errorf("task: parent %s ended while %s ran: %w", t.ExecutionArn, arn, context.Canceled)
 		}

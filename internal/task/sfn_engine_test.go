@@ -219,3 +219,20 @@ func TestNestedRunTwice(t *testing.T) {
 		t.Fatalf("%d executions of the child, %v", len(list), err)
 	}
 }
+
+// TestNestedSyncToken: a .sync task has a task token too; a child that sends it completes
+// its parent's task with that output (as AWS's recording callback__sync_with_task_token shows).
+func TestNestedSyncToken(t *testing.T) {
+	w := newWorld(t, openSQLite(t), "n1", nil)
+	child := w.machine(t, "child", parent("arn:aws:states:::aws-sdk:sfn:sendTaskSuccess",
+		`{"TaskToken.$":"$.TaskToken","Output":"\"SQS_SEND_MESSAGE_AND_WAIT\""}`))
+	p := w.machine(t, "parent", parent("arn:aws:states:::states:startExecution.sync",
+		`{"StateMachineArn":"`+child+`","Name":"kid","Input":{"TaskToken.$":"$$.Task.Token"}}`))
+	x := w.await(t, w.start(t, p, "p1", `{}`), ended)
+	if x.Status != store.StatusSucceeded || deref(x.Output) != `"SQS_SEND_MESSAGE_AND_WAIT"` {
+		t.Fatalf("parent %s output %s error %s cause %s", x.Status, deref(x.Output), deref(x.Error), deref(x.Cause))
+	}
+	if kid := w.await(t, "arn:aws:states:us-east-1:123456789012:execution:child:kid", ended); kid.Status != store.StatusSucceeded {
+		t.Fatalf("child %s", kid.Status)
+	}
+}
