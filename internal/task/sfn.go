@@ -72,14 +72,15 @@ func (r *Runner) startExecution(ctx context.Context, t *engine.Task, action stri
 	if err != nil {
 		return "", r.apiError(ctx, err, "StepFunctions")
 	}
-	switch action {
-	case actionStartCallback:
-		return "", engine.ErrCallback
-	case actionStart:
+	if action == actionStart {
 		return startOutput(child), nil
 	}
-	// AWS records StartExecution's answer as the task's submission (TaskSubmitted).
+	// A task that waits (for the child or for its token) records StartExecution's answer as
+	// its submission (TaskSubmitted), as AWS does.
 	t.Submitted(startOutput(child))
+	if action == actionStartCallback {
+		return "", engine.ErrCallback
+	}
 	ended, err := r.awaitChild(ctx, t, child.Arn)
 	if err != nil {
 		return "", err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,6 +135,10 @@ func TestNestedSync(t *testing.T) {
 	if _, ok := out["StopDate"].(float64); !ok {
 		t.Errorf("StopDate %#v, want epoch milliseconds", out["StopDate"])
 	}
+	const events = "ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskSubmitted TaskSucceeded TaskStateExited ExecutionSucceeded"
+	if got := w.history(t, x.Arn); got != events {
+		t.Errorf("history %s\nwant %s", got, events)
+	}
 }
 
 func TestNestedSync2FailingChild(t *testing.T) {
@@ -166,6 +171,23 @@ func TestNestedCallback(t *testing.T) {
 	if x.Status != store.StatusSucceeded || deref(x.Output) != `{"done":true}` {
 		t.Fatalf("parent %s output %v error %v cause %v", x.Status, deref(x.Output), deref(x.Error), deref(x.Cause))
 	}
+	const events = "ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskSubmitted TaskSucceeded TaskStateExited ExecutionSucceeded"
+	if got := w.history(t, x.Arn); got != events {
+		t.Errorf("history %s\nwant %s", got, events)
+	}
+}
+
+func (w *world) history(t *testing.T, arn string) string {
+	t.Helper()
+	events, _, err := w.svc.GetExecutionHistory(context.Background(), &service.HistoryInput{ExecutionArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range events {
+		types = append(types, ev.Type)
+	}
+	return strings.Join(types, " ")
 }
 
 func TestNestedBadToken(t *testing.T) {
