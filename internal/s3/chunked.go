@@ -2,6 +2,10 @@ package s3
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"errors"
 	"io"
 	"net/http"
@@ -25,13 +29,17 @@ func isAWSChunked(r *http.Request) bool {
 }
 
 // bodyOf returns the object bytes of a PutObject or UploadPart body and their announced
-// length (-1 when the request does not say), decoding aws-chunked framing. Chunk signatures
+// length (-1 when the request does not say), decoding aws-chunked framing and checking the
+// SHA-256 a plain body announces. Chunk signatures
 // and trailing checksums are not checked: the router verifies the request's signature when
 // --auth is on, and the transport is loopback or the user's own network.
 func bodyOf(r *http.Request) (io.Reader, int64, error) {
 	if !isAWSChunked(r) {
 		if r.ContentLength < 0 {
 			return nil, 0, errMissingLength
+		}
+		if want, err := hex.DecodeString(r.Header.Get("X-Amz-Content-Sha256")); err == nil && len(want) == sha256.Size {
+			return &sha256Reader{r: r.Body, h: sha256.New(), want: want}, r.ContentLength, nil
 		}
 		return r.Body, r.ContentLength, nil
 	}
@@ -44,6 +52,28 @@ func bodyOf(r *http.Request) (io.Reader, int64, error) {
 		n = d
 	}
 	return &chunkReader{r: bufio.NewReaderSize(r.Body, 64<<10)}, n, nil
+}
+
+// errContentSHA256 is a body whose SHA-256 is not the one its X-Amz-Content-Sha256 announced.
+var errContentSHA256 = &apiError{"XAmzContentSHA256Mismatch", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."}
+
+// sha256Reader checks, at the end of a body, that it is the body X-Amz-Content-Sha256 names,
+// as S3 does. The signature covers that header and not the bytes, so this check is what ties
+// the bytes to the signature: the router can verify a signature from the headers alone and
+// leave large bodies to stream here.
+type sha256Reader struct {
+	r    io.Reader
+	h    hash.Hash
+	want []byte
+}
+
+func (s *sha256Reader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	if err == io.EOF && !bytes.Equal(s.h.Sum(nil), s.want) {
+		return n, errContentSHA256
+	}
+	return n, err
 }
 
 // storedEncoding is the Content-Encoding S3 keeps: the request's, without aws-chunked, which

@@ -84,3 +84,34 @@ func TestAWSChunked(t *testing.T) {
 		t.Fatalf("temporary files left: %v", entries)
 	}
 }
+
+// A body whose SHA-256 is not the one X-Amz-Content-Sha256 announces is refused, as S3 does.
+func TestContentSHA256(t *testing.T) {
+	f := newFixture(t, "us-east-1")
+	f.bucket(t, "hashed")
+	for _, tc := range []struct {
+		name, sha string
+		want      int
+	}{
+		{"right", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", 200},
+		{"wrong", strings.Repeat("0", 64), 400},
+		{"unsigned", "UNSIGNED-PAYLOAD", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, f.url+"/hashed/"+tc.name, strings.NewReader("hello"))
+			req.Header.Set("X-Amz-Content-Sha256", tc.sha)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			_, err = os.Stat(filepath.Join(f.dir, "s3", "hashed", tc.name))
+			if stored := err == nil; stored != (tc.want == 200) {
+				t.Fatalf("stored: %v", stored)
+			}
+		})
+	}
+}

@@ -36,9 +36,8 @@
 // and aws-sdk-go-v2 does with UsePathStyle; virtual-host style is understood only for hosts
 // <bucket>.localhost.
 //
-// Not served: versioning, ACLs and policies, tagging, object lock,
-// server-side encryption, buckets bound to an external S3 endpoint (later work); such requests
-// get 501 NotImplemented.
+// Not served: versioning, ACLs and policies, tagging, object lock, server-side encryption (such
+// requests get 501 NotImplemented); buckets bound to an external S3 endpoint are later work.
 package s3
 
 import (
