@@ -982,7 +982,7 @@ func allNumbers(parts map[string]*partScan, i int) bool {
 		return false
 	}
 	for _, p := range parts {
-		if i >= len(p.values) || !reInt.MatchString(p.values[i]) {
+		if i >= len(p.values) || !isInt(p.values[i]) {
 			return false
 		}
 	}

@@ -28,7 +28,7 @@ type env struct {
 	client *glue.Client
 }
 
-func newEnv(t *testing.T, opts ...func(*Options)) *env {
+func newEnv(t testing.TB, opts ...func(*Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "stepline.db")})
@@ -42,7 +42,7 @@ func newEnv(t *testing.T, opts ...func(*Options)) *env {
 }
 
 // start starts a (new) service on the env's store and folder.
-func (e *env) start(t *testing.T, opts ...func(*Options)) {
+func (e *env) start(t testing.TB, opts ...func(*Options)) {
 	t.Helper()
 	o := Options{Store: e.st, Dir: e.dir, Endpoint: "http://127.0.0.1:1", AccessKeyID: "AKIDSTEPLINE", SecretAccessKey: "secret",
 		TimeoutUnit: 200 * time.Millisecond}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -131,54 +130,150 @@ var csvDelimiters = []rune{',', '|', '\t', ';'}
 // maxSniffRows bounds the rows a sample's type inference looks at.
 const maxSniffRows = 10000
 
-// sniffCSV picks the delimiter that splits the sample's rows into the same number (more than
-// one) of columns, preferring the one giving most columns, and returns the rows.
-func sniffCSV(sample []byte) (rune, [][]string, bool) {
+// sniffRows is how many rows pick the delimiter; the chosen one then reads the sample.
+const sniffRows = 50
+
+// readRows reads up to limit non-empty rows split by d. ok is false when a row is malformed or
+// has another number of columns than the first; offset is where the rows read end.
+func readRows(sample []byte, d rune, limit int) (rows [][]string, offset int64, ok bool) {
+	r := csv.NewReader(bytes.NewReader(sample))
+	r.Comma, r.FieldsPerRecord, r.LazyQuotes = d, -1, true
+	width := -1
+	for len(rows) < limit {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rows, offset, false
+		}
+		if len(rec) == 1 && rec[0] == "" {
+			continue
+		}
+		if width < 0 {
+			width = len(rec)
+		} else if len(rec) != width {
+			return rows, offset, false
+		}
+		rows = append(rows, rec)
+		offset = r.InputOffset()
+	}
+	return rows, offset, true
+}
+
+// sniffCSV picks the delimiter that splits the sample's first rows into the same number (more
+// than one) of columns, preferring the one giving most columns, and returns the sample's rows
+// (up to maxSniffRows, and those before a row that breaks the pattern) and the bytes they span.
+func sniffCSV(sample []byte) (rune, [][]string, int64, bool) {
 	var best rune
-	var bestRows [][]string
-	bestQuoted := false
+	width := 0
 	for _, d := range csvDelimiters {
 		if !bytes.ContainsRune(sample, d) {
 			continue
 		}
-		r := csv.NewReader(bytes.NewReader(sample))
-		r.Comma, r.FieldsPerRecord, r.LazyQuotes, r.ReuseRecord = d, -1, true, false
-		var rows [][]string
-		width, ok := -1, true
-		for len(rows) < maxSniffRows {
-			rec, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				ok = false
-				break
-			}
-			if len(rec) == 1 && rec[0] == "" {
-				continue
-			}
-			if width < 0 {
-				width = len(rec)
-			} else if len(rec) != width {
-				ok = false
-				break
-			}
-			rows = append(rows, rec)
-		}
-		if ok && width > 1 && len(rows) > 0 && (bestRows == nil || width > len(bestRows[0])) {
-			best, bestRows = d, rows
-			bestQuoted = bytes.IndexByte(sample, '"') >= 0
+		rows, _, ok := readRows(sample, d, sniffRows)
+		if ok && len(rows) > 0 && len(rows[0]) > 1 && len(rows[0]) > width {
+			best, width = d, len(rows[0])
 		}
 	}
-	return best, bestRows, bestQuoted
+	if width == 0 {
+		return 0, nil, 0, false
+	}
+	rows, offset, _ := readRows(sample, best, maxSniffRows)
+	return best, rows, offset, bytes.IndexByte(sample, '"') >= 0
 }
 
-var (
-	reInt       = regexp.MustCompile(`^[+-]?[0-9]+$`)
-	reDouble    = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
-	reDate      = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
-	reTimestamp = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?$`)
-)
+// The value shapes Glue's CSV classifier types, matched by hand: they run on every value of a
+// sample, where regular expressions cost most of a crawl.
+
+func digits(v string) int {
+	n := 0
+	for n < len(v) && v[n] >= '0' && v[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+func unsigned(v string) string {
+	if v != "" && (v[0] == '+' || v[0] == '-') {
+		return v[1:]
+	}
+	return v
+}
+
+// isInt: [+-]digits.
+func isInt(v string) bool {
+	v = unsigned(v)
+	return v != "" && digits(v) == len(v)
+}
+
+// isDouble: [+-](digits[.digits*] | .digits)([eE][+-]digits).
+func isDouble(v string) bool {
+	v = unsigned(v)
+	n := digits(v)
+	mant := n
+	v = v[n:]
+	if v != "" && v[0] == '.' {
+		f := digits(v[1:])
+		mant += f
+		v = v[1+f:]
+	}
+	if mant == 0 {
+		return false
+	}
+	if v != "" && (v[0] == 'e' || v[0] == 'E') {
+		e := unsigned(v[1:])
+		return e != "" && digits(e) == len(e)
+	}
+	return v == ""
+}
+
+// fixed reports whether v starts with digits and separators laid out as pattern ('9' a digit).
+func fixed(v, pattern string) bool {
+	if len(v) < len(pattern) {
+		return false
+	}
+	for i := range len(pattern) {
+		switch c := pattern[i]; {
+		case c == '9':
+			if v[i] < '0' || v[i] > '9' {
+				return false
+			}
+		case c == 'T':
+			if v[i] != 'T' && v[i] != ' ' {
+				return false
+			}
+		case v[i] != c:
+			return false
+		}
+	}
+	return true
+}
+
+// isDate: yyyy-MM-dd.
+func isDate(v string) bool { return len(v) == 10 && fixed(v, "9999-99-99") }
+
+// isTimestamp: yyyy-MM-dd[ T]HH:mm:ss[.fraction][Z|±hh[:]mm].
+func isTimestamp(v string) bool {
+	if !fixed(v, "9999-99-99T99:99:99") {
+		return false
+	}
+	v = v[19:]
+	if v != "" && v[0] == '.' {
+		f := digits(v[1:])
+		if f < 1 || f > 9 {
+			return false
+		}
+		v = v[1+f:]
+	}
+	switch {
+	case v == "" || v == "Z":
+		return true
+	case v[0] == '+' || v[0] == '-':
+		return fixed(v[1:], "99:99") && len(v) == 6 || fixed(v[1:], "9999") && len(v) == 5
+	}
+	return false
+}
 
 // valueType is the Hive type Glue's CSV classifier gives one value; "" for an empty value,
 // which says nothing about its column.
@@ -189,16 +284,16 @@ func valueType(v string) string {
 		return ""
 	case strings.EqualFold(v, "true") || strings.EqualFold(v, "false"):
 		return "boolean"
-	case reInt.MatchString(v):
+	case isInt(v):
 		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return "bigint"
 		}
 		return "double"
-	case reDouble.MatchString(v):
+	case isDouble(v):
 		return "double"
-	case reTimestamp.MatchString(v):
+	case isTimestamp(v):
 		return "timestamp"
-	case reDate.MatchString(v):
+	case isDate(v):
 		return "date"
 	}
 	return "string"
@@ -224,7 +319,7 @@ func widen(a, b string) string {
 var numeric = map[string]int{"int": 1, "bigint": 2, "double": 3}
 
 func csvSchema(sample []byte) (*fileSchema, error) {
-	delim, rows, quoted := sniffCSV(sample)
+	delim, rows, used, quoted := sniffCSV(sample)
 	if rows == nil {
 		return nil, errUnclassified
 	}
@@ -278,8 +373,8 @@ func csvSchema(sample []byte) (*fileSchema, error) {
 		fs.Columns = append(fs.Columns, Column{Name: name, Type: t})
 	}
 	fs.Records = int64(len(data))
-	fs.SampleBytes = int64(len(sample))
-	if header && len(rows) > 0 {
+	fs.SampleBytes = used
+	if header {
 		fs.SampleBytes -= int64(bytes.IndexByte(sample, '\n') + 1)
 	}
 	return fs, nil
