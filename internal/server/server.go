@@ -25,8 +25,10 @@ import (
 	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/glue"
 	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/project"
+	"github.com/stepline/stepline/internal/s3"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/sigv4"
 	"github.com/stepline/stepline/internal/store"
@@ -55,6 +57,10 @@ type Options struct {
 	// Node names this process in execution leases; it must be unique among the processes
 	// sharing a database. Defaults to hostname-pid.
 	Node string
+	// owner names this node as the owner of Glue crawls and job runs, which must survive a
+	// restart so that the restarted node ends what its predecessor left running: Node when
+	// given, else the host's name.
+	owner string
 	// LeaseTTL is how long a dead node's executions stay with it before another takes them
 	// over (0: the engine's default).
 	LeaseTTL time.Duration
@@ -76,6 +82,8 @@ type Server struct {
 	svc    *service.Service
 	api    *awsapi.API
 	lambda *lambda.Service
+	s3     *s3.Service
+	glue   *glue.Service
 	http   *http.Server
 	// ln is opened by New, so that function processes can be told the server's address before
 	// anything runs.
@@ -103,6 +111,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.DataDir == "" {
 		o.DataDir = defaultDataDir(o.DB)
 	}
+	// Function and job processes run in folders of their own and are told paths under it.
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	o.DataDir = dataDir
 	if o.Account == "" {
 		o.Account = "123456789012"
 	}
@@ -112,12 +126,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.WaitScale < 0 {
 		return nil, errors.New("server: the wait scale must not be negative")
 	}
+	o.owner = o.Node
 	if o.Node == "" {
 		host, err := os.Hostname()
 		if err != nil {
 			host = "stepline"
 		}
 		o.Node = host + "-" + strconv.Itoa(os.Getpid())
+		o.owner = host
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
@@ -149,7 +165,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		sum, err := proj.Deploy(ctx, project.Targets{States: s.svc, Lambda: s.lambda, Account: o.Account, Region: o.Region,
 			BuildCache: filepath.Join(o.DataDir, "project", "build"), Logger: o.Logger.With("component", "project")})
 		if err != nil {
-			return nil, errors.Join(err, s.lambda.Close(), ln.Close(), st.Close())
+			return nil, errors.Join(err, s.closeServices(), ln.Close(), st.Close())
 		}
 		o.Logger.Info("project deployed", "project", o.Project, "machines_created", sum.MachinesCreated,
 			"machines_updated", sum.MachinesUpdated, "machines_unchanged", sum.MachinesUnchanged,
@@ -190,6 +206,16 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	objects, err := s3.New(s3.Options{Dir: o.DataDir, Clock: o.Clock, Region: o.Region, Logger: o.Logger.With("component", "s3")})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
+	}
+	gl, err := glue.New(glue.Options{Store: st, Dir: o.DataDir, Endpoint: lo.Endpoint, AccessKeyID: lo.AccessKeyID,
+		SecretAccessKey: lo.SecretAccessKey, Account: o.Account, Region: o.Region, Clock: o.Clock, NodeID: o.owner,
+		Logger: o.Logger.With("component", "glue")})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close())
+	}
 	var invoker task.Lambda = lam
 	if proj != nil {
 		invoker = proj.Lambda(lam, o.Region)
@@ -201,17 +227,17 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
 	})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
 	svc, err := service.New(service.Options{Store: st, Engine: eng, Clock: o.Clock, Account: o.Account, Region: o.Region})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
 	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
-	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, ln: ln}
+	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, ln: ln}
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
@@ -219,6 +245,11 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 			protocol: awsJSON, maxBody: awsapi.MaxRequestBody, handler: api},
 		// Above a CreateFunction's 50 MB zip in base64, so that Lambda answers with its own limits.
 		{name: "lambda", title: "Lambda", protocol: restJSON, maxBody: 70 << 20, handler: lam},
+		// Uploads are signed UNSIGNED-PAYLOAD or chunk by chunk and stream past the router; a
+		// body it must hash to check (a PUT signed with its SHA-256) is bounded here.
+		{name: "s3", title: "S3", protocol: restXML, maxBody: 64 << 20, handler: objects},
+		{name: "glue", title: "Glue", target: "AWSGlue.", contentType: "application/x-amz-json-1.1",
+			protocol: awsJSON, maxBody: 16 << 20, handler: gl},
 	}, o.Auth, o.Clock, o.Logger.With("component", "router"))
 	mux := http.NewServeMux()
 	// Patterns name no host: AWS SDKs send some actions to a "sync-" host prefix, and
@@ -260,6 +291,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("server: already started")
 	}
 	ln := s.ln
+	// Glue first ends the crawls and job runs a crashed predecessor of this node left running.
+	if err := s.glue.Start(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -307,8 +342,9 @@ func (s *Server) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("server: %w", err))
 		}
 	}
-	// After the engine, which hands functions no more tasks: every function process is reaped.
-	if err := s.lambda.Close(); err != nil {
+	// After the engine, which hands them no more tasks: every function and job process is
+	// reaped, every crawl ended.
+	if err := s.closeServices(); err != nil {
 		errs = append(errs, fmt.Errorf("server: %w", err))
 	}
 	if err := s.store.Close(); err != nil {
@@ -316,6 +352,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// closeServices stops the services that run work of their own (function processes, crawls,
+// job runs).
+func (s *Server) closeServices() error {
+	return errors.Join(s.lambda.Close(), s.glue.Close(), s.s3.Close())
 }
 
 // Done is closed when the HTTP server stops serving, which before Stop means it failed (Stop

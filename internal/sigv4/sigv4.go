@@ -169,8 +169,23 @@ func (s *signed) checkDate(r *http.Request, now time.Time) (string, error) {
 	return date, nil
 }
 
+// BodyUnsigned reports whether r's signature leaves its body out (X-Amz-Content-Sha256 is
+// UNSIGNED-PAYLOAD, or a STREAMING-… value whose chunks carry signatures of their own), so that
+// Verify needs no body and a large upload can stream past the check. The chunks' own signatures
+// are not checked: the request's signature proves who sent it, as for UNSIGNED-PAYLOAD.
+func BodyUnsigned(r *http.Request) bool {
+	h := r.Header.Get("X-Amz-Content-Sha256")
+	return h == unsignedPayload || strings.HasPrefix(h, streamingPrefix)
+}
+
+// streamingPrefix begins the X-Amz-Content-Sha256 values of aws-chunked uploads.
+const streamingPrefix = "STREAMING-"
+
 // payloadHash is the body's hash as the client put it in the canonical request.
 func payloadHash(r *http.Request, body []byte, s *signed) (string, error) {
+	if h := r.Header.Get("X-Amz-Content-Sha256"); strings.HasPrefix(h, streamingPrefix) {
+		return h, nil
+	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	switch h := r.Header.Get("X-Amz-Content-Sha256"); h {
