@@ -30,10 +30,9 @@ func isAWSChunked(r *http.Request) bool {
 
 // bodyOf returns the object bytes of a PutObject or UploadPart body and their announced
 // length (-1 when the request does not say), decoding aws-chunked framing and checking the
-// SHA-256 a plain body announces. Chunk signatures
-// and trailing checksums are not checked: the router verifies the request's signature when
-// --auth is on, and the transport is loopback or the user's own network.
-func bodyOf(r *http.Request) (io.Reader, int64, error) {
+// SHA-256 a plain body announces. With secrets (the --auth keys), chunk signatures are
+// checked; trailing checksums and trailer signatures are not.
+func bodyOf(r *http.Request, secrets map[string]string) (io.Reader, int64, error) {
 	if !isAWSChunked(r) {
 		if r.ContentLength < 0 {
 			return nil, 0, errMissingLength
@@ -51,7 +50,15 @@ func bodyOf(r *http.Request) (io.Reader, int64, error) {
 		}
 		n = d
 	}
-	return &chunkReader{r: bufio.NewReaderSize(r.Body, 64<<10)}, n, nil
+	c := &chunkReader{r: bufio.NewReaderSize(r.Body, 64<<10)}
+	if secrets != nil && strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+		signer, err := newChunkSigner(r, secrets)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.signer = signer
+	}
+	return c, n, nil
 }
 
 // errContentSHA256 is a body whose SHA-256 is not the one its X-Amz-Content-Sha256 announced.
@@ -96,6 +103,10 @@ type chunkReader struct {
 	left int64 // bytes of the current chunk not yet read
 	done bool
 	err  error
+	// signer, when the service knows the access keys, checks each chunk's signature, whose
+	// value is sig.
+	signer *chunkSigner
+	sig    string
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) {
@@ -117,6 +128,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
+	if c.signer != nil {
+		c.signer.data.Write(p[:n])
+	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
@@ -126,6 +140,8 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	if c.left == 0 && c.err == nil {
 		if crlf, err := c.line(); err != nil || crlf != "" {
 			c.err = errBadChunk
+		} else if c.signer != nil {
+			c.err = c.signer.check(c.sig)
 		}
 	}
 	return n, err
@@ -135,18 +151,26 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 func (c *chunkReader) next() error {
 	header, err := c.line()
 	if err != nil {
-		return err
+		return errBadChunk // the body ends before its last chunk
 	}
-	size, _, _ := strings.Cut(header, ";")
+	size, ext, _ := strings.Cut(header, ";")
 	n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 64)
 	if err != nil || n < 0 || n > MaxObjectSize {
 		return errBadChunk
 	}
+	c.sig = strings.TrimPrefix(ext, "chunk-signature=")
 	if n > 0 {
 		c.left = n
 		return nil
 	}
 	c.done = true
+	if c.signer != nil {
+		// The last chunk, of no bytes, is signed too: it ends the chain, so that a body cut
+		// short after a whole chunk is refused.
+		if err := c.signer.check(c.sig); err != nil {
+			return err
+		}
+	}
 	for {
 		trailer, err := c.line()
 		if errors.Is(err, io.EOF) || err == nil && trailer == "" {

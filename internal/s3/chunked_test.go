@@ -3,10 +3,14 @@ package s3_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	s3svc "github.com/stepline/stepline/internal/s3"
+	"github.com/stepline/stepline/internal/sigv4"
 )
 
 // chunk frames data as one aws-chunked chunk, signed or not.
@@ -111,6 +115,60 @@ func TestContentSHA256(t *testing.T) {
 			_, err = os.Stat(filepath.Join(f.dir, "s3", "hashed", tc.name))
 			if stored := err == nil; stored != (tc.want == 200) {
 				t.Fatalf("stored: %v", stored)
+			}
+		})
+	}
+}
+
+// The chunked upload example of AWS's SigV4 documentation ("Transferring payload in multiple
+// chunks"): its seed and chunk signatures are checked, and a changed byte or a missing last
+// chunk is refused.
+func TestChunkSignatures(t *testing.T) {
+	dir := t.TempDir()
+	svc, err := s3svc.New(s3svc.Options{Dir: dir, Credentials: sigv4.Credentials{"AKIAIOSFODNN7EXAMPLE": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	hs := httptest.NewServer(svc)
+	defer hs.Close()
+	if err := os.MkdirAll(filepath.Join(dir, "s3", "examplebucket"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a64k, a1k := strings.Repeat("a", 65536), strings.Repeat("a", 1024)
+	signed := func(data, sig string) string {
+		return fmt.Sprintf("%x;chunk-signature=%s\r\n%s\r\n", len(data), sig, data)
+	}
+	const (
+		sig1    = "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+		sig2    = "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+		sigLast = "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+	)
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"as documented", signed(a64k, sig1) + signed(a1k, sig2) + signed("", sigLast), 200},
+		{"a changed byte", signed(a64k, sig1) + signed("b"+a1k[1:], sig2) + signed("", sigLast), 403},
+		{"no last chunk", signed(a64k, sig1) + signed(a1k, sig2), 400},
+		{"chunks swapped", signed(a1k, sig2) + signed(a64k, sig1) + signed("", sigLast), 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, hs.URL+"/examplebucket/chunkObject.txt", strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"+
+				"SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,"+
+				"Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9")
+			req.Header.Set("X-Amz-Date", "20130524T000000Z")
+			req.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+			req.Header.Set("Content-Encoding", "aws-chunked")
+			req.Header.Set("X-Amz-Decoded-Content-Length", "66560")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
 			}
 		})
 	}

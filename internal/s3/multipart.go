@@ -134,7 +134,7 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *request, q url.Values) er
 			return err
 		}
 	} else {
-		body, size, err := bodyOf(r.Request)
+		body, size, err := bodyOf(r.Request, s.o.Credentials)
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *request) error {
 			return err
 		}
 	}
-	body, n, err := bodyOf(r.Request)
+	body, n, err := bodyOf(r.Request, s.o.Credentials)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/sigv4"
 )
 
 // Limits S3 sets.
@@ -86,6 +87,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Region is the region buckets are in (GetBucketLocation, x-amz-bucket-region).
 	Region string
+	// Credentials are the --auth keys, if any: with them, the chunk signatures of signed
+	// aws-chunked bodies are checked (the router checks the request's own signature).
+	Credentials sigv4.Credentials
 }
 
 // Service is the S3 API of one node over the folders of Options.Dir; it is an http.Handler.
