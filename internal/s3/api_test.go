@@ -733,3 +733,59 @@ func TestUploadPartCopy(t *testing.T) {
 		t.Fatal("the copied object differs from its source")
 	}
 }
+
+func TestPutRefused(t *testing.T) {
+	f := newFixture(t, "us-east-1")
+	f.bucket(t, "refuse")
+	for _, tc := range []struct {
+		name, path string
+		header     map[string]string
+		want       string
+	}{
+		{"bad digest", "/refuse/k", map[string]string{"Content-Md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}, "BadDigest"},
+		{"invalid digest", "/refuse/k", map[string]string{"Content-Md5": "nope"}, "InvalidDigest"},
+		{"no bucket", "/nobucket/k", nil, "NoSuchBucket"},
+		{"key too long", "/refuse/" + strings.Repeat("k", 1025), nil, "KeyTooLongError"},
+		{"a part without upload", "/refuse/k?partNumber=1&uploadId=00000000000000000000000000000000", nil, "NoSuchUpload"},
+		{"part number zero", "/refuse/k?partNumber=0&uploadId=00000000000000000000000000000000", nil, "InvalidArgument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, f.url+tc.path, strings.NewReader("body"))
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), "<Code>"+tc.want+"</Code>") || resp.Header.Get("X-Amz-Request-Id") == "" {
+				t.Fatalf("%d %s, want %s", resp.StatusCode, b, tc.want)
+			}
+		})
+	}
+}
+
+// encoding-type=url, which the AWS CLI asks for, encodes keys and prefixes; max-keys=0 is an
+// empty page that is not truncated.
+func TestListEncodingAndEmptyPage(t *testing.T) {
+	f := newFixture(t, "us-east-1")
+	f.bucket(t, "enc")
+	f.put(t, "enc", "a b/c+d.txt", []byte("x"))
+	for _, tc := range []struct{ query, want string }{
+		{"list-type=2&encoding-type=url", "<Key>a%20b%2Fc%2Bd.txt</Key>"},
+		{"list-type=2&encoding-type=url&delimiter=/", "<Prefix>a%20b%2F</Prefix>"},
+		{"list-type=2&max-keys=0", "<KeyCount>0</KeyCount><MaxKeys>0</MaxKeys><IsTruncated>false</IsTruncated>"},
+	} {
+		resp, err := http.Get(f.url + "/enc?" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), tc.want) {
+			t.Errorf("?%s: %s, want %s", tc.query, b, tc.want)
+		}
+	}
+}

@@ -53,7 +53,9 @@ func (s *Service) list(bucket, prefix, delim, after string, max int) (*listing, 
 // full adds one entry to the page, or, when the page is full, marks it truncated and says so.
 func (l *lister) full() bool {
 	if len(l.out.objects)+len(l.out.prefixes) >= l.max {
-		l.out.truncated = true
+		// A page of max-keys=0 is empty and not truncated: with no last key to go on from,
+		// a client paging on IsTruncated would ask forever.
+		l.out.truncated = l.max > 0
 		return true
 	}
 	return false
