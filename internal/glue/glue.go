@@ -52,6 +52,10 @@ type Options struct {
 	TimeoutUnit time.Duration
 	// Python is the interpreter of pythonshell jobs ("python3" when empty).
 	Python string
+	// LeaseTTL is how long a node's crawl or run stays its own without being renewed (a minute
+	// when zero): a node renews its work every third of it, and any node ends work whose node
+	// stopped renewing (it died and did not come back), as its restart would.
+	LeaseTTL time.Duration
 }
 
 // Service is the Glue service of one node. It is an http.Handler of the Glue API.
@@ -88,6 +92,9 @@ func New(o Options) (*Service, error) {
 	if o.Python == "" {
 		o.Python = "python3"
 	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = time.Minute
+	}
 	if o.Account == "" {
 		o.Account = "123456789012"
 	}
@@ -107,7 +114,75 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.recoverCrawls(ctx); err != nil {
 		return err
 	}
-	return s.recoverRuns(ctx)
+	if err := s.recoverRuns(ctx); err != nil {
+		return err
+	}
+	s.goTracked(s.leaseLoop)
+	return nil
+}
+
+// leaseLoop renews the leases of this node's crawls and runs and ends the work of nodes that
+// stopped renewing theirs.
+func (s *Service) leaseLoop() {
+	t := time.NewTicker(s.o.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.renewLeases(s.ctx)
+		s.sweepExpired(s.ctx)
+	}
+}
+
+func (s *Service) renewLeases(ctx context.Context) {
+	s.mu.Lock()
+	var keys []store.GlueGetParams
+	for name := range s.crawls {
+		keys = append(keys, store.GlueGetParams{Kind: store.GlueCrawler, Name: name})
+	}
+	for id, p := range s.runs {
+		keys = append(keys, store.GlueGetParams{Kind: store.GlueJobRun, Parent: p.job, Name: id})
+	}
+	s.mu.Unlock()
+	for _, k := range keys {
+		for range 3 { // a write of the work itself may win the compare-and-swap; it renews too
+			e, err := s.o.Store.GlueGet(ctx, &k)
+			if err != nil || !e.Active || e.Owner != s.o.NodeID {
+				break
+			}
+			_, err = s.o.Store.GlueUpdate(ctx, &store.GlueUpdateParams{Kind: e.Kind, Parent: e.Parent, Name: e.Name, IfVersion: e.Version,
+				Doc: e.Doc, Active: true, Owner: e.Owner, Now: s.o.Clock.Now()})
+			if !errors.Is(err, store.ErrConflict) {
+				break
+			}
+		}
+	}
+}
+
+func (s *Service) sweepExpired(ctx context.Context) {
+	stale := s.o.Clock.Now().Add(-s.o.LeaseTTL)
+	for _, kind := range []string{store.GlueCrawler, store.GlueJobRun} {
+		res, err := s.o.Store.GlueList(ctx, &store.GlueListParams{Kind: kind, AnyParent: true, StaleBefore: stale, Limit: store.MaxPageSize})
+		if err != nil {
+			s.o.Logger.Warn("glue: expired leases", "err", err)
+			continue
+		}
+		for _, e := range res.Entities {
+			if e.Owner == s.o.NodeID {
+				continue // this node's own work is renewed, or was ended by Start
+			}
+			msg := fmt.Sprintf("the Stepline node %s that ran it stopped renewing its lease (it stopped)", e.Owner)
+			if kind == store.GlueCrawler {
+				s.finishCrawl(e.Name, LastCrawl{Status: crawlFailed, LogGroup: "/aws-glue/crawlers", LogStream: e.Name,
+					ErrorMessage: "Crawl was interrupted: " + msg})
+			} else {
+				s.endRun(e.Parent, e.Name, runFailed, "Job run was interrupted: "+msg)
+			}
+		}
+	}
 }
 
 // Close stops running crawls, kills job processes and waits until they are reaped and their

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -247,5 +248,35 @@ func TestJobLifecycle(t *testing.T) {
 	}
 	if _, err := e.client.GetJob(ctx(t), &glue.GetJobInput{JobName: aws.String("j")}); apiCode(err) != "EntityNotFoundException" {
 		t.Fatalf("deleted job: %v", err)
+	}
+}
+
+// Work of a node that stopped renewing its lease is ended by another node.
+func TestExpiredLeases(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "j", "pythonshell", "print(1)\n", 0, 0, nil)
+	e.createCrawler(t, "c", "db", "", "", "s3://b/")
+	setCrawler(t, e, "c", "RUNNING", "node-b")
+	old := e.svc.o.Clock.Now().Add(-time.Hour)
+	doc, _ := json.Marshal(JobRun{ID: "jr_b", JobName: "j", JobRunState: runRunning, StartedOn: at(old)})
+	if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: store.GlueJobRun, Parent: "j", Name: "jr_b", Doc: doc,
+		Active: true, Owner: "node-b", Now: old}); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, func(o *Options) { o.LeaseTTL = 300 * time.Millisecond; o.NodeID = "node-a" })
+	r := e.waitRun(t, "j", "jr_b", ended)
+	if r.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(r.ErrorMessage), "node-b") {
+		t.Fatalf("run of a dead node = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	poll(t, "the dead node's crawl", func() bool {
+		out, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("c")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Crawler.State == types.CrawlerStateReady
+	})
+	out, _ := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("c")})
+	if out.Crawler.LastCrawl.Status != types.LastCrawlStatusFailed || !strings.Contains(aws.ToString(out.Crawler.LastCrawl.ErrorMessage), "lease") {
+		t.Fatalf("crawl of a dead node = %+v", out.Crawler.LastCrawl)
 	}
 }

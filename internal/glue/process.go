@@ -17,6 +17,7 @@ import (
 
 // runProc is a run this node carries out: stop ends it with the given state.
 type runProc struct {
+	job    string
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	reason string // runStopped or runTimeout once asked
@@ -49,7 +50,7 @@ const stopPoll = time.Second
 func (s *Service) runJob(j *Job, runID string, args map[string]string) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	p := &runProc{cancel: cancel}
+	p := &runProc{job: j.Name, cancel: cancel}
 	s.mu.Lock()
 	s.runs[runID] = p
 	s.mu.Unlock()
@@ -153,7 +154,9 @@ wait:
 			werr = <-done
 			break wait
 		case <-ticker.C:
-			if rr, _, err := s.readRun(ctx, j.Name, runID); err == nil && rr.JobRunState == runStopping {
+			// A stop asked through another node, or the run ended by another node that found
+			// this one's lease expired.
+			if rr, _, err := s.readRun(ctx, j.Name, runID); err == nil && (rr.JobRunState == runStopping || runEnded(rr.JobRunState)) {
 				p.stop(runStopped)
 			}
 		}

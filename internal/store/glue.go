@@ -71,11 +71,13 @@ type GlueGetParams struct {
 
 // GlueListParams asks for one page of the entities of a kind under a parent, by name. When
 // Owner is set, only active entities of that owner are listed (what a node finds again when it
-// restarts); AnyParent lists across parents.
+// restarts); when StaleBefore is set, only active entities of any owner last written before it
+// (work whose node stopped renewing it); AnyParent lists across parents.
 type GlueListParams struct {
 	Kind, Parent string
 	AnyParent    bool
 	Owner        string
+	StaleBefore  time.Time
 	Limit        int
 	Cursor       string
 }

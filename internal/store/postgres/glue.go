@@ -105,8 +105,12 @@ func (s *Store) GlueList(ctx context.Context, p *store.GlueListParams) (*store.G
 		args = append(args, p.Parent, afterName)
 	}
 	if p.Owner != "" {
-		q += ` AND owner = $4 AND active`
 		args = append(args, p.Owner)
+		q += fmt.Sprintf(` AND owner = $%d AND active`, len(args))
+	}
+	if !p.StaleBefore.IsZero() {
+		args = append(args, ts(p.StaleBefore))
+		q += fmt.Sprintf(` AND active AND updated_at < $%d`, len(args))
 	}
 	q += fmt.Sprintf(` ORDER BY parent, name LIMIT $%d`, len(args)+1)
 	args = append(args, limit+1)

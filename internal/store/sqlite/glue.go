@@ -104,6 +104,10 @@ func (s *Store) GlueList(ctx context.Context, p *store.GlueListParams) (*store.G
 		q += ` AND owner = ? AND active = 1`
 		args = append(args, p.Owner)
 	}
+	if !p.StaleBefore.IsZero() {
+		q += ` AND active = 1 AND updated_at < ?`
+		args = append(args, micro(p.StaleBefore))
+	}
 	q += ` ORDER BY parent, name LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.r.QueryContext(ctx, q, args...)

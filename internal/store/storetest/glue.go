@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stepline/stepline/internal/store"
 )
@@ -157,6 +158,20 @@ func testGlue(t *testing.T, s store.Store) {
 	}
 	if res, err = s.GlueList(ctx, &store.GlueListParams{Kind: store.GlueJobRun, AnyParent: true, Owner: nodeB}); err != nil || len(res.Entities) != 0 {
 		t.Fatalf("active runs of node B: %d, %v", len(res.Entities), err)
+	}
+	// Work not written since a time: the active runs only, whatever their owner.
+	if res, err = s.GlueList(ctx, &store.GlueListParams{Kind: store.GlueJobRun, AnyParent: true, Owner: nodeA}); err != nil || len(res.Entities) != 2 {
+		t.Fatalf("active runs of node A: %d, %v", len(res.Entities), err)
+	}
+	if _, err := s.GlueUpdate(ctx, &store.GlueUpdateParams{Kind: first.Kind, Parent: first.Parent, Name: res.Entities[0].Name,
+		Doc: []byte(`{}`), Active: true, Owner: nodeA, Now: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = s.GlueList(ctx, &store.GlueListParams{Kind: store.GlueJobRun, AnyParent: true, StaleBefore: t0.Add(time.Second)}); err != nil || len(res.Entities) != 1 {
+		t.Fatalf("stale runs: %d, %v", len(res.Entities), err)
+	}
+	if res, err = s.GlueList(ctx, &store.GlueListParams{Kind: store.GlueJobRun, AnyParent: true, StaleBefore: t0.Add(time.Hour)}); err != nil || len(res.Entities) != 2 {
+		t.Fatalf("runs stale an hour later: %d, %v", len(res.Entities), err)
 	}
 	if _, err := s.GlueCreate(ctx, &store.GlueCreateParams{Kind: store.GlueJob, Name: "x", Now: t0}); !errors.Is(err, store.ErrInvalidParams) {
 		t.Fatalf("create without a document: %v", err)
