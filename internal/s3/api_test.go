@@ -665,6 +665,19 @@ func TestMultipart(t *testing.T) {
 	if err != nil || *head.ETag != want || *head.ContentType != "application/x-test" || head.Metadata["m"] != "1" {
 		t.Fatalf("HeadObject = %+v, %v", head, err)
 	}
+	// GetObject by part number: the part's bytes, and the number of parts.
+	part2, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: key, PartNumber: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, _ := io.ReadAll(part2.Body)
+	part2.Body.Close()
+	if !bytes.Equal(got2, parts[1]) || aws.ToInt32(part2.PartsCount) != 3 {
+		t.Fatalf("part 2: %d bytes, PartsCount %d", len(got2), aws.ToInt32(part2.PartsCount))
+	}
+	if _, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: key, PartNumber: aws.Int32(4)}); code(err) != "InvalidPartNumber" {
+		t.Fatalf("part 4 of 3: %v", err)
+	}
 	if _, err := f.client.ListParts(ctx, &s3.ListPartsInput{Bucket: bucket, Key: key, UploadId: id}); code(err) != "NoSuchUpload" {
 		t.Fatalf("ListParts after completion: %v", err)
 	}

@@ -20,27 +20,28 @@ func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 // S3's errors, worded as S3 words them.
 var (
-	errInternal         = &apiError{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
-	errMethodNotAllowed = &apiError{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
-	errNoSuchBucket     = &apiError{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
-	errNoSuchKey        = &apiError{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
-	errNoSuchUpload     = &apiError{"NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
-	errBucketNotEmpty   = &apiError{"BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty"}
-	errOwnedByYou       = &apiError{"BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."}
-	errInvalidBucket    = &apiError{"InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."}
-	errKeyTooLong       = &apiError{"KeyTooLongError", http.StatusBadRequest, "Your key is too long"}
-	errInvalidRange     = &apiError{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
-	errPrecondition     = &apiError{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
-	errMissingLength    = &apiError{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
-	errTooLarge         = &apiError{"EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed size"}
-	errIncompleteBody   = &apiError{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header"}
-	errBadDigest        = &apiError{"BadDigest", http.StatusBadRequest, "The Content-MD5 you specified did not match what we received."}
-	errInvalidDigest    = &apiError{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
-	errMalformedXML     = &apiError{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema"}
-	errEntityTooSmall   = &apiError{"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."}
-	errInvalidPart      = &apiError{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
-	errInvalidPartOrder = &apiError{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."}
-	errCopyToItself     = &apiError{"InvalidRequest", http.StatusBadRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."}
+	errInternal          = &apiError{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
+	errMethodNotAllowed  = &apiError{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
+	errNoSuchBucket      = &apiError{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
+	errNoSuchKey         = &apiError{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
+	errNoSuchUpload      = &apiError{"NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
+	errBucketNotEmpty    = &apiError{"BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty"}
+	errOwnedByYou        = &apiError{"BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."}
+	errInvalidBucket     = &apiError{"InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."}
+	errKeyTooLong        = &apiError{"KeyTooLongError", http.StatusBadRequest, "Your key is too long"}
+	errInvalidRange      = &apiError{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
+	errPrecondition      = &apiError{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
+	errMissingLength     = &apiError{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
+	errTooLarge          = &apiError{"EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed size"}
+	errIncompleteBody    = &apiError{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header"}
+	errBadDigest         = &apiError{"BadDigest", http.StatusBadRequest, "The Content-MD5 you specified did not match what we received."}
+	errInvalidDigest     = &apiError{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
+	errMalformedXML      = &apiError{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema"}
+	errEntityTooSmall    = &apiError{"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."}
+	errInvalidPart       = &apiError{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
+	errInvalidPartNumber = &apiError{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"}
+	errInvalidPartOrder  = &apiError{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."}
+	errCopyToItself      = &apiError{"InvalidRequest", http.StatusBadRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."}
 )
 
 // errEscapes answers a path through a symbolic link that leads out of DIR/s3, which os.Root

@@ -30,6 +30,9 @@ type record struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// Meta is the user metadata, x-amz-meta-* without the prefix, names in lower case.
 	Meta map[string]string `json:"meta,omitempty"`
+	// Parts are the sizes of the parts of an object made by a multipart upload, for
+	// GetObject's partNumber.
+	Parts []int64 `json:"parts,omitempty"`
 }
 
 // object is an object as a request sees it: its file's facts and its record.

@@ -291,6 +291,10 @@ func (s *Service) completeUpload(w http.ResponseWriter, r *request, q url.Values
 	}
 	rec := u.Record
 	rec.ETag = hex.EncodeToString(etags.Sum(nil)) + "-" + strconv.Itoa(len(use))
+	rec.Parts = make([]int64, len(use))
+	for i, p := range use {
+		rec.Parts[i] = p.Size
+	}
 	if err := s.commit(r.bucket, r.key, &written{tmp: tmp, size: size, info: info}, &rec); err != nil {
 		return err
 	}

@@ -150,7 +150,17 @@ func (s *Service) getObject(w http.ResponseWriter, r *request, q url.Values) err
 			h.Set(header, v)
 		}
 	}
-	start, length, partial, err := parseRange(r.Header.Get("Range"), o.size)
+	var start, length int64
+	var partial bool
+	if q.Has("partNumber") {
+		start, length, partial, err = partRange(q.Get("partNumber"), o)
+		if err == nil && r.Header.Get("Range") != "" {
+			err = invalidArgument("Cannot specify both Range header and partNumber query parameter")
+		}
+		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(max(len(o.Parts), 1)))
+	} else {
+		start, length, partial, err = parseRange(r.Header.Get("Range"), o.size)
+	}
 	if err != nil {
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(o.size, 10))
 		return err
@@ -230,6 +240,28 @@ func etagMatches(list, etag string) bool {
 		}
 	}
 	return false
+}
+
+// partRange is the bytes of part n of an object, as GetObject's partNumber asks: a part of a
+// multipart object (206), or the whole of another object as its part 1 (200).
+func partRange(v string, o *object) (start, length int64, partial bool, err error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxParts {
+		return 0, 0, false, invalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+	}
+	if len(o.Parts) == 0 {
+		if n != 1 {
+			return 0, 0, false, errInvalidPartNumber
+		}
+		return 0, o.size, false, nil
+	}
+	if n > len(o.Parts) {
+		return 0, 0, false, errInvalidPartNumber
+	}
+	for _, size := range o.Parts[:n-1] {
+		start += size
+	}
+	return start, o.Parts[n-1], true, nil
 }
 
 // parseRange reads a Range header of one byte range ("bytes=a-b", "bytes=a-", "bytes=-n").
@@ -350,6 +382,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *request) error {
 	if replace {
 		rec = recordFrom(r.Header)
 	}
+	rec.Parts = nil // a copy is one part, whatever its source was
 	wr, err := s.receive(io.NewSectionReader(f, 0, o.size), o.size, MaxObjectSize)
 	if err != nil {
 		return err
