@@ -21,7 +21,7 @@ type world struct {
 	svc *service.Service
 }
 
-func newWorld(t *testing.T, s store.Store, node string, lam task.Lambda) *world {
+func newWorld(t testing.TB, s store.Store, node string, lam task.Lambda) *world {
 	t.Helper()
 	ctx := context.Background()
 	runner := task.New(task.Options{Lambda: lam})
@@ -41,7 +41,7 @@ func newWorld(t *testing.T, s store.Store, node string, lam task.Lambda) *world 
 	return &world{svc: svc}
 }
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t testing.TB) store.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "db")})
 	if err != nil {
@@ -51,7 +51,7 @@ func openSQLite(t *testing.T) store.Store {
 	return s
 }
 
-func (w *world) machine(t *testing.T, name, def string) string {
+func (w *world) machine(t testing.TB, name, def string) string {
 	t.Helper()
 	sm, err := w.svc.CreateStateMachine(context.Background(), &service.CreateStateMachineInput{
 		Name: name, Definition: def, RoleArn: "arn:aws:iam::123456789012:role/r"})
