@@ -199,7 +199,6 @@ func (s *Service) readCrawler(ctx context.Context, name string) (*crawlerDoc, *s
 	if err := json.Unmarshal(e.Doc, &d); err != nil {
 		return nil, nil, fmt.Errorf("glue: crawler %s: %w", name, err)
 	}
-	d.Crawler.Version = e.Version
 	return &d, e, nil
 }
 
@@ -224,7 +223,7 @@ func (s *Service) createCrawler(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	now := s.o.Clock.Now()
-	c := Crawler{Name: in.Name, State: crawlerReady, CreationTime: at(now), LastUpdated: at(now),
+	c := Crawler{Name: in.Name, State: crawlerReady, CreationTime: at(now), LastUpdated: at(now), Version: 1,
 		SchemaChangePolicy: &SchemaChangePolicy{UpdateBehavior: "UPDATE_IN_DATABASE", DeleteBehavior: "DEPRECATE_IN_DATABASE"}}
 	if err := in.apply(&c); err != nil {
 		return nil, err
@@ -282,7 +281,6 @@ func (s *Service) getCrawlers(ctx context.Context, body []byte) (any, error) {
 		if err := json.Unmarshal(e.Doc, &d); err != nil {
 			return nil, fmt.Errorf("glue: crawler %s: %w", e.Name, err)
 		}
-		d.Crawler.Version = e.Version
 		list = append(list, s.view(&d))
 	}
 	return map[string]any{"Crawlers": list, "NextToken": omit(next)}, nil
@@ -316,6 +314,7 @@ func (s *Service) updateCrawler(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	d.Crawler.LastUpdated = at(s.o.Clock.Now())
+	d.Crawler.Version++ // Glue counts a crawler's definitions, not its state changes
 	doc, _ := json.Marshal(d)
 	if _, err := s.o.Store.GlueUpdate(ctx, &store.GlueUpdateParams{Kind: store.GlueCrawler, Name: in.Name, IfVersion: e.Version,
 		Doc: doc, Now: s.o.Clock.Now()}); err != nil {

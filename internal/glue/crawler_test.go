@@ -3,6 +3,7 @@ package glue
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -130,6 +131,8 @@ func TestCrawlerInfersTables(t *testing.T) {
 	jl.WriteString(`{"id": 21, "user": {"name": "v", "email": "e@x"}, "extra": null, "ok": true}` + "\n")
 	e.write(t, "data/events/2024/e.json", []byte(jl.String()))
 	e.write(t, "data/pq/f.parquet", parquetFile(t, 1234))
+	bz, _ := base64.StdEncoding.DecodeString("QlpoOTFBWSZTWY/vULMAAAtZgAAQAAU6AD4jmAAgACImQeiaNMhTTIxMTEcBWVnCKTFs4OoqR3U0nxdyRThQkI/vULM=")
+	e.write(t, "data/scores/s.csv.bz2", bz) // id,name,score / 1,a,2.5 / 2,b,3
 	e.write(t, "data/clicks/dt=2024-01-01/h=1/a.json", []byte(`{"url":"/a","n":1}`+"\n"))
 	e.write(t, "data/clicks/dt=2024-01-02/h=12/b.json", []byte(`{"url":"/b","n":2}`+"\n"))
 
@@ -198,8 +201,16 @@ func TestCrawlerInfersTables(t *testing.T) {
 		aws.ToString(parts.Partitions[1].StorageDescriptor.Location) != "s3://data/clicks/dt=2024-01-02/h=12/" {
 		t.Errorf("partition = %v at %s", v, aws.ToString(parts.Partitions[1].StorageDescriptor.Location))
 	}
+	scores := e.table(t, "raw", "raw_scores")
+	if got := schema(scores.StorageDescriptor.Columns); got != "id bigint, name string, score double" ||
+		scores.Parameters["compressionType"] != "bzip2" || !scores.StorageDescriptor.Compressed {
+		t.Errorf("bzip2 table: %s, %v", got, scores.Parameters)
+	}
+	if sales.Parameters["compressionType"] != "none" {
+		t.Errorf("sales compressionType = %s (its first file is plain)", sales.Parameters["compressionType"])
+	}
 	tables, err := e.client.GetTables(ctx(t), &glue.GetTablesInput{DatabaseName: aws.String("raw")})
-	if err != nil || len(tables.TableList) != 6 {
+	if err != nil || len(tables.TableList) != 7 {
 		t.Fatalf("tables: %d, %v", len(tables.TableList), err)
 	}
 }

@@ -127,7 +127,9 @@ type jobInput struct {
 	JobMode                 *string
 }
 
-func (in *jobInput) apply(j *Job, create bool) error {
+// apply sets the input's fields on j and gives the others their defaults (CreateJob, and
+// UpdateJob, which replaces a whole definition).
+func (in *jobInput) apply(j *Job) error {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -141,12 +143,9 @@ func (in *jobInput) apply(j *Job, create bool) error {
 	set(&j.ExecutionClass, in.ExecutionClass)
 	set(&j.SecurityConfiguration, in.SecurityConfiguration)
 	set(&j.JobMode, in.JobMode)
-	if in.ExecutionProperty != nil || create {
-		ep := ExecutionProperty{MaxConcurrentRuns: 1}
-		if in.ExecutionProperty != nil && in.ExecutionProperty.MaxConcurrentRuns > 0 {
-			ep.MaxConcurrentRuns = in.ExecutionProperty.MaxConcurrentRuns
-		}
-		j.ExecutionProperty = &ep
+	j.ExecutionProperty = &ExecutionProperty{MaxConcurrentRuns: 1}
+	if in.ExecutionProperty != nil && in.ExecutionProperty.MaxConcurrentRuns > 0 {
+		j.ExecutionProperty.MaxConcurrentRuns = in.ExecutionProperty.MaxConcurrentRuns
 	}
 	if in.Command != nil {
 		c := *in.Command
@@ -171,9 +170,7 @@ func (in *jobInput) apply(j *Job, create bool) error {
 		}
 		j.Command = &c
 	}
-	if in.DefaultArguments != nil || create {
-		j.DefaultArguments = in.DefaultArguments
-	}
+	j.DefaultArguments = in.DefaultArguments
 	if in.NonOverridableArguments != nil {
 		j.NonOverridableArguments = in.NonOverridableArguments
 	}
@@ -194,12 +191,12 @@ func (in *jobInput) apply(j *Job, create bool) error {
 			return invalidInput("1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1", *in.Timeout)
 		}
 		j.Timeout = *in.Timeout
-	} else if create {
+	} else {
 		j.Timeout = defaultTimeout
 	}
 	if in.MaxCapacity != nil {
 		j.MaxCapacity = *in.MaxCapacity
-	} else if create && j.Command != nil && j.Command.Name == "pythonshell" {
+	} else if j.Command != nil && j.Command.Name == "pythonshell" {
 		j.MaxCapacity = 0.0625
 	}
 	if in.NumberOfWorkers != nil {
@@ -236,7 +233,7 @@ func (s *Service) createJob(ctx context.Context, body []byte) (any, error) {
 	}
 	now := s.o.Clock.Now()
 	j := Job{Name: in.Name, CreatedOn: at(now), LastModifiedOn: at(now)}
-	if err := in.apply(&j, true); err != nil {
+	if err := in.apply(&j); err != nil {
 		return nil, err
 	}
 	doc, _ := json.Marshal(j)
@@ -320,10 +317,13 @@ func (s *Service) updateJob(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := in.JobUpdate.apply(j, false); err != nil {
+	// As on AWS, JobUpdate overwrites the previous definition completely: what it leaves out
+	// goes back to its default.
+	now := s.o.Clock.Now()
+	j = &Job{Name: j.Name, CreatedOn: j.CreatedOn}
+	if err := in.JobUpdate.apply(j); err != nil {
 		return nil, err
 	}
-	now := s.o.Clock.Now()
 	j.LastModifiedOn = at(now)
 	doc, _ := json.Marshal(j)
 	if _, err := s.o.Store.GlueUpdate(ctx, &store.GlueUpdateParams{Kind: store.GlueJob, Name: j.Name, IfVersion: e.Version, Doc: doc, Now: now}); err != nil {
