@@ -161,7 +161,6 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amz-Id-2", id)
 	w.Header().Set("Server", "Stepline")
 	req := &request{Request: r, id: id}
-	var err error
 	defer func() {
 		// A panic in a handler is a bug; the client gets InternalError, not a dropped connection.
 		if p := recover(); p != nil {
@@ -169,8 +168,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, req, errInternal)
 		}
 	}()
-	err = s.route(w, req)
-	if err != nil {
+	if err := s.route(w, req); err != nil {
 		s.writeError(w, req, err)
 	}
 }
