@@ -3,6 +3,7 @@ package glue
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -44,7 +45,10 @@ func newEnv(t testing.TB, opts ...func(*Options)) *env {
 // start starts a (new) service on the env's store and folder.
 func (e *env) start(t testing.TB, opts ...func(*Options)) {
 	t.Helper()
-	o := Options{Store: e.st, Dir: e.dir, Endpoint: "http://127.0.0.1:1", AccessKeyID: "AKIDSTEPLINE", SecretAccessKey: "secret",
+	// The server comes first, so that job processes get its URL as their endpoint.
+	var svc *Service
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }))
+	o := Options{Store: e.st, Dir: e.dir, Endpoint: srv.URL, AccessKeyID: "AKIDSTEPLINE", SecretAccessKey: "secret",
 		TimeoutUnit: 200 * time.Millisecond}
 	for _, f := range opts {
 		f(&o)
@@ -56,7 +60,6 @@ func (e *env) start(t testing.TB, opts ...func(*Options)) {
 	if err := svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(svc)
 	t.Cleanup(func() {
 		svc.Close()
 		srv.Close()

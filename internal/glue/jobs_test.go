@@ -90,7 +90,7 @@ func TestJobRunSucceeds(t *testing.T) {
 	if !slices.Equal(got.Argv, want) || !strings.HasPrefix(got.Argv[7], "j_") {
 		t.Errorf("argv = %q, want %q", got.Argv, want)
 	}
-	if got.Endpoint != "http://127.0.0.1:1" || got.Key != "AKIDSTEPLINE" || got.Region != "us-east-1" {
+	if got.Endpoint != e.url || got.Key != "AKIDSTEPLINE" || got.Region != "us-east-1" {
 		t.Errorf("environment = %+v", got)
 	}
 	runs, err := e.client.GetJobRuns(ctx(t), &glue.GetJobRunsInput{JobName: aws.String("j")})
@@ -278,5 +278,25 @@ func TestExpiredLeases(t *testing.T) {
 	out, _ := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("c")})
 	if out.Crawler.LastCrawl.Status != types.LastCrawlStatusFailed || !strings.Contains(aws.ToString(out.Crawler.LastCrawl.ErrorMessage), "lease") {
 		t.Fatalf("crawl of a dead node = %+v", out.Crawler.LastCrawl)
+	}
+}
+
+// A script's boto3 calls reach the server through AWS_ENDPOINT_URL, with no endpoint argument,
+// as scripts written for AWS make them.
+func TestJobRunCallsBackWithBoto3(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "cb", "pythonshell", `import sys, boto3
+run_id = sys.argv[sys.argv.index("--JOB_RUN_ID") + 1]
+glue = boto3.client("glue")
+glue.create_database(DatabaseInput={"Name": "made_by_job"})
+run = glue.get_job_run(JobName="cb", RunId=run_id)["JobRun"]
+glue.create_table(DatabaseName="made_by_job", TableInput={"Name": run["JobRunState"].lower()})
+`, 0, 0, nil)
+	r := e.waitRun(t, "cb", e.startRun(t, "cb", nil), ended)
+	if r.JobRunState != types.JobRunStateSucceeded {
+		t.Fatalf("run = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	if tb := e.table(t, "made_by_job", "running"); aws.ToString(tb.DatabaseName) != "made_by_job" {
+		t.Fatalf("table made by the job = %+v", tb)
 	}
 }
