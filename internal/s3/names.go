@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // checkBucketName applies S3's rules for bucket names (3 to 63 lowercase letters, digits, dots
@@ -44,6 +45,9 @@ func checkKey(key string) error {
 	}
 	if strings.HasSuffix(key, "/") {
 		return invalidArgument("Stepline keeps objects as files: a key ending in '/' cannot be one (a folder exists as soon as an object is in it)")
+	}
+	if !utf8.ValidString(key) {
+		return invalidArgument("An object key must be UTF-8")
 	}
 	if strings.IndexByte(key, 0) >= 0 {
 		return invalidArgument("Stepline keeps objects as files: a key may not hold a NUL byte")
