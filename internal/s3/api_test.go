@@ -527,7 +527,7 @@ func TestKeysRefused(t *testing.T) {
 		})
 	}
 	// Raw requests, as no SDK would send them.
-	for _, path := range []string{"/keys/..%2F..%2Fescape", "/keys/%2e%2e/x", "/../k/x", "/keys/a%00b"} {
+	for _, path := range []string{"/keys/..%2F..%2Fescape", "/keys/%2e%2e/x", "/../keys/x", "/keys/a%00b", "/keys/not-utf8-%ff"} {
 		req, _ := http.NewRequest(http.MethodPut, f.url+path, strings.NewReader("x"))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
