@@ -233,6 +233,9 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
+	// Nested executions (states:startExecution…, aws-sdk:sfn:…) go through this server's
+	// service, which needs the engine, which needs the runner: hence after.
+	runner.SetExecutions(svc)
 	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
