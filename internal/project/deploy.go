@@ -28,6 +28,12 @@ type Targets struct {
 	// Lambda is the Lambda API's handler (*lambda.Service): functions are deployed through
 	// the API's own operations, in-process.
 	Lambda http.Handler
+	// S3 is the S3 API's handler (*s3.Service): buckets are created and filled through it,
+	// in-process; nil deploys none.
+	S3 http.Handler
+	// Glue is the Glue API's handler (*glue.Service): databases, crawlers and jobs are
+	// created and updated through it, in-process; nil deploys none.
+	Glue http.Handler
 	// Account and Region complete ARNs (the default role, log groups).
 	Account, Region string
 	// BuildCache keeps Go functions' builds by the digest of their sources.
@@ -41,6 +47,11 @@ type Summary struct {
 	FunctionsCreated, FunctionsUpdated, FunctionsUnchanged int
 	// GoBuilt counts the Go functions compiled by this deploy (the others came from the cache).
 	GoBuilt int
+	// BucketsCreated counts new buckets; ObjectsPut the files put into them (new or
+	// changed), ObjectsUnchanged those already there with the same size and MD5.
+	BucketsCreated, ObjectsPut, ObjectsUnchanged int
+	// Glue counts databases, crawlers and jobs.
+	GlueCreated, GlueUpdated, GlueUnchanged int
 }
 
 // functionPlan is what deploying one function does.
@@ -71,6 +82,26 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 		t.Logger = slog.New(slog.DiscardHandler)
 	}
 	sum := &Summary{}
+	for _, w := range p.Warnings {
+		t.Logger.Warn(w.Error())
+	}
+	var bplans []*bucketPlan
+	if t.S3 != nil {
+		for _, b := range p.Buckets {
+			bp, err := p.planBucket(ctx, t.S3, b)
+			if err != nil {
+				return nil, err
+			}
+			bplans = append(bplans, bp)
+		}
+	}
+	var gcalls []glueCall
+	if t.Glue != nil {
+		var err error
+		if gcalls, err = p.planGlue(ctx, t, sum); err != nil {
+			return nil, err
+		}
+	}
 	var fplans []*functionPlan
 	if t.Lambda != nil {
 		for _, fn := range p.Functions {
@@ -93,6 +124,14 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 			}
 			mplans = append(mplans, mp)
 		}
+	}
+	for _, bp := range bplans {
+		if err := p.applyBucket(ctx, t, bp, sum); err != nil {
+			return sum, err
+		}
+	}
+	if err := p.applyGlue(ctx, t, gcalls, sum); err != nil {
+		return sum, err
 	}
 	for _, fp := range fplans {
 		if err := p.applyFunction(ctx, t, fp, sum); err != nil {

@@ -1,7 +1,8 @@
 // Package project reads a project folder's stepline.yaml — state machines with their
-// definition files, Lambda functions with their code folders or external endpoints, and the
-// sections later issues fill in — checks all of it, and deploys it idempotently through the
-// same operations as the AWS API: the Step Functions service and the Lambda API.
+// definition files, Lambda functions with their code folders or external endpoints, S3
+// buckets filled from folders, Glue databases, crawlers and jobs, and the sections later
+// issues fill in — checks all of it, and deploys it idempotently through the same operations
+// as the AWS API: the Step Functions service, and the Lambda, S3 and Glue APIs.
 //
 // Load checks everything before anything is deployed: each definition is read, substituted and
 // parsed as CreateStateMachine would, each code folder is looked at; a mistake is one line
@@ -57,9 +58,15 @@ type Project struct {
 	// StateMachines and Functions are sorted by name.
 	StateMachines []*StateMachine
 	Functions     []*Function
-	// Reserved holds the sections later issues read (buckets, glue, schedules, rules,
-	// connections), as written; Deploy leaves them alone.
+	// Buckets are sorted by name; Glue's lists too.
+	Buckets []*Bucket
+	Glue    Glue
+	// Reserved holds the sections later issues read (schedules, rules, connections), as
+	// written; Deploy leaves them alone.
 	Reserved map[string]*yaml.Node
+	// Warnings are names the project uses without declaring them (a bucket of an S3 path, a
+	// crawler's database): they may exist outside the project, so Load does not refuse them.
+	Warnings []*Error
 }
 
 // StateMachine is one entry of stateMachines.
@@ -103,7 +110,10 @@ type Function struct {
 }
 
 // reservedSections are top-level keys later issues own; their contents are theirs to check.
-var reservedSections = []string{"buckets", "glue", "schedules", "rules", "connections"}
+var reservedSections = []string{"schedules", "rules", "connections"}
+
+// sections are the project file's top-level keys.
+var sections = append([]string{"stateMachines", "functions", "buckets", "glue"}, reservedSections...)
 
 // Load reads dir/stepline.yaml and checks the whole project: every definition parses and
 // validates, every code folder holds what its runtime needs. The error is an *Error.
@@ -129,7 +139,7 @@ func parse(dir, file string, text []byte) (*Project, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Error{File: file, Msg: "the project file is empty: declare stateMachines or functions"}
 	}
-	top, err := p.fields(doc.Content[0], "", append([]string{"stateMachines", "functions"}, reservedSections...))
+	top, err := p.fields(doc.Content[0], "", sections)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +160,24 @@ func parse(dir, file string, text []byte) (*Project, error) {
 			return nil, err
 		}
 	}
+	if n := top["buckets"]; n != nil {
+		if err := p.entries(n, "buckets", func(name string, key, v *yaml.Node) error {
+			b, err := p.bucket(name, key, v)
+			if err == nil {
+				proj.Buckets = append(proj.Buckets, b)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if n := top["glue"]; n != nil {
+		g, err := p.glue(n)
+		if err != nil {
+			return nil, err
+		}
+		proj.Glue = *g
+	}
 	if n := top["stateMachines"]; n != nil {
 		if err := p.entries(n, "stateMachines", func(name string, key, v *yaml.Node) error {
 			sm, err := p.stateMachine(name, key, v)
@@ -163,6 +191,8 @@ func parse(dir, file string, text []byte) (*Project, error) {
 	}
 	slices.SortFunc(proj.Functions, func(a, b *Function) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.StateMachines, func(a, b *StateMachine) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(proj.Buckets, func(a, b *Bucket) int { return strings.Compare(a.Name, b.Name) })
+	proj.Warnings = proj.references()
 	return proj, nil
 }
 
