@@ -488,7 +488,7 @@ func (s *Service) runCrawl(ctx context.Context, name, prefix string, started tim
 	log := s.crawlLog(name, prefix)
 	defer log.close()
 	log.printf("BENCHMARK : Running Start Crawl for Crawler %s", name)
-	err := s.crawl(ctx, name, log)
+	err := safely(func() error { return s.crawl(ctx, name, log) })
 	switch {
 	case s.ctx.Err() != nil:
 		last.Status, last.ErrorMessage = crawlFailed, "Crawl was interrupted: the Stepline server stopped while the crawler ran"
@@ -928,7 +928,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 	old, _, err := s.readTable(ctx, c.DatabaseName, t.name)
 	switch {
 	case err == nil:
-		changed := !sameSchema(old.StorageDescriptor.Columns, sd.Columns) || !sameSchema(old.PartitionKeys, keys)
+		changed := !sameSchema(columnsOf(old.StorageDescriptor), sd.Columns) || !sameSchema(old.PartitionKeys, keys)
 		if changed && c.SchemaChangePolicy != nil && c.SchemaChangePolicy.UpdateBehavior == "LOG" {
 			log.printf("INFO : The schema of table %s changed; SchemaChangePolicy LOG leaves the table as it is", t.name)
 			break

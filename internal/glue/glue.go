@@ -211,6 +211,17 @@ func (s *Service) goTracked(f func()) bool {
 	return true
 }
 
+// safely runs f, turning a panic into an error, so that a bug met by a crawl or a run (which
+// have no request to fail) fails that crawl or run rather than the server.
+func safely(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return f()
+}
+
 // apiError is an error as Glue sends it: {"__type", "message"} with an HTTP status.
 type apiError struct {
 	Code    string

@@ -59,7 +59,13 @@ func (s *Service) runJob(j *Job, runID string, args map[string]string) {
 		delete(s.runs, runID)
 		s.mu.Unlock()
 	}()
-	state, msg := s.execute(ctx, p, j, runID, args)
+	state, msg := runFailed, ""
+	if err := safely(func() error {
+		state, msg = s.execute(ctx, p, j, runID, args)
+		return nil
+	}); err != nil {
+		state, msg = runFailed, err.Error()
+	}
 	r := s.endRun(j.Name, runID, state, msg)
 	if r != nil && r.JobRunState == runFailed && r.Attempt < j.MaxRetries && s.ctx.Err() == nil {
 		// Glue retries a failed run as a new run of the next attempt.
