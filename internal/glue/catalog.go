@@ -454,7 +454,7 @@ func (s *Service) batchDeleteTable(ctx context.Context, body []byte) (any, error
 	errs := []any{}
 	for _, n := range in.TablesToDelete {
 		if err := s.dropTable(ctx, in.DatabaseName, n); err != nil {
-			ae, ok := err.(*apiError)
+			ae, ok := err.(*Error)
 			if !ok {
 				return nil, err
 			}

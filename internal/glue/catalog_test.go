@@ -2,6 +2,7 @@ package glue
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -136,5 +137,27 @@ func TestCatalog(t *testing.T) {
 	}
 	if out, err := c.GetTables(ctx(t), &glue.GetTablesInput{DatabaseName: aws.String("sales")}); err != nil || len(out.TableList) != 0 {
 		t.Fatalf("tables of a re-created database: %d, %v", len(out.TableList), err)
+	}
+}
+
+func TestCall(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.svc.Call(ctx(t), "CreateDatabase", []byte(`{"DatabaseInput":{"Name":"d"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.svc.Call(ctx(t), "GetDatabase", []byte(`{"Name":"d"}`))
+	if err != nil || !strings.Contains(string(out), `"Name":"d"`) {
+		t.Fatalf("GetDatabase = %s, %v", out, err)
+	}
+	for _, c := range []struct{ action, in, code string }{
+		{"NoSuchAction", `{}`, "UnknownOperationException"},
+		{"GetDatabase", `{"Name":"x"}`, "EntityNotFoundException"},
+		{"GetDatabase", `{"Name":`, "InvalidInputException"},
+		{"GetTables", `{"DatabaseName":"d","MaxResults":5000}`, "InvalidInputException"},
+	} {
+		_, err := e.svc.Call(ctx(t), c.action, []byte(c.in))
+		if ge, ok := err.(*Error); !ok || ge.Code != c.code || ge.Status != 400 {
+			t.Errorf("%s %s: %v, want %s", c.action, c.in, err, c.code)
+		}
 	}
 }

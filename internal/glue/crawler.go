@@ -567,7 +567,7 @@ func (s *Service) crawl(ctx context.Context, name string, log *crawlLog) error {
 	}
 	c := d.Crawler
 	if _, _, err := s.readDatabase(ctx, c.DatabaseName); err != nil {
-		var ae *apiError
+		var ae *Error
 		if errors.As(err, &ae) && ae.Code == "EntityNotFoundException" {
 			return crawlError("Database " + c.DatabaseName + " not found")
 		}
@@ -940,7 +940,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 			return err
 		}
 	default:
-		var ae *apiError
+		var ae *Error
 		if !errors.As(err, &ae) || ae.Code != "EntityNotFoundException" {
 			return err
 		}

@@ -222,28 +222,29 @@ func safely(f func() error) (err error) {
 	return f()
 }
 
-// apiError is an error as Glue sends it: {"__type", "message"} with an HTTP status.
-type apiError struct {
+// Error is an error as Glue sends it: {"__type": Code, "message": Message} with an HTTP status.
+type Error struct {
 	Code    string
 	Message string
 	Status  int
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+// Error implements error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func errorf(code, format string, args ...any) *apiError {
+func errorf(code, format string, args ...any) *Error {
 	status := http.StatusBadRequest
 	if code == "InternalServiceException" {
 		status = http.StatusInternalServerError
 	}
-	return &apiError{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
 }
 
-func invalidInput(format string, args ...any) *apiError {
+func invalidInput(format string, args ...any) *Error {
 	return errorf("InvalidInputException", format, args...)
 }
 
-func notFound(format string, args ...any) *apiError {
+func notFound(format string, args ...any) *Error {
 	return errorf("EntityNotFoundException", format, args...)
 }
 
@@ -297,43 +298,52 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf("UnknownOperationException", "expected POST with X-Amz-Target AWSGlue.<Action>"))
 		return
 	}
-	act := actions[name]
-	if act == nil {
-		writeError(w, errorf("UnknownOperationException", "operation %s is not supported by Stepline's Glue", name))
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
 		writeError(w, invalidInput("request body could not be read or is larger than %d bytes", maxBody))
 		return
 	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	out, err := act(s, r.Context(), body)
+	out, err := s.Call(r.Context(), name, body)
 	if err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			if f := store.Fault(s.o.Store, err); f != nil {
-				ae = &apiError{Code: "ServiceUnavailableException", Message: f.Error(), Status: http.StatusServiceUnavailable}
-			} else {
-				s.o.Logger.Error("glue: internal error", "action", name, "err", err)
-				ae = errorf("InternalServiceException", "%s", err.Error())
-			}
-		}
-		writeError(w, ae)
-		return
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		writeError(w, errorf("InternalServiceException", "encode response: %s", err))
+		writeError(w, err.(*Error))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_, _ = w.Write(b)
+	_, _ = w.Write(out)
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
+// Call runs one Glue action (its name without the AWSGlue. prefix) on a JSON request and
+// returns the JSON response, or an *Error as Glue words it. It is the API without HTTP, for
+// callers in the same process (Step Functions' aws-sdk:glue tasks, the project deployer).
+func (s *Service) Call(ctx context.Context, action string, input []byte) ([]byte, error) {
+	act := actions[action]
+	if act == nil {
+		return nil, errorf("UnknownOperationException", "operation %s is not supported by Stepline's Glue", action)
+	}
+	if len(input) == 0 {
+		input = []byte("{}")
+	}
+	out, err := act(s, ctx, input)
+	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			if f := store.Fault(s.o.Store, err); f != nil {
+				ae = &Error{Code: "ServiceUnavailableException", Message: f.Error(), Status: http.StatusServiceUnavailable}
+			} else {
+				s.o.Logger.Error("glue: internal error", "action", action, "err", err)
+				ae = errorf("InternalServiceException", "%s", err.Error())
+			}
+		}
+		return nil, ae
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, errorf("InternalServiceException", "encode response: %s", err)
+	}
+	return b, nil
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Errortype", e.Code)
 	w.WriteHeader(e.Status)

@@ -15,7 +15,7 @@ import (
 func partitionKey(values []string) string { return store.GlueParent(values...) }
 
 // newPartition checks a PartitionInput against its table and fills what Glue fills.
-func (s *Service) newPartition(t *Table, in *Partition) (*Partition, *apiError) {
+func (s *Service) newPartition(t *Table, in *Partition) (*Partition, *Error) {
 	if len(in.Values) != len(t.PartitionKeys) {
 		return nil, invalidInput("The number of partition keys do not match the number of partition values")
 	}
