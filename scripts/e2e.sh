@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test with the real AWS clients (.ci/run runs it after the test suite): builds
 # stepline, serves fresh SQLite databases on free ports (one open, one with --auth) and runs
-# scripts/e2e.py (Step Functions) and scripts/e2e_lambda.py (Lambda), which drive them with
-# boto3 and the AWS CLI. Exits non-zero when a check fails or a server won't start.
+# scripts/e2e.py (Step Functions), scripts/e2e_lambda.py (Lambda) and scripts/e2e_s3.py (S3),
+# which drive them with boto3 and the AWS CLI. Exits non-zero when a check fails or a server won't start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +40,7 @@ serve() {
 }
 
 go build -o "$dir/stepline" ./cmd/stepline
-serve open
+serve open --data "$dir/open-data"
 open=$endpoint
 printf '# e2e keys\nAKIDE2ETEST e2e-secret\n' >"$dir/keys"
 serve auth --auth "$dir/keys"
@@ -52,8 +52,8 @@ export AWS_ACCESS_KEY_ID=AKIDE2ETEST AWS_SECRET_ACCESS_KEY=e2e-secret AWS_DEFAUL
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 status=0
-for checks in scripts/e2e.py scripts/e2e_lambda.py; do
-	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth python3 "$checks" || status=$?
+for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py; do
+	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_S3_DIR="$dir/open-data/s3" python3 "$checks" || status=$?
 done
 if [[ $status -ne 0 ]]; then
 	for name in open auth; do

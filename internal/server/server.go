@@ -206,7 +206,8 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	objects, err := s3.New(s3.Options{Dir: o.DataDir, Clock: o.Clock, Region: o.Region, Logger: o.Logger.With("component", "s3")})
+	objects, err := s3.New(s3.Options{Dir: o.DataDir, Clock: o.Clock, Region: o.Region, Credentials: o.Auth,
+		Logger: o.Logger.With("component", "s3")})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
 	}
