@@ -135,7 +135,9 @@ func (s *Service) execute(ctx context.Context, p *runProc, j *Job, runID string,
 	cmd.Env = s.runEnv(j, runID)
 	cmd.Stdout = &boundedWriter{w: stdout, left: maxLogBytes}
 	cmd.Stderr = io.MultiWriter(&boundedWriter{w: stderr, left: maxLogBytes}, tail)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that a stop kills what the script started too; Pdeathsig so
+	// that it does not outlive a server killed with -9 (Start then fails the run).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Once the script exits, pipes held by processes it left behind must not hold the run.
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
