@@ -573,12 +573,14 @@ func (s *Service) crawl(ctx context.Context, name string, log *crawlLog) error {
 		}
 		return err
 	}
+	crawled := map[string]bool{}
 	for _, target := range c.Targets.S3Targets {
 		tables, err := s.scanTarget(ctx, target, c.TablePrefix)
 		if err != nil {
 			return err
 		}
 		for _, t := range tables {
+			crawled[t.name] = true
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -590,10 +592,67 @@ func (s *Service) crawl(ctx context.Context, name string, log *crawlLog) error {
 			}
 		}
 	}
+	if err := s.vanished(ctx, &c, crawled, log); err != nil {
+		return err
+	}
 	if s.crawlStopped(ctx, name, true) {
 		return errStopped
 	}
 	return nil
+}
+
+// vanished applies the crawler's DeleteBehavior to the tables it wrote before whose folders
+// it no longer finds under its targets: DEPRECATE_IN_DATABASE (the default) marks them
+// DEPRECATED_BY_CRAWLER, DELETE_FROM_DATABASE deletes them, LOG only says so.
+func (s *Service) vanished(ctx context.Context, c *Crawler, crawled map[string]bool, log *crawlLog) error {
+	behavior := "DEPRECATE_IN_DATABASE"
+	if c.SchemaChangePolicy != nil && c.SchemaChangePolicy.DeleteBehavior != "" {
+		behavior = c.SchemaChangePolicy.DeleteBehavior
+	}
+	db := catalogName(c.DatabaseName)
+	for cursor := ""; ; {
+		res, err := s.o.Store.GlueList(ctx, &store.GlueListParams{Kind: store.GlueTable, Parent: db, Limit: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Entities {
+			var t Table
+			if json.Unmarshal(e.Doc, &t) != nil || crawled[t.Name] || t.Parameters["UPDATED_BY_CRAWLER"] != c.Name ||
+				t.Parameters["DEPRECATED_BY_CRAWLER"] != "" || !underTargets(t.StorageDescriptor, c.Targets.S3Targets) {
+				continue
+			}
+			switch behavior {
+			case "LOG":
+				log.printf("INFO : Table %s: its folder is gone; DeleteBehavior LOG leaves it", t.Name)
+			case "DELETE_FROM_DATABASE":
+				log.printf("INFO : DELETE : Table %s in database %s (its folder is gone)", t.Name, db)
+				if err := s.dropTable(ctx, db, t.Name); err != nil {
+					return err
+				}
+			default:
+				log.printf("INFO : DEPRECATE : Table %s in database %s (its folder is gone)", t.Name, db)
+				t.Parameters["DEPRECATED_BY_CRAWLER"] = "1"
+				if err := s.putTable(ctx, &t, false); err != nil {
+					return err
+				}
+			}
+		}
+		if cursor = res.NextCursor; cursor == "" {
+			return nil
+		}
+	}
+}
+
+func underTargets(sd *StorageDescriptor, targets []S3Target) bool {
+	if sd == nil {
+		return false
+	}
+	for _, t := range targets {
+		if strings.HasPrefix(sd.Location, strings.TrimSuffix(t.Path, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // globRegexp compiles an exclusion pattern as Glue reads it: * within a folder, ** across.

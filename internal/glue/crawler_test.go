@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -333,4 +335,37 @@ func TestCrawlerRecoveredAfterCrash(t *testing.T) {
 	if theirs.Crawler.State != types.CrawlerStateRunning || theirs.Crawler.CrawlElapsedTime < 0 {
 		t.Fatalf("another node's crawler = %+v", theirs.Crawler)
 	}
+}
+
+// Tables whose folders are gone follow the crawler's DeleteBehavior.
+func TestCrawlerDeleteBehavior(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.client.CreateDatabase(ctx(t), &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("db")}}); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "b/keep/a.json", []byte(`{"a":1}`+"\n"))
+	e.write(t, "b/gone/a.json", []byte(`{"a":1}`+"\n"))
+	e.createCrawler(t, "dep", "db", "dep_", "", "s3://b/")
+	e.createCrawler(t, "del", "db", "del_", "", "s3://b/")
+	if _, err := e.client.UpdateCrawler(ctx(t), &glue.UpdateCrawlerInput{Name: aws.String("del"),
+		SchemaChangePolicy: &types.SchemaChangePolicy{DeleteBehavior: types.DeleteBehaviorDeleteFromDatabase}}); err != nil {
+		t.Fatal(err)
+	}
+	e.crawl(t, "dep")
+	e.crawl(t, "del")
+	if err := os.RemoveAll(filepath.Join(e.dir, "s3", "b", "gone")); err != nil {
+		t.Fatal(err)
+	}
+	e.crawl(t, "dep")
+	e.crawl(t, "del")
+	if p := e.table(t, "db", "dep_gone").Parameters; p["DEPRECATED_BY_CRAWLER"] != "1" {
+		t.Errorf("deprecated table parameters = %v", p)
+	}
+	if p := e.table(t, "db", "dep_keep").Parameters; p["DEPRECATED_BY_CRAWLER"] != "" {
+		t.Errorf("kept table parameters = %v", p)
+	}
+	if _, err := e.client.GetTable(ctx(t), &glue.GetTableInput{DatabaseName: aws.String("db"), Name: aws.String("del_gone")}); apiCode(err) != "EntityNotFoundException" {
+		t.Errorf("deleted table: %v", err)
+	}
+	e.table(t, "db", "del_keep")
 }
