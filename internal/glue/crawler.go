@@ -813,15 +813,16 @@ type summary struct {
 
 // summarize classifies the files (up to maxFilesClassified of them) and merges their schemas;
 // files no classifier recognises, or of another classification than the first, are left out.
+// The record count is the classified files' estimates, extrapolated by size to the others.
 func summarize(ctx context.Context, files []fileInfo, log *crawlLog) (*summary, error) {
 	sum := &summary{}
-	var sampleRecords, sampleBytes int64
-	var exactRecords int64
+	var sampleRecords, sampleBytes, estimate, classifiedSize, otherSize int64
 	classified := 0
 	for _, f := range files {
 		sum.objects++
 		sum.size += f.size
 		if classified >= maxFilesClassified {
+			otherSize += f.size
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -841,27 +842,20 @@ func summarize(ctx context.Context, files []fileInfo, log *crawlLog) (*summary, 
 		} else {
 			sum.schema.Columns = mergeColumns(sum.schema.Columns, fs.Columns)
 		}
-		if fs.Exact {
-			exactRecords += fs.Records
-		} else {
-			sampleRecords += fs.Records
-			sampleBytes += fs.SampleBytes
-		}
+		sampleRecords += fs.Records
+		sampleBytes += fs.SampleBytes
+		estimate += fs.Estimate
+		classifiedSize += f.size
 	}
 	if sum.schema == nil {
 		return sum, nil
 	}
-	sum.records = exactRecords
+	sum.records = estimate
+	if otherSize > 0 && classifiedSize > 0 {
+		sum.records += int64(float64(estimate) * float64(otherSize) / float64(classifiedSize))
+	}
 	if sampleRecords > 0 {
 		sum.avgSize = sampleBytes / sampleRecords
-		if sum.schema.Compression == "none" && sum.avgSize > 0 {
-			// Glue's estimate: the folder's bytes over the sampled records' average size.
-			sum.records = sum.size / max(sum.avgSize, 1)
-		} else {
-			sum.records += sampleRecords
-		}
-	} else if exactRecords > 0 {
-		sum.avgSize = sum.size / exactRecords
 	}
 	return sum, nil
 }

@@ -208,6 +208,9 @@ func TestCrawlerInfersTables(t *testing.T) {
 		scores.Parameters["compressionType"] != "bzip2" || !scores.StorageDescriptor.Compressed {
 		t.Errorf("bzip2 table: %s, %v", got, scores.Parameters)
 	}
+	if sales.Parameters["recordCount"] != "51" || events.Parameters["recordCount"] != "21" {
+		t.Errorf("recordCount of sales %s (want 51), of events %s (want 21)", sales.Parameters["recordCount"], events.Parameters["recordCount"])
+	}
 	if sales.Parameters["compressionType"] != "none" {
 		t.Errorf("sales compressionType = %s (its first file is plain)", sales.Parameters["compressionType"])
 	}

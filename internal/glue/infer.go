@@ -40,10 +40,16 @@ type fileSchema struct {
 	Delimiter string
 	Header    bool
 	Quoted    bool
-	// Records in the sample, and their bytes; Exact when Records counts the whole file (Parquet).
+	// Records in the sample, and their bytes (decompressed); Exact when Records counts the
+	// whole file (Parquet).
 	Records     int64
 	SampleBytes int64
 	Exact       bool
+	// Estimate is the file's record count: exact, or the sampled records scaled by the file's
+	// size over the (compressed) bytes they took.
+	Estimate int64
+	// Complete: Records counts every record of the sample.
+	Complete bool
 }
 
 var errUnclassified = errors.New("no built-in classifier recognises the file")
@@ -68,7 +74,8 @@ func classifyFile(path string) (*fileSchema, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	var r io.Reader = bufio.NewReaderSize(f, 64<<10)
+	counted := &countingReader{r: f}
+	var r io.Reader = bufio.NewReaderSize(counted, 64<<10)
 	compression := "none"
 	switch {
 	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
@@ -90,7 +97,33 @@ func classifyFile(path string) (*fileSchema, error) {
 		return nil, err
 	}
 	fs.Compression = compression
+	// The records' share of the file: their decompressed bytes over the sample's, times the
+	// file bytes the sample took (all of them when the file ended within the sample; else
+	// what was read, give or take the read-ahead).
+	read := st.Size()
+	if truncated {
+		read = min(counted.n, st.Size())
+	}
+	switch {
+	case !truncated && fs.Complete:
+		fs.Estimate = fs.Records // the whole file was read and counted
+	case fs.Records > 0 && fs.SampleBytes > 0 && len(sample) > 0:
+		took := float64(read) * float64(fs.SampleBytes) / float64(len(sample))
+		fs.Estimate = int64(float64(fs.Records) * float64(st.Size()) / max(took, 1))
+	}
 	return fs, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // readSample reads up to sampleBytes; when the file goes on, it cuts the sample after its last
@@ -164,7 +197,7 @@ func readRows(sample []byte, d rune, limit int) (rows [][]string, offset int64, 
 // sniffCSV picks the delimiter that splits the sample's first rows into the same number (more
 // than one) of columns, preferring the one giving most columns, and returns the sample's rows
 // (up to maxSniffRows, and those before a row that breaks the pattern) and the bytes they span.
-func sniffCSV(sample []byte) (rune, [][]string, int64, bool) {
+func sniffCSV(sample []byte) (delim rune, rows [][]string, used int64, quoted, complete bool) {
 	var best rune
 	width := 0
 	for _, d := range csvDelimiters {
@@ -177,10 +210,10 @@ func sniffCSV(sample []byte) (rune, [][]string, int64, bool) {
 		}
 	}
 	if width == 0 {
-		return 0, nil, 0, false
+		return 0, nil, 0, false, false
 	}
-	rows, offset, _ := readRows(sample, best, maxSniffRows)
-	return best, rows, offset, bytes.IndexByte(sample, '"') >= 0
+	rows, used, ok := readRows(sample, best, maxSniffRows)
+	return best, rows, used, bytes.IndexByte(sample, '"') >= 0, ok && len(rows) < maxSniffRows
 }
 
 // The value shapes Glue's CSV classifier types, matched by hand: they run on every value of a
@@ -319,7 +352,7 @@ func widen(a, b string) string {
 var numeric = map[string]int{"int": 1, "bigint": 2, "double": 3}
 
 func csvSchema(sample []byte) (*fileSchema, error) {
-	delim, rows, used, quoted := sniffCSV(sample)
+	delim, rows, used, quoted, complete := sniffCSV(sample)
 	if rows == nil {
 		return nil, errUnclassified
 	}
@@ -345,7 +378,7 @@ func csvSchema(sample []byte) (*fileSchema, error) {
 	// Glue's rule: the first row is a header when each of its columns is a string while some
 	// column of the other rows is not; a file of strings only has no header.
 	header := allString && laterNonString
-	fs := &fileSchema{Classification: classCSV, Delimiter: string(delim), Header: header, Quoted: quoted}
+	fs := &fileSchema{Classification: classCSV, Delimiter: string(delim), Header: header, Quoted: quoted, Complete: complete}
 	data := rows
 	if header {
 		data = rows[1:]
@@ -568,9 +601,11 @@ func jsonSchema(sample []byte, truncated bool) (*fileSchema, error) {
 	d.UseNumber()
 	var rec *jtype
 	var records, used int64
+	complete := false
 	for records < maxSniffRows {
 		v, err := decodeValue(d, 0)
 		if errors.Is(err, io.EOF) {
+			complete = true
 			break
 		}
 		if err != nil {
@@ -596,7 +631,7 @@ func jsonSchema(sample []byte, truncated bool) (*fileSchema, error) {
 	if rec == nil || len(rec.fields) == 0 {
 		return nil, errUnclassified
 	}
-	fs := &fileSchema{Classification: classJSON, Records: records, SampleBytes: used}
+	fs := &fileSchema{Classification: classJSON, Records: records, SampleBytes: used, Complete: complete}
 	for _, f := range rec.fields {
 		fs.Columns = append(fs.Columns, Column{Name: f.name, Type: f.t.String()})
 	}
@@ -611,7 +646,7 @@ func parquetSchema(f *os.File, size int64) (*fileSchema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet footer: %w", err)
 	}
-	fs := &fileSchema{Classification: classParquet, Compression: "none", Records: pf.NumRows(), Exact: true, SampleBytes: size}
+	fs := &fileSchema{Classification: classParquet, Compression: "none", Records: pf.NumRows(), Exact: true, SampleBytes: size, Estimate: pf.NumRows()}
 	for _, field := range pf.Schema().Fields() {
 		fs.Columns = append(fs.Columns, Column{Name: strings.ToLower(field.Name()), Type: parquetType(field, 0)})
 	}

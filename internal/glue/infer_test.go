@@ -2,6 +2,11 @@ package glue
 
 import (
 	"bytes"
+	"compress/gzip"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -118,4 +123,37 @@ func FuzzJSONSchema(f *testing.F) {
 		_, _ = jsonSchema(data, truncated)
 		_, _ = classifyText(data, truncated)
 	})
+}
+
+// A file larger than the sample gets a record count estimated from the bytes the sampled
+// records took, compressed or not.
+func TestRecordEstimate(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,name,amount\n")
+	const rows = 200000
+	for i := range rows {
+		fmt.Fprintf(&b, "%d,name %d,%d.5\n", i, i%1000, i%777)
+	}
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.csv")
+	if err := os.WriteFile(plain, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	w.Write([]byte(b.String()))
+	w.Close()
+	packed := filepath.Join(dir, "a.csv.gz")
+	if err := os.WriteFile(packed, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{plain, packed} {
+		fs, err := classifyFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off := math.Abs(float64(fs.Estimate-rows)) / rows; off > 0.1 {
+			t.Errorf("%s: estimate %d for %d rows", filepath.Base(p), fs.Estimate, rows)
+		}
+	}
 }
