@@ -82,9 +82,20 @@ type Crawler struct {
 // crawlerDoc is what the store keeps of a crawler: the API's view and when the crawl in
 // progress started.
 type crawlerDoc struct {
-	Crawler    Crawler `json:"crawler"`
-	RunStarted *epoch  `json:"runStarted,omitempty"`
+	Crawler    Crawler       `json:"crawler"`
+	RunStarted *epoch        `json:"runStarted,omitempty"`
+	Metrics    *crawlMetrics `json:"metrics,omitempty"`
 }
+
+// crawlMetrics are what GetCrawlerMetrics reports of a crawler's last crawl.
+type crawlMetrics struct {
+	TablesCreated, TablesUpdated, TablesDeleted int
+	// Runtimes are the last crawls' durations in seconds, the newest last (for the median).
+	Runtimes []float64
+}
+
+// maxRuntimes is how many crawl durations the median is taken over.
+const maxRuntimes = 10
 
 // crawlerInput is CreateCrawler's and UpdateCrawler's request.
 type crawlerInput struct {
@@ -433,7 +444,7 @@ func (s *Service) stopCrawler(ctx context.Context, body []byte) (any, error) {
 // finishCrawl records a crawl's end: READY, with its LastCrawl. It retries a lost
 // compare-and-swap (StopCrawler writing meanwhile) and writes even while the service closes. A
 // stop asked after the crawl's last look at its state comes too late: the crawl is done.
-func (s *Service) finishCrawl(name string, last LastCrawl) {
+func (s *Service) finishCrawl(name string, last LastCrawl, counts *crawlLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
@@ -444,6 +455,17 @@ func (s *Service) finishCrawl(name string, last LastCrawl) {
 		}
 		if d.RunStarted != nil {
 			d.Crawler.CrawlElapsedTime = s.o.Clock.Now().Sub(d.RunStarted.Time).Milliseconds()
+		}
+		if counts != nil {
+			m := &crawlMetrics{TablesCreated: counts.created, TablesUpdated: counts.updated, TablesDeleted: counts.deleted}
+			if d.Metrics != nil {
+				m.Runtimes = d.Metrics.Runtimes
+			}
+			m.Runtimes = append(m.Runtimes, float64(d.Crawler.CrawlElapsedTime)/1000)
+			if len(m.Runtimes) > maxRuntimes {
+				m.Runtimes = m.Runtimes[len(m.Runtimes)-maxRuntimes:]
+			}
+			d.Metrics = m
 		}
 		d.Crawler.State, d.Crawler.LastCrawl, d.RunStarted = crawlerReady, &last, nil
 		doc, _ := json.Marshal(d)
@@ -501,7 +523,7 @@ func (s *Service) runCrawl(ctx context.Context, name, prefix string, started tim
 		log.printf("ERROR : %s", last.ErrorMessage)
 	}
 	log.printf("BENCHMARK : Crawler has finished running and is in state READY")
-	s.finishCrawl(name, last)
+	s.finishCrawl(name, last, log)
 }
 
 var errStopped = errors.New("crawl stopped")
@@ -528,7 +550,7 @@ func (s *Service) recoverCrawls(ctx context.Context) error {
 		}
 		s.finishCrawl(e.Name, LastCrawl{Status: crawlFailed, LogGroup: "/aws-glue/crawlers", LogStream: e.Name,
 			ErrorMessage: fmt.Sprintf("Crawl was interrupted: the Stepline server (node %s) stopped while the crawler ran; run the crawler again", s.o.NodeID),
-			StartTime:    at(start)})
+			StartTime:    at(start)}, nil)
 	}
 	return nil
 }
@@ -629,6 +651,7 @@ func (s *Service) vanished(ctx context.Context, c *Crawler, crawled map[string]b
 				if err := s.dropTable(ctx, db, t.Name); err != nil {
 					return err
 				}
+				log.deleted++
 			default:
 				log.printf("INFO : DEPRECATE : Table %s in database %s (its folder is gone)", t.Name, db)
 				t.Parameters["DEPRECATED_BY_CRAWLER"] = "1"
@@ -988,6 +1011,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 		}
 		if changed {
 			log.printf("INFO : UPDATE : Table %s in database %s (schema changed)", t.name, c.DatabaseName)
+			log.updated++
 		}
 		if err := s.putTable(ctx, table, false); err != nil {
 			return err
@@ -998,6 +1022,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 			return err
 		}
 		log.printf("INFO : CREATE : Table %s in database %s", t.name, c.DatabaseName)
+		log.created++
 		if err := s.putTable(ctx, table, true); err != nil {
 			return err
 		}
@@ -1043,11 +1068,14 @@ func allNumbers(parts map[string]*partScan, i int) bool {
 
 // crawlLog is a crawl's log, kept as Glue's CloudWatch stream would be: lines prefixed with
 // the crawl's MessagePrefix, under DIR/glue/logs/crawlers/<name>. Failing to write it never
-// fails the crawl.
+// fails the crawl. It counts the tables the crawl created, updated and deleted, as the log's
+// summary (and GetCrawlerMetrics) report them.
 type crawlLog struct {
 	f      *os.File
 	prefix string
 	s      *Service
+
+	created, updated, deleted int
 }
 
 func (s *Service) crawlLog(name, prefix string) *crawlLog {
@@ -1070,4 +1098,71 @@ func (l *crawlLog) close() {
 	if l.f != nil {
 		_ = l.f.Close()
 	}
+}
+
+func (s *Service) getCrawlerMetrics(ctx context.Context, body []byte) (any, error) {
+	var in struct {
+		CrawlerNameList []string
+		MaxResults      int
+		NextToken       string
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var docs []*crawlerDoc
+	next := ""
+	if len(in.CrawlerNameList) > 0 {
+		if len(in.CrawlerNameList) > 100 {
+			return nil, invalidInput("CrawlerNameList holds at most 100 names")
+		}
+		for _, n := range in.CrawlerNameList {
+			d, _, err := s.readCrawler(ctx, n)
+			if err != nil {
+				var ae *Error
+				if errors.As(err, &ae) && ae.Code == "EntityNotFoundException" {
+					continue // Glue leaves unknown names out
+				}
+				return nil, err
+			}
+			docs = append(docs, d)
+		}
+	} else {
+		limit, err := page(in.MaxResults)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.o.Store.GlueList(ctx, &store.GlueListParams{Kind: store.GlueCrawler, Limit: limit, Cursor: in.NextToken})
+		if err != nil {
+			return nil, storeErr(err, "")
+		}
+		for _, e := range res.Entities {
+			var d crawlerDoc
+			if err := json.Unmarshal(e.Doc, &d); err != nil {
+				return nil, fmt.Errorf("glue: crawler %s: %w", e.Name, err)
+			}
+			docs = append(docs, &d)
+		}
+		next = res.NextCursor
+	}
+	list := []map[string]any{}
+	for _, d := range docs {
+		m := d.Metrics
+		if m == nil {
+			m = &crawlMetrics{}
+		}
+		last, median := 0.0, 0.0
+		if n := len(m.Runtimes); n > 0 {
+			last = m.Runtimes[n-1]
+			sorted := append([]float64(nil), m.Runtimes...)
+			sort.Float64s(sorted)
+			median = sorted[n/2]
+			if n%2 == 0 {
+				median = (sorted[n/2-1] + sorted[n/2]) / 2
+			}
+		}
+		list = append(list, map[string]any{"CrawlerName": d.Crawler.Name, "TimeLeftSeconds": 0, "StillEstimating": false,
+			"LastRuntimeSeconds": last, "MedianRuntimeSeconds": median,
+			"TablesCreated": m.TablesCreated, "TablesUpdated": m.TablesUpdated, "TablesDeleted": m.TablesDeleted})
+	}
+	return map[string]any{"CrawlerMetricsList": list, "NextToken": omit(next)}, nil
 }

@@ -371,6 +371,17 @@ func TestCrawlerDeleteBehavior(t *testing.T) {
 		t.Errorf("deleted table: %v", err)
 	}
 	e.table(t, "db", "del_keep")
+	m, err := e.client.GetCrawlerMetrics(ctx(t), &glue.GetCrawlerMetricsInput{CrawlerNameList: []string{"del", "nope"}})
+	if err != nil || len(m.CrawlerMetricsList) != 1 {
+		t.Fatalf("GetCrawlerMetrics = %+v, %v", m, err)
+	}
+	if got := m.CrawlerMetricsList[0]; got.TablesDeleted != 1 || got.TablesCreated != 0 || got.LastRuntimeSeconds < 0 {
+		t.Errorf("metrics of the second crawl = %+v", got)
+	}
+	all, err := e.client.GetCrawlerMetrics(ctx(t), &glue.GetCrawlerMetricsInput{})
+	if err != nil || len(all.CrawlerMetricsList) != 2 || all.CrawlerMetricsList[0].TablesCreated != 0 {
+		t.Fatalf("GetCrawlerMetrics of all = %+v, %v", all, err)
+	}
 }
 
 // StopCrawler during a crawl ends it CANCELLED; a stop that comes after the crawl ended is

@@ -177,7 +177,7 @@ func (s *Service) sweepExpired(ctx context.Context) {
 			msg := fmt.Sprintf("the Stepline node %s that ran it stopped renewing its lease (it stopped)", e.Owner)
 			if kind == store.GlueCrawler {
 				s.finishCrawl(e.Name, LastCrawl{Status: crawlFailed, LogGroup: "/aws-glue/crawlers", LogStream: e.Name,
-					ErrorMessage: "Crawl was interrupted: " + msg})
+					ErrorMessage: "Crawl was interrupted: " + msg}, nil)
 			} else {
 				s.endRun(e.Parent, e.Name, runFailed, "Job run was interrupted: "+msg)
 			}
@@ -275,6 +275,7 @@ var actions = map[string]action{
 	"DeleteCrawler":        (*Service).deleteCrawler,
 	"StartCrawler":         (*Service).startCrawler,
 	"StopCrawler":          (*Service).stopCrawler,
+	"GetCrawlerMetrics":    (*Service).getCrawlerMetrics,
 	"CreateJob":            (*Service).createJob,
 	"GetJob":               (*Service).getJob,
 	"GetJobs":              (*Service).getJobs,
