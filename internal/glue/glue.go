@@ -8,7 +8,19 @@
 // survive restarts and every node sharing the database sees them. A crawl or a run is carried
 // out by the node that started it (the entity's Owner); when that node starts again after a
 // crash, Start ends what it left running (the run FAILED, the crawler READY with its last crawl
-// FAILED), each with a message saying why, so that nothing stays RUNNING forever.
+// FAILED), each with a message saying why, so that nothing stays RUNNING forever; and while it
+// runs, the node renews a lease on its work, so that another node ends the work of a node that
+// died and never came back (Options.LeaseTTL).
+//
+// Under the data folder DIR: a bucket is DIR/s3/<bucket>/ and an object DIR/s3/<bucket>/<key>
+// (the S3 service's layout), which crawlers read and where job scripts are found; the service
+// writes only under DIR/glue: logs/crawlers/<crawler> (the last crawl's log),
+// logs/python-jobs/{output,error}/<run id> and logs/jobs/… (a run's streams, 16 MB each at
+// most), runs/<run id>/ (a run's copy of its script, removed when it ends). Job outputs are
+// written by the jobs themselves, through their AWS SDK calls to this server.
+//
+// Crawls are bounded: a file is classified from its first megabyte (decompressed), or from its
+// footer for Parquet, and at most a hundred files of a table are classified.
 package glue
 
 import (
