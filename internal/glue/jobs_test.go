@@ -300,3 +300,23 @@ glue.create_table(DatabaseName="made_by_job", TableInput={"Name": run["JobRunSta
 		t.Fatalf("table made by the job = %+v", tb)
 	}
 }
+
+// A glueetl job runs under the configured Spark command, with the script and Glue's arguments
+// after it.
+func TestSparkJobRunsConfiguredCommand(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.SparkCommand = []string{"python3", "-u"} })
+	e.createJob(t, "etl", "glueetl", argvScript, 0, 0, map[string]string{"--mode": "full"})
+	id := e.startRun(t, "etl", nil)
+	r := e.waitRun(t, "etl", id, ended)
+	if r.JobRunState != types.JobRunStateSucceeded || aws.ToString(r.LogGroupName) != "/aws-glue/jobs" {
+		t.Fatalf("run = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	out, err := os.ReadFile(filepath.Join(e.dir, "glue", "logs", "jobs", "output", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Argv []string }
+	if err := json.Unmarshal(out, &got); err != nil || len(got.Argv) != 8 || got.Argv[0] != "--mode" || got.Argv[7] != "etl" {
+		t.Fatalf("argv = %q, %v", got.Argv, err)
+	}
+}
