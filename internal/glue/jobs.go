@@ -239,7 +239,7 @@ func (s *Service) createJob(ctx context.Context, body []byte) (any, error) {
 	doc, _ := json.Marshal(j)
 	_, err := s.o.Store.GlueCreate(ctx, &store.GlueCreateParams{Kind: store.GlueJob, Name: j.Name, Doc: doc, Now: now})
 	if errors.Is(err, store.ErrGlueAlreadyExists) {
-		return nil, errorf("IdempotentParameterMismatchException", "Job %s already exists with different parameters", j.Name)
+		return nil, errorf("AlreadyExistsException", "Job with name %s already exists.", j.Name)
 	}
 	if err != nil {
 		return nil, err

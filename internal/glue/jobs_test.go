@@ -236,7 +236,7 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatalf("GetJob = %+v, %v", got.Job, err)
 	}
 	if _, err := e.client.CreateJob(ctx(t), &glue.CreateJobInput{Name: aws.String("j"), Role: aws.String("r"),
-		Command: &types.JobCommand{Name: aws.String("pythonshell")}}); apiCode(err) != "IdempotentParameterMismatchException" {
+		Command: &types.JobCommand{Name: aws.String("pythonshell")}}); apiCode(err) != "AlreadyExistsException" {
 		t.Fatalf("duplicate job: %v", err)
 	}
 	jobs, err := e.client.GetJobs(ctx(t), &glue.GetJobsInput{})
