@@ -78,7 +78,7 @@ func TestRunProjectGoFunction(t *testing.T) {
 			t.Fatalf("run %d: exit %d\n%s%s", i+1, code, out, errOut)
 		}
 	}
-	builds, _ := filepath.Glob(filepath.Join(dir, ".stepline", "build", "*", "bootstrap"))
+	builds, _ := filepath.Glob(filepath.Join(dir, ".stepline", "data", "project", "build", "*", "bootstrap"))
 	if len(builds) != 1 {
 		t.Errorf("the project's build cache holds %d builds after two runs, want 1", len(builds))
 	}

@@ -17,7 +17,6 @@ import (
 	"syscall"
 
 	"github.com/stepline/stepline/internal/asl"
-	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/project"
@@ -95,7 +94,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", "123456789012", "AWS account id used in ARNs")
 	region := fs.String("region", "us-east-1", "AWS region used in ARNs")
 	typ := fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS")
-	projectDir := fs.String("project", "", "project folder: its functions run the Lambda tasks, and FILE may name one of its state machines")
+	projectDir := fs.String("project", "", "project folder: the run deploys it on a server of its own (database and files in DIR/.stepline), "+
+		"so the code reaches Lambda, S3 and Glue; FILE may name one of its state machines")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -122,9 +122,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	smName := strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
 	var def *asl.StateMachine
-	if sm := proj.StateMachine(pos[0]); sm != nil {
+	declared := proj.StateMachine(pos[0])
+	if declared != nil {
 		// A state machine the project declares: its definition (substituted) and its type.
-		def, mtype, smName = sm.Parsed, sm.Type, sm.Name
+		def, mtype, smName = declared.Parsed, declared.Type, declared.Name
 	} else {
 		var code int
 		if def, code = load(pos[0], mtype, stderr); def == nil {
@@ -140,6 +141,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		in = string(b)
 	}
+	if proj != nil {
+		r := &projectRun{proj: proj, machine: smName, mtype: mtype, input: in, execName: *name, asJSON: *asJSON,
+			withHistory: *withHistory, waitScale: *waitScale, account: *account, region: *region}
+		if declared == nil {
+			b, err := os.ReadFile(pos[0])
+			if err != nil {
+				fmt.Fprintf(stderr, "stepline run: %v\n", err)
+				return exitInvalid
+			}
+			r.definition = string(b)
+		}
+		return runOnServer(ctx, r, stdout, stderr)
+	}
 	execName := *name
 	if execName == "" {
 		execName = newUUID()
@@ -150,20 +164,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	execArn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", *region, *account, smName, execName)
 	if mtype == asl.Express {
 		execArn = fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s:%s", *region, *account, smName, execName, newUUID())
-	}
-	var runTask func(context.Context, interp.ScheduleTask) interp.Event
-	if proj != nil {
-		runner, closeRun, err := projectRunner(ctx, proj, *account, *region)
-		if err != nil {
-			fmt.Fprintf(stderr, "stepline run: %v\n", err)
-			return exitInvalid
-		}
-		defer func() {
-			if err := closeRun(); err != nil {
-				fmt.Fprintf(stderr, "stepline run: %v\n", err)
-			}
-		}()
-		runTask = engine.InprocTask(runner, execArn)
 	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition:       def,
@@ -177,7 +177,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Sync:             mtype == asl.Express,
 		ExecutionArn:     execArn,
 		WaitScale:        *waitScale,
-		RunTask:          runTask,
 	})
 	if err != nil {
 		var ie *interp.InputError
