@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -560,6 +561,7 @@ func (s *Service) recoverCrawls(ctx context.Context) error {
 // tableScan gathers the files of one table: the folder under the target path that holds them.
 type tableScan struct {
 	name     string
+	folder   string // the first-level folder under the target; "" for the target itself
 	location string // s3://…/ of the table's folder
 	dir      string // the folder on disk
 	keys     []string
@@ -782,7 +784,7 @@ func (s *Service) scanTarget(ctx context.Context, target S3Target, tablePrefix s
 			if tdir != "" {
 				loc += tdir + "/"
 			}
-			t = &tableScan{name: tableName(tablePrefix, tname), location: loc, dir: filepath.Join(root, tdir), parts: map[string]*partScan{}}
+			t = &tableScan{name: tableName(tablePrefix, tname), folder: tdir, location: loc, dir: filepath.Join(root, tdir), parts: map[string]*partScan{}}
 			for _, pd := range partDirs {
 				k, _, ok := strings.Cut(pd, "=")
 				if !ok {
@@ -822,7 +824,61 @@ func (s *Service) scanTarget(ctx context.Context, target S3Target, tablePrefix s
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].location < out[j].location })
+	if merged := mergeSimilar(out, tableName(tablePrefix, rootName), base, root); merged != nil {
+		return []*tableScan{merged}, nil
+	}
 	return out, nil
+}
+
+// mergeSimilar makes one table of the target's folders when they hold files of one schema, as
+// Glue does: sibling folders like 2024/ and 2025/ under the target are then partitions
+// (partition_0) of a table named after the target, not tables of their own. It returns nil
+// when the folders differ (classification, columns or depth), when there are fewer than two,
+// or when the target holds files of its own.
+func mergeSimilar(tables []*tableScan, name, base, root string) *tableScan {
+	if len(tables) < 2 {
+		return nil
+	}
+	var sig string
+	for i, t := range tables {
+		if t.folder == "" || len(t.keys) != len(tables[0].keys) || len(t.files) == 0 {
+			return nil
+		}
+		fs, err := classifyFile(t.files[0].path)
+		if err != nil {
+			return nil
+		}
+		names := make([]string, len(fs.Columns))
+		for j, c := range fs.Columns {
+			names[j] = c.Name
+		}
+		sort.Strings(names)
+		ts := fs.Classification + "\x00" + strings.Join(names, ",")
+		if i == 0 {
+			sig = ts
+		} else if ts != sig {
+			return nil
+		}
+	}
+	m := &tableScan{name: name, location: base, dir: root, parts: map[string]*partScan{}, keys: []string{"partition_0"}}
+	for _, k := range tables[0].keys {
+		if n, ok := strings.CutPrefix(k, "partition_"); ok && isInt(n) {
+			i, _ := strconv.Atoi(n)
+			k = fmt.Sprintf("partition_%d", i+1)
+		}
+		m.keys = append(m.keys, k)
+	}
+	for _, t := range tables {
+		m.files = append(m.files, t.files...)
+		if len(t.keys) == 0 {
+			m.parts[t.folder] = &partScan{values: []string{t.folder}, location: t.location, files: t.files}
+			continue
+		}
+		for k, p := range t.parts {
+			m.parts[t.folder+"/"+k] = &partScan{values: append([]string{t.folder}, p.values...), location: p.location, files: p.files}
+		}
+	}
+	return m
 }
 
 // summary is the merged schema and statistics of a set of files.

@@ -347,7 +347,7 @@ func TestCrawlerDeleteBehavior(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.write(t, "b/keep/a.json", []byte(`{"a":1}`+"\n"))
-	e.write(t, "b/gone/a.json", []byte(`{"a":1}`+"\n"))
+	e.write(t, "b/gone/a.json", []byte(`{"z":1}`+"\n")) // another schema: a table of its own
 	e.createCrawler(t, "dep", "db", "dep_", "", "s3://b/")
 	e.createCrawler(t, "del", "db", "del_", "", "s3://b/")
 	if _, err := e.client.UpdateCrawler(ctx(t), &glue.UpdateCrawlerInput{Name: aws.String("del"),
@@ -392,7 +392,7 @@ func TestStopCrawler(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 60 {
-		e.write(t, fmt.Sprintf("b/t%02d/a.json", i), []byte(`{"a":1}`+"\n"))
+		e.write(t, fmt.Sprintf("b/t%02d/a.json", i), fmt.Appendf(nil, `{"a%d":1}`+"\n", i)) // 60 schemas, 60 tables
 	}
 	e.createCrawler(t, "c", "db", "", "", "s3://b/")
 	if _, err := e.client.StartCrawler(ctx(t), &glue.StartCrawlerInput{Name: aws.String("c")}); err != nil {
@@ -418,4 +418,33 @@ func TestStopCrawler(t *testing.T) {
 	default:
 		t.Fatalf("StopCrawler: %v; last crawl %+v", stopErr, c.LastCrawl)
 	}
+}
+
+// Sibling folders of one schema under the target are partitions of one table named after the
+// target (partition_0), as Glue groups them; folders of different schemas stay tables.
+func TestCrawlerGroupsSimilarFolders(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.client.CreateDatabase(ctx(t), &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("db")}}); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "b/logs/2024/01/a.json", []byte(`{"a":1,"b":"x"}`+"\n"))
+	e.write(t, "b/logs/2024/02/a.json", []byte(`{"b":"y","a":2}`+"\n"))
+	e.write(t, "b/logs/2025/01/a.json", []byte(`{"a":3,"b":"z"}`+"\n"))
+	e.write(t, "b/mixed/x/a.json", []byte(`{"a":1}`+"\n"))
+	e.write(t, "b/mixed/y/a.json", []byte(`{"other":1}`+"\n"))
+	e.createCrawler(t, "logs", "db", "", "", "s3://b/logs/")
+	e.createCrawler(t, "mixed", "db", "", "", "s3://b/mixed/")
+	e.crawl(t, "logs")
+	e.crawl(t, "mixed")
+	logs := e.table(t, "db", "logs")
+	if got := schema(logs.PartitionKeys); got != "partition_0 bigint, partition_1 bigint" {
+		t.Errorf("logs partition keys = %s", got)
+	}
+	parts, err := e.client.GetPartitions(ctx(t), &glue.GetPartitionsInput{DatabaseName: aws.String("db"), TableName: aws.String("logs")})
+	if err != nil || len(parts.Partitions) != 3 || strings.Join(parts.Partitions[2].Values, "/") != "2025/01" ||
+		aws.ToString(parts.Partitions[2].StorageDescriptor.Location) != "s3://b/logs/2025/01/" {
+		t.Fatalf("logs partitions = %+v, %v", parts, err)
+	}
+	e.table(t, "db", "x")
+	e.table(t, "db", "y")
 }
