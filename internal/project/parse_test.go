@@ -154,7 +154,7 @@ functions:
   go: {code: fn/go, runtime: provided.al2023}
   pkg: {code: fn/pkg, runtime: python3.11, handler: pkg.mod.h}
   far: {endpoint: "http://127.0.0.1:3001", region: eu-west-1, functionName: real-name}
-buckets:
+rules:
   anything: {goes: [here]}
 `
 	p, err := parse(dir, filepath.Join(dir, FileName), []byte(text))
@@ -191,8 +191,8 @@ buckets:
 	if f := byName["far"]; f.Endpoint != "http://127.0.0.1:3001" || f.Region != "eu-west-1" || f.FunctionName != "real-name" || f.Code != "" {
 		t.Errorf("far %+v", f)
 	}
-	if p.Reserved["buckets"] == nil {
-		t.Error("the buckets section is not kept for its issue")
+	if p.Reserved["rules"] == nil {
+		t.Error("the rules section is not kept for its issue")
 	}
 }
 

@@ -1,0 +1,222 @@
+package project_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stepline/stepline/internal/glue"
+	"github.com/stepline/stepline/internal/project"
+	"github.com/stepline/stepline/internal/s3"
+	"github.com/stepline/stepline/internal/store/dsn"
+)
+
+const resourcesYAML = `buckets:
+  raw:
+    from: data
+  out: {}
+glue:
+  databases:
+    lake:
+      description: the lake
+  crawlers:
+    raw-crawler:
+      databaseName: lake
+      targets:
+        s3Targets:
+          - path: s3://raw/sales/
+            exclusions: ["*.tmp"]
+      schemaChangePolicy:
+        deleteBehavior: LOG
+  jobs:
+    clean:
+      command:
+        name: pythonshell
+        scriptLocation: s3://raw/job.py
+      defaultArguments:
+        --out: out
+      timeout: 5
+`
+
+// services are the S3 and Glue services a test deploys to, over one data folder and store.
+type services struct {
+	s3   *s3.Service
+	glue *glue.Service
+}
+
+func newServices(t *testing.T) *services {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := dsn.Open(context.Background(), "sqlite:"+filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	objects, err := s3.New(s3.Options{Dir: filepath.Join(dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objects.Close() })
+	g, err := glue.New(glue.Options{Store: st, Dir: filepath.Join(dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return &services{s3: objects, glue: g}
+}
+
+func (s *services) deploy(t *testing.T, dir string) *project.Summary {
+	t.Helper()
+	p, err := project.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := p.Deploy(context.Background(), project.Targets{S3: s.s3, Glue: s.glue, Account: "123456789012", Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func (s *services) glueCall(t *testing.T, action, body string) map[string]any {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	r.Header.Set("X-Amz-Target", "AWSGlue."+action)
+	rec := httptest.NewRecorder()
+	s.glue.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s: %d %s", action, rec.Code, rec.Body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (s *services) object(t *testing.T, bucket, key string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.s3.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+bucket+"/"+key, nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestDeployBucketsAndGlue(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"stepline.yaml":          resourcesYAML,
+		"data/sales/a.csv":       "id,n\n1,2\n",
+		"data/sales/day=1/b.csv": "id,n\n3,4\n",
+		"data/job.py":            "print('hi')\n",
+		"data/__pycache__/x.pyc": "cache",
+	})
+	s := newServices(t)
+	sum := s.deploy(t, dir)
+	if sum.BucketsCreated != 2 || sum.ObjectsPut != 3 || sum.ObjectsUnchanged != 0 || sum.GlueCreated != 3 || sum.GlueUpdated != 0 {
+		t.Errorf("first deploy %+v; want 2 buckets, 3 objects, 3 Glue resources created", sum)
+	}
+	if code, body := s.object(t, "raw", "sales/day=1/b.csv"); code != http.StatusOK || body != "id,n\n3,4\n" {
+		t.Errorf("GetObject sales/day=1/b.csv: %d %q", code, body)
+	}
+	if code, _ := s.object(t, "raw", "__pycache__/x.pyc"); code != http.StatusNotFound {
+		t.Errorf("a __pycache__ file was put (%d)", code)
+	}
+	crawler := s.glueCall(t, "GetCrawler", `{"Name":"raw-crawler"}`)["Crawler"].(map[string]any)
+	if crawler["DatabaseName"] != "lake" || crawler["Role"] != "arn:aws:iam::123456789012:role/stepline" ||
+		crawler["SchemaChangePolicy"].(map[string]any)["DeleteBehavior"] != "LOG" {
+		t.Errorf("crawler %v", crawler)
+	}
+	job := s.glueCall(t, "GetJob", `{"JobName":"clean"}`)["Job"].(map[string]any)
+	if job["Timeout"] != 5.0 || job["Command"].(map[string]any)["PythonVersion"] != "3.9" {
+		t.Errorf("job %v", job)
+	}
+
+	// The same folder again changes nothing.
+	if sum := s.deploy(t, dir); sum.BucketsCreated != 0 || sum.ObjectsPut != 0 || sum.ObjectsUnchanged != 3 ||
+		sum.GlueCreated != 0 || sum.GlueUpdated != 0 || sum.GlueUnchanged != 3 {
+		t.Errorf("unchanged deploy %+v; want everything unchanged", sum)
+	}
+
+	// A file changed in place (same size: the MD5 tells), a new file, a changed job.
+	write(t, dir, map[string]string{
+		"data/sales/a.csv": "id,n\n5,6\n",
+		"data/sales/c.csv": "id,n\n",
+		"stepline.yaml":    strings.Replace(resourcesYAML, "--out: out", "--out: elsewhere", 1),
+	})
+	if sum := s.deploy(t, dir); sum.ObjectsPut != 2 || sum.ObjectsUnchanged != 2 || sum.GlueUpdated != 1 || sum.GlueUnchanged != 2 {
+		t.Errorf("changed deploy %+v; want 2 objects put, 2 unchanged, 1 Glue resource updated", sum)
+	}
+	if _, body := s.object(t, "raw", "sales/a.csv"); body != "id,n\n5,6\n" {
+		t.Errorf("sales/a.csv after the change: %q", body)
+	}
+	job = s.glueCall(t, "GetJob", `{"JobName":"clean"}`)["Job"].(map[string]any)
+	if job["DefaultArguments"].(map[string]any)["--out"] != "elsewhere" {
+		t.Errorf("job after the change %v", job)
+	}
+}
+
+func TestResourceMistakes(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"data/x.csv": "a\n", "job.py": ""})
+	file := filepath.Join(dir, project.FileName)
+	crawler := "glue:\n  crawlers:\n    c:\n      databaseName: d\n"
+	cases := []struct{ name, yaml, want string }{
+		{"bad bucket name", "buckets:\n  Raw_Data: {}\n", "2: buckets.Raw_Data: invalid bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit"},
+		{"bucket folder missing", "buckets:\n  raw:\n    from: nope\n", "3: buckets.raw.from: nope: no such file"},
+		{"bucket unknown key", "buckets:\n  raw:\n    form: data\n", "3: buckets.raw.form: unknown key (known: from)"},
+		{"glue unknown section", "glue:\n  tables: {}\n", "2: glue.tables: unknown key (known: databases, crawlers, jobs)"},
+		{"database upper case", "glue:\n  databases:\n    Raw: {}\n", "3: glue.databases.Raw: invalid database name: Glue keeps database names in lower case (raw)"},
+		{"crawler without targets", crawler, "4: glue.crawlers.c.targets: missing: targets.s3Targets, the S3 paths to crawl"},
+		{"crawler path not s3", crawler + "      targets:\n        s3Targets:\n          - path: /data\n",
+			"7: glue.crawlers.c.targets.s3Targets[0].path: must be an s3://BUCKET/PATH path, not \"/data\""},
+		{"crawler key in API case", crawler + "      Targets: {}\n",
+			"5: glue.crawlers.c.Targets: unknown key (known: databaseName, role, description, targets, tablePrefix, schemaChangePolicy)"},
+		{"bad update behavior", crawler + "      targets: {s3Targets: [{path: s3://b/p}]}\n      schemaChangePolicy: {updateBehavior: KEEP}\n",
+			"6: glue.crawlers.c.schemaChangePolicy.updateBehavior: must be UPDATE_IN_DATABASE or LOG, not \"KEEP\""},
+		{"job without command", "glue:\n  jobs:\n    j:\n      timeout: 5\n", "4: glue.jobs.j.command: missing: {name: pythonshell or glueetl, scriptLocation: s3://BUCKET/SCRIPT}"},
+		{"job command name", "glue:\n  jobs:\n    j:\n      command: {name: spark, scriptLocation: s3://b/j.py}\n",
+			"4: glue.jobs.j.command.name: must be pythonshell or glueetl, not \"spark\""},
+		{"job timeout", "glue:\n  jobs:\n    j:\n      command: {name: pythonshell, scriptLocation: s3://b/j.py}\n      timeout: 0\n",
+			"5: glue.jobs.j.timeout: must be between 1 and 10080, not 0"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := project.Load(dir)
+			if err == nil || err.Error() != file+":"+tc.want {
+				t.Errorf("got  %v\nwant %s:%s", err, file, tc.want)
+			}
+		})
+	}
+}
+
+func TestResourceWarnings(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		project.FileName: "buckets:\n  scripts:\n    from: s\nglue:\n  crawlers:\n    c:\n      databaseName: lake\n" +
+			"      targets: {s3Targets: [{path: s3://elsewhere/x/}]}\n  jobs:\n    j:\n      command: {name: pythonshell, scriptLocation: s3://scripts/job.py}\n",
+		"s/other.py": "",
+	})
+	p, err := project.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	for _, w := range p.Warnings {
+		got.WriteString(strings.TrimPrefix(w.Error(), filepath.Join(dir, project.FileName)) + "\n")
+	}
+	want := ":6: glue.crawlers.c.databaseName: database lake is not declared under glue.databases\n" +
+		":6: glue.crawlers.c.targets.s3Targets[0].path: s3://elsewhere/x/ names bucket elsewhere, which the project does not declare under buckets\n" +
+		":10: glue.jobs.j.command.scriptLocation: job.py is not in the folder bucket scripts is filled from (" + filepath.Join(dir, "s") + ")\n"
+	if got.String() != want {
+		t.Errorf("warnings:\n%s\nwant\n%s", got.String(), want)
+	}
+}
