@@ -79,6 +79,8 @@ type Service struct {
 
 	mu     sync.Mutex
 	closed bool
+	// pythonPath is the folder of the Python packages job scripts may import (awsglue).
+	pythonPath string
 	// crawls and runs this node carries out, to stop them at once (StopCrawler, BatchStopJobRun).
 	crawls map[string]context.CancelFunc
 	runs   map[string]*runProc // by run id
@@ -123,6 +125,13 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(s.o.Dir, "glue", "logs"), 0o755); err != nil {
 		return fmt.Errorf("glue: %w", err)
 	}
+	pythonPath, err := s.installRuntime()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.pythonPath = pythonPath
+	s.mu.Unlock()
 	if err := s.recoverCrawls(ctx); err != nil {
 		return err
 	}

@@ -320,3 +320,29 @@ func TestSparkJobRunsConfiguredCommand(t *testing.T) {
 		t.Fatalf("argv = %q, %v", got.Argv, err)
 	}
 }
+
+// Scripts import awsglue.utils.getResolvedOptions as on Glue.
+func TestJobRunResolvesOptions(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "opts", "pythonshell", `import sys
+from awsglue.utils import getResolvedOptions
+args = getResolvedOptions(sys.argv, ["JOB_NAME", "day"])
+print(args["JOB_NAME"], args["day"])
+`, 0, 0, map[string]string{"--day": "2024-01-01"})
+	id := e.startRun(t, "opts", nil)
+	if r := e.waitRun(t, "opts", id, ended); r.JobRunState != types.JobRunStateSucceeded {
+		t.Fatalf("run = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	out, err := os.ReadFile(filepath.Join(e.dir, "glue", "logs", "python-jobs", "output", id))
+	if err != nil || string(out) != "opts 2024-01-01\n" {
+		t.Fatalf("output %q, %v", out, err)
+	}
+	e.createJob(t, "missing", "pythonshell", `import sys
+from awsglue.utils import getResolvedOptions
+getResolvedOptions(sys.argv, ["day"])
+`, 0, 0, nil)
+	r := e.waitRun(t, "missing", e.startRun(t, "missing", nil), ended)
+	if r.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(r.ErrorMessage), "--day") {
+		t.Fatalf("run without its option = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+}

@@ -207,10 +207,24 @@ func errorMessage(stderr string, werr error) string {
 // those of the run: Stepline as the endpoint of every AWS service, the dummy credentials.
 func (s *Service) runEnv(j *Job, runID string) []string {
 	var env []string
+	pythonPath := ""
 	for _, kv := range os.Environ() {
+		if v, ok := strings.CutPrefix(kv, "PYTHONPATH="); ok {
+			pythonPath = v
+			continue
+		}
 		if !strings.HasPrefix(kv, "AWS_") {
 			env = append(env, kv)
 		}
+	}
+	s.mu.Lock()
+	if s.pythonPath != "" {
+		// Glue's own packages (awsglue) come first on the path, as on Glue.
+		pythonPath = strings.TrimSuffix(s.pythonPath+string(os.PathListSeparator)+pythonPath, string(os.PathListSeparator))
+	}
+	s.mu.Unlock()
+	if pythonPath != "" {
+		env = append(env, "PYTHONPATH="+pythonPath)
 	}
 	region := s.o.Region
 	env = append(env,
