@@ -248,3 +248,28 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// TestRunProjectChecksTools: without python3, a project with Python functions stops before
+// anything starts, with one line saying what is missing.
+func TestRunProjectChecksTools(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"stepline.yaml": "functions:\n  f: {code: fn, runtime: python3.12, handler: app.handler}\n" +
+			"stateMachines:\n  M: {definition: m.json}\n",
+		"fn/app.py": "def handler(e, c):\n    return e\n",
+		"m.json":    `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", t.TempDir())
+	code, out, errOut := runCLI("run", "M", "--project", dir)
+	want := "stepline run: python3 is not on PATH; the project's Python code needs it, with boto3 (function f)\n"
+	if code != exitInvalid || out != "" || errOut != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, out, errOut, exitInvalid, want)
+	}
+}

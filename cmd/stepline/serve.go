@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/server"
 	"github.com/stepline/stepline/internal/sigv4"
 )
@@ -65,6 +66,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if *authFile == "" && !loopback(o.Addr) {
 		o.Logger.Warn("--insecure: serving without --auth on a non-loopback address; anyone who reaches it can run code", "addr", o.Addr)
+	}
+	if o.Project != "" {
+		// The project's code runs only when an execution calls it: say now what it will lack.
+		// A mistake in the project itself is server.New's to report.
+		if proj, err := project.Load(o.Project); err == nil {
+			if err := proj.CheckTools(ctx); err != nil {
+				o.Logger.Warn("the project's code cannot run on this machine: " + err.Error())
+			}
+		}
 	}
 	srv, err := server.New(ctx, o)
 	if err != nil {

@@ -220,3 +220,32 @@ func TestResourceWarnings(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant\n%s", got.String(), want)
 	}
 }
+
+func TestCheckTools(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		project.FileName: "functions:\n  f: {code: fn, runtime: python3.12, handler: app.handler}\n" +
+			"glue:\n  jobs:\n    j:\n      command: {name: pythonshell, scriptLocation: s3://b/j.py}\n",
+		"fn/app.py": "def handler(e, c):\n    return e\n",
+	})
+	p, err := project.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir()) // a machine without python3
+	want := "python3 is not on PATH; the project's Python code needs it, with boto3 (function f and 1 more)"
+	if err := p.CheckTools(context.Background()); err == nil || err.Error() != want {
+		t.Errorf("CheckTools: %v, want %q", err, want)
+	}
+	// A python3 that cannot import boto3.
+	bin := t.TempDir()
+	write(t, bin, map[string]string{"python3": "#!/bin/sh\necho 'ModuleNotFoundError: boto3' >&2\nexit 1\n"})
+	if err := os.Chmod(filepath.Join(bin, "python3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	want = "python3 cannot import boto3 (pip install boto3); the project's Python code needs it, as AWS's runtimes provide it (function f and 1 more)"
+	if err := p.CheckTools(context.Background()); err == nil || err.Error() != want {
+		t.Errorf("CheckTools: %v, want %q", err, want)
+	}
+}

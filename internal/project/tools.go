@@ -29,15 +29,15 @@ func (p *Project) CheckTools(ctx context.Context) error {
 	}
 	if len(python) > 0 {
 		if _, err := exec.LookPath("python3"); err != nil {
-			return fmt.Errorf("python3 is not on PATH; %s needs it (with boto3)", who(python))
+			return fmt.Errorf("python3 is not on PATH; the project's Python code needs it, with boto3 (%s)", who(python))
 		}
 		if err := exec.CommandContext(ctx, "python3", "-c", "import boto3").Run(); err != nil {
-			return fmt.Errorf("python3 cannot import boto3 (pip install boto3); %s needs it, as AWS provides it", who(python))
+			return fmt.Errorf("python3 cannot import boto3 (pip install boto3); the project's Python code needs it, as AWS's runtimes provide it (%s)", who(python))
 		}
 	}
 	if len(node) > 0 {
 		if _, err := exec.LookPath("node"); err != nil {
-			return fmt.Errorf("node is not on PATH; %s needs it", who(node))
+			return fmt.Errorf("node is not on PATH; the project's Node.js functions need it (%s)", who(node))
 		}
 	}
 	return nil
