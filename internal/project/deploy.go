@@ -22,8 +22,7 @@ import (
 
 // Targets are the services a project is deployed to.
 type Targets struct {
-	// States receives the state machines; nil deploys none (`stepline run` needs only the
-	// functions).
+	// States receives the state machines; nil deploys none.
 	States *service.Service
 	// Lambda is the Lambda API's handler (*lambda.Service): functions are deployed through
 	// the API's own operations, in-process.
