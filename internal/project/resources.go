@@ -12,6 +12,7 @@ import (
 )
 
 // Bucket is one entry of buckets: a bucket of the local S3, empty or filled from a folder.
+// Binding a bucket to an external S3 endpoint instead is later work.
 type Bucket struct {
 	Name string
 	// From is the folder (absolute) whose files Deploy puts as objects; "" for none.
