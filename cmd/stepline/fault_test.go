@@ -303,7 +303,8 @@ func TestServeLostConnectionsOnPostgreSQL(t *testing.T) {
 	bin := buildBinary(t)
 	// The default lease TTL, not startNode's 2s: an execution whose lease outlived the outage
 	// would wait that long, and the 15s below catch it.
-	n := startNode(t, bin, "pg", "--db", dsn+"&application_name="+app, "--lease-ttl", "30s")
+	// With PostgreSQL the data folder defaults to ./stepline-data: give one of the test's own.
+	n := startNode(t, bin, "pg", "--db", dsn+"&application_name="+app, "--lease-ttl", "30s", "--data", t.TempDir())
 	c := noRetryClient(n)
 	machine := createWaitMachine(t, n.client)
 	admin, err := pgx.Connect(context.Background(), base)
