@@ -273,3 +273,32 @@ func TestRunProjectChecksTools(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, out, errOut, exitInvalid, want)
 	}
 }
+
+func TestRunProjectOneAtATime(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockRun(dir); err == nil || !strings.Contains(err.Error(), "another stepline run is using "+dir) {
+		t.Errorf("a second run while the first holds the folder: %v", err)
+	}
+	unlock()
+	again, err := lockRun(dir)
+	if err != nil {
+		t.Fatalf("after the first run ended: %v", err)
+	}
+	again()
+}
+
+func TestRunProjectUnknownMachine(t *testing.T) {
+	dir, err := filepath.Abs("../../examples/etl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI("run", "etl-pipline", "--project", dir)
+	want := "stepline run: etl-pipline is neither a file nor a state machine of the project (etl-pipeline)\n"
+	if code != exitInvalid || errOut != want {
+		t.Errorf("exit %d, stderr %q; want %d, %q", code, errOut, exitInvalid, want)
+	}
+}

@@ -127,6 +127,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// A state machine the project declares: its definition (substituted) and its type.
 		def, mtype, smName = declared.Parsed, declared.Type, declared.Name
 	} else {
+		if _, err := os.Stat(pos[0]); err != nil && proj != nil {
+			var names []string
+			for _, sm := range proj.StateMachines {
+				names = append(names, sm.Name)
+			}
+			fmt.Fprintf(stderr, "stepline run: %s is neither a file nor a state machine of the project (%s)\n", pos[0], strings.Join(names, ", "))
+			return exitInvalid
+		}
 		var code int
 		if def, code = load(pos[0], mtype, stderr); def == nil {
 			return code
