@@ -256,6 +256,9 @@ func FuzzProject(f *testing.F) {
 		"a: &a [*a, *a]\nstateMachines: *a\n",
 		"stateMachines:\n  A: &x\n    definition: sm/pass.json\n  B: *x\n",
 		"buckets: {x: 1}\n",
+		"buckets:\n  raw: {from: fn}\n  out:\nglue:\n  databases: {lake: {description: d, parameters: {a: b}}}\n",
+		"glue:\n  crawlers:\n    c: {databaseName: d, targets: {s3Targets: [{path: s3://b/p, exclusions: ['*.x']}]}, schemaChangePolicy: {deleteBehavior: LOG}}\n",
+		"glue:\n  jobs:\n    j: {command: {name: pythonshell, scriptLocation: s3://b/j.py}, defaultArguments: {--a: 1}, timeout: 5, maxRetries: 1}\n",
 		"",
 		"- [",
 	} {
