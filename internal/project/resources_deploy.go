@@ -360,7 +360,12 @@ func (p *Project) planGlue(ctx context.Context, t Targets, sum *Summary) ([]glue
 			continue
 		}
 		if g.State != "READY" {
-			return nil, p.errAt(c.line, what, "the crawler changed but is %s: UpdateCrawler needs it READY; deploy again when its crawl ended", g.State)
+			// Not an error: a crawl a crash interrupted ends only once the server started,
+			// after this deploy, and refusing would refuse every restart.
+			t.Logger.Warn(p.errAt(c.line, what, "changed, but not updated: the crawler is %s, and UpdateCrawler needs it READY; "+
+				"deploy again once its crawl ended", g.State).Error())
+			sum.GlueUnchanged++
+			continue
 		}
 		calls = append(calls, glueCall{what, c.line, "UpdateCrawler", input, false})
 	}
