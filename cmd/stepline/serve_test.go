@@ -288,9 +288,12 @@ func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
 	t.Parallel()
 	_, _, dsn := pgtest.Schema(t)
 	bin := buildBinary(t)
-	a := startNode(t, bin, "a", "--db", dsn)
-	b := startNode(t, bin, "b", "--db", dsn)
-	c := startNode(t, bin, "c", "--db", dsn)
+	// Nodes sharing a database share a data folder, as they would on a shared file system; by
+	// default it would be ./stepline-data, here the test's folder.
+	data := filepath.Join(t.TempDir(), "data")
+	a := startNode(t, bin, "a", "--db", dsn, "--data", data)
+	b := startNode(t, bin, "b", "--db", dsn, "--data", data)
+	c := startNode(t, bin, "c", "--db", dsn, "--data", data)
 	machine := createWaitMachine(t, a.client)
 	arns := startSpread(t, machine, 60, a.client, b.client, c.client)
 	time.Sleep(700 * time.Millisecond)
