@@ -15,6 +15,9 @@ const (
 	// ReasonTestStateService: TestState without a mock calls the state's service, and
 	// Stepline's TestState calls none yet, even those it serves to executions.
 	ReasonTestStateService = "TestState without a mock: calling the service from TestState is not built"
+	// ReasonItemReader: a distributed Map that reads its items from S3 (ItemReader) needs the
+	// interpreter to call S3 before its iterations; it reads only its input yet.
+	ReasonItemReader = "Map ItemReader (items read from S3) is not built in the interpreter"
 )
 
 // SkipReason returns why c cannot be run yet, or "" when it can. A case that cannot even be
@@ -35,6 +38,8 @@ func SkipReason(c *Case) string {
 		req := slices.Clone(c.Requires)
 		slices.Sort(req)
 		return "requires " + strings.Join(req, ", ")
+	case c.Kind == KindExecution && strings.Contains(c.Definition, `"ItemReader"`):
+		return ReasonItemReader
 	case c.Kind == KindExecution && str(c.Expect, "status") == "RUNNING":
 		return ReasonRunning
 	case c.Kind == KindExecution && callsAPI(c, "stop_execution"):
@@ -44,7 +49,7 @@ func SkipReason(c *Case) string {
 }
 
 // served are the services whose cases run: Stepline serves them to the execution.
-var served = []string{"lambda", "states"}
+var served = []string{"lambda", "s3", "states"}
 
 func servedAll(requires []string) bool {
 	for _, r := range requires {

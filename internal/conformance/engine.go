@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -56,8 +57,22 @@ func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 		defer w.closer()
 		lam = w.svc
 	}
+	var s3svc http.Handler
+	if req.Buckets != nil {
+		dir, err := os.MkdirTemp(s.Work, "s3-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		svc, err := newS3World(dir, req.Buckets, req.Objects)
+		if err != nil {
+			return nil, err
+		}
+		defer svc.Close()
+		s3svc = svc
+	}
 	var runTask func(context.Context, interp.ScheduleTask) interp.Event
-	if r := newRunner(lam, req.StateMachines); r != nil {
+	if r := newRunner(lam, req.StateMachines, s3svc); r != nil {
 		runTask = engine.InprocTask(r, fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName))
 	}
 	res, err := inproc.Run(ctx, inproc.Options{

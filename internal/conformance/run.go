@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,10 @@ type Request struct {
 	// StateMachines are the state machines (ARN → definition) the execution may start, non-nil
 	// for a case that needs Step Functions (see states.go).
 	StateMachines map[string]string
+	// Buckets and Objects are the S3 buckets and objects the test created before starting the
+	// execution; a case that needs S3 has a Buckets slice, perhaps empty, that is not nil.
+	Buckets []string
+	Objects []Object
 }
 
 // Engine is the Stepline under test.
@@ -136,6 +141,10 @@ func executionRequest(c *Case) Request {
 		Sync:             c.ctx("start_api") == "StartSyncExecution",
 		Functions:        functions(c),
 		StateMachines:    stateMachines(c),
+	}
+	if slices.Contains(c.Requires, "s3") {
+		req.Buckets = append([]string{}, buckets(c)...)
+		req.Objects = objects(c)
 	}
 	if c.ctx("input_kind") == "omitted" {
 		req.Input = "{}" // what StartExecution records when no input is given

@@ -5,7 +5,8 @@
 // optimised integration (arn:aws:states:::lambda:invoke, with .waitForTaskToken), with the
 // results, errors and causes AWS records for them (see lambda.go); and nested workflows,
 // arn:aws:states:::states:startExecution with .sync, .sync:2 and .waitForTaskToken, and the
-// Step Functions actions of aws-sdk:sfn (sfn.go, sdksfn.go). Other resources fail with
+// Step Functions actions of aws-sdk:sfn (sfn.go, sdksfn.go); and the S3 actions of aws-sdk:s3
+// (s3.go). Other resources fail with
 // States.TaskFailed and a cause that names the resource.
 package task
 
@@ -14,6 +15,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/stepline/stepline/internal/clock"
@@ -35,6 +37,9 @@ type Options struct {
 	// made after the engine that needs this Runner, so it may be given later with
 	// SetExecutions, before the engine starts.
 	Executions Executions
+	// S3 is the S3 API (*s3.Service is one) that aws-sdk:s3 tasks call in-process; nil fails
+	// those tasks with States.TaskFailed.
+	S3 http.Handler
 	// Region and Account complete function names in AWS's error messages.
 	Region  string
 	Account string
@@ -90,6 +95,8 @@ func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
 		return r.startExecution(ctx, t, action)
 	case kindSdkSfn:
 		return r.sdkSfn(ctx, t, action)
+	case kindSdkS3:
+		return r.sdkS3(ctx, t, action)
 	}
 	return "", &engine.TaskError{Name: "States.TaskFailed",
 		Cause: fmt.Sprintf("The resource %s of state %q is not supported by Stepline yet", t.Resource, t.StateName)}
@@ -103,6 +110,7 @@ const (
 	kindLambdaInvoke                // arn:aws:states:::lambda:invoke[.waitForTaskToken]
 	kindStates                      // arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]
 	kindSdkSfn                      // arn:aws:states:::aws-sdk:sfn:ACTION
+	kindSdkS3                       // arn:aws:states:::aws-sdk:s3:ACTION
 )
 
 const actionWaitForTaskToken = "invoke.waitForTaskToken"
@@ -128,6 +136,9 @@ func classify(resource string) (resourceKind, string) {
 	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "aws-sdk" && len(parts) == 7:
 		if action, ok := strings.CutPrefix(parts[6], "sfn:"); ok && action != "" {
 			return kindSdkSfn, action
+		}
+		if action, ok := strings.CutPrefix(parts[6], "s3:"); ok && action != "" {
+			return kindSdkS3, action
 		}
 	}
 	return kindUnsupported, ""
