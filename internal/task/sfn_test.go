@@ -27,7 +27,8 @@ func TestClassifyStates(t *testing.T) {
 		{"arn:aws:states:::aws-sdk:sfn:describeExecution", kindSdkSfn, "describeExecution"},
 		{"arn:aws:states:::aws-sdk:sfn:startExecution.waitForTaskToken", kindSdkSfn, "startExecution.waitForTaskToken"},
 		{"arn:aws:states:::aws-sdk:sfn:", kindUnsupported, ""},
-		{"arn:aws:states:::aws-sdk:s3:getObject", kindUnsupported, ""},
+		{"arn:aws:states:::aws-sdk:s3:getObject", kindSdkS3, "getObject"},
+		{"arn:aws:states:::aws-sdk:dynamodb:getItem", kindUnsupported, ""},
 	} {
 		if kind, action := classify(tc.resource); kind != tc.kind || action != tc.action {
 			t.Errorf("classify(%s) = %v %q, want %v %q", tc.resource, kind, action, tc.kind, tc.action)
