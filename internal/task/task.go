@@ -5,8 +5,8 @@
 // optimised integration (arn:aws:states:::lambda:invoke, with .waitForTaskToken), with the
 // results, errors and causes AWS records for them (see lambda.go); and nested workflows,
 // arn:aws:states:::states:startExecution with .sync, .sync:2 and .waitForTaskToken, and the
-// Step Functions actions of aws-sdk:sfn (sfn.go, sdksfn.go); and the S3 actions of aws-sdk:s3
-// (s3.go). Other resources fail with
+// Step Functions actions of aws-sdk:sfn (sfn.go, sdksfn.go); the S3 actions of aws-sdk:s3
+// (s3.go); and Glue, arn:aws:states:::glue:startJobRun[.sync] and aws-sdk:glue (glue.go). Other resources fail with
 // States.TaskFailed and a cause that names the resource.
 package task
 
@@ -40,6 +40,9 @@ type Options struct {
 	// S3 is the S3 API (*s3.Service is one) that aws-sdk:s3 tasks call in-process; nil fails
 	// those tasks with States.TaskFailed.
 	S3 http.Handler
+	// Glue is the Glue API (*glue.Service is one) that glue:startJobRun and aws-sdk:glue tasks
+	// call; nil fails those tasks with States.TaskFailed.
+	Glue Glue
 	// Region and Account complete function names in AWS's error messages.
 	Region  string
 	Account string
@@ -97,6 +100,10 @@ func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
 		return r.sdkSfn(ctx, t, action)
 	case kindSdkS3:
 		return r.sdkS3(ctx, t, action)
+	case kindGlue:
+		return r.glueJob(ctx, t, action)
+	case kindSdkGlue:
+		return r.sdkGlue(ctx, t, action)
 	}
 	return "", &engine.TaskError{Name: "States.TaskFailed",
 		Cause: fmt.Sprintf("The resource %s of state %q is not supported by Stepline yet", t.Resource, t.StateName)}
@@ -111,6 +118,8 @@ const (
 	kindStates                      // arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]
 	kindSdkSfn                      // arn:aws:states:::aws-sdk:sfn:ACTION
 	kindSdkS3                       // arn:aws:states:::aws-sdk:s3:ACTION
+	kindGlue                        // arn:aws:states:::glue:startJobRun[.sync]
+	kindSdkGlue                     // arn:aws:states:::aws-sdk:glue:ACTION
 )
 
 const actionWaitForTaskToken = "invoke.waitForTaskToken"
@@ -139,6 +148,13 @@ func classify(resource string) (resourceKind, string) {
 		}
 		if action, ok := strings.CutPrefix(parts[6], "s3:"); ok && action != "" {
 			return kindSdkS3, action
+		}
+		if action, ok := strings.CutPrefix(parts[6], "glue:"); ok && action != "" {
+			return kindSdkGlue, action
+		}
+	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "glue" && len(parts) == 7:
+		if parts[6] == actionGlueStart || parts[6] == actionGlueStartSync {
+			return kindGlue, parts[6]
 		}
 	}
 	return kindUnsupported, ""
