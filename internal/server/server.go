@@ -221,7 +221,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if proj != nil {
 		invoker = proj.Lambda(lam, o.Region)
 	}
-	runner := task.New(task.Options{Lambda: invoker, Region: o.Region, Account: o.Account, Clock: o.Clock,
+	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Region: o.Region, Account: o.Account, Clock: o.Clock,
 		Logger: o.Logger.With("component", "task")})
 	eng, err := engine.New(engine.Options{
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
