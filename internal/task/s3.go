@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-// maxS3Body bounds the object a getObject task reads: a task's result is at most 256 KiB, so
-// a larger body could never be recorded; reading a little more tells the two apart.
-const maxS3Body = 256*1024 + 1
+// maxS3Body bounds the object a getObject task reads: a task's result is at most
+// interp.MaxPayload, so a larger body could never be recorded; one byte more tells the two
+// apart.
+const maxS3Body = interp.MaxPayload + 1
 
 // sdkS3 runs arn:aws:states:::aws-sdk:s3:ACTION: the S3 API called in-process through its
 // http.Handler as the AWS SDK integration calls it, Parameters and results with the API's
@@ -73,7 +75,11 @@ func (r *Runner) sdkS3(ctx context.Context, t *engine.Task, action string) (stri
 			// The integration renders the body as text.
 			out.Set("Body", res.Body.String())
 		}
-		return jsonv.String(out), nil
+		text := jsonv.String(out)
+		if len(text) > interp.MaxPayload {
+			return "", dataLimit("s3")
+		}
+		return text, nil
 	case "putObject":
 		var body []byte
 		if v, ok := o.Get("Body"); ok {
