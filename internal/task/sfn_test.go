@@ -29,6 +29,10 @@ func TestClassifyStates(t *testing.T) {
 		{"arn:aws:states:::aws-sdk:sfn:", kindUnsupported, ""},
 		{"arn:aws:states:::aws-sdk:s3:getObject", kindSdkS3, "getObject"},
 		{"arn:aws:states:::aws-sdk:dynamodb:getItem", kindUnsupported, ""},
+		{"arn:aws:states:::glue:startJobRun", kindGlue, "startJobRun"},
+		{"arn:aws:states:::glue:startJobRun.sync", kindGlue, "startJobRun.sync"},
+		{"arn:aws:states:::glue:startCrawler", kindUnsupported, ""},
+		{"arn:aws:states:::aws-sdk:glue:getCrawler", kindSdkGlue, "getCrawler"},
 	} {
 		if kind, action := classify(tc.resource); kind != tc.kind || action != tc.action {
 			t.Errorf("classify(%s) = %v %q, want %v %q", tc.resource, kind, action, tc.kind, tc.action)
