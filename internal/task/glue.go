@@ -38,8 +38,9 @@ var glueDates = map[string]bool{
 // glueJob runs arn:aws:states:::glue:startJobRun[.sync], Glue's optimised integration: the
 // request-response form answers StartJobRun's JobRunId with the JobName it was given; .sync
 // waits for the run to end and answers its JobRun (dates in epoch milliseconds, as the
-// optimised integrations render them), a run that did not succeed failing the task with
-// States.TaskFailed and the JobRun as the cause.
+// optimised integrations render them), a run that FAILED, timed out or ERRORed failing the
+// task with States.TaskFailed and the JobRun as the cause. Refusals are Glue.<Code> with
+// Glue's message as the cause.
 func (r *Runner) glueJob(ctx context.Context, t *engine.Task, action string) (string, error) {
 	if r.o.Glue == nil {
 		return "", &engine.TaskError{Name: "States.TaskFailed", Cause: "Glue is not available to this runner: cannot run " + t.Resource}
@@ -52,7 +53,7 @@ func (r *Runner) glueJob(ctx context.Context, t *engine.Task, action string) (st
 	if err := stringField(o, "JobName", &name, true); err != nil {
 		return "", err
 	}
-	started, err := r.glueCall(ctx, "StartJobRun", o)
+	started, err := r.glueCall(ctx, "StartJobRun", o, false)
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +73,10 @@ func (r *Runner) glueJob(ctx context.Context, t *engine.Task, action string) (st
 		return "", err
 	}
 	renderDates(run, true)
-	if state, _ := get(run, "JobRunState").(string); state != "SUCCEEDED" {
+	// A stopped run ends the task as a success, as a succeeded one does: only an abnormal
+	// end fails it (LocalStack's recordings against AWS show the same).
+	switch state, _ := get(run, "JobRunState").(string); state {
+	case "FAILED", "TIMEOUT", "ERROR":
 		return "", &engine.TaskError{Name: "States.TaskFailed", Cause: jsonv.String(run)}
 	}
 	return jsonv.String(run), nil
@@ -89,7 +93,7 @@ func (r *Runner) awaitJobRun(ctx context.Context, t *engine.Task, name, id strin
 	query := jsonv.ObjectOf(jsonv.Member{Key: "JobName", Value: name}, jsonv.Member{Key: "RunId", Value: id})
 	wait := pollMin
 	for {
-		res, err := r.glueCall(ctx, "GetJobRun", query)
+		res, err := r.glueCall(ctx, "GetJobRun", query, false)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +106,7 @@ func (r *Runner) awaitJobRun(ctx context.Context, t *engine.Task, name, id strin
 			if parent, err := x.DescribeExecution(ctx, t.ExecutionArn); err == nil && parent.Status.Terminal() {
 				if parent.Status == store.StatusAborted {
 					stop := jsonv.ObjectOf(jsonv.Member{Key: "JobName", Value: name}, jsonv.Member{Key: "JobRunIds", Value: []jsonv.Value{id}})
-					if _, err := r.glueCall(ctx, "BatchStopJobRun", stop); err != nil && ctx.Err() == nil {
+					if _, err := r.glueCall(ctx, "BatchStopJobRun", stop, false); err != nil && ctx.Err() == nil {
 						r.log.Warn("stopping the job run of a stopped execution", "execution", t.ExecutionArn, "job", name, "run", id, "err", err)
 					}
 				}
@@ -130,7 +134,7 @@ func (r *Runner) sdkGlue(ctx context.Context, t *engine.Task, action string) (st
 	if err != nil {
 		return "", err
 	}
-	res, err := r.glueCall(ctx, strings.ToUpper(action[:1])+action[1:], o)
+	res, err := r.glueCall(ctx, strings.ToUpper(action[:1])+action[1:], o, true)
 	if err != nil {
 		return "", err
 	}
@@ -139,8 +143,8 @@ func (r *Runner) sdkGlue(ctx context.Context, t *engine.Task, action string) (st
 }
 
 // glueCall calls action with in and turns a refusal into the task error AWS records:
-// Glue.<Code>, the message with the Java SDK's suffix as the cause.
-func (r *Runner) glueCall(ctx context.Context, action string, in *jsonv.Object) (*jsonv.Object, error) {
+// Glue.<Code>, the message as the cause, with the Java SDK's suffix for aws-sdk (sdk).
+func (r *Runner) glueCall(ctx context.Context, action string, in *jsonv.Object, sdk bool) (*jsonv.Object, error) {
 	out, err := r.o.Glue.Call(ctx, action, []byte(jsonv.String(in)))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -151,8 +155,11 @@ func (r *Runner) glueCall(ctx context.Context, action string, in *jsonv.Object) 
 			r.log.Warn("glue call failed", "action", action, "err", err)
 			return nil, &engine.TaskError{Name: "Glue.InternalServiceException", Cause: err.Error()}
 		}
-		return nil, &engine.TaskError{Name: "Glue." + ge.Code,
-			Cause: ge.Message + " (Service: Glue, Status Code: " + strconv.Itoa(ge.Status) + ", Request ID: " + newUUID() + ")"}
+		cause := ge.Message
+		if sdk {
+			cause += " (Service: Glue, Status Code: " + strconv.Itoa(ge.Status) + ", Request ID: " + newUUID() + ")"
+		}
+		return nil, &engine.TaskError{Name: "Glue." + ge.Code, Cause: cause}
 	}
 	v, err := jsonv.Parse(out)
 	if err != nil {
