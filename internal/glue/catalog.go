@@ -275,6 +275,11 @@ func fixSD(sd *StorageDescriptor) {
 }
 
 func (s *Service) createTable(ctx context.Context, body []byte) (any, error) {
+	return s.writeTable(ctx, body, true)
+}
+
+// writeTable is CreateTable (create set) and UpdateTable, which take the same input.
+func (s *Service) writeTable(ctx context.Context, body []byte, create bool) (any, error) {
 	var in struct {
 		DatabaseName string
 		TableInput   *Table
@@ -289,7 +294,7 @@ func (s *Service) createTable(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.putTable(ctx, t, true); err != nil {
+	if err := s.putTable(ctx, t, create); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -399,24 +404,7 @@ func (s *Service) getTables(ctx context.Context, body []byte) (any, error) {
 }
 
 func (s *Service) updateTable(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		DatabaseName string
-		TableInput   *Table
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.TableInput == nil {
-		return nil, invalidInput("TableInput is required")
-	}
-	t, err := s.tableFrom(in.DatabaseName, in.TableInput)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.putTable(ctx, t, false); err != nil {
-		return nil, err
-	}
-	return struct{}{}, nil
+	return s.writeTable(ctx, body, false)
 }
 
 func (s *Service) dropTable(ctx context.Context, db, name string) error {
