@@ -802,3 +802,18 @@ func TestListEncodingAndEmptyPage(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyBucketNames: a name of S3's old rules (capitals) cannot be created, and reading
+// from it answers NoSuchBucket, as AWS does (the corpus's aws_sdk__no_such_bucket).
+func TestLegacyBucketNames(t *testing.T) {
+	f := newFixture(t, "us-east-1")
+	ctx := context.Background()
+	_, err := f.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("Some_Bucket")})
+	if code(err) != "InvalidBucketName" {
+		t.Errorf("CreateBucket(Some_Bucket) = %v, want InvalidBucketName", err)
+	}
+	_, err = f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("someNonexistentBucketName"), Key: aws.String("k")})
+	if code(err) != "NoSuchBucket" {
+		t.Errorf("GetObject from someNonexistentBucketName = %v, want NoSuchBucket", err)
+	}
+}

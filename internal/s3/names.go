@@ -10,6 +10,21 @@ import (
 	"unicode/utf8"
 )
 
+// legacyBucketName reports whether name follows S3's old rules for bucket names in us-east-1
+// (up to 255 letters of either case, digits, dots, hyphens and underscores, not dots alone).
+func legacyBucketName(name string) bool {
+	if len(name) < 3 || len(name) > 255 || strings.Trim(name, ".") == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // checkBucketName applies S3's rules for bucket names (3 to 63 lowercase letters, digits, dots
 // and hyphens, starting and ending with a letter or digit, not an IP address, no ".." and no
 // "-."), which also keep a name from being a path or one of the service's own folders.

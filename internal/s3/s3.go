@@ -197,7 +197,12 @@ func (s *Service) route(w http.ResponseWriter, r *request) error {
 		return errMethodNotAllowed
 	}
 	if err := checkBucketName(r.bucket); err != nil {
-		return err
+		if r.Method == http.MethodPut && r.key == "" && len(q) == 0 || !legacyBucketName(r.bucket) {
+			return err // CreateBucket refuses the name, and so does any request for garbage
+		}
+		// A name of S3's old rules (capitals, underscores): no bucket can have it here, so there
+		// is none to read or write, as AWS answers (NoSuchBucket) for such a name.
+		return errNoSuchBucket
 	}
 	if sub := unknownSubresource(q); sub != "" {
 		return &apiError{code: "NotImplemented", status: http.StatusNotImplemented,
