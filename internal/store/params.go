@@ -175,6 +175,18 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.Time.UnixMicro(), 10) + "|" + c.Key))
 }
 
+// CursorKey is the key a page of a list ordered by key starts after: "" for the first page.
+func CursorKey(cursor string) (string, error) {
+	if cursor == "" {
+		return "", nil
+	}
+	c, err := DecodeCursor(cursor)
+	if err != nil {
+		return "", err
+	}
+	return c.Key, nil
+}
+
 // DecodeCursor parses a token made by Encode. ErrInvalidCursor.
 func DecodeCursor(s string) (Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)

@@ -53,13 +53,9 @@ func (s *Store) ActivityList(ctx context.Context, p *store.ActivityListParams) (
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT arn, name, created_at, tags FROM activities
 		WHERE arn > $1 ORDER BY arn LIMIT $2`, after, limit+1)

@@ -77,13 +77,9 @@ func (s *Store) FunctionList(ctx context.Context, p *store.FunctionListParams) (
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	// COLLATE "C": names sort by bytes, as in SQLite, whatever the database's collation.
 	rows, err := s.pool.Query(ctx, functionSelect(false)+` WHERE name > $1 COLLATE "C" ORDER BY name COLLATE "C" LIMIT $2`, after, limit+1)

@@ -265,13 +265,9 @@ func (s *Store) StateMachineAliasList(ctx context.Context, p *store.AliasListPar
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+aliasColumns+` FROM state_machine_aliases
 		WHERE state_machine_arn = $1 AND arn > $2 ORDER BY arn LIMIT $3`, p.StateMachineArn, after, limit+1)

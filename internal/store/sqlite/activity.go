@@ -59,13 +59,9 @@ func (s *Store) ActivityList(ctx context.Context, p *store.ActivityListParams) (
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT arn, name, created_at, tags FROM activities
 		WHERE arn > ? ORDER BY arn LIMIT ?`, after, limit+1)

@@ -84,13 +84,9 @@ func (s *Store) FunctionList(ctx context.Context, p *store.FunctionListParams) (
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, functionSelect(false)+` WHERE name > ? ORDER BY name LIMIT ?`, after, limit+1)
 	if err != nil {

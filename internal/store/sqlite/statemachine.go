@@ -119,13 +119,9 @@ func (s *Store) StateMachineList(ctx context.Context, p *store.StateMachineListP
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT arn, name, type, created_at, latest_revision_id
 		FROM state_machines WHERE arn > ? ORDER BY arn LIMIT ?`, after, limit+1)

@@ -277,13 +277,9 @@ func (s *Store) StateMachineAliasList(ctx context.Context, p *store.AliasListPar
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	if p.Cursor != "" {
-		c, err := store.DecodeCursor(p.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		after = c.Key
+	after, err := store.CursorKey(p.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+aliasColumns+` FROM state_machine_aliases
 		WHERE state_machine_arn = ? AND arn > ? ORDER BY arn LIMIT ?`, p.StateMachineArn, after, limit+1)
