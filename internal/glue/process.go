@@ -80,10 +80,14 @@ func (s *Service) runJob(j *Job, runID string, args map[string]string) {
 
 // execute runs the script and returns the run's final state and error message.
 func (s *Service) execute(ctx context.Context, p *runProc, j *Job, runID string, args map[string]string) (string, string) {
-	if !s.setRunning(ctx, j.Name, runID) {
+	// The run's record is read and marked without ctx's cancellation: a server stopping at this
+	// moment must still find the run RUNNING and end it as interrupted, not as stopped or
+	// failed by a cancelled read.
+	sctx := context.WithoutCancel(ctx)
+	if !s.setRunning(sctx, j.Name, runID) {
 		return runStopped, ""
 	}
-	r, _, err := s.readRun(ctx, j.Name, runID)
+	r, _, err := s.readRun(sctx, j.Name, runID)
 	if err != nil {
 		return runFailed, err.Error()
 	}
