@@ -346,6 +346,48 @@ def _():
     expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=ex)
 
 
+@check("boto3: a nested .sync:2 execution whose child fails fails the parent's task with the child's description")
+def _():
+    child = sfn.create_state_machine(name="e2e-child-fails", definition=FAIL_DEF, roleArn=ROLE)["stateMachineArn"]
+    parent = sfn.create_state_machine(
+        name="e2e-parent",
+        roleArn=ROLE,
+        definition=json.dumps(
+            {
+                "StartAt": "Child",
+                "States": {
+                    "Child": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                        "Parameters": {
+                            "StateMachineArn": child,
+                            "Input": {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+                        },
+                        "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.caught", "Next": "Caught"}],
+                        "End": True,
+                    },
+                    "Caught": {"Type": "Pass", "End": True},
+                },
+            }
+        ),
+    )["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+    d = wait_done(ex)
+    expect(d["status"] == "SUCCEEDED", d)
+    caught = json.loads(d["output"])["caught"]
+    expect(caught["Error"] == "States.TaskFailed", caught)
+    cause = json.loads(caught["Cause"])
+    expect(cause["Status"] == "FAILED" and cause["Error"] == "E2E.Boom" and cause["Cause"] == "on purpose", cause)
+    expect(cause["StateMachineArn"] == child and cause["ExecutionArn"].startswith(child.replace(":stateMachine:", ":execution:")), cause)
+    # The child knows its parent, as AWS links them, and its own history ends in ExecutionFailed.
+    kids = sfn.list_executions(stateMachineArn=child)["executions"]
+    expect(len(kids) == 1 and kids[0]["executionArn"] == cause["ExecutionArn"], kids)
+    expect(json.loads(sfn.describe_execution(executionArn=kids[0]["executionArn"])["input"]) ==
+           {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": ex}, "child input")
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+    expect("TaskSubmitted" in types and "TaskFailed" in types, types)
+
+
 @check("boto3: redrive with a client token, listed by version and alias with its redrives")
 def _():
     act, sm = activity_machine("e2e-redrive-token")
