@@ -219,6 +219,18 @@ type Store interface {
 	GlueUpdate(ctx context.Context, p *GlueUpdateParams) (*GlueEntity, error)
 	// GlueDelete removes a Glue entity and the children named. ErrNotFound.
 	GlueDelete(ctx context.Context, p *GlueDeleteParams) error
+
+	// EventsCreate stores an EventBridge entity (a connection). ErrEventsAlreadyExists.
+	EventsCreate(ctx context.Context, p *EventsCreateParams) (*EventsEntity, error)
+	// EventsGet returns one EventBridge entity. ErrNotFound.
+	EventsGet(ctx context.Context, p *EventsGetParams) (*EventsEntity, error)
+	// EventsList lists EventBridge entities of a kind by name, one page at a time.
+	EventsList(ctx context.Context, p *EventsListParams) (*EventsListResult, error)
+	// EventsUpdate replaces an EventBridge entity's document (a compare-and-swap when asked).
+	// ErrNotFound; ErrConflict.
+	EventsUpdate(ctx context.Context, p *EventsUpdateParams) (*EventsEntity, error)
+	// EventsDelete removes an EventBridge entity. ErrNotFound.
+	EventsDelete(ctx context.Context, p *EventsDeleteParams) error
 }
 
 // StateMachineType is STANDARD or EXPRESS.

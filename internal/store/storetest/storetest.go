@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"ChildHistory", withTimers(testChildHistory)},
 		{"Functions", testFunctions},
 		{"Glue", testGlue},
+		{"Events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
