@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test with the real AWS clients (.ci/run runs it after the test suite): builds
 # stepline, serves fresh SQLite databases on free ports (one open, one with --auth) and runs
-# scripts/e2e.py (Step Functions), scripts/e2e_lambda.py (Lambda) and scripts/e2e_s3.py (S3),
-# which drive them with boto3 and the AWS CLI. Exits non-zero when a check fails or a server won't start.
+# scripts/e2e.py (Step Functions), scripts/e2e_lambda.py (Lambda), scripts/e2e_s3.py (S3) and
+# scripts/e2e_glue.py (Glue), which drive them with boto3 and the AWS CLI. Exits non-zero when a
+# check fails or a server won't start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,8 @@ serve() {
 }
 
 go build -o "$dir/stepline" ./cmd/stepline
+# The Parquet file the Glue checks crawl: Python here has no Parquet writer.
+go run ./internal/glue/testdata/mkparquet "$dir/orders.parquet"
 serve open --data "$dir/open-data"
 open=$endpoint
 printf '# e2e keys\nAKIDE2ETEST e2e-secret\n' >"$dir/keys"
@@ -52,8 +55,9 @@ export AWS_ACCESS_KEY_ID=AKIDE2ETEST AWS_SECRET_ACCESS_KEY=e2e-secret AWS_DEFAUL
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 status=0
-for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py; do
-	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_S3_DIR="$dir/open-data/s3" python3 "$checks" || status=$?
+for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py; do
+	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_S3_DIR="$dir/open-data/s3" \
+		STEPLINE_E2E_PARQUET="$dir/orders.parquet" python3 "$checks" || status=$?
 done
 if [[ $status -ne 0 ]]; then
 	for name in open auth; do
