@@ -54,6 +54,18 @@ type Identity struct {
 	// MaxDuration, and not to MaxHistoryEvents. Only Standard executions are stored, so
 	// snapshots leave it out.
 	Express bool `json:",omitempty"`
+	// TestCase is the Step Functions Local mock test case the execution runs under (started
+	// as stateMachineArn#TestCase); nil for an ordinary execution. The interpreter only
+	// carries it to the tasks it schedules, with each state's invocation count (see
+	// ScheduleTask.Invocation): the task runner answers mocked states.
+	TestCase *TestCase `json:",omitempty"`
+}
+
+// TestCase names a test case of a mock configuration file: StateMachine is the name the file
+// keys it by (the execution's state machine), Name the test case's.
+type TestCase struct {
+	StateMachine string
+	Name         string
 }
 
 // Execution is the state of one execution. Step changes it in place; the caller owns it and
@@ -83,6 +95,9 @@ type Execution struct {
 	redone *redriveSeed
 	// mapRuns records the Map Runs of distributed Maps, kept after they end (see maprun.go).
 	mapRuns []*mapRun
+	// invocations counts the tasks scheduled so far by state name, under a mock test case only
+	// (see ScheduleTask.Invocation).
+	invocations map[string]int64
 }
 
 // Input returns the execution input as text, exactly as given.
@@ -109,6 +124,11 @@ type ScheduleTask struct {
 	TimeoutSeconds   int64  // 0: none
 	HeartbeatSeconds int64  // 0: none
 	Token            string // the task token for .waitForTaskToken and activities
+	// TestCase is the execution's Identity.TestCase. Under one, Invocation counts the earlier
+	// invocations of this state's task in the execution, from 0: retries, re-entries and the
+	// iterations of a Map all count, as Step Functions Local numbers mocked responses.
+	TestCase   *TestCase
+	Invocation int64
 }
 
 // StartTimer asks for a TimerFired event at Due.

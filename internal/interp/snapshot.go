@@ -32,6 +32,7 @@ type snapExecution struct {
 	Tasks       map[string]int64   `json:"tasks,omitempty"`
 	Timers      map[string]snapRef `json:"timers,omitempty"`
 	MapRuns     []snapMapRun       `json:"mapRuns,omitempty"`
+	Invocations map[string]int64   `json:"invocations,omitempty"`
 }
 
 // snapMapRun is a Map Run's record. Its items are [state, start, stop, events], with
@@ -343,6 +344,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 	s := snapExecution{
 		ID: x.ID, Status: x.Status, Output: x.Output, Error: x.Error, Cause: x.Cause,
 		Input: x.inputText, NextEventID: x.nextEventID, NextSeq: x.nextSeq, Rand: x.rand,
+		Invocations: x.invocations,
 	}
 	if x.root != nil && !x.root.done {
 		s.Root = x.root.id
@@ -458,6 +460,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 		Def: def, ID: s.ID, Status: s.Status, Output: s.Output, Error: s.Error, Cause: s.Cause,
 		input: in, inputText: s.Input, nextEventID: s.NextEventID, nextSeq: s.NextSeq, rand: s.Rand,
 		threads: map[int64]*thread{}, tasks: map[string]*thread{}, timers: map[string]timerRef{},
+		invocations: s.Invocations,
 	}
 	switch in.(type) {
 	case *jsonv.Object, []jsonv.Value:

@@ -116,10 +116,18 @@ func (r *run) execTask(th *thread) {
 	if timeout > 0 {
 		info.toTimerID = r.startTimer(timerRef{kind: timerTaskTimeout, thread: th.id}, r.now.Add(time.Duration(timeout)*time.Second))
 	}
-	r.effects = append(r.effects, ScheduleTask{
+	sched := ScheduleTask{
 		TaskID: taskID, StateName: st.Name, Resource: st.Task.Resource, Parameters: params,
 		TimeoutSeconds: timeout, HeartbeatSeconds: heartbeat, Token: token,
-	})
+	}
+	if tc := r.x.ID.TestCase; tc != nil {
+		if r.x.invocations == nil {
+			r.x.invocations = map[string]int64{}
+		}
+		sched.TestCase, sched.Invocation = tc, r.x.invocations[st.Name]
+		r.x.invocations[st.Name]++
+	}
+	r.effects = append(r.effects, sched)
 }
 
 // seconds evaluates an optional whole-seconds field (TimeoutSeconds, HeartbeatSeconds).
