@@ -536,11 +536,18 @@ func (e crawlError) Error() string { return string(e) }
 
 // recoverCrawls ends the crawls this node was running when it stopped without Close.
 func (s *Service) recoverCrawls(ctx context.Context) error {
-	res, err := s.o.Store.GlueList(ctx, &store.GlueListParams{Kind: store.GlueCrawler, Owner: s.o.NodeID, Limit: store.MaxPageSize})
-	if err != nil {
-		return fmt.Errorf("glue: recover crawls: %w", err)
+	var left []*store.GlueEntity
+	for cursor := ""; ; {
+		res, err := s.o.Store.GlueList(ctx, &store.GlueListParams{Kind: store.GlueCrawler, Owner: s.o.NodeID, Limit: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return fmt.Errorf("glue: recover crawls: %w", err)
+		}
+		left = append(left, res.Entities...)
+		if cursor = res.NextCursor; cursor == "" {
+			break
+		}
 	}
-	for _, e := range res.Entities {
+	for _, e := range left {
 		var d crawlerDoc
 		if json.Unmarshal(e.Doc, &d) != nil {
 			continue
@@ -1058,31 +1065,39 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 		StorageDescriptor: sd, PartitionKeys: keys, Parameters: params, CatalogID: s.o.Account,
 		CreatedBy: fmt.Sprintf("arn:aws:sts::%s:assumed-role/AWSGlueServiceRole/AWS-Crawler", s.o.Account)}
 	old, _, err := s.readTable(ctx, c.DatabaseName, t.name)
-	switch {
-	case err == nil:
-		changed := !sameSchema(columnsOf(old.StorageDescriptor), sd.Columns) || !sameSchema(old.PartitionKeys, keys)
-		if changed && c.SchemaChangePolicy != nil && c.SchemaChangePolicy.UpdateBehavior == "LOG" {
-			log.printf("INFO : The schema of table %s changed; SchemaChangePolicy LOG leaves the table as it is", t.name)
-			break
-		}
-		if changed {
-			log.printf("INFO : UPDATE : Table %s in database %s (schema changed)", t.name, c.DatabaseName)
-			log.updated++
-		}
-		if err := s.putTable(ctx, table, false); err != nil {
-			return err
-		}
-	default:
+	if err != nil {
 		var ae *Error
 		if !errors.As(err, &ae) || ae.Code != "EntityNotFoundException" {
 			return err
 		}
+		old = nil
+	}
+	// The partitions are written before the table: a crawl that ends half way (a crash, a
+	// failed write) leaves no new table with only some of its partitions, since the table, one
+	// write, appears only once they all are there (partitions without their table are not
+	// listed, and the next crawl writes them again).
+	if err := s.crawlPartitions(ctx, c, table, t, log); err != nil {
+		return err
+	}
+	if old == nil {
 		log.printf("INFO : CREATE : Table %s in database %s", t.name, c.DatabaseName)
 		log.created++
-		if err := s.putTable(ctx, table, true); err != nil {
-			return err
-		}
+		return s.putTable(ctx, table, true)
 	}
+	changed := !sameSchema(columnsOf(old.StorageDescriptor), sd.Columns) || !sameSchema(old.PartitionKeys, keys)
+	if changed && c.SchemaChangePolicy != nil && c.SchemaChangePolicy.UpdateBehavior == "LOG" {
+		log.printf("INFO : The schema of table %s changed; SchemaChangePolicy LOG leaves the table as it is", t.name)
+		return nil
+	}
+	if changed {
+		log.printf("INFO : UPDATE : Table %s in database %s (schema changed)", t.name, c.DatabaseName)
+		log.updated++
+	}
+	return s.putTable(ctx, table, false)
+}
+
+// crawlPartitions writes the partitions of a crawled table, each with the table's columns.
+func (s *Service) crawlPartitions(ctx context.Context, c *Crawler, table *Table, t *tableScan, log *crawlLog) error {
 	keysOf := make([]string, 0, len(t.parts))
 	for k := range t.parts {
 		keysOf = append(keysOf, k)
@@ -1098,7 +1113,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 			continue
 		}
 		psd, pparams := storage(c.Name, psum, ps.location)
-		psd.Columns = sd.Columns
+		psd.Columns = table.StorageDescriptor.Columns
 		p := &Partition{Values: ps.values, DatabaseName: table.DatabaseName, TableName: table.Name, CreationTime: at(s.o.Clock.Now()),
 			StorageDescriptor: psd, Parameters: pparams, CatalogID: s.o.Account}
 		if err := s.putPartition(ctx, p, true); err != nil {

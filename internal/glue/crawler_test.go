@@ -3,12 +3,15 @@ package glue
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -447,4 +450,69 @@ func TestCrawlerGroupsSimilarFolders(t *testing.T) {
 	}
 	e.table(t, "db", "x")
 	e.table(t, "db", "y")
+}
+
+// partitionFailingStore fails the creation of the n-th partition it is asked to create, as a
+// crash or a full disk would end a crawl half way through a table.
+type partitionFailingStore struct {
+	store.Store
+	mu   sync.Mutex
+	left int // partitions to create before the failing one; negative: never fail
+}
+
+func (s *partitionFailingStore) GlueCreate(ctx context.Context, p *store.GlueCreateParams) (*store.GlueEntity, error) {
+	if p.Kind == store.GluePartition {
+		s.mu.Lock()
+		fail := s.left == 0
+		s.left--
+		s.mu.Unlock()
+		if fail {
+			return nil, errors.New("disk I/O error (injected)")
+		}
+	}
+	return s.Store.GlueCreate(ctx, p)
+}
+
+// A crawl that fails half way through a partitioned table leaves no table with only some of
+// its partitions: the table appears, complete, only when its partitions are all written. The
+// next crawl writes it whole.
+func TestCrawlerWritesTableAfterItsPartitions(t *testing.T) {
+	var fs *partitionFailingStore
+	e := newEnv(t, func(o *Options) {
+		fs = &partitionFailingStore{Store: o.Store, left: 2}
+		o.Store = fs
+	})
+	if _, err := e.client.CreateDatabase(ctx(t), &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("db")}}); err != nil {
+		t.Fatal(err)
+	}
+	for d := 1; d <= 5; d++ {
+		e.write(t, fmt.Sprintf("data/clicks/dt=2024-01-0%d/part-0.csv", d), []byte("page,visits\n/a,1\n/b,2\n"))
+	}
+	e.createCrawler(t, "c", "db", "", "", "s3://data/clicks/")
+	c := e.crawl(t, "c")
+	if c.LastCrawl.Status != types.LastCrawlStatusFailed || !strings.Contains(aws.ToString(c.LastCrawl.ErrorMessage), "injected") {
+		t.Fatalf("crawl with a failing write: %+v", c.LastCrawl)
+	}
+	if _, err := e.client.GetTable(ctx(t), &glue.GetTableInput{DatabaseName: aws.String("db"), Name: aws.String("clicks")}); apiCode(err) != "EntityNotFoundException" {
+		t.Fatalf("GetTable after the failed crawl: %v, want EntityNotFoundException (no half-written table)", err)
+	}
+	tables, err := e.client.GetTables(ctx(t), &glue.GetTablesInput{DatabaseName: aws.String("db")})
+	if err != nil || len(tables.TableList) != 0 {
+		t.Fatalf("GetTables after the failed crawl: %v, %v", tables, err)
+	}
+
+	fs.mu.Lock()
+	fs.left = -1
+	fs.mu.Unlock()
+	if c := e.crawl(t, "c"); c.LastCrawl.Status != types.LastCrawlStatusSucceeded {
+		t.Fatalf("second crawl: %+v", c.LastCrawl)
+	}
+	tb := e.table(t, "db", "clicks")
+	if got := schema(tb.PartitionKeys); got != "dt string" {
+		t.Errorf("partition keys = %s", got)
+	}
+	parts, err := e.client.GetPartitions(ctx(t), &glue.GetPartitionsInput{DatabaseName: aws.String("db"), TableName: aws.String("clicks")})
+	if err != nil || len(parts.Partitions) != 5 {
+		t.Fatalf("GetPartitions = %d partitions, %v; want 5", len(parts.Partitions), err)
+	}
 }
