@@ -624,6 +624,14 @@ func (s *Service) recoverRuns(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("glue: recover job runs: %w", err)
 		}
+		ids := map[string]bool{}
+		for _, e := range res.Entities {
+			ids[e.Name] = true
+		}
+		// The script died with the server (Pdeathsig), but what it started did not: those
+		// processes are found by the run id in their environment and killed, before the run
+		// is ended, so that a run said FAILED has nothing of it still writing.
+		killRunProcesses(ids, s.o.Logger)
 		for _, e := range res.Entities {
 			s.endRun(e.Parent, e.Name, runFailed, fmt.Sprintf(
 				"Job run was interrupted: the Stepline server (node %s) that ran it stopped before the run ended", s.o.NodeID))

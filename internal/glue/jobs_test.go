@@ -2,10 +2,13 @@ package glue
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,19 +207,48 @@ func TestJobRunStopAndConcurrency(t *testing.T) {
 	}
 }
 
-// A run left RUNNING by a crash of its node ends FAILED when that node starts again.
+// A run left RUNNING by a crash of its node ends FAILED when that node starts again, and the
+// processes its script left behind (marked with the run's id) are killed; another node's run,
+// and its processes, are left alone.
 func TestJobRunRecoveredAfterCrash(t *testing.T) {
 	e := newEnv(t)
 	e.createJob(t, "j", "pythonshell", "print(1)\n", 0, 0, nil)
 	now := e.svc.o.Clock.Now()
+	exited := map[string]chan error{}
 	for _, owner := range []string{"local", "node-b"} {
 		doc, _ := json.Marshal(JobRun{ID: "jr_" + owner, JobName: "j", JobRunState: runRunning, StartedOn: at(now)})
 		if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: store.GlueJobRun, Parent: "j", Name: "jr_" + owner, Doc: doc,
 			Active: true, Owner: owner, Now: now}); err != nil {
 			t.Fatal(err)
 		}
+		// A process as a script's child would be after the server died: its own, with the
+		// run's id in its environment.
+		cmd := exec.Command("sleep", "300")
+		cmd.Env = append(os.Environ(), runIDVar+"=jr_"+owner)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
+		exited[owner] = done
 	}
 	e.start(t)
+	select {
+	case err := <-exited["local"]:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Errorf("the interrupted run's process ended with %v, want killed", err)
+		}
+		exited["local"] <- err // for the cleanup
+	case <-time.After(30 * time.Second):
+		t.Fatal("the interrupted run's process is still alive after Start")
+	}
+	select {
+	case err := <-exited["node-b"]:
+		t.Fatalf("another node's run's process ended: %v", err)
+	default:
+	}
 	mine, err := e.client.GetJobRun(ctx(t), &glue.GetJobRunInput{JobName: aws.String("j"), RunId: aws.String("jr_local")})
 	if err != nil || mine.JobRun.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(mine.JobRun.ErrorMessage), "interrupted") {
 		t.Fatalf("recovered run = %+v, %v", mine, err)

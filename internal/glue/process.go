@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -240,7 +242,7 @@ func (s *Service) runEnv(j *Job, runID string) []string {
 		"PYTHONUNBUFFERED=1",
 		"PYTHONDONTWRITEBYTECODE=1",
 		"GLUE_JOB_NAME="+j.Name,
-		"GLUE_JOB_RUN_ID="+runID,
+		runIDVar+"="+runID,
 	)
 	return env
 }
@@ -315,3 +317,49 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return t.buf.String() }
+
+// runIDVar is the environment variable that marks a job's processes, and those they start,
+// with the run's id (runEnv sets it).
+const runIDVar = "GLUE_JOB_RUN_ID"
+
+// killRunProcesses kills, with SIGKILL, the processes on this machine whose environment marks
+// them as processes of one of the runs: what a script started outlives a server killed with -9,
+// since only the script itself gets Pdeathsig. It looks again after killing, for a process
+// forked meanwhile, a few times at most.
+func killRunProcesses(runs map[string]bool, log *slog.Logger) {
+	if len(runs) == 0 {
+		return
+	}
+	self := os.Getpid()
+	for range 3 {
+		entries, err := os.ReadDir("/proc")
+		if err != nil {
+			return // no /proc: nothing to find
+		}
+		killed := 0
+		for _, de := range entries {
+			pid, err := strconv.Atoi(de.Name())
+			if err != nil || pid == self {
+				continue
+			}
+			// Unreadable for another user's processes, which are not ours to kill anyway.
+			env, err := os.ReadFile(filepath.Join("/proc", de.Name(), "environ"))
+			if err != nil {
+				continue
+			}
+			for _, kv := range bytes.Split(env, []byte{0}) {
+				id, ok := bytes.CutPrefix(kv, []byte(runIDVar+"="))
+				if ok && runs[string(id)] {
+					if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+						log.Warn("glue: killed a process left by an interrupted job run", "pid", pid, "run", string(id))
+						killed++
+					}
+					break
+				}
+			}
+		}
+		if killed == 0 {
+			return
+		}
+	}
+}
