@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -75,8 +77,8 @@ func (s *Service) listBuckets(w http.ResponseWriter, r *request) error {
 	}
 	res := listBucketsResult{NS: s3NS, Owner: theOwner, Buckets: []bucketEntry{}}
 	for _, e := range entries {
-		if !e.IsDir() || checkBucketName(e.Name()) != nil {
-			continue
+		if !e.IsDir() || checkBucketName(e.Name()) != nil || s.remotes[e.Name()] != nil {
+			continue // a bound bucket's name is the endpoint's bucket, whatever folder has it
 		}
 		c, err := s.config(e.Name())
 		if errors.Is(err, errNoSuchBucket) {
@@ -87,6 +89,10 @@ func (s *Service) listBuckets(w http.ResponseWriter, r *request) error {
 		}
 		res.Buckets = append(res.Buckets, bucketEntry{Name: e.Name(), CreationDate: isoTime(c.Created)})
 	}
+	// Bound buckets are listed: to the client they are buckets of this endpoint, which it
+	// reads and writes like the others (and `aws s3 ls` shows).
+	res.Buckets = append(res.Buckets, s.boundBuckets()...)
+	slices.SortFunc(res.Buckets, func(a, b bucketEntry) int { return strings.Compare(a.Name, b.Name) })
 	return writeXML(w, res)
 }
 

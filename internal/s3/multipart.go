@@ -115,7 +115,7 @@ func (s *Service) uploadPart(w http.ResponseWriter, r *request, q url.Values) er
 	var wr *written
 	src := r.Header.Get("X-Amz-Copy-Source")
 	if src != "" {
-		f, o, err := s.openSource(src)
+		f, o, err := s.openSource(src, r.bucket)
 		if err != nil {
 			return err
 		}

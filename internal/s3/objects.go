@@ -334,10 +334,13 @@ func copySource(v string) (bucket, key string, err error) {
 }
 
 // openSource opens the object a copy reads, with its record.
-func (s *Service) openSource(header string) (*os.File, *object, error) {
+func (s *Service) openSource(header, dst string) (*os.File, *object, error) {
 	bucket, key, err := copySource(header)
 	if err != nil {
 		return nil, nil, err
+	}
+	if s.remotes[bucket] != nil {
+		return nil, nil, errCrossCopy(bucket, dst)
 	}
 	f, err := s.root.Open(objectPath(bucket, key))
 	if err != nil {
@@ -366,7 +369,7 @@ func (s *Service) copyObject(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	src := r.Header.Get("X-Amz-Copy-Source")
-	f, o, err := s.openSource(src)
+	f, o, err := s.openSource(src, r.bucket)
 	if err != nil {
 		return err
 	}

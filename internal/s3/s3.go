@@ -37,7 +37,17 @@
 // <bucket>.localhost.
 //
 // Not served: versioning, ACLs and policies, tagging, object lock, server-side encryption (such
-// requests get 501 NotImplemented); buckets bound to an external S3 endpoint are later work.
+// requests get 501 NotImplemented).
+//
+// # Bound buckets
+//
+// A bucket can be bound to an external S3 endpoint (Options.Remotes; the project file's
+// buckets: NAME: {endpoint: …}). Every request for it is forwarded there (remote.go): the path
+// made path-style with the endpoint's name for the bucket, the client's signature replaced by
+// one of the endpoint's credentials, bodies streamed both ways, the endpoint's answers and
+// errors passed back as they are (bucket names in XML answers put back to the local name).
+// Such a bucket has no folder, so the files of DIR/s3 know nothing of it; DeleteBucket of it is
+// refused, and copies between it and a bucket not at the same endpoint are not served.
 package s3
 
 import (
@@ -90,12 +100,18 @@ type Options struct {
 	// Credentials are the --auth keys, if any: with them, the chunk signatures of signed
 	// aws-chunked bodies are checked (the router checks the request's own signature).
 	Credentials sigv4.Credentials
+	// Remotes are the buckets bound to external endpoints, by local name: their requests are
+	// forwarded there, and no folder holds them.
+	Remotes map[string]Remote
 }
 
 // Service is the S3 API of one node over the folders of Options.Dir; it is an http.Handler.
 type Service struct {
-	o    Options
-	root *os.Root
+	o       Options
+	root    *os.Root
+	remotes map[string]*remote
+	// started dates the bound buckets in ListBuckets.
+	started time.Time
 }
 
 // New opens (creating it if needed) Dir/s3 and returns the service over it.
@@ -112,6 +128,10 @@ func New(o Options) (*Service, error) {
 	if o.Region == "" {
 		o.Region = "us-east-1"
 	}
+	remotes, err := newRemotes(o.Remotes)
+	if err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(o.Dir, "s3")
 	for _, d := range []string{dir, filepath.Join(dir, metaDir), filepath.Join(dir, uploadsDir), filepath.Join(dir, tmpDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -122,7 +142,7 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: opening %s: %w", dir, err)
 	}
-	s := &Service{o: o, root: root}
+	s := &Service{o: o, root: root, remotes: remotes, started: o.Clock.Now().UTC()}
 	s.removeStaleTemps()
 	return s, nil
 }
@@ -203,6 +223,11 @@ func (s *Service) route(w http.ResponseWriter, r *request) error {
 		// A name of S3's old rules (capitals, underscores): no bucket can have it here, so there
 		// is none to read or write, as AWS answers (NoSuchBucket) for such a name.
 		return errNoSuchBucket
+	}
+	if rm := s.remotes[r.bucket]; rm != nil {
+		// Before any check of ours: subresources and keys this service does not serve are
+		// the endpoint's to serve or refuse.
+		return s.forward(w, r, rm)
 	}
 	if sub := unknownSubresource(q); sub != "" {
 		return &apiError{code: "NotImplemented", status: http.StatusNotImplemented,
