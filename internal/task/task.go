@@ -6,13 +6,16 @@
 // results, errors and causes AWS records for them (see lambda.go); and nested workflows,
 // arn:aws:states:::states:startExecution with .sync, .sync:2 and .waitForTaskToken, and the
 // Step Functions actions of aws-sdk:sfn (sfn.go, sdksfn.go); the S3 actions of aws-sdk:s3
-// (s3.go); and Glue, arn:aws:states:::glue:startJobRun[.sync] and aws-sdk:glue (glue.go). Other resources fail with
-// States.TaskFailed and a cause that names the resource.
+// (s3.go); Glue, arn:aws:states:::glue:startJobRun[.sync] and aws-sdk:glue (glue.go); and the
+// HTTP Task, arn:aws:states:::http:invoke, which calls any HTTP API authorized by an
+// EventBridge connection (package events) and caches OAuth tokens (http.go). Other resources
+// fail with States.TaskFailed and a cause that names the resource.
 package task
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,6 +46,11 @@ type Options struct {
 	// Glue is the Glue API (*glue.Service is one) that glue:startJobRun and aws-sdk:glue tasks
 	// call; nil fails those tasks with States.TaskFailed.
 	Glue Glue
+	// Connections finds the EventBridge connections HTTP Tasks (http:invoke) name; nil fails
+	// those tasks with Events.ConnectionResource.InternalError.
+	Connections Connections
+	// RootCAs are the roots HTTP Tasks trust (LoadCABundle); nil means the machine's.
+	RootCAs *x509.CertPool
 	// Region and Account complete function names in AWS's error messages.
 	Region  string
 	Account string
@@ -55,6 +63,9 @@ type Options struct {
 type Runner struct {
 	o   Options
 	log *slog.Logger
+	// http is the client of HTTP Tasks, tokens their OAuth tokens.
+	http   *http.Client
+	tokens oauthTokens
 }
 
 var _ engine.Runner = (*Runner)(nil)
@@ -79,7 +90,7 @@ func New(o Options) *Runner {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{o: o, log: o.Logger}
+	return &Runner{o: o, log: o.Logger, http: newHTTPClient(o.RootCAs), tokens: oauthTokens{m: map[string]*oauthToken{}}}
 }
 
 // Run carries out t. It returns the task's output (JSON text), an *engine.TaskError, or
@@ -104,6 +115,8 @@ func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
 		return r.glueJob(ctx, t, action)
 	case kindSdkGlue:
 		return r.sdkGlue(ctx, t, action)
+	case kindHTTP:
+		return r.httpInvoke(ctx, t)
 	}
 	return "", &engine.TaskError{Name: "States.TaskFailed",
 		Cause: fmt.Sprintf("The resource %s of state %q is not supported by Stepline yet", t.Resource, t.StateName)}
@@ -120,6 +133,7 @@ const (
 	kindSdkS3                       // arn:aws:states:::aws-sdk:s3:ACTION
 	kindGlue                        // arn:aws:states:::glue:startJobRun[.sync]
 	kindSdkGlue                     // arn:aws:states:::aws-sdk:glue:ACTION
+	kindHTTP                        // arn:aws:states:::http:invoke
 )
 
 const actionWaitForTaskToken = "invoke.waitForTaskToken"
@@ -151,6 +165,11 @@ func classify(resource string) (resourceKind, string) {
 		}
 		if action, ok := strings.CutPrefix(parts[6], "glue:"); ok && action != "" {
 			return kindSdkGlue, action
+		}
+	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "http" && len(parts) == 7:
+		// Only the request-response pattern: AWS refuses http:invoke.waitForTaskToken.
+		if parts[6] == "invoke" {
+			return kindHTTP, parts[6]
 		}
 	case parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == "glue" && len(parts) == 7:
 		if parts[6] == actionGlueStart || parts[6] == actionGlueStartSync {
