@@ -633,6 +633,10 @@ func (s *Service) recoverRuns(ctx context.Context) error {
 		// is ended, so that a run said FAILED has nothing of it still writing.
 		killRunProcesses(ids, s.o.Logger)
 		for _, e := range res.Entities {
+			// The run's copy of its script, which the run removes when it ends.
+			if err := os.RemoveAll(filepath.Join(s.o.Dir, "glue", "runs", e.Name)); err != nil {
+				s.o.Logger.Warn("glue: remove an interrupted run's folder", "run", e.Name, "err", err)
+			}
 			s.endRun(e.Parent, e.Name, runFailed, fmt.Sprintf(
 				"Job run was interrupted: the Stepline server (node %s) that ran it stopped before the run ended", s.o.NodeID))
 		}
@@ -676,6 +680,9 @@ func (s *Service) scriptPath(loc string) (string, error) {
 	}
 	if key == "" || strings.HasSuffix(key, "/") {
 		return "", fmt.Errorf("ScriptLocation %s names no object", loc)
+	}
+	if s.bound(bucket) {
+		return s.boundScript(bucket, key, loc)
 	}
 	p := filepath.Join(s.o.Dir, "s3", bucket, filepath.FromSlash(key))
 	st, err := os.Stat(p)

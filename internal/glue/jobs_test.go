@@ -221,6 +221,8 @@ func TestJobRunRecoveredAfterCrash(t *testing.T) {
 			Active: true, Owner: owner, Now: now}); err != nil {
 			t.Fatal(err)
 		}
+		// The run's folder, as a run killed with its server leaves it.
+		e.write(t, "../glue/runs/jr_"+owner+"/script.py", []byte("print(1)\n"))
 		// A process as a script's child would be after the server died: its own, with the
 		// run's id in its environment.
 		cmd := exec.Command("sleep", "300")
@@ -248,6 +250,12 @@ func TestJobRunRecoveredAfterCrash(t *testing.T) {
 	case err := <-exited["node-b"]:
 		t.Fatalf("another node's run's process ended: %v", err)
 	default:
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "glue", "runs", "jr_local")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the interrupted run's folder is left: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "glue", "runs", "jr_node-b")); err != nil {
+		t.Errorf("another node's run's folder: %v", err)
 	}
 	mine, err := e.client.GetJobRun(ctx(t), &glue.GetJobRunInput{JobName: aws.String("j"), RunId: aws.String("jr_local")})
 	if err != nil || mine.JobRun.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(mine.JobRun.ErrorMessage), "interrupted") {
