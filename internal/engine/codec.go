@@ -88,13 +88,15 @@ func decodeMessage(b []byte) (interp.Event, error) {
 
 // taskEffect is a ScheduleTask in the outbox.
 type taskEffect struct {
-	TaskID           string          `json:"taskId"`
-	StateName        string          `json:"stateName"`
-	Resource         string          `json:"resource"`
-	Parameters       json.RawMessage `json:"parameters"`
-	TimeoutSeconds   int64           `json:"timeoutSeconds,omitempty"`
-	HeartbeatSeconds int64           `json:"heartbeatSeconds,omitempty"`
-	Token            string          `json:"token,omitempty"`
+	TaskID           string           `json:"taskId"`
+	StateName        string           `json:"stateName"`
+	Resource         string           `json:"resource"`
+	Parameters       json.RawMessage  `json:"parameters"`
+	TimeoutSeconds   int64            `json:"timeoutSeconds,omitempty"`
+	HeartbeatSeconds int64            `json:"heartbeatSeconds,omitempty"`
+	Token            string           `json:"token,omitempty"`
+	TestCase         *interp.TestCase `json:"testCase,omitempty"`
+	Invocation       int64            `json:"invocation,omitempty"`
 }
 
 const effectTask = "task"
@@ -104,6 +106,7 @@ func encodeTask(t interp.ScheduleTask) []byte {
 		TaskID: t.TaskID, StateName: t.StateName, Resource: t.Resource,
 		Parameters:     json.RawMessage(jsonv.String(t.Parameters)),
 		TimeoutSeconds: t.TimeoutSeconds, HeartbeatSeconds: t.HeartbeatSeconds, Token: t.Token,
+		TestCase: t.TestCase, Invocation: t.Invocation,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("engine: encoding a task effect: %v", err))

@@ -73,6 +73,11 @@ type Task struct {
 	TimeoutSeconds   int64
 	HeartbeatSeconds int64
 	Token            string
+	// TestCase is the Step Functions Local mock test case the execution runs under, nil for
+	// an ordinary one; Invocation numbers this invocation of the state's task among the
+	// execution's, from 0 (see interp.ScheduleTask). The Runner answers mocked states.
+	TestCase   *interp.TestCase
+	Invocation int64
 
 	// submit records a submission as it happens (the durable engine); without it Submitted
 	// keeps the submission to go with the result (in-process runs).
@@ -370,6 +375,10 @@ type StartParams struct {
 	// started through, if any.
 	VersionArn string
 	AliasArn   string
+	// TestCase, when set, runs the execution under a Step Functions Local mock test case of
+	// the state machine (StartExecution on stateMachineArn#TestCase). It is kept in the
+	// execution's state, so every node and a restarted one run its tasks under it.
+	TestCase *interp.TestCase
 }
 
 // StartExecution creates an execution and runs it as far as it goes without waiting, in the
@@ -394,6 +403,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 
 		StateMachineVersionArn: p.VersionArn,
 		StateMachineAliasArn:   p.AliasArn,
+		TestCase:               p.TestCase,
 	}
 	x, res, err := interp.Start(def, id, p.Input, now)
 	if err != nil {

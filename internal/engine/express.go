@@ -82,7 +82,7 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition: def, Input: p.Input, StateMachineName: sm.Name, ExecutionName: p.Name, RoleArn: sm.RoleArn,
 		Type: asl.Express, Sync: sync, Account: e.o.Account, Region: e.o.Region, Clock: e.o.Clock,
-		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: InprocTask(e.o.Runner, x.Arn),
+		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: InprocTask(e.o.Runner, x.Arn), TestCase: p.TestCase,
 	})
 	x.StopDate = e.o.Clock.Now().UTC().Truncate(time.Millisecond)
 	switch {
@@ -109,7 +109,7 @@ func InprocTask(r Runner, executionArn string) func(context.Context, interp.Sche
 		t := &Task{
 			ExecutionArn: executionArn, TaskID: s.TaskID, StateName: s.StateName, Resource: s.Resource,
 			Parameters: jsonv.String(s.Parameters), TimeoutSeconds: s.TimeoutSeconds, HeartbeatSeconds: s.HeartbeatSeconds,
-			Token: s.Token,
+			Token: s.Token, TestCase: s.TestCase, Invocation: s.Invocation,
 		}
 		var out string
 		var err error

@@ -462,7 +462,8 @@ func (e *Engine) dispatch(ctx context.Context, now time.Time) (int, error) {
 			continue
 		}
 		task := &Task{ExecutionArn: ef.ExecutionArn, TaskID: t.TaskID, StateName: t.StateName, Resource: t.Resource,
-			Parameters: string(t.Parameters), TimeoutSeconds: t.TimeoutSeconds, HeartbeatSeconds: t.HeartbeatSeconds, Token: t.Token}
+			Parameters: string(t.Parameters), TimeoutSeconds: t.TimeoutSeconds, HeartbeatSeconds: t.HeartbeatSeconds, Token: t.Token,
+			TestCase: t.TestCase, Invocation: t.Invocation}
 		e.o.Metrics.dispatchLatency.observe(now.Sub(ef.CreatedAt).Seconds())
 		if isActivity(t.Resource) {
 			if err := e.enqueueActivity(ctx, now, task); err != nil {

@@ -55,6 +55,9 @@ type Options struct {
 	// TaskClock measures how long tasks in flight take, in real time also when Clock is fake
 	// (the conformance runner fixes the start time); nil means the real clock.
 	TaskClock clock.Clock
+	// TestCase runs the execution under a Step Functions Local mock test case (see
+	// interp.Identity.TestCase); RunTask answers its mocked states.
+	TestCase *interp.TestCase
 }
 
 // Result is how the execution ended.
@@ -94,6 +97,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		StartTime:        now,
 		Sync:             o.Sync,
 		Express:          o.Type == asl.Express,
+		TestCase:         o.TestCase,
 	}
 	if o.ExecutionArn != "" {
 		id.ExecutionArn = o.ExecutionArn

@@ -27,6 +27,7 @@ import (
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/glue"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/mock"
 	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/s3"
 	"github.com/stepline/stepline/internal/service"
@@ -49,6 +50,11 @@ type Options struct {
 	// Project is a project folder (package project): New deploys its stepline.yaml, and Task
 	// states invoke its functions bound to endpoints there. Empty: none.
 	Project string
+	// MockConfig is a Step Functions Local mock configuration file (package mock): executions
+	// started on stateMachineArn#TestCaseName run under its test cases. Empty: none.
+	MockConfig string
+	// mocks is MockConfig loaded.
+	mocks *mock.Config
 	// WaitScale multiplies every duration executions wait on; 0 fires timers at once
 	// (`stepline serve` defaults it to 1).
 	WaitScale float64
@@ -149,6 +155,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if o.MockConfig != "" {
+		var err error
+		if o.mocks, err = mock.Load(o.MockConfig); err != nil {
+			return nil, err
+		}
+	}
 	st, err := dsn.Open(ctx, o.DB)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -222,7 +234,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		invoker = proj.Lambda(lam, o.Region)
 	}
 	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Region: o.Region, Account: o.Account, Clock: o.Clock,
-		Logger: o.Logger.With("component", "task")})
+		Mocks: o.mocks, Logger: o.Logger.With("component", "task")})
 	eng, err := engine.New(engine.Options{
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
@@ -230,7 +242,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
-	svc, err := service.New(service.Options{Store: st, Engine: eng, Clock: o.Clock, Account: o.Account, Region: o.Region})
+	svc, err := service.New(service.Options{Store: st, Engine: eng, Clock: o.Clock, Account: o.Account, Region: o.Region, Mocks: o.mocks})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}

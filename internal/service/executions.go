@@ -27,21 +27,30 @@ type StartExecutionInput struct {
 // (named by its ARN, or by an alias's, which draws one by the routing weights). Starting one
 // again under a name already used returns the existing execution when it is still running with
 // the same input, and ExecutionAlreadyExists otherwise. Express executions run in memory (see
-// startExpress), so their names are not checked for reuse.
+// startExpress), so their names are not checked for reuse. An ARN suffixed #TestCaseName runs
+// the execution under that test case of the mock configuration (Options.Mocks), as Step
+// Functions Local does; the execution's ARN is the ordinary one.
 func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (*store.Execution, error) {
 	name, input, err := startNameInput(in, s.o.NewID)
 	if err != nil {
 		return nil, err
 	}
-	sm, from, err := s.startRevision(ctx, in.StateMachineArn)
+	arn, testCaseName, mocked := splitTestCase(in.StateMachineArn)
+	sm, from, err := s.startRevision(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
+	var testCase *interp.TestCase
+	if mocked {
+		if testCase, err = s.testCase(sm, testCaseName); err != nil {
+			return nil, err
+		}
+	}
 	if sm.Type == store.StateMachineExpress {
-		return s.startExpress(sm, name, input)
+		return s.startExpress(sm, name, input, testCase)
 	}
 	x, err := s.o.Engine.StartExecution(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input,
-		VersionArn: from.versionArn, AliasArn: from.aliasArn})
+		VersionArn: from.versionArn, AliasArn: from.aliasArn, TestCase: testCase})
 	var ie *interp.InputError
 	switch {
 	case errors.As(err, &ie):

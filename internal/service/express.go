@@ -17,14 +17,21 @@ func (s *Service) StartSyncExecution(ctx context.Context, in *StartExecutionInpu
 	if err != nil {
 		return nil, err
 	}
-	sm, _, err := s.startRevision(ctx, in.StateMachineArn)
+	arn, testCaseName, mocked := splitTestCase(in.StateMachineArn)
+	sm, _, err := s.startRevision(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
 	if sm.Type != store.StateMachineExpress {
 		return nil, newError(CodeStateMachineTypeNotSupported, nil, "This operation is not supported by this type of state machine")
 	}
-	x, err := s.o.Engine.RunExpress(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input}, true)
+	var testCase *interp.TestCase
+	if mocked {
+		if testCase, err = s.testCase(sm, testCaseName); err != nil {
+			return nil, err
+		}
+	}
+	x, err := s.o.Engine.RunExpress(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input, TestCase: testCase}, true)
 	if err != nil {
 		return nil, expressError(sm, err)
 	}
@@ -33,8 +40,8 @@ func (s *Service) StartSyncExecution(ctx context.Context, in *StartExecutionInpu
 
 // startExpress starts an execution of an EXPRESS state machine for StartExecution; it runs in
 // the background and is not stored.
-func (s *Service) startExpress(sm *store.StateMachine, name, input string) (*store.Execution, error) {
-	x, err := s.o.Engine.StartExpress(engine.StartParams{StateMachine: sm, Name: name, Input: input})
+func (s *Service) startExpress(sm *store.StateMachine, name, input string, testCase *interp.TestCase) (*store.Execution, error) {
+	x, err := s.o.Engine.StartExpress(engine.StartParams{StateMachine: sm, Name: name, Input: input, TestCase: testCase})
 	if err != nil {
 		return nil, expressError(sm, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/mock"
 	"github.com/stepline/stepline/internal/store"
 )
 
@@ -25,6 +26,10 @@ type Options struct {
 	Region  string
 	// NewID makes revision ids and default execution names; it defaults to random UUIDs.
 	NewID func() string
+	// Mocks is Step Functions Local's mock configuration: StartExecution and
+	// StartSyncExecution on stateMachineArn#TestCaseName run under one of its test cases. Nil
+	// refuses such starts.
+	Mocks *mock.Config
 }
 
 // Service carries out the operations. It is safe for concurrent use.

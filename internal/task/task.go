@@ -9,7 +9,9 @@
 // (s3.go); Glue, arn:aws:states:::glue:startJobRun[.sync] and aws-sdk:glue (glue.go); and the
 // HTTP Task, arn:aws:states:::http:invoke, which calls any HTTP API authorized by an
 // EventBridge connection (package events) and caches OAuth tokens (http.go). Other resources
-// fail with States.TaskFailed and a cause that names the resource.
+// fail with States.TaskFailed and a cause that names the resource. A task of an execution run
+// under a Step Functions Local mock test case gets its mocked response instead, if its state
+// has one (mock.go).
 package task
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/mock"
 )
 
 // Lambda invokes functions; *lambda.Service is one.
@@ -46,6 +49,9 @@ type Options struct {
 	// Glue is the Glue API (*glue.Service is one) that glue:startJobRun and aws-sdk:glue tasks
 	// call; nil fails those tasks with States.TaskFailed.
 	Glue Glue
+	// Mocks is the mock configuration (SFN_MOCK_CONFIG) that answers the states of executions
+	// run under one of its test cases; nil answers none.
+	Mocks *mock.Config
 	// Connections finds the EventBridge connections HTTP Tasks (http:invoke) name; nil fails
 	// those tasks with Events.ConnectionResource.InternalError.
 	Connections Connections
@@ -96,6 +102,11 @@ func New(o Options) *Runner {
 // Run carries out t. It returns the task's output (JSON text), an *engine.TaskError, or
 // engine.ErrCallback for a task that completes through its token.
 func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
+	if t.TestCase != nil {
+		if out, mocked, err := r.mocked(t); mocked {
+			return out, err
+		}
+	}
 	switch kind, action := classify(t.Resource); kind {
 	case kindLambdaFunction:
 		return r.invokeFunction(ctx, t)
