@@ -605,8 +605,10 @@ func (s *Service) crawl(ctx context.Context, name string, log *crawlLog) error {
 		return err
 	}
 	crawled := map[string]bool{}
+	sc := &scratch{base: filepath.Join(s.o.Dir, "glue", "crawls")}
+	defer sc.remove()
 	for _, target := range c.Targets.S3Targets {
-		tables, err := s.scanTarget(ctx, target, c.TablePrefix)
+		tables, err := s.scanTarget(ctx, target, c.TablePrefix, sc)
 		if err != nil {
 			return err
 		}
@@ -718,13 +720,23 @@ func tableName(prefix, folder string) string {
 	return nonAlnum.ReplaceAllString(strings.ToLower(prefix+folder), "_")
 }
 
-func (s *Service) scanTarget(ctx context.Context, target S3Target, tablePrefix string) ([]*tableScan, error) {
+func (s *Service) scanTarget(ctx context.Context, target S3Target, tablePrefix string, sc *scratch) ([]*tableScan, error) {
 	bucket, prefix, err := parseS3(target.Path)
 	if err != nil {
 		return nil, err
 	}
 	prefix = strings.TrimSuffix(prefix, "/")
 	root := filepath.Join(s.o.Dir, "s3", bucket, filepath.FromSlash(prefix))
+	if s.bound(bucket) {
+		// Its objects are at its endpoint: the crawl reads copies of them.
+		dir, err := sc.path()
+		if err != nil {
+			return nil, fmt.Errorf("crawl %s: %w", target.Path, err)
+		}
+		if root, err = s.download(ctx, dir, bucket, prefix); err != nil {
+			return nil, fmt.Errorf("crawl %s: %w", target.Path, err)
+		}
+	}
 	var excl []*regexp.Regexp
 	for _, e := range target.Exclusions {
 		re, err := globRegexp(e)

@@ -64,6 +64,9 @@ type Options struct {
 	TimeoutUnit time.Duration
 	// Python is the interpreter of pythonshell jobs ("python3" when empty).
 	Python string
+	// Objects, when set, is the S3 service: the buckets it says are bound to an external
+	// endpoint are crawled, and job scripts fetched from them, through it.
+	Objects Objects
 	// LeaseTTL is how long a node's crawl or run stays its own without being renewed (a minute
 	// when zero): a node renews its work every third of it, and any node ends work whose node
 	// stopped renewing (it died and did not come back), as its restart would.
