@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/events"
 	"github.com/stepline/stepline/internal/glue"
 	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/mock"
@@ -72,6 +74,9 @@ type Options struct {
 	LeaseTTL time.Duration
 	// ActivityPoll is how long GetActivityTask waits for a task (0: 60s, as AWS).
 	ActivityPoll time.Duration
+	// CABundle is a PEM file of CA certificates that HTTP Tasks trust besides the machine's
+	// (a private or self-signed CA of the APIs they call). Empty: the machine's alone.
+	CABundle string
 	// Auth, when not empty, is the access keys every request to every service must be signed
 	// with; health and metrics stay open.
 	Auth   sigv4.Credentials
@@ -233,7 +238,18 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if proj != nil {
 		invoker = proj.Lambda(lam, o.Region)
 	}
-	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Region: o.Region, Account: o.Account, Clock: o.Clock,
+	// EventBridge holds the connections HTTP Tasks are authorized by.
+	ev, err := events.New(events.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock, Logger: o.Logger.With("component", "events")})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
+	}
+	var roots *x509.CertPool
+	if o.CABundle != "" {
+		if roots, err = task.LoadCABundle(o.CABundle); err != nil {
+			return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
+		}
+	}
+	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Connections: ev, RootCAs: roots, Region: o.Region, Account: o.Account, Clock: o.Clock,
 		Mocks: o.mocks, Logger: o.Logger.With("component", "task")})
 	eng, err := engine.New(engine.Options{
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
@@ -266,6 +282,8 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		{name: "s3", title: "S3", protocol: restXML, maxBody: 64 << 20, handler: objects},
 		{name: "glue", title: "Glue", target: "AWSGlue.", contentType: "application/x-amz-json-1.1",
 			protocol: awsJSON, maxBody: 16 << 20, handler: gl},
+		{name: "events", title: "EventBridge", target: events.TargetPrefix, contentType: "application/x-amz-json-1.1",
+			protocol: awsJSON, maxBody: 1 << 20, handler: ev},
 	}, o.Auth, o.Clock, o.Logger.With("component", "router"))
 	mux := http.NewServeMux()
 	// Patterns name no host: AWS SDKs send some actions to a "sync-" host prefix, and
