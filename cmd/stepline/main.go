@@ -17,9 +17,12 @@ import (
 	"syscall"
 
 	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/mock"
 	"github.com/stepline/stepline/internal/project"
+	"github.com/stepline/stepline/internal/task"
 )
 
 const usage = `usage:
@@ -27,6 +30,7 @@ const usage = `usage:
                  [--wait-scale F] [--account ID] [--region NAME] [--node NAME] [--auth FILE] [--insecure]
   stepline run FILE|NAME [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F] [--type STANDARD|EXPRESS]
                [--name EXECUTION] [--project DIR] [--account ID] [--region NAME]
+  stepline serve|run … [--mock-config FILE (default $SFN_MOCK_CONFIG)]; run also [--test-case NAME]
   stepline validate FILE [--type STANDARD|EXPRESS]
   stepline init DIR
 `
@@ -94,6 +98,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", "123456789012", "AWS account id used in ARNs")
 	region := fs.String("region", "us-east-1", "AWS region used in ARNs")
 	typ := fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS")
+	mockConfig := fs.String("mock-config", os.Getenv("SFN_MOCK_CONFIG"), "Step Functions Local mock configuration file (default $SFN_MOCK_CONFIG), for --test-case")
+	testCase := fs.String("test-case", "", "run under this test case of the mock configuration, for the state machine named as FILE (without its extension) or NAME")
 	projectDir := fs.String("project", "", "project folder: the run deploys it on a server of its own (database and files in DIR/.stepline), "+
 		"so the code reaches Lambda, S3 and Glue; FILE may name one of its state machines")
 	pos, err := parseArgs(fs, args)
@@ -112,6 +118,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "stepline run: %v\n", err)
 		return exitInvalid
+	}
+	if *testCase != "" && *mockConfig == "" {
+		fmt.Fprintln(stderr, "stepline run: --test-case needs a mock configuration: --mock-config FILE or SFN_MOCK_CONFIG")
+		return exitInvalid
+	}
+	var mocks *mock.Config
+	if *testCase != "" {
+		if mocks, err = mock.Load(*mockConfig); err != nil {
+			fmt.Fprintf(stderr, "stepline run: %v\n", err)
+			return exitInvalid
+		}
 	}
 	var proj *project.Project
 	if *projectDir != "" {
@@ -152,6 +169,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if proj != nil {
 		r := &projectRun{proj: proj, machine: smName, mtype: mtype, input: in, execName: *name, asJSON: *asJSON,
 			withHistory: *withHistory, waitScale: *waitScale, account: *account, region: *region}
+		if mocks != nil {
+			r.mockConfig, r.testCase = *mockConfig, *testCase
+		}
 		if declared == nil {
 			b, err := os.ReadFile(pos[0])
 			if err != nil {
@@ -173,6 +193,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if mtype == asl.Express {
 		execArn = fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s:%s", *region, *account, smName, execName, newUUID())
 	}
+	var runTask func(context.Context, interp.ScheduleTask) interp.Event
+	var tc *interp.TestCase
+	if mocks != nil {
+		if _, err := mocks.TestCase(smName, *testCase); err != nil {
+			fmt.Fprintf(stderr, "stepline run: --test-case: %v (the file configures: %s)\n", err, strings.Join(mocks.StateMachines(), ", "))
+			return exitInvalid
+		}
+		// Mocked states answer from the file; the others reach a runner without services, as
+		// a one-shot run has none (run --project has them all).
+		tc = &interp.TestCase{StateMachine: smName, Name: *testCase}
+		runTask = engine.InprocTask(task.New(task.Options{Mocks: mocks, Account: *account, Region: *region}), execArn)
+	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition:       def,
 		Input:            in,
@@ -185,6 +217,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Sync:             mtype == asl.Express,
 		ExecutionArn:     execArn,
 		WaitScale:        *waitScale,
+		RunTask:          runTask,
+		TestCase:         tc,
 	})
 	if err != nil {
 		var ie *interp.InputError

@@ -33,6 +33,8 @@ type projectRun struct {
 	asJSON, withHistory bool
 	waitScale           float64
 	account, region     string
+	// mockConfig and testCase run the execution under a Step Functions Local mock test case.
+	mockConfig, testCase string
 }
 
 // pollInterval is how often a project run asks whether its execution ended.
@@ -62,7 +64,7 @@ func runOnServer(ctx context.Context, r *projectRun, stdout, stderr io.Writer) i
 	defer unlock()
 	db, data := filepath.Join(state, "stepline.db"), filepath.Join(state, "data")
 	srv, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DB: "sqlite:" + db, DataDir: data, Project: r.proj.Dir,
-		WaitScale: r.waitScale, Account: r.account, Region: r.region,
+		WaitScale: r.waitScale, Account: r.account, Region: r.region, MockConfig: r.mockConfig,
 		// One run at a time holds the folder (the lock), so the node's name can stay the
 		// same from run to run: a run that was killed leaves crawls and job runs the next
 		// one ends.
@@ -116,6 +118,9 @@ func (r *projectRun) execute(ctx context.Context, api *apiClient, stdout, stderr
 		}
 	}
 	start := map[string]string{"stateMachineArn": arn, "input": r.input}
+	if r.testCase != "" {
+		start["stateMachineArn"] = arn + "#" + r.testCase
+	}
 	if r.execName != "" {
 		start["name"] = r.execName
 	}

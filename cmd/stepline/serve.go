@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/stepline/stepline/internal/project"
@@ -26,6 +27,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.DataDir, "data", "", "folder of function code, logs and buckets; nodes may share it (default stepline-data beside a SQLite database, ./stepline-data otherwise)")
 	fs.StringVar(&o.Project, "project", "", "project folder: deploy its stepline.yaml (state machines, functions) before serving")
 	fs.Float64Var(&o.WaitScale, "wait-scale", 1, "multiply every wait (Wait states, retries, timeouts) by this factor")
+	fs.StringVar(&o.MockConfig, "mock-config", os.Getenv("SFN_MOCK_CONFIG"), "Step Functions Local mock configuration file: StartExecution on "+
+		"stateMachineArn#TestCase runs under that test case (default $SFN_MOCK_CONFIG)")
 	fs.StringVar(&o.Account, "account", "123456789012", "AWS account id used in ARNs")
 	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
 	fs.StringVar(&o.Node, "node", "", "name of this node in execution leases (default hostname-pid)")

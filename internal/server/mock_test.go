@@ -22,7 +22,7 @@ import (
 // documentation.
 var (
 	awsMockConfig  = filepath.Join("..", "mock", "testdata", "MockConfigFile.json")
-	awsMockMachine = filepath.Join("..", "mock", "testdata", "LambdaSQSIntegration.asl.json")
+	awsMockMachine = filepath.Join("..", "mock", "testdata", "LambdaSQSIntegration.json")
 )
 
 const (
