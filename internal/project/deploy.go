@@ -87,6 +87,10 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 	var bplans []*bucketPlan
 	if t.S3 != nil {
 		for _, b := range p.Buckets {
+			if b.Endpoint != "" {
+				// The endpoint's bucket: not created nor filled from here.
+				continue
+			}
 			bp, err := p.planBucket(ctx, t.S3, b)
 			if err != nil {
 				return nil, err

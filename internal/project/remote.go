@@ -17,11 +17,47 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/s3"
 )
 
 // Invoker invokes Lambda functions: *lambda.Service, and what Lambda returns (task.Lambda).
 type Invoker interface {
 	Invoke(ctx context.Context, p *lambda.InvokeParams) (*lambda.InvokeResult, error)
+}
+
+// endpointCredentials are the credentials requests to the endpoints functions and buckets are
+// bound to are signed with: the user's, when the server's environment holds them (real AWS
+// needs them), never the project's; local endpoints (moto, MinIO's defaults aside) accept any.
+func endpointCredentials() aws.CredentialsProvider {
+	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	}
+	return credentials.NewStaticCredentialsProvider("stepline", "stepline", "")
+}
+
+// S3Remotes returns the buckets the project binds to endpoints, as the S3 service takes them
+// (nil for none, and for no project). region is the default region of those endpoints (the
+// server's). Every node serving the project derives them from it, as it does the functions'
+// endpoints: nothing about them is stored, so a changed binding holds at the next start.
+func (p *Project) S3Remotes(region string) map[string]s3.Remote {
+	if p == nil {
+		return nil
+	}
+	var out map[string]s3.Remote
+	for _, b := range p.Buckets {
+		if b.Endpoint == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string]s3.Remote{}
+		}
+		r := s3.Remote{Endpoint: b.Endpoint, Region: b.Region, Bucket: b.BucketName, Credentials: endpointCredentials()}
+		if r.Region == "" {
+			r.Region = region
+		}
+		out[b.Name] = r
+	}
+	return out
 }
 
 // Lambda returns the Invoker Task states call: local for every function but those the
@@ -80,14 +116,8 @@ func newRemote(fn *Function, region string) *remote {
 	if fn.Region != "" {
 		region = fn.Region
 	}
-	// The user's credentials when the environment holds them (real AWS needs them); local
-	// endpoints accept any.
-	creds := credentials.NewStaticCredentialsProvider("stepline", "stepline", "")
-	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		creds = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-	}
 	return &remote{
-		client: awslambda.New(awslambda.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(fn.Endpoint)}),
+		client: awslambda.New(awslambda.Options{Region: region, Credentials: endpointCredentials(), BaseEndpoint: aws.String(fn.Endpoint)}),
 		name:   fn.FunctionName,
 	}
 }

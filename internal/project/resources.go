@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,13 +12,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Bucket is one entry of buckets: a bucket of the local S3, empty or filled from a folder.
-// Binding a bucket to an external S3 endpoint instead is later work.
+// Bucket is one entry of buckets: a bucket of the local S3, empty or filled from a folder, or
+// one bound to an external S3 endpoint.
 type Bucket struct {
 	Name string
 	// From is the folder (absolute) whose files Deploy puts as objects; "" for none.
 	From string
-	line int
+	// Endpoint is the URL of the S3 API that holds the bucket instead (AWS, or any server
+	// speaking S3); Region and BucketName are where and what it is called there (defaults:
+	// the server's region, Name). Deploy leaves such a bucket alone: it is the endpoint's.
+	Endpoint   string
+	Region     string
+	BucketName string
+	line       int
 }
 
 // Glue is the glue section: what CreateDatabase, CreateCrawler and CreateJob take, each
@@ -72,7 +79,7 @@ type GlueJob struct {
 }
 
 var (
-	bucketKeys           = []string{"from"}
+	bucketKeys           = []string{"from", "endpoint", "region", "bucketName"}
 	glueKeys             = []string{"databases", "crawlers", "jobs"}
 	databaseKeys         = []string{"description", "locationUri", "parameters"}
 	crawlerKeys          = []string{"databaseName", "role", "description", "targets", "tablePrefix", "schemaChangePolicy"}
@@ -111,6 +118,14 @@ func (p *parser) bucket(name string, key, v *yaml.Node) (*Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := f["endpoint"]; n != nil {
+		return p.remoteBucket(b, path, f, n)
+	}
+	for _, k := range []string{"region", "bucketName"} {
+		if n := f[k]; n != nil {
+			return nil, p.errAt(n, path+"."+k, "only with endpoint")
+		}
+	}
 	if n := f["from"]; n != nil {
 		from, err := p.str(n, path+".from")
 		if err != nil {
@@ -126,6 +141,37 @@ func (p *parser) bucket(name string, key, v *yaml.Node) (*Bucket, error) {
 		if !st.IsDir() {
 			return nil, p.errAt(n, path+".from", "%s is not a folder", from)
 		}
+	}
+	return b, nil
+}
+
+// remoteBucketName is what S3 accepts as the name of an existing bucket, old rules (capitals,
+// underscores, as us-east-1 buckets made before 2018 may have) included.
+var remoteBucketName = regexp.MustCompile(`^[a-zA-Z0-9._-]{3,255}$`)
+
+// remoteBucket reads a bucket bound to an endpoint, as functions are: endpoint, region, and
+// the name there. The credentials are the server's environment's, never the project's.
+func (p *parser) remoteBucket(b *Bucket, path string, f map[string]*yaml.Node, n *yaml.Node) (*Bucket, error) {
+	if fn := f["from"]; fn != nil {
+		return nil, p.errAt(fn, path+".from", "not with endpoint: a bound bucket's objects are the endpoint's, not filled from a folder")
+	}
+	var err error
+	if b.Endpoint, err = p.str(n, path+".endpoint"); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(b.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return nil, p.errAt(n, path+".endpoint", "must be an http:// or https:// URL of an S3 API, not %q", b.Endpoint)
+	}
+	if err := p.optStr(f, path, "region", &b.Region); err != nil {
+		return nil, err
+	}
+	b.BucketName = b.Name
+	if err := p.optStr(f, path, "bucketName", &b.BucketName); err != nil {
+		return nil, err
+	}
+	if !remoteBucketName.MatchString(b.BucketName) {
+		return nil, p.errAt(f["bucketName"], path+".bucketName", "invalid bucket name: %q", b.BucketName)
 	}
 	return b, nil
 }

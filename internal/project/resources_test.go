@@ -169,7 +169,14 @@ func TestResourceMistakes(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"bad bucket name", "buckets:\n  Raw_Data: {}\n", "2: buckets.Raw_Data: invalid bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit"},
 		{"bucket folder missing", "buckets:\n  raw:\n    from: nope\n", "3: buckets.raw.from: nope: no such file"},
-		{"bucket unknown key", "buckets:\n  raw:\n    form: data\n", "3: buckets.raw.form: unknown key (known: from)"},
+		{"bucket unknown key", "buckets:\n  raw:\n    form: data\n", "3: buckets.raw.form: unknown key (known: from, endpoint, region, bucketName)"},
+		{"bucket from and endpoint", "buckets:\n  raw:\n    endpoint: http://127.0.0.1:5000\n    from: data\n",
+			"4: buckets.raw.from: not with endpoint: a bound bucket's objects are the endpoint's, not filled from a folder"},
+		{"bucket bad endpoint", "buckets:\n  raw:\n    endpoint: s3.amazonaws.com\n",
+			"3: buckets.raw.endpoint: must be an http:// or https:// URL of an S3 API, not \"s3.amazonaws.com\""},
+		{"bucket region without endpoint", "buckets:\n  raw:\n    region: eu-west-1\n", "3: buckets.raw.region: only with endpoint"},
+		{"bucket bad remote name", "buckets:\n  raw:\n    endpoint: http://127.0.0.1:5000\n    bucketName: a/b\n",
+			"4: buckets.raw.bucketName: invalid bucket name: \"a/b\""},
 		{"glue unknown section", "glue:\n  tables: {}\n", "2: glue.tables: unknown key (known: databases, crawlers, jobs)"},
 		{"database upper case", "glue:\n  databases:\n    Raw: {}\n", "3: glue.databases.Raw: invalid database name: Glue keeps database names in lower case (raw)"},
 		{"crawler without targets", crawler, "4: glue.crawlers.c.targets: missing: targets.s3Targets, the S3 paths to crawl"},
@@ -247,5 +254,44 @@ func TestCheckTools(t *testing.T) {
 	want = "python3 cannot import boto3 (pip install boto3); the project's Python code needs it, as AWS's runtimes provide it (function f and 1 more)"
 	if err := p.CheckTools(context.Background()); err == nil || err.Error() != want {
 		t.Errorf("CheckTools: %v, want %q", err, want)
+	}
+}
+
+// TestBoundBuckets: a bucket bound to an endpoint becomes the S3 service's Remote, with the
+// server's region by default, and Deploy neither creates nor fills it here.
+func TestBoundBuckets(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "buckets:\n  far:\n    endpoint: http://127.0.0.1:1\n    region: eu-west-1\n    bucketName: far-away\n" +
+		"  near: {endpoint: 'https://s3.example.com'}\n  local: {}\n"
+	if err := os.WriteFile(filepath.Join(dir, project.FileName), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := project.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := p.S3Remotes("us-west-2")
+	far, near := rs["far"], rs["near"]
+	if len(rs) != 2 || far.Endpoint != "http://127.0.0.1:1" || far.Region != "eu-west-1" || far.Bucket != "far-away" ||
+		near.Region != "us-west-2" || near.Bucket != "near" || far.Credentials == nil {
+		t.Fatalf("S3Remotes = %+v", rs)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-from-env")
+	creds, err := p.S3Remotes("us-east-1")["far"].Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "AKIDFROMENV" {
+		t.Errorf("credentials %+v, %v; want the environment's", creds, err)
+	}
+	var none *project.Project
+	if none.S3Remotes("us-east-1") != nil {
+		t.Error("no project binds no bucket")
+	}
+	s := newServices(t)
+	sum, err := p.Deploy(context.Background(), project.Targets{S3: s.s3, Glue: s.glue, Account: "123456789012", Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.BucketsCreated != 1 {
+		t.Errorf("deploy created %d buckets; want only the local one", sum.BucketsCreated)
 	}
 }
