@@ -224,12 +224,12 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	objects, err := s3.New(s3.Options{Dir: o.DataDir, Clock: o.Clock, Region: o.Region, Credentials: o.Auth,
-		Logger: o.Logger.With("component", "s3")})
+		Remotes: proj.S3Remotes(o.Region), Logger: o.Logger.With("component", "s3")})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close())
 	}
 	gl, err := glue.New(glue.Options{Store: st, Dir: o.DataDir, Endpoint: lo.Endpoint, AccessKeyID: lo.AccessKeyID,
-		SecretAccessKey: lo.SecretAccessKey, Account: o.Account, Region: o.Region, Clock: o.Clock, NodeID: o.owner,
+		SecretAccessKey: lo.SecretAccessKey, Account: o.Account, Region: o.Region, Clock: o.Clock, NodeID: o.owner, Objects: objects,
 		Logger: o.Logger.With("component", "glue")})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close())
