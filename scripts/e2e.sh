@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test with the real AWS clients (.ci/run runs it after the test suite): builds
 # stepline, serves fresh SQLite databases on free ports (one open, one with --auth) and runs
-# scripts/e2e.py (Step Functions), scripts/e2e_lambda.py (Lambda), scripts/e2e_s3.py (S3) and
-# scripts/e2e_glue.py (Glue), which drive them with boto3 and the AWS CLI. Exits non-zero when a
+# scripts/e2e.py (Step Functions), scripts/e2e_lambda.py (Lambda), scripts/e2e_s3.py (S3),
+# scripts/e2e_glue.py (Glue) and scripts/e2e_mock.py (Step Functions Local's mocks, on a third
+# server), which drive them with boto3 and the AWS CLI. Exits non-zero when a
 # check fails or a server won't start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,9 @@ open=$endpoint
 printf '# e2e keys\nAKIDE2ETEST e2e-secret\n' >"$dir/keys"
 serve auth --auth "$dir/keys"
 auth=$endpoint
+# Step Functions Local's mocks, named as its users name them (SFN_MOCK_CONFIG); short retries.
+SFN_MOCK_CONFIG=internal/mock/testdata/MockConfigFile.json serve mock --wait-scale 0.01
+mock=$endpoint
 
 # Credentials as a user of the auth server would have them; the open server accepts any. The
 # metadata lookup is disabled so that a missing credential can't stall a client on the network.
@@ -55,12 +59,12 @@ export AWS_ACCESS_KEY_ID=AKIDE2ETEST AWS_SECRET_ACCESS_KEY=e2e-secret AWS_DEFAUL
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 status=0
-for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py; do
-	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_S3_DIR="$dir/open-data/s3" \
+for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py scripts/e2e_mock.py; do
+	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_MOCK_ENDPOINT=$mock STEPLINE_S3_DIR="$dir/open-data/s3" \
 		STEPLINE_E2E_PARQUET="$dir/orders.parquet" python3 "$checks" || status=$?
 done
 if [[ $status -ne 0 ]]; then
-	for name in open auth; do
+	for name in open auth mock; do
 		echo "e2e: $name server log:" >&2
 		tail -n 30 "$dir/$name.log" >&2
 	done
