@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stepline/stepline/internal/server"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 // AWS's example mock configuration and its state machine, from the Step Functions Local
@@ -212,12 +213,25 @@ func TestMockConfigRealLambda(t *testing.T) {
 }
 
 // TestMockConfigSurvivesRestart: the test case and the invocation count are kept with the
-// execution, so a server restarted in the middle of RetryPath's retries goes on where it was.
+// execution, so a server restarted in the middle of RetryPath's retries goes on where it was,
+// and on PostgreSQL another node finishes what the first began.
 func TestMockConfigSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "stepline.db")
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testMockRestart(t, filepath.Join(t.TempDir(), "stepline.db"), "node-a")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		_, _, dsn := pgtest.Schema(t)
+		testMockRestart(t, dsn, "node-b")
+	})
+}
+
+func testMockRestart(t *testing.T, db, secondNode string) {
 	// At full scale the first retry waits two seconds: long enough to restart in.
-	first, err := server.New(context.Background(), server.Options{DB: db, Addr: "127.0.0.1:0", MockConfig: awsMockConfig, WaitScale: 1})
+	first, err := server.New(context.Background(), server.Options{DB: db, Addr: "127.0.0.1:0", MockConfig: awsMockConfig, WaitScale: 1,
+		Node: "node-a", DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +251,7 @@ func TestMockConfigSurvivesRestart(t *testing.T) {
 	if err := first.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b = setup(t, server.Options{DB: db, MockConfig: awsMockConfig, WaitScale: 0.001})
+	b = setup(t, server.Options{DB: db, MockConfig: awsMockConfig, WaitScale: 0.001, Node: secondNode, DataDir: t.TempDir()})
 	d := b.waitDone(t, ex)
 	if d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != mockedSQS {
 		t.Errorf("after a restart: %s %s %s", d.Status, aws.ToString(d.Output), aws.ToString(d.Cause))
