@@ -25,6 +25,7 @@ import (
 
 	"github.com/stepline/stepline/internal/awsapi"
 	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/console"
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/events"
 	"github.com/stepline/stepline/internal/glue"
@@ -95,7 +96,9 @@ type Server struct {
 	lambda *lambda.Service
 	s3     *s3.Service
 	glue   *glue.Service
-	http   *http.Server
+	// console is the web console, on unsigned requests that are no API's.
+	console *console.Console
+	http    *http.Server
 	// ln is opened by New, so that function processes can be told the server's address before
 	// anything runs.
 	ln net.Listener
@@ -269,7 +272,12 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
-	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, ln: ln}
+	cons, err := console.New(console.Options{Service: svc, Store: st, Lambda: lam, Glue: gl, Login: len(o.Auth) > 0,
+		Logger: o.Logger.With("component", "console")})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
+	}
+	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, console: cons, ln: ln}
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
@@ -295,6 +303,8 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	mux.Handle("GET /2015-03-31/functions/{name}/code", lam)
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /metrics", s.metrics)
+	// Every other unsigned request is the console's (GET / and its pages).
+	mux.Handle("/", cons)
 	rt.other = mux
 	s.http = &http.Server{
 		Handler:           rt,
@@ -304,6 +314,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		ErrorLog:    slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	s.http.RegisterOnShutdown(api.StopPolls)
+	s.http.RegisterOnShutdown(cons.StopLive)
 	return s, nil
 }
 
@@ -341,6 +352,10 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 	s.log.Info("serving", "addr", ln.Addr().String(), "db", s.o.DB, "node", s.o.Node, "wait_scale", s.o.WaitScale)
+	if u := s.console.LoginURL(localURL(ln.Addr())); u != "" {
+		// --auth keeps the console's data behind a session; this link opens one, once.
+		s.log.Info("console login link (works once)", "url", u)
+	}
 	return nil
 }
 

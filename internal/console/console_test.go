@@ -1,0 +1,80 @@
+package console_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// With --auth, no page shows data before the one-time link opened a session, and the link
+// opens one session only.
+func TestLoginGuardsEveryPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, true)
+	m := b.machine(t, "secret-machine", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	arn := b.start(t, m, "secret-run", `{"password":"hunter2"}`)
+	b.wait(t, arn)
+	anon := &http.Client{}
+	for _, p := range []string{"/", "/state-machines/" + url.PathEscape(m), "/executions/" + url.PathEscape(arn),
+		"/executions/" + url.PathEscape(arn) + "/live", "/functions", "/catalog"} {
+		code, body := get(t, anon, b.url+p)
+		if code != http.StatusUnauthorized || strings.Contains(body, "secret") || strings.Contains(body, "hunter2") {
+			t.Errorf("GET %s without a session: %d, leaks data: %v", p, code, strings.Contains(body, "secret"))
+		}
+	}
+	login := b.cons.LoginURL(b.url)
+	if !strings.HasPrefix(login, b.url+"/login?token=") {
+		t.Fatalf("login URL %q", login)
+	}
+	if code, _ := get(t, anon, b.url+"/login?token=wrong"); code != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d", code)
+	}
+	jar, _ := cookiejar.New(nil)
+	user := &http.Client{Jar: jar}
+	code, body := get(t, user, login)
+	if code != http.StatusOK || !strings.Contains(body, "secret-machine") {
+		t.Fatalf("after logging in: %d %q", code, body)
+	}
+	if code, body := get(t, user, b.url+"/executions/"+url.PathEscape(arn)); code != http.StatusOK || !strings.Contains(body, "hunter2") {
+		t.Errorf("the execution page with a session: %d", code)
+	}
+	jar2, _ := cookiejar.New(nil)
+	if code, body := get(t, &http.Client{Jar: jar2}, login); code != http.StatusUnauthorized || strings.Contains(body, "secret") {
+		t.Errorf("the link used a second time: %d", code)
+	}
+}
+
+// A form posted from another site is refused: a page elsewhere cannot start executions here.
+func TestCrossSiteFormRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	m := b.machine(t, "guarded", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	req, _ := http.NewRequest(http.MethodPost, b.url+"/state-machines/"+url.PathEscape(m)+"/executions", strings.NewReader("name=x&input=%7B%7D"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", res.StatusCode)
+	}
+}
