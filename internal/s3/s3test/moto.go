@@ -10,11 +10,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
+
+// runningOn is Werkzeug's line saying moto listens, with its URL.
+var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
 
 // motoStart bounds the wait for moto_server to listen (it imports much of botocore first).
 const motoStart = 60 * time.Second
@@ -27,15 +30,8 @@ func StartMoto(t testing.TB) string {
 	if err != nil {
 		t.Skip("moto_server is not installed (pip install 'moto[server]'): the bound-bucket tests need it as the external S3 endpoint")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// Port 0: the system picks a free port, which moto's "Running on" line names.
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", "0")
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -53,14 +49,15 @@ func StartMoto(t testing.TB) string {
 	// Werkzeug says "Running on http://127.0.0.1:PORT" once it listens: that line is the signal.
 	ready := make(chan struct{})
 	var lines []string
+	var url string
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
 			if !signalled {
 				lines = append(lines, sc.Text())
-				if strings.Contains(sc.Text(), "Running on") {
-					signalled = true
+				if m := runningOn.FindStringSubmatch(sc.Text()); m != nil {
+					url, signalled = m[1], true
 					close(ready)
 				}
 			}
@@ -81,7 +78,6 @@ func StartMoto(t testing.TB) string {
 		t.Fatalf("moto_server exited: %s", strings.Join(lines, "\n"))
 	default:
 	}
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
 	if err := probe(url); err != nil {
 		t.Fatalf("moto_server: %v", err)
 	}
