@@ -74,6 +74,20 @@ type AuthParameters struct {
 	Invocation *HTTPParameters   `json:"InvocationHttpParameters,omitempty"`
 }
 
+// Normalize drops parameter sets that hold no parameter, so that a connection declared without
+// InvocationHttpParameters and one given empty ones are kept, and compare, alike.
+func (a *AuthParameters) Normalize() {
+	empty := func(p *HTTPParameters) bool {
+		return p != nil && len(p.HeaderParameters) == 0 && len(p.QueryStringParameters) == 0 && len(p.BodyParameters) == 0
+	}
+	if empty(a.Invocation) {
+		a.Invocation = nil
+	}
+	if a.OAuth != nil && empty(a.OAuth.OAuthHTTPParameters) {
+		a.OAuth.OAuthHTTPParameters = nil
+	}
+}
+
 // Connection is a connection with its secrets, as the HTTP Task reads it.
 type Connection struct {
 	Name              string
@@ -222,6 +236,7 @@ func (s *Service) createConnection(ctx context.Context, input []byte) (any, erro
 	if err := check(d.AuthorizationType, &d.Auth); err != nil {
 		return nil, err
 	}
+	d.Auth.Normalize()
 	id := newUUID()
 	d.Arn = fmt.Sprintf("arn:aws:events:%s:%s:connection/%s/%s", s.o.Region, s.o.Account, in.Name, id)
 	// Secrets Manager names EventBridge's secret events!connection/NAME/UUID and appends six
@@ -406,6 +421,7 @@ func (s *Service) updateConnection(ctx context.Context, input []byte) (any, erro
 		if err := check(d.AuthorizationType, &d.Auth); err != nil {
 			return nil, err
 		}
+		d.Auth.Normalize()
 		doc, err := json.Marshal(d)
 		if err != nil {
 			return nil, fmt.Errorf("events: %w", err)

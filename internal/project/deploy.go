@@ -33,6 +33,9 @@ type Targets struct {
 	// Glue is the Glue API's handler (*glue.Service): databases, crawlers and jobs are
 	// created and updated through it, in-process; nil deploys none.
 	Glue http.Handler
+	// Events is the EventBridge API (*events.Service): connections are created and updated
+	// through it, in-process; nil deploys none.
+	Events Events
 	// Account and Region complete ARNs (the default role, log groups).
 	Account, Region string
 	// BuildCache keeps Go functions' builds by the digest of their sources.
@@ -51,6 +54,8 @@ type Summary struct {
 	BucketsCreated, ObjectsPut, ObjectsUnchanged int
 	// Glue counts databases, crawlers and jobs.
 	GlueCreated, GlueUpdated, GlueUnchanged int
+	// Connections counts EventBridge connections.
+	ConnectionsCreated, ConnectionsUpdated, ConnectionsUnchanged int
 }
 
 // functionPlan is what deploying one function does.
@@ -105,6 +110,13 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 			return nil, err
 		}
 	}
+	var ccalls []connectionCall
+	if t.Events != nil {
+		var err error
+		if ccalls, err = p.planConnections(ctx, t.Events, sum); err != nil {
+			return nil, err
+		}
+	}
 	var fplans []*functionPlan
 	if t.Lambda != nil {
 		for _, fn := range p.Functions {
@@ -134,6 +146,9 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 		}
 	}
 	if err := p.applyGlue(ctx, t, gcalls, sum); err != nil {
+		return sum, err
+	}
+	if err := p.applyConnections(ctx, t.Events, ccalls, sum); err != nil {
 		return sum, err
 	}
 	for _, fp := range fplans {

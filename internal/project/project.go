@@ -61,7 +61,9 @@ type Project struct {
 	// Buckets are sorted by name; Glue's lists too.
 	Buckets []*Bucket
 	Glue    Glue
-	// Reserved holds the sections later issues read (schedules, rules, connections), as
+	// Connections are EventBridge connections (for HTTP Tasks), sorted by name.
+	Connections []*Connection
+	// Reserved holds the sections later issues read (schedules, rules), as
 	// written; Deploy leaves them alone.
 	Reserved map[string]*yaml.Node
 	// Warnings are names the project uses without declaring them (a bucket of an S3 path, a
@@ -110,10 +112,10 @@ type Function struct {
 }
 
 // reservedSections are top-level keys later issues own; their contents are theirs to check.
-var reservedSections = []string{"schedules", "rules", "connections"}
+var reservedSections = []string{"schedules", "rules"}
 
 // sections are the project file's top-level keys.
-var sections = append([]string{"stateMachines", "functions", "buckets", "glue"}, reservedSections...)
+var sections = append(append([]string{"stateMachines", "functions", "buckets", "glue"}, reservedSections...), "connections")
 
 // Load reads dir/stepline.yaml and checks the whole project: every definition parses and
 // validates, every code folder holds what its runtime needs. The error is an *Error.
@@ -177,6 +179,18 @@ func parse(dir, file string, text []byte) (*Project, error) {
 			return nil, err
 		}
 		proj.Glue = *g
+	}
+	if n := top["connections"]; n != nil {
+		if err := p.entries(n, "connections", func(name string, key, v *yaml.Node) error {
+			c, err := p.connection(name, key, v)
+			if err == nil {
+				proj.Connections = append(proj.Connections, c)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		slices.SortFunc(proj.Connections, func(a, b *Connection) int { return strings.Compare(a.Name, b.Name) })
 	}
 	if n := top["stateMachines"]; n != nil {
 		if err := p.entries(n, "stateMachines", func(name string, key, v *yaml.Node) error {

@@ -102,6 +102,8 @@ type Server struct {
 	// ln is opened by New, so that function processes can be told the server's address before
 	// anything runs.
 	ln net.Listener
+	// events is the EventBridge service, which a project's connections are deployed to.
+	events *events.Service
 
 	mu      sync.Mutex
 	started bool
@@ -182,7 +184,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, errors.Join(err, ln.Close(), st.Close())
 	}
 	if proj != nil {
-		sum, err := proj.Deploy(ctx, project.Targets{States: s.svc, Lambda: s.lambda, S3: s.s3, Glue: s.glue, Account: o.Account, Region: o.Region,
+		sum, err := proj.Deploy(ctx, project.Targets{States: s.svc, Lambda: s.lambda, S3: s.s3, Glue: s.glue, Events: s.events, Account: o.Account, Region: o.Region,
 			BuildCache: filepath.Join(o.DataDir, "project", "build"), Logger: o.Logger.With("component", "project")})
 		if err != nil {
 			return nil, errors.Join(err, s.closeServices(), ln.Close(), st.Close())
@@ -278,6 +280,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
 	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, console: cons, ln: ln}
+	s.events = ev
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
