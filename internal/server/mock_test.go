@@ -128,13 +128,21 @@ func TestMockConfigAWSExample(t *testing.T) {
 }
 
 // TestMockConfigStartErrors: a test case the file does not define, a state machine it does not
-// name, and a server without a mock file refuse the start with a ValidationException that says
-// which.
+// name, a mocked activity state and a server without a mock file refuse the start with a
+// ValidationException that says which.
 func TestMockConfigStartErrors(t *testing.T) {
 	t.Parallel()
-	b := setup(t, server.Options{MockConfig: awsMockConfig})
+	file := filepath.Join(t.TempDir(), "mocks.json")
+	doc := strings.Replace(readFile(t, awsMockConfig), `"StateMachines":{`,
+		`"StateMachines":{"WithActivity":{"TestCases":{"T":{"Work":"MockedLambdaSuccess"}}},`, 1)
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, server.Options{MockConfig: file})
 	machine := b.createMachine(t, "LambdaSQSIntegration", readFile(t, awsMockMachine))
 	other := b.createMachine(t, "Other", passChain)
+	withActivity := b.createMachine(t, "WithActivity", `{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+		{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"`+actArn+`a","End":true}}}]}}}`)
 	bare := setup(t, server.Options{})
 	bareMachine := bare.createMachine(t, "LambdaSQSIntegration", readFile(t, awsMockMachine))
 	tests := []struct {
@@ -147,6 +155,7 @@ func TestMockConfigStartErrors(t *testing.T) {
 		{b, machine + "#", "ValidationException", "without a test case name"},
 		{b, other + "#HappyPath", "ValidationException", "has no state machine 'Other'"},
 		{b, smArn + "Missing#HappyPath", "StateMachineDoesNotExist", "State Machine Does Not Exist"},
+		{b, withActivity + "#T", "ValidationException", "Activity state cannot be mocked. Please remove mocks mapped for all activity state in the mock config file. (state 'Work'"},
 		{bare, bareMachine + "#HappyPath", "ValidationException", "no mock configuration is loaded"},
 	}
 	for _, tt := range tests {
