@@ -275,3 +275,30 @@ func testMockRestart(t *testing.T, db, secondNode string) {
 		t.Errorf("failures across the restart: %s", got)
 	}
 }
+
+// TestMockConfigCallbackAndMap: a mocked .waitForTaskToken task answers at once (Step Functions
+// Local makes up its token), and a Map's iterations share their state's invocation count, so
+// with MaxConcurrency 1 item i gets response i — for an integration Stepline does not serve.
+func TestMockConfigCallbackAndMap(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "mocks.json")
+	err := os.WriteFile(file, []byte(`{"StateMachines":{"Orders":{"TestCases":{"T":{"Ask":"Approved","Get":"Items"}}}},
+		"MockedResponses":{"Approved":{"0":{"Return":{"approved":true}}},
+			"Items":{"0":{"Return":{"Item":{"id":"a"}}},"1-2":{"Return":{"Item":{"id":"b"}}}}}}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, server.Options{MockConfig: file})
+	machine := b.createMachine(t, "Orders", `{"StartAt":"Ask","States":{
+		"Ask":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+			"Parameters":{"FunctionName":"approver","Payload":{"token.$":"$$.Task.Token"}},"ResultPath":"$.answer","Next":"Each"},
+		"Each":{"Type":"Map","ItemsPath":"$.ids","MaxConcurrency":1,"ItemProcessor":{"StartAt":"Get","States":{
+			"Get":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:dynamodb:getItem",
+				"Parameters":{"TableName":"t","Key":{"id":{"S.$":"$"}}},"OutputPath":"$.Item.id","End":true}}},
+			"ResultPath":"$.got","End":true}}}`)
+	ex := b.start(t, machine+"#T", "", `{"ids":["x","y","z"]}`)
+	d := b.waitDone(t, ex)
+	if want := `{"ids":["x","y","z"],"answer":{"approved":true},"got":["a","b","b"]}`; d.Status != types.ExecutionStatusSucceeded || aws.ToString(d.Output) != want {
+		t.Errorf("got %s %s %s, want %s", d.Status, aws.ToString(d.Output), aws.ToString(d.Cause), want)
+	}
+}
