@@ -15,7 +15,7 @@ import (
 // graph and tables laid out and drawn).
 type timing struct {
 	Response float64 `json:"response"` // the server's answer complete
-	DOM      float64 `json:"dom"`       // DOMContentLoaded done: parsed, console.js run
+	DOM      float64 `json:"dom"`      // DOMContentLoaded done: parsed, console.js run
 	Load     float64 `json:"load"`
 	Painted  float64 `json:"painted"`
 	Bytes    float64 `json:"bytes"`
