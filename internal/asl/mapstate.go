@@ -179,7 +179,7 @@ func (p *parser) itemReader(o *jsonv.Object, loc string, lang QueryLanguage) *It
 	if c, ok := p.obj(o, "ReaderConfig", loc); ok {
 		r.ReaderConfig = c
 		cloc := loc + "/ReaderConfig"
-		fields := []string{"InputType", "CSVHeaderLocation", "CSVHeaders", "CSVDelimiter", "MaxItems", "ManifestType"}
+		fields := []string{"InputType", "CSVHeaderLocation", "CSVHeaders", "CSVDelimiter", "MaxItems", "ManifestType", "Transformation"}
 		if lang == JSONPath {
 			fields = append(fields, "MaxItemsPath")
 		}
@@ -193,9 +193,14 @@ func (p *parser) itemReader(o *jsonv.Object, loc string, lang QueryLanguage) *It
 		if lang == JSONPath {
 			p.oneOf(c, cloc, false, "MaxItems", "MaxItemsPath")
 			r.MaxItemsPath, _ = p.refPath(c, "MaxItemsPath", cloc)
+			if r.MaxItemsPath != nil {
+				r.MaxItems = numberPathExpr{r.MaxItemsPath, "MaxItemsPath", kindInteger}
+			}
 		}
-		if _, ok := p.jsonataField(c, "MaxItems", cloc, lang, checkNonNegInt); !ok {
-			p.integer(c, "MaxItems", cloc, 0, 100000000)
+		if e, ok := p.jsonataField(c, "MaxItems", cloc, lang, checkNonNegInt); ok {
+			r.MaxItems = e
+		} else if n, ok := p.integer(c, "MaxItems", cloc, 0, 100000000); ok {
+			r.MaxItems = literalExpr{jsonv.Int(n)}
 		}
 	}
 	return r

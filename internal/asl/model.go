@@ -287,6 +287,9 @@ type ItemReader struct {
 	ReaderConfig jsonv.Value
 	// MaxItemsPath is ReaderConfig's MaxItemsPath, kept parsed for the variables it reads.
 	MaxItemsPath *path.Path
+	// MaxItems is ReaderConfig's MaxItems (a number or a JSONata expression) or MaxItemsPath,
+	// to evaluate; nil when neither is given. Its value's checks are the reader's.
+	MaxItems Expr
 }
 
 // ItemBatcher groups items into batches for a distributed Map.

@@ -15,9 +15,6 @@ const (
 	// ReasonTestStateService: TestState without a mock calls the state's service, and
 	// Stepline's TestState calls none yet, even those it serves to executions.
 	ReasonTestStateService = "TestState without a mock: calling the service from TestState is not built"
-	// ReasonItemReader: a distributed Map that reads its items from S3 (ItemReader) needs the
-	// interpreter to call S3 before its iterations; it reads only its input yet.
-	ReasonItemReader = "Map ItemReader (items read from S3) is not built in the interpreter"
 )
 
 // SkipReason returns why c cannot be run yet, or "" when it can. A case that cannot even be
@@ -38,8 +35,6 @@ func SkipReason(c *Case) string {
 		req := slices.Clone(c.Requires)
 		slices.Sort(req)
 		return "requires " + strings.Join(req, ", ")
-	case c.Kind == KindExecution && strings.Contains(c.Definition, `"ItemReader"`):
-		return ReasonItemReader
 	case c.Kind == KindExecution && str(c.Expect, "status") == "RUNNING":
 		return ReasonRunning
 	case c.Kind == KindExecution && callsAPI(c, "stop_execution"):

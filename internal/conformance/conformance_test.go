@@ -24,14 +24,16 @@ import (
 // decoded; 2 are recordings from before AWS put RedriveCount in the context object; 1 is a Map
 // whose four iterations time out at once, where AWS records every time-out before the Map
 // fails. Raise them as the engine improves, and expect to revisit them when a skip reason is
-// lifted and new cases start to run.
+// lifted and new cases start to run. The Map ItemReader cases (25, run since the reader was
+// built) match in status and output, and 15 of them add to the first class: recorded in
+// September 2023, they chain MapStateExited to MapRunSucceeded (515/561 then).
 //
 // TestState cases have minimums of their own (179/181 and 79/80 when last set), so that what
 // they still miss (a parameter the SDK refuses before sending, a text AWS keeps from the
 // context object) hides no regression of the others.
 const (
 	minPassRate             = 0.99
-	minHistoryRate          = 0.93
+	minHistoryRate          = 0.91
 	minTestStatePassRate    = 0.98
 	minTestStateInspectRate = 0.98
 	// minLambdaPassRate is the bar for the executions that invoke Lambda functions.

@@ -40,6 +40,10 @@ func (r *run) execParallel(th *thread) {
 func (r *run) execMap(th *thread) {
 	st := th.state
 	m := st.Map
+	if m.ItemReader != nil && distributed(m) && r.tested(th) == nil {
+		r.execMapReader(th)
+		return
+	}
 	sc := r.scope(th, th.effective)
 	var itemsVal jsonv.Value = th.effective
 	if t := r.tested(th); t != nil && t.opts.MapItems != nil {
@@ -107,6 +111,9 @@ func (r *run) execMap(th *thread) {
 	}
 	th.fan = fan
 	th.waiting = waitChildren
+	if distributed(m) && r.tested(th) == nil {
+		fan.writer = r.newSink(th)
+	}
 	again := false
 	if distributed(m) {
 		// A redrive redrives the Map Run the Map had, if it started one: the same Map Run
@@ -143,7 +150,7 @@ func (r *run) execMap(th *thread) {
 		}
 	}
 	if fan.completed == len(items) {
-		r.fanDone(th)
+		r.fanMaybeDone(th)
 		return
 	}
 	r.startIterations(th, th.prev)
@@ -169,7 +176,7 @@ func (r *run) startIterations(th *thread, prev int64) {
 			continue // a redrive keeps what the iteration returned before
 		}
 		input := fan.items[i]
-		if m.ItemSelector != nil {
+		if m.ItemSelector != nil && fan.reader == nil { // a reader's items were selected as they came
 			sc := r.scope(th, th.effective)
 			sc.mapItem = &mapItem{index: int64(i), value: fan.items[i]}
 			v, err := r.eval(th, m.ItemSelector, sc)
@@ -180,6 +187,9 @@ func (r *run) startIterations(th *thread, prev int64) {
 				return
 			}
 			input = v
+		}
+		if fan.writer.sink() {
+			fan.items[i] = input // its record's Input
 		}
 		child := r.newThread(th, m.Processor, input, int64(i))
 		fan.children[child.id] = child
@@ -195,6 +205,9 @@ func (r *run) startIterations(th *thread, prev int64) {
 			start, in = r.resumeChild(child, resume)
 		}
 		r.queue = append(r.queue, func() { r.enter(child, start, in) })
+	}
+	if fan.reader != nil || fan.writer.sink() {
+		r.pumpIO(th)
 	}
 }
 
@@ -214,6 +227,10 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 		r.cancelTimer(child.childTimer)
 		r.emitIn(child.child, "ExecutionSucceeded", child.prev, history.Details{Output: r.text(out)})
 		fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
+		r.childRecord(fan, int(child.index), out, nil)
+		if fan.reader != nil {
+			fan.items[child.index] = nil
+		}
 		fan.lastEvent = th.prev
 	default:
 		fan.lastEvent = r.emitIn(th.child, "MapIterationSucceeded", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
@@ -222,7 +239,7 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 		r.startIterations(th, child.prev)
 	}
 	if fan.completed == len(fan.results) {
-		r.fanDone(th)
+		r.fanMaybeDone(th)
 	}
 }
 
@@ -240,6 +257,10 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 				r.emitIn(child.child, "ExecutionFailed", child.prev, history.Details{Error: f.name, Cause: f.cause})
 				fan.run.iterEnded(int(child.index), iterFailed, r.now)
 			}
+			r.childRecord(fan, int(child.index), nil, &f)
+			if fan.reader != nil {
+				fan.items[child.index] = nil
+			}
 		} else {
 			fan.lastEvent = r.emitIn(th.child, "MapIterationFailed", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
 		}
@@ -249,7 +270,7 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 			fan.results[child.index] = nil
 			r.startIterations(th, child.prev)
 			if fan.completed == len(fan.results) {
-				r.fanDone(th)
+				r.fanMaybeDone(th)
 			}
 			return
 		}
@@ -331,7 +352,11 @@ func (r *run) fanDone(th *thread) {
 		r.emitAfter(th, "MapStateSucceeded", fan.lastEvent)
 	}
 	th.prev = fan.lastEvent
-	r.complete(th, fan.results, th.state.Assign, th.state.Output, th.state.Next)
+	var result jsonv.Value = fan.results
+	if fan.writer != nil {
+		result = r.writerOutput(fan, fan.results)
+	}
+	r.complete(th, result, th.state.Assign, th.state.Output, th.state.Next)
 	r.advance(th)
 }
 
@@ -345,6 +370,11 @@ func (r *run) abortChildren(th *thread) {
 	th.waiting = notWaiting
 	r.cancelTimer(th.timerID) // a Map's next children (moreChildrenLater)
 	th.timerID = ""
+	if fan.ioTask != "" {
+		delete(r.x.tasks, fan.ioTask)
+		r.effects = append(r.effects, CancelTask{TaskID: fan.ioTask})
+		fan.ioTask = ""
+	}
 	for _, c := range fan.children {
 		r.abortThread(c)
 	}

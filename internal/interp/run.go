@@ -134,6 +134,12 @@ type fanOut struct {
 	lastEvent int64
 	mapRunArn string
 	run       *mapRun // a distributed Map's record; nil for inline Maps and Parallels
+	// reader and writer are a distributed Map's ItemReader and ResultWriter (reader.go), and
+	// ioTask the task of theirs in flight, of kind ioKind.
+	reader *itemSource
+	writer *resultSink
+	ioTask string
+	ioKind ioKind
 }
 
 type timerKind uint8

@@ -313,6 +313,7 @@ type snapFan struct {
 	Children  []int64     `json:"children,omitempty"`
 	LastEvent int64       `json:"lastEvent"`
 	MapRunArn string      `json:"mapRunArn,omitempty"`
+	IO        *snapIO     `json:"io,omitempty"`
 }
 
 // snapValue is a JSON value; Input marks the execution input itself, whose identity matters
@@ -387,6 +388,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 			for id := range f.children {
 				sf.Children = append(sf.Children, id)
 			}
+			sf.IO = x.snapshotIO(f)
 			st.Fan = sf
 		}
 		s.Threads = append(s.Threads, st)
@@ -535,6 +537,9 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 				if f.results[i], err = x.restoreValue(v); err != nil {
 					return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 				}
+			}
+			if err := x.restoreIO(f, sf.IO); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 			}
 			if f.run != nil && f.run.status == MapRunRunning {
 				f.run.results = f.results // the running Map Run's outputs are its fan-out's

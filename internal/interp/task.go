@@ -224,6 +224,10 @@ func (r *run) closeTask(th *thread) *taskInfo {
 }
 
 func (r *run) taskSucceeded(e TaskSucceeded) {
+	if th := r.ioThread(e.TaskID); th != nil {
+		r.ioSucceeded(th, e.Output)
+		return
+	}
 	th := r.taskThread(e.TaskID)
 	if th == nil {
 		return
@@ -258,6 +262,10 @@ func (r *run) taskSucceeded(e TaskSucceeded) {
 
 // taskFailed records a task's failure (or time-out) and lets Retry and Catch decide.
 func (r *run) taskFailed(id, name, cause string, timedOut bool) {
+	if th := r.ioThread(id); th != nil {
+		r.ioFailed(th, failure{name: &name, cause: &cause})
+		return
+	}
 	th := r.taskThread(id)
 	if th == nil {
 		return

@@ -372,27 +372,33 @@ func (r *Runner) s3Call(ctx context.Context, method, path string, q url.Values, 
 	if res.StatusCode < 300 {
 		return &s3Response{Header: res.Header, Body: &buf}, nil
 	}
+	return nil, s3Refusal(res.StatusCode, res.Header, buf.Bytes())
+}
+
+// s3Refusal is the task error of an S3 refusal: S3.<Code>Exception, the message with the Java
+// SDK's suffix as the cause.
+func s3Refusal(status int, header http.Header, body []byte) error {
 	var doc struct{ Code, Message, RequestId, HostId string }
-	_ = xml.Unmarshal(buf.Bytes(), &doc) // a HEAD answer has no body: the status names it
+	_ = xml.Unmarshal(body, &doc) // a HEAD answer has no body: the status names it
 	if doc.Code == "" {
-		switch res.StatusCode {
+		switch status {
 		case http.StatusNotFound:
 			doc.Code = "NoSuchKey"
 		default:
-			doc.Code = strings.ReplaceAll(http.StatusText(res.StatusCode), " ", "")
+			doc.Code = strings.ReplaceAll(http.StatusText(status), " ", "")
 		}
 	}
 	if doc.Message == "" {
 		doc.Message = "null"
 	}
-	id := firstOf(res.Header.Get("X-Amz-Request-Id"), doc.RequestId, newUUID())
-	ext := firstOf(res.Header.Get("X-Amz-Id-2"), doc.HostId, id)
+	id := firstOf(header.Get("X-Amz-Request-Id"), doc.RequestId, newUUID())
+	ext := firstOf(header.Get("X-Amz-Id-2"), doc.HostId, id)
 	name := doc.Code
 	if !strings.HasSuffix(name, "Exception") {
 		name += "Exception"
 	}
-	return nil, &engine.TaskError{Name: "S3." + name,
-		Cause: doc.Message + " (Service: S3, Status Code: " + strconv.Itoa(res.StatusCode) + ", Request ID: " + id + ", Extended Request ID: " + ext + ")"}
+	return &engine.TaskError{Name: "S3." + name,
+		Cause: doc.Message + " (Service: S3, Status Code: " + strconv.Itoa(status) + ", Request ID: " + id + ", Extended Request ID: " + ext + ")"}
 }
 
 func firstOf(ss ...string) string {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/mock"
 )
@@ -102,6 +103,12 @@ func New(o Options) *Runner {
 // Run carries out t. It returns the task's output (JSON text), an *engine.TaskError, or
 // engine.ErrCallback for a task that completes through its token.
 func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
+	switch t.Resource {
+	case interp.ReadItemsResource:
+		return r.readItems(ctx, t)
+	case interp.WriteResultsResource:
+		return r.writeResults(ctx, t)
+	}
 	if t.TestCase != nil {
 		if out, mocked, err := r.mocked(t); mocked {
 			return out, err

@@ -1,0 +1,227 @@
+package task
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/stepline/stepline/internal/asl/sferr"
+	"github.com/stepline/stepline/internal/engine"
+	"github.com/stepline/stepline/internal/jsonv"
+)
+
+// resultStatuses are the files a ResultWriter writes, in the manifest's order.
+var resultStatuses = []string{"FAILED", "PENDING", "SUCCEEDED"}
+
+// writeResults carries out a ResultWriter's task. A part ({"Write": {STATUS: {"Index",
+// "Records"}}}) is written as an object of its own beside the results; the manifest
+// ({"Manifest": true, "Parts": {STATUS: n}}) joins each status's parts into STATUS_0.json,
+// streaming them, writes manifest.json as AWS does, deletes the parts and answers {"Bucket",
+// "Key"} of the manifest. Either may run twice (at least once): a part is written under the
+// same name, and a manifest already written is answered again. Any failure is
+// States.ResultWriterFailed.
+func (r *Runner) writeResults(ctx context.Context, t *engine.Task) (string, error) {
+	fail := func(cause string) error { return &engine.TaskError{Name: sferr.ResultWriterFailed, Cause: cause} }
+	if r.o.S3 == nil {
+		return "", fail("S3 is not available to this runner: the ResultWriter cannot write")
+	}
+	v, err := jsonv.ParseString(t.Parameters)
+	o, _ := v.(*jsonv.Object)
+	if err != nil || o == nil {
+		return "", fail("the result writer's parameters are not a JSON object")
+	}
+	params, _ := get(o, "Parameters").(*jsonv.Object)
+	if params == nil {
+		params = jsonv.NewObject(0)
+	}
+	bucket, _ := get(params, "Bucket").(string)
+	prefix, _ := get(params, "Prefix").(string)
+	if bucket == "" {
+		return "", fail("The field 'Bucket' is required")
+	}
+	arn, _ := get(o, "MapRunArn").(string)
+	jsonl := get(o, "OutputType") == "JSONL"
+	dir := strings.TrimSuffix(prefix, "/")
+	if dir != "" {
+		dir += "/"
+	}
+	dir += arn[strings.LastIndexByte(arn, ':')+1:] + "/"
+	w := &resultFiles{r: r, bucket: bucket, dir: dir, jsonl: jsonl}
+	if parts, ok := get(o, "Write").(*jsonv.Object); ok {
+		for _, m := range parts.Members() {
+			p, _ := m.Value.(*jsonv.Object)
+			idx, _ := readNumber(p, "Index")
+			recs, _ := get(p, "Records").([]jsonv.Value)
+			if err := w.writePart(ctx, m.Key, idx, recs); err != nil {
+				return "", fail(causeOf(err))
+			}
+		}
+		return "{}", nil
+	}
+	counts, _ := get(o, "Parts").(*jsonv.Object)
+	if counts == nil {
+		counts = jsonv.NewObject(0)
+	}
+	key, err := w.finish(ctx, arn, counts)
+	if err != nil {
+		return "", fail(causeOf(err))
+	}
+	return jsonv.String(jsonv.ObjectOf(
+		jsonv.Member{Key: "Bucket", Value: bucket},
+		jsonv.Member{Key: "Key", Value: key},
+	)), nil
+}
+
+func causeOf(err error) string {
+	var te *engine.TaskError
+	if errors.As(err, &te) {
+		return te.Cause
+	}
+	return err.Error()
+}
+
+// resultFiles writes one Map Run's result files.
+type resultFiles struct {
+	r      *Runner
+	bucket string
+	dir    string // PREFIX/MAPRUNID/
+	jsonl  bool
+}
+
+func (w *resultFiles) partKey(status string, i int64) string {
+	return w.dir + ".parts/" + status + "_" + strconv.FormatInt(i, 10)
+}
+
+// writePart writes records as one part: the records' JSON texts joined by commas (JSON) or
+// one per line (JSONL).
+func (w *resultFiles) writePart(ctx context.Context, status string, i int64, recs []jsonv.Value) error {
+	var buf []byte
+	for k, rec := range recs {
+		if k > 0 && !w.jsonl {
+			buf = append(buf, ',')
+		}
+		buf = jsonv.Append(buf, rec)
+		if w.jsonl {
+			buf = append(buf, '\n')
+		}
+	}
+	return w.put(ctx, w.partKey(status, i), bytes.NewReader(buf), int64(len(buf)))
+}
+
+func (w *resultFiles) put(ctx context.Context, key string, body io.Reader, n int64) error {
+	res, err := w.r.s3Stream(ctx, http.MethodPut, objectPath(w.bucket, key), nil, nil, body, n)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.Body.Close()
+}
+
+func (w *resultFiles) size(ctx context.Context, key string) (int64, error) {
+	return (&s3Objects{r: w.r}).Size(ctx, w.bucket, key)
+}
+
+// finish joins each status's parts into its file, writes the manifest and deletes the parts.
+func (w *resultFiles) finish(ctx context.Context, arn string, counts *jsonv.Object) (string, error) {
+	manifestKey := w.dir + "manifest.json"
+	if _, err := w.size(ctx, manifestKey); err == nil {
+		// Written by an earlier run of this task: only the parts may be left.
+		w.deleteParts(ctx, counts)
+		return manifestKey, nil
+	}
+	files := jsonv.NewObject(3)
+	for _, status := range resultStatuses {
+		n, _ := readNumber(counts, status)
+		list := []jsonv.Value{}
+		if n > 0 {
+			key := w.dir + status + "_0.json"
+			size, err := w.join(ctx, key, status, n)
+			if err != nil {
+				return "", err
+			}
+			list = append(list, jsonv.ObjectOf(
+				jsonv.Member{Key: "Key", Value: key},
+				jsonv.Member{Key: "Size", Value: jsonv.Int(size)},
+			))
+		}
+		files.Set(status, list)
+	}
+	manifest := []byte(jsonv.String(jsonv.ObjectOf(
+		jsonv.Member{Key: "DestinationBucket", Value: w.bucket},
+		jsonv.Member{Key: "MapRunArn", Value: arn},
+		jsonv.Member{Key: "ResultFiles", Value: files},
+	)))
+	if err := w.put(ctx, manifestKey, bytes.NewReader(manifest), int64(len(manifest))); err != nil {
+		return "", err
+	}
+	w.deleteParts(ctx, counts)
+	return manifestKey, nil
+}
+
+// join writes the file key from the n parts of status, streamed one after the other, and
+// returns its size.
+func (w *resultFiles) join(ctx context.Context, key, status string, n int64) (int64, error) {
+	total := int64(0)
+	for i := range n {
+		s, err := w.size(ctx, w.partKey(status, i))
+		if err != nil {
+			return 0, err
+		}
+		total += s
+	}
+	if !w.jsonl {
+		total += 2 + n - 1 // brackets and the commas between parts
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(w.copyParts(ctx, pw, status, n))
+	}()
+	err := w.put(ctx, key, pr, total)
+	pr.CloseWithError(io.ErrClosedPipe)
+	return total, err
+}
+
+func (w *resultFiles) copyParts(ctx context.Context, dst io.Writer, status string, n int64) error {
+	objs := &s3Objects{r: w.r}
+	if !w.jsonl {
+		if _, err := io.WriteString(dst, "["); err != nil {
+			return err
+		}
+	}
+	for i := range n {
+		if i > 0 && !w.jsonl {
+			if _, err := io.WriteString(dst, ","); err != nil {
+				return err
+			}
+		}
+		body, err := objs.Get(ctx, w.bucket, w.partKey(status, i), 0)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(dst, body)
+		body.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if !w.jsonl {
+		_, err := io.WriteString(dst, "]")
+		return err
+	}
+	return nil
+}
+
+// deleteParts deletes the parts; one already gone is no matter.
+func (w *resultFiles) deleteParts(ctx context.Context, counts *jsonv.Object) {
+	for _, status := range resultStatuses {
+		n, _ := readNumber(counts, status)
+		for i := range n {
+			_, _ = w.r.s3Call(ctx, http.MethodDelete, objectPath(w.bucket, w.partKey(status, i)), url.Values{}, nil, nil)
+		}
+	}
+}
