@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,36 @@ func TestMockConfigFromEnvironment(t *testing.T) {
 	code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "s.db")}, &stdout, &stderr)
 	if want := "stepline serve: " + bad + `: the invocation ranges "0" and "0-1" overlap at /MockedResponses/R`; code != exitFailed || strings.TrimSpace(stderr.String()) != want {
 		t.Errorf("serve with a bad SFN_MOCK_CONFIG: exit %d %q, want %q", code, stderr.String(), want)
+	}
+}
+
+// TestRunProjectMockConfig: with --project the run's own server takes the mock configuration,
+// and the execution starts on the machine's ARN#TestCase.
+func TestRunProjectMockConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeIn := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def, err := os.ReadFile(awsMockMachine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeIn("machine.json", string(def))
+	writeIn("stepline.yaml", "stateMachines:\n  LambdaSQSIntegration:\n    definition: machine.json\n")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "LambdaSQSIntegration", "--project", dir, "--json", "--wait-scale", "0.001",
+		"--mock-config", awsMockConfig, "--test-case", "RetryPath"}, &stdout, &stderr)
+	if want := `{"status":"SUCCEEDED","output":` + mockedSQS + `}`; code != exitOK || strings.TrimSpace(stdout.String()) != want {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s\nwant %s", code, stdout.String(), stderr.String(), want)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"run", "LambdaSQSIntegration", "--project", dir, "--json",
+		"--mock-config", awsMockConfig, "--test-case", "SadPath"}, &stdout, &stderr)
+	if code != exitFailed || !strings.Contains(stderr.String(), "ValidationException") || !strings.Contains(stderr.String(), "SadPath") {
+		t.Errorf("unknown test case: exit %d %s %s", code, stdout.String(), stderr.String())
 	}
 }
