@@ -31,6 +31,7 @@ const usage = `usage:
   stepline run FILE|NAME [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F] [--type STANDARD|EXPRESS]
                [--name EXECUTION] [--project DIR] [--account ID] [--region NAME]
   stepline serve|run … [--mock-config FILE (default $SFN_MOCK_CONFIG)]; run also [--test-case NAME]
+  stepline serve|run … [--ca-bundle FILE] (CAs that HTTP Tasks trust besides the system's; run: with --project)
   stepline validate FILE [--type STANDARD|EXPRESS]
   stepline init DIR
 `
@@ -102,12 +103,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	testCase := fs.String("test-case", "", "run under this test case of the mock configuration, for the state machine named as FILE (without its extension) or NAME")
 	projectDir := fs.String("project", "", "project folder: the run deploys it on a server of its own (database and files in DIR/.stepline), "+
 		"so the code reaches Lambda, S3 and Glue; FILE may name one of its state machines")
+	caBundle := fs.String("ca-bundle", "", "with --project: PEM file of CA certificates HTTP Tasks trust besides the system's")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitInvalid
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "stepline run: want exactly one definition file (or, with --project, state machine name)\n%s", usage)
+		return exitInvalid
+	}
+	if *caBundle != "" && *projectDir == "" {
+		// HTTP Tasks need a connection, which only a project (or a server) declares.
+		fmt.Fprintln(stderr, "stepline run: --ca-bundle is for HTTP Tasks, whose connections come from a project: add --project DIR")
 		return exitInvalid
 	}
 	if *waitScale < 0 {
@@ -172,6 +179,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if mocks != nil {
 			r.mockConfig, r.testCase = *mockConfig, *testCase
 		}
+		r.caBundle = *caBundle
 		if declared == nil {
 			b, err := os.ReadFile(pos[0])
 			if err != nil {

@@ -25,6 +25,8 @@ import (
 // projectRun is one `stepline run --project` execution.
 type projectRun struct {
 	proj *project.Project
+	// caBundle is --ca-bundle: CAs the run's HTTP Tasks trust.
+	caBundle string
 	// machine is the state machine's name; definition its text when it is a file the project
 	// does not declare (deployed beside the project's), "" for a declared one.
 	machine, definition string
@@ -64,7 +66,7 @@ func runOnServer(ctx context.Context, r *projectRun, stdout, stderr io.Writer) i
 	defer unlock()
 	db, data := filepath.Join(state, "stepline.db"), filepath.Join(state, "data")
 	srv, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DB: "sqlite:" + db, DataDir: data, Project: r.proj.Dir,
-		WaitScale: r.waitScale, Account: r.account, Region: r.region, MockConfig: r.mockConfig,
+		WaitScale: r.waitScale, Account: r.account, Region: r.region, MockConfig: r.mockConfig, CABundle: r.caBundle,
 		// One run at a time holds the folder (the lock), so the node's name can stay the
 		// same from run to run: a run that was killed leaves crawls and job runs the next
 		// one ends.

@@ -33,6 +33,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
 	fs.StringVar(&o.Node, "node", "", "name of this node in execution leases (default hostname-pid)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 30*time.Second, "how long a dead node's executions wait before another node takes them over")
+	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM file of CA certificates HTTP Tasks trust besides the system's (an API with a private or self-signed CA)")
 	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests to every service must then be SigV4-signed with one")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without --auth, letting anyone who reaches it run code")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")

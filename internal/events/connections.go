@@ -511,12 +511,14 @@ func (s *Service) deleteConnection(ctx context.Context, input []byte) (any, erro
 var ErrConnectionNotFound = errors.New("events: connection not found")
 
 // Connection returns the connection of an ARN with its secrets, for the HTTP Task.
-// ErrConnectionNotFound.
+// ErrConnectionNotFound. Besides AWS's ARN, arn:aws:events:REGION:ACCOUNT:connection/NAME (no
+// id) names the connection of that name, whatever its id: a project's definitions can name
+// the connections it declares before they exist, and keep naming them when made again.
 func (s *Service) Connection(ctx context.Context, arn string) (*Connection, error) {
 	prefix := fmt.Sprintf("arn:aws:events:%s:%s:connection/", s.o.Region, s.o.Account)
 	rest, ok := strings.CutPrefix(arn, prefix)
-	name, _, ok2 := strings.Cut(rest, "/")
-	if !ok || !ok2 || checkName(name) != nil {
+	name, id, withID := strings.Cut(rest, "/")
+	if !ok || (withID && id == "") || checkName(name) != nil {
 		return nil, fmt.Errorf("%s: %w", arn, ErrConnectionNotFound)
 	}
 	e, d, err := s.get(ctx, name, "")
@@ -527,7 +529,7 @@ func (s *Service) Connection(ctx context.Context, arn string) (*Connection, erro
 	if err != nil {
 		return nil, err
 	}
-	if d.Arn != arn {
+	if withID && d.Arn != arn {
 		return nil, fmt.Errorf("%s: %w", arn, ErrConnectionNotFound)
 	}
 	return connectionOf(e, d), nil

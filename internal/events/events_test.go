@@ -129,6 +129,13 @@ func TestConnectionLifecycle(t *testing.T) {
 	if err != nil || c.Auth.APIKey.APIKeyValue != "sk_live_1" || c.Auth.Invocation.HeaderParameters[1].Value != "tok" {
 		t.Fatalf("Connection = %+v, %v", c, err)
 	}
+	// Without its id, the ARN names the connection of that name.
+	if byName, err := b.svc.Connection(t.Context(), arn[:strings.LastIndex(arn, "/")]); err != nil || byName.Arn != arn {
+		t.Fatalf("Connection by an ARN without id = %+v, %v", byName, err)
+	}
+	if _, err := b.svc.Connection(t.Context(), arn[:strings.LastIndex(arn, "/")+1]); !errors.Is(err, ErrConnectionNotFound) {
+		t.Fatalf("Connection by an ARN with an empty id: %v", err)
+	}
 
 	// An update of the value alone keeps the name; the version moves.
 	b.clock.T = b.clock.T.Add(time.Minute)
