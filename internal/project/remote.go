@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -23,16 +21,6 @@ import (
 // Invoker invokes Lambda functions: *lambda.Service, and what Lambda returns (task.Lambda).
 type Invoker interface {
 	Invoke(ctx context.Context, p *lambda.InvokeParams) (*lambda.InvokeResult, error)
-}
-
-// endpointCredentials are the credentials requests to the endpoints functions and buckets are
-// bound to are signed with: the user's, when the server's environment holds them (real AWS
-// needs them), never the project's; local endpoints (moto, MinIO's defaults aside) accept any.
-func endpointCredentials() aws.CredentialsProvider {
-	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-	}
-	return credentials.NewStaticCredentialsProvider("stepline", "stepline", "")
 }
 
 // S3Remotes returns the buckets the project binds to endpoints, as the S3 service takes them
@@ -51,7 +39,7 @@ func (p *Project) S3Remotes(region string) map[string]s3.Remote {
 		if out == nil {
 			out = map[string]s3.Remote{}
 		}
-		r := s3.Remote{Endpoint: b.Endpoint, Region: b.Region, Bucket: b.BucketName, Credentials: endpointCredentials()}
+		r := s3.Remote{Endpoint: b.Endpoint, Region: b.Region, Bucket: b.BucketName, Credentials: endpointCredentials(b.Endpoint)}
 		if r.Region == "" {
 			r.Region = region
 		}
@@ -117,7 +105,7 @@ func newRemote(fn *Function, region string) *remote {
 		region = fn.Region
 	}
 	return &remote{
-		client: awslambda.New(awslambda.Options{Region: region, Credentials: endpointCredentials(), BaseEndpoint: aws.String(fn.Endpoint)}),
+		client: awslambda.New(awslambda.Options{Region: region, Credentials: endpointCredentials(fn.Endpoint), BaseEndpoint: aws.String(fn.Endpoint)}),
 		name:   fn.FunctionName,
 	}
 }

@@ -295,3 +295,46 @@ func TestBoundBuckets(t *testing.T) {
 		t.Errorf("deploy created %d buckets; want only the local one", sum.BucketsCreated)
 	}
 }
+
+// TestBoundCredentials: without keys in the environment, a binding's credentials come from the
+// profile AWS_PROFILE names, as the AWS CLI's would; a local endpoint with none at all gets a
+// fixed pair, a remote one an error saying what is missing.
+func TestBoundCredentials(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "buckets:\n  near: {endpoint: 'http://127.0.0.1:9000'}\n  far: {endpoint: 'https://s3.eu-west-1.amazonaws.com'}\n"
+	if err := os.WriteFile(filepath.Join(dir, project.FileName), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := project.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(creds, []byte("[work]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	ctx := context.Background()
+
+	t.Setenv("AWS_PROFILE", "work")
+	for _, name := range []string{"near", "far"} {
+		c, err := p.S3Remotes("us-east-1")[name].Credentials.Retrieve(ctx)
+		if err != nil || c.AccessKeyID != "AKIDPROFILE" || c.SecretAccessKey != "profile-secret" {
+			t.Errorf("%s with AWS_PROFILE=work: %+v, %v", name, c, err)
+		}
+	}
+	t.Setenv("AWS_PROFILE", "missing")
+	c, err := p.S3Remotes("us-east-1")["near"].Credentials.Retrieve(ctx)
+	if err != nil || c.AccessKeyID != "stepline" {
+		t.Errorf("a local endpoint without credentials: %+v, %v", c, err)
+	}
+	if _, err := p.S3Remotes("us-east-1")["far"].Credentials.Retrieve(ctx); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("a remote endpoint without credentials: %v", err)
+	}
+}
