@@ -70,7 +70,7 @@ type httpBundle struct {
 	clock  *clock.Fake
 }
 
-func setupHTTP(t *testing.T) *httpBundle {
+func setupHTTP(t testing.TB) *httpBundle {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(t.TempDir(), "db")})
 	if err != nil {
@@ -86,7 +86,7 @@ func setupHTTP(t *testing.T) *httpBundle {
 }
 
 // connect creates a connection and returns its ARN.
-func (b *httpBundle) connect(t *testing.T, request string) string {
+func (b *httpBundle) connect(t testing.TB, request string) string {
 	t.Helper()
 	out, err := b.events.Call(t.Context(), "CreateConnection", []byte(request))
 	if err != nil {
