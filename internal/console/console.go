@@ -44,6 +44,9 @@ type Options struct {
 	Store   store.Store
 	// Lambda is the Lambda API's handler, asked in-process for the function pages; nil: none.
 	Lambda http.Handler
+	// LambdaLogs is the folder of the functions' log streams (LogDir/<function>/YYYY/MM/DD/
+	// stream), whose ends the function pages show; "": none.
+	LambdaLogs string
 	// Glue serves the catalog pages; nil: none.
 	Glue Glue
 	// Login, when set (the server runs with --auth), keeps every page behind a session that

@@ -55,6 +55,10 @@ type visit struct {
 	Cause    string `json:"cause,omitempty"`
 	Retries  int    `json:"retries"`
 	Resource string `json:"resource,omitempty"`
+	// Function and Job name the Lambda function or Glue job the task ran, for links to
+	// their pages (logs, runs).
+	Function string
+	Job      string
 	// epoch counts the redrives before this visit.
 	epoch   int
 	failed  bool // the last outcome inside the visit was a failure
@@ -183,6 +187,7 @@ func (r *replay) add(h *store.HistoryEvent) {
 	e.State = v.State
 	switch {
 	case strings.HasSuffix(typ, "Scheduled") && !strings.Contains(typ, "Map"):
+		v.noteTarget(e)
 		v.tasks++
 		if v.tasks > 1 {
 			v.Retries = v.tasks - 1
@@ -200,6 +205,31 @@ func (r *replay) add(h *store.HistoryEvent) {
 	case strings.HasSuffix(typ, "Succeeded"):
 		v.failed = false
 	}
+}
+
+// noteTarget records the function or job a task's scheduling names.
+func (v *visit) noteTarget(e *event) {
+	if e.Type == "LambdaFunctionScheduled" {
+		v.Function = functionName(e.str("resource"))
+		return
+	}
+	var params struct{ FunctionName, JobName string }
+	_ = json.Unmarshal([]byte(e.str("parameters")), &params)
+	switch e.str("resourceType") {
+	case "lambda":
+		v.Function = functionName(params.FunctionName)
+	case "glue":
+		v.Job = params.JobName
+	}
+}
+
+// functionName is the name in a function's name or ARN, without a version or alias.
+func functionName(s string) string {
+	if _, after, ok := strings.Cut(s, ":function:"); ok {
+		s = after
+	}
+	name, _, _ := strings.Cut(s, ":")
+	return name
 }
 
 // visitOf follows the chain of previous events to the visit it belongs to; with name set,

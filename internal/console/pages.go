@@ -279,6 +279,8 @@ type visitDetail struct {
 	Error    string `json:"error,omitempty"`
 	Cause    string `json:"cause,omitempty"`
 	Retries  int    `json:"retries"`
+	Function string `json:"function,omitempty"`
+	Job      string `json:"job,omitempty"`
 }
 
 // detailVisits and detailBytes bound what the page carries per state: a Map over many items
@@ -399,7 +401,8 @@ func (c *Console) fill(v *execView, rp *replay) {
 			BarLeft: fmt.Sprintf("%.2f%%", left), BarWidth: fmt.Sprintf("%.2f%%", width)})
 		d := v.States[vis.State]
 		vd := visitDetail{Start: fmtTime(vis.Start), Status: vis.Status, Input: clip(vis.Input), Output: clip(vis.Output),
-			Error: vis.Error, Cause: clip(vis.Cause), Retries: vis.Retries}
+			Error: vis.Error, Cause: clip(vis.Cause), Retries: vis.Retries,
+			Function: vis.Function, Job: vis.Job}
 		if vis.End != nil {
 			vd.End, vd.Duration = fmtTime(*vis.End), fmtDur(dur)
 		}

@@ -1,15 +1,86 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
 	"github.com/stepline/stepline/internal/server"
 	"github.com/stepline/stepline/internal/sigv4"
 )
+
+func page(t *testing.T, u string) string {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, res.StatusCode, body)
+	}
+	return string(body)
+}
+
+// The console's function and catalog pages show what the Lambda and Glue services hold: a
+// function's configuration and the logs of its runs, a task's link to its function, the
+// catalog's databases, tables and columns.
+func TestConsoleFunctionAndCatalogPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Python")
+	}
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	createFunction(t, newLambdaClient(b.url), "console-fn", lambdatypes.RuntimePython312, "app.handler", pyZip(t,
+		"def handler(event, context):\n    print('hello from the console test')\n    return {'ok': True}\n"))
+	m := b.createMachine(t, "calls-fn", `{"StartAt":"Call","States":{"Call":{"Type":"Task",
+		"Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"console-fn","Payload.$":"$"},"End":true}}}`)
+	arn := b.start(t, m, "with-fn", `{}`)
+	if out := b.waitDone(t, arn); out.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s: %v", out.Status, aws.ToString(out.Cause))
+	}
+	if body := page(t, b.url+"/executions/"+url.PathEscape(arn)); !strings.Contains(body, `"function":"console-fn"`) {
+		t.Errorf("the execution page does not link the task to its function")
+	}
+	if body := page(t, b.url+"/functions"); !strings.Contains(body, `data-function="console-fn"`) {
+		t.Errorf("the functions page does not list console-fn")
+	}
+	if body := page(t, b.url+"/functions/console-fn"); !strings.Contains(body, "app.handler") || !strings.Contains(body, "hello from the console test") {
+		t.Errorf("the function page lacks its handler or its log:\n%s", body)
+	}
+	gc := glue.New(glue.Options{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		BaseEndpoint: aws.String(b.url), RetryMaxAttempts: 1})
+	if _, err := gc.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &gluetypes.DatabaseInput{Name: aws.String("sales")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gc.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("sales"), TableInput: &gluetypes.TableInput{
+		Name: aws.String("orders"),
+		StorageDescriptor: &gluetypes.StorageDescriptor{Location: aws.String("s3://raw/orders/"),
+			Columns: []gluetypes.Column{{Name: aws.String("order_id"), Type: aws.String("bigint")}, {Name: aws.String("amount"), Type: aws.String("double")}}},
+		PartitionKeys: []gluetypes.Column{{Name: aws.String("day"), Type: aws.String("string")}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if body := page(t, b.url+"/catalog"); !strings.Contains(body, `data-table="sales.orders"`) {
+		t.Errorf("the catalog page does not list sales.orders")
+	}
+	body := page(t, b.url+"/catalog/sales/orders")
+	for _, col := range []string{"order_id", "amount", "day"} {
+		if !strings.Contains(body, `data-column="`+col+`"`) {
+			t.Errorf("the table page lacks the column %s", col)
+		}
+	}
+}
 
 // The console answers unsigned browser requests on the API's port: GET / and an execution's
 // page at /executions/{executionArn}, while POST / stays the Step Functions API.

@@ -73,6 +73,12 @@
       parent.appendChild(p);
     }
   }
+  function link(parent, label, text, href, what) {
+    var p = el('p'); p.appendChild(el('strong', {}, label + ': '));
+    p.appendChild(el('a', { href: href }, text));
+    p.appendChild(document.createTextNode(' (' + what + ')'));
+    parent.appendChild(p);
+  }
   function pretty(s) { try { return JSON.stringify(JSON.parse(s), null, 2); } catch (e) { return s; } }
   function renderDetail() {
     var box = $('#detail');
@@ -95,6 +101,8 @@
       field(sec, 'Exited', v.end);
       field(sec, 'Duration', v.duration);
       if (v.retries) field(sec, 'Retries', String(v.retries));
+      if (v.function) link(sec, 'Function', v.function, '/functions/' + encodeURIComponent(v.function), 'configuration and logs');
+      if (v.job) link(sec, 'Glue job', v.job, '/catalog#job-' + encodeURIComponent(v.job), 'runs');
       field(sec, 'Error', v.error);
       field(sec, 'Cause', v.cause, true);
       field(sec, 'Input', v.input, true);
