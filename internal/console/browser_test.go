@@ -330,3 +330,34 @@ func TestStartExecutionForm(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(machineURL+"?status="+string(b.wait(t, arn).Status)), chromedp.WaitVisible(chromedp.CSS(`[data-execution="from-form"]`)))
 	screenshot(t, ctx, "console-machine")
 }
+
+// A distributed Map's run: the execution links its Map Run, whose page counts the children
+// by status and links each, and a child's page draws the Map's processor with its statuses.
+func TestMapRunPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	m := b.machine(t, "distributed", `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"Items","ItemsPath":"$.items",
+	  "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"Work",
+	    "States":{"Work":{"Type":"Pass","Next":"Last"},"Last":{"Type":"Succeed"}}},"End":true}}}`)
+	arn := b.start(t, m, "mapped", `{"items":["a","b","c"]}`)
+	if x := b.wait(t, arn); x.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s", x.Status)
+	}
+	ctx := browser(t)
+	do(t, ctx, chromedp.Navigate(execURL(b.url, arn)), chromedp.WaitVisible(chromedp.CSS("#graph svg")),
+		chromedp.Click(chromedp.CSS(`a[href^="/map-runs/"]`)), chromedp.WaitVisible(chromedp.CSS("#children")))
+	counts := eval[[]string](t, ctx, `[...document.querySelectorAll('#counts tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()).join(' '))`)
+	if want := []string{"Items 0 0 3 0 0 0 3", "Child executions 0 0 3 0 0 0 3"}; !slices.Equal(counts, want) {
+		t.Errorf("Map Run counts %q, want %q", counts, want)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#children [data-child]').length`); n != 3 {
+		t.Errorf("%d children listed, want 3", n)
+	}
+	screenshot(t, ctx, "console-map-run")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#children [data-child] a`)), chromedp.WaitVisible(chromedp.CSS("#graph svg")))
+	p := eval[pageState](t, ctx, readPage)
+	checkNodes(t, p.Nodes, map[string]string{"Work": "SUCCEEDED", "Last": "SUCCEEDED"})
+	if p.Status != "SUCCEEDED" || p.Live != "false" || !hasEvent(p.Events, "ExecutionSucceeded") {
+		t.Errorf("child page: status %s live %s events %v", p.Status, p.Live, p.Events)
+	}
+}

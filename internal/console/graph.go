@@ -36,6 +36,8 @@ type gnode struct {
 	name     string
 	typ      string
 	resource string
+	// label is a Map's Label: its Map Runs' child executions are named after it.
+	label string
 	// parent is the Parallel or Map state holding this one, nil at the top level.
 	parent   *gnode
 	children []*gmachine
@@ -121,6 +123,7 @@ func (g *graph) machine(m *asl.Machine, parent *gnode, label string, raw map[str
 				n.children = append(n.children, g.machine(b, n, fmt.Sprintf("Branch %d", i+1), raw))
 			}
 		case st.Map != nil && st.Map.Processor != nil:
+			n.label = st.Map.Label
 			label := "Item processor"
 			if st.Map.Processor.Processor != nil && st.Map.Processor.Processor.Mode == "DISTRIBUTED" {
 				label = "Item processor (distributed)"
@@ -222,6 +225,30 @@ func ruleText(r map[string]any) string {
 		}
 	}
 	return ""
+}
+
+// processorOf narrows the graph to the processor of the Map whose Map Run has the label: a
+// child execution runs that processor only.
+func (g *graph) processorOf(label string) {
+	for _, n := range g.nodes {
+		if n.typ == "Map" && len(n.children) == 1 && (n.label == label || n.label == "" && n.name == label) {
+			keep := map[string]*gnode{}
+			var walk func(m *gmachine)
+			walk = func(m *gmachine) {
+				for _, c := range m.nodes {
+					keep[c.name] = c
+					for _, cm := range c.children {
+						walk(cm)
+					}
+				}
+			}
+			g.top = n.children[0]
+			g.top.label = ""
+			walk(g.top)
+			g.nodes = keep
+			return
+		}
+	}
 }
 
 // count returns how many states the graph has, nested ones included.

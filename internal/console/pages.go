@@ -247,6 +247,9 @@ type execView struct {
 	Live          bool
 	LastEventID   int64
 	MapRuns       []mapRunLink
+	// MapRunArn and ParentArn are set for a Map Run's child execution.
+	MapRunArn string
+	ParentArn string
 }
 
 type mapRunLink struct{ Arn, Label, Status string }
@@ -299,29 +302,48 @@ func clip(s string) string {
 
 // load reads everything the execution page shows.
 func (c *Console) load(ctx context.Context, arn string) (*execView, *replay, error) {
-	x, err := c.o.Service.DescribeExecution(ctx, arn)
-	if err != nil {
-		return nil, nil, err
-	}
 	sm, err := c.o.Service.DescribeStateMachineForExecution(ctx, arn)
 	if err != nil {
 		return nil, nil, err
 	}
-	v := &execView{Title: x.Name, Nav: "machines", X: x, SM: sm}
-	if rd, err := c.o.Service.Redrives(ctx, arn); err == nil {
-		if rd != nil {
-			v.RedriveCount, v.RedriveDate = rd.Count, &rd.Date
+	v := &execView{Title: "", Nav: "machines", SM: sm}
+	if service.IsChildExecutionArn(arn) {
+		// A Map Run's child execution: it lives in its parent, which its Map Run redrives.
+		ch, err := c.o.Service.DescribeChildExecution(ctx, arn)
+		if err != nil {
+			return nil, nil, err
 		}
-		if x.Status.Terminal() {
-			v.Redrivable, v.RedriveReason, _ = c.o.Service.Redrivable(ctx, x, rd)
+		v.X, v.MapRunArn, v.ParentArn = &ch.Execution, ch.MapRunArn, ch.ParentArn
+		if ch.Redrives != nil {
+			v.RedriveCount, v.RedriveDate = ch.Redrives.Count, &ch.Redrives.Date
 		}
+		v.RedriveReason = ch.RedriveStatusReason
+	} else {
+		x, err := c.o.Service.DescribeExecution(ctx, arn)
+		if err != nil {
+			return nil, nil, err
+		}
+		v.X = x
+		if rd, err := c.o.Service.Redrives(ctx, arn); err == nil {
+			if rd != nil {
+				v.RedriveCount, v.RedriveDate = rd.Count, &rd.Date
+			}
+			if x.Status.Terminal() {
+				v.Redrivable, v.RedriveReason, _ = c.o.Service.Redrivable(ctx, x, rd)
+			}
+		}
+		v.VersionArn, v.AliasArn, _ = c.o.Service.ExecutionOrigin(ctx, arn)
 	}
-	v.VersionArn, v.AliasArn, _ = c.o.Service.ExecutionOrigin(ctx, arn)
+	x := v.X
+	v.Title = x.Name
 	g, err := buildGraph(sm.Definition, sm.Type == store.StateMachineExpress)
 	if err != nil {
 		v.GraphError = err.Error()
 		g = &graph{top: &gmachine{}, nodes: map[string]*gnode{}}
 	} else {
+		if v.ParentArn != "" {
+			g.processorOf(sm.Label)
+		}
 		layoutGraph(g)
 	}
 	rp := newReplay(g, x.StartDate)
@@ -338,7 +360,7 @@ func (c *Console) load(ctx context.Context, arn string) (*execView, *replay, err
 			break
 		}
 	}
-	if runs, _, err := c.o.Service.ListMapRuns(ctx, &service.ListMapRunsInput{ExecutionArn: arn}); err == nil {
+	if runs, _, err := c.o.Service.ListMapRuns(ctx, &service.ListMapRunsInput{ExecutionArn: arn}); err == nil && v.ParentArn == "" {
 		for _, mr := range runs {
 			v.MapRuns = append(v.MapRuns, mapRunLink{Arn: mr.Arn, Label: mr.Label, Status: string(mr.Status)})
 		}
@@ -358,7 +380,8 @@ func (c *Console) fill(v *execView, rp *replay) {
 		end = *x.StopDate
 	}
 	v.Duration = end.Sub(x.StartDate)
-	v.Live = !x.Status.Terminal()
+	// A child execution's page is not live: its rows live in its parent (a reload shows more).
+	v.Live = !x.Status.Terminal() && v.ParentArn == ""
 	v.Statuses = rp.statuses()
 	v.Events = rp.events
 	if n := len(rp.events); n > 0 {
