@@ -165,7 +165,7 @@ func distributed(m *asl.MapFields) bool {
 func (r *run) startIterations(th *thread, prev int64) {
 	fan := th.fan
 	m := th.state.Map
-	for fan.nextIndex < len(fan.items) && (fan.maxConc == 0 || fan.running < fan.maxConc) {
+	for fan.nextIndex < fan.available() && (fan.maxConc == 0 || fan.running < fan.maxConc) {
 		if fan.run != nil && r.childStarts >= MaxChildStartsPerStep {
 			r.moreChildrenLater(th)
 			return

@@ -58,6 +58,9 @@ type itemSource struct {
 	cursor jsonv.Value // where the next read starts; nil at the beginning
 	done   bool        // the reader gave its last item
 	raw    int64       // items read so far: the index of the next one ($$.Map.Item.Index)
+	// count is the Map's items made so far (batches, when batched); a redriven Map Run's
+	// items are known in number before they are read again.
+	count int
 
 	batched    bool
 	batchItems int64 // MaxItemsPerBatch; 0 none
@@ -141,9 +144,27 @@ func (r *run) execMapReader(th *thread) {
 	th.fan = fan
 	th.waiting = waitChildren
 	fan.writer = r.newSink(th)
-	fan.run = r.newMapRun(th, 0)
-	fan.mapRunArn = fan.run.arn
-	r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
+	if mr := r.redrivenReaderRun(th); mr != nil {
+		// The redrive of the Map Run reads the items again, in the same batches, and runs
+		// again those whose child did not succeed; the record keeps the others.
+		delete(r.x.redone.at, th)
+		if mr.redriveCount >= MaxMapRunRedrives {
+			th.fan, th.waiting = nil, notWaiting
+			r.stateFailedAfter(th, mapRunRedriveLimit(mr), true)
+			return
+		}
+		fan.run = mr
+		fan.items = make([]jsonv.Value, len(mr.iters))
+		fan.results = make([]jsonv.Value, len(mr.iters))
+		r.redriveMapRun(th, mr)
+		fan.mapRunArn = mr.arn
+		count := mr.redriveCount
+		r.emitOn(th, "MapRunRedriven", history.Details{MapRunArn: mr.arn, RedriveCount: &count})
+	} else {
+		fan.run = r.newMapRun(th, 0)
+		fan.mapRunArn = fan.run.arn
+		r.emitOn(th, "MapRunStarted", history.Details{MapRunArn: fan.mapRunArn})
+	}
 	fan.lastEvent = th.prev
 	// The reader's settings are the reader's to check: AWS fails the Map Run with them.
 	cfg := jsonv.NewObject(8)
@@ -170,6 +191,21 @@ func (r *run) execMapReader(th *thread) {
 		jsonv.Member{Key: "ReaderConfig", Value: cfg},
 	)
 	r.pumpIO(th)
+}
+
+// redrivenReaderRun is redrivenMapRun for a Map whose items a reader reads: how many there
+// were is known only from the record.
+func (r *run) redrivenReaderRun(th *thread) *mapRun {
+	p := r.redrivePointOf(th)
+	if p == nil || p.mapRunArn == "" {
+		return nil
+	}
+	for _, mr := range r.x.mapRuns {
+		if mr.arn == p.mapRunArn && mr.status != MapRunRunning && mr.status != MapRunSucceeded {
+			return mr
+		}
+	}
+	return nil
 }
 
 // newSink is the state of th's Map's ResultWriter, if it has one.
@@ -216,7 +252,7 @@ func (r *run) pumpIO(th *thread) {
 		return
 	}
 	src := fan.reader
-	if src != nil && !src.done && fan.nextIndex >= len(fan.items) && (fan.maxConc == 0 || fan.running < fan.maxConc) {
+	if src != nil && !src.done && fan.nextIndex >= fan.available() && (fan.maxConc == 0 || fan.running < fan.maxConc) {
 		r.scheduleIO(th, ioRead, ReadItemsResource, jsonv.ObjectOf(
 			jsonv.Member{Key: "Reader", Value: src.spec},
 			jsonv.Member{Key: "Cursor", Value: src.cursor},
@@ -331,8 +367,22 @@ func (src *itemSource) flushBatch() jsonv.Value {
 	return b
 }
 
-// addItem appends an item that a reader gave to a Map's items.
+// available is how many of a fan-out's items are there to start: with a reader, those read.
+func (f *fanOut) available() int {
+	if f.reader != nil {
+		return f.reader.count
+	}
+	return len(f.items)
+}
+
+// addItem adds the next item that a reader gave to a Map's items.
 func (f *fanOut) addItem(v jsonv.Value) {
+	i := f.reader.count
+	f.reader.count++
+	if i < len(f.items) { // a redriven Map Run's
+		f.items[i] = v
+		return
+	}
 	f.items = append(f.items, v)
 	f.results = append(f.results, nil)
 	if f.run != nil {
@@ -532,6 +582,7 @@ type snapIO struct {
 		Cursor     snapValue   `json:"cursor"`
 		Done       bool        `json:"done,omitempty"`
 		Raw        int64       `json:"raw,omitempty"`
+		Count      int         `json:"count,omitempty"`
 		Batched    bool        `json:"batched,omitempty"`
 		BatchItems int64       `json:"batchItems,omitempty"`
 		BatchBytes int64       `json:"batchBytes,omitempty"`
@@ -561,13 +612,14 @@ func (x *Execution) snapshotIO(f *fanOut) *snapIO {
 			Cursor     snapValue   `json:"cursor"`
 			Done       bool        `json:"done,omitempty"`
 			Raw        int64       `json:"raw,omitempty"`
+			Count      int         `json:"count,omitempty"`
 			Batched    bool        `json:"batched,omitempty"`
 			BatchItems int64       `json:"batchItems,omitempty"`
 			BatchBytes int64       `json:"batchBytes,omitempty"`
 			BatchInput snapValue   `json:"batchInput"`
 			Batch      []snapValue `json:"batch,omitempty"`
 			BatchSize  int64       `json:"batchSize,omitempty"`
-		}{Spec: x.snapOpt(src.spec), Cursor: x.snapOpt(src.cursor), Done: src.done, Raw: src.raw, Batched: src.batched,
+		}{Spec: x.snapOpt(src.spec), Cursor: x.snapOpt(src.cursor), Done: src.done, Raw: src.raw, Count: src.count, Batched: src.batched,
 			BatchItems: src.batchItems, BatchBytes: src.batchBytes, BatchInput: x.snapOpt(src.batchInput), BatchSize: src.batchSize}
 		for _, v := range src.batch {
 			s.Reader.Batch = append(s.Reader.Batch, x.snapValue(v))
@@ -611,7 +663,7 @@ func (x *Execution) restoreIO(f *fanOut, s *snapIO) error {
 	f.ioTask, f.ioKind = s.Task, s.Kind
 	var err error
 	if sr := s.Reader; sr != nil {
-		src := &itemSource{done: sr.Done, raw: sr.Raw, batched: sr.Batched, batchItems: sr.BatchItems,
+		src := &itemSource{done: sr.Done, raw: sr.Raw, count: sr.Count, batched: sr.Batched, batchItems: sr.BatchItems,
 			batchBytes: sr.BatchBytes, batchSize: sr.BatchSize}
 		if src.spec, err = x.restoreValue(sr.Spec); err != nil {
 			return err

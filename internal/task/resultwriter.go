@@ -129,9 +129,9 @@ func (w *resultFiles) size(ctx context.Context, key string) (int64, error) {
 // finish joins each status's parts into its file, writes the manifest and deletes the parts.
 func (w *resultFiles) finish(ctx context.Context, arn string, counts *jsonv.Object) (string, error) {
 	manifestKey := w.dir + "manifest.json"
-	if _, err := w.size(ctx, manifestKey); err == nil {
-		// Written by an earlier run of this task: only the parts may be left.
-		w.deleteParts(ctx, counts)
+	if _, err := w.size(ctx, manifestKey); err == nil && !w.partsLeft(ctx, counts) {
+		// Written by an earlier run of this task, which deleted the parts after it. (A
+		// redriven Map Run writes parts anew, and its manifest again.)
 		return manifestKey, nil
 	}
 	files := jsonv.NewObject(3)
@@ -214,6 +214,18 @@ func (w *resultFiles) copyParts(ctx context.Context, dst io.Writer, status strin
 		return err
 	}
 	return nil
+}
+
+// partsLeft reports whether the first part of a status is still there.
+func (w *resultFiles) partsLeft(ctx context.Context, counts *jsonv.Object) bool {
+	for _, status := range resultStatuses {
+		if n, _ := readNumber(counts, status); n > 0 {
+			if _, err := w.size(ctx, w.partKey(status, 0)); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // deleteParts deletes the parts; one already gone is no matter.
