@@ -89,6 +89,7 @@ type boundFixture struct {
 	moto    *s3.Client
 	motoURL string
 	proxy   *checkingProxy
+	svc     *s3svc.Service
 }
 
 func newBoundFixture(t *testing.T) *boundFixture {
@@ -116,7 +117,7 @@ func newBoundFixture(t *testing.T) *boundFixture {
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 1})
 	moto := s3.New(s3.Options{Region: remoteRegion, BaseEndpoint: aws.String(motoURL), UsePathStyle: true,
 		Credentials: keys, RetryMaxAttempts: 1})
-	return &boundFixture{fixture: &fixture{dir: dir, url: hs.URL, client: client}, moto: moto, motoURL: motoURL, proxy: proxy}
+	return &boundFixture{fixture: &fixture{dir: dir, url: hs.URL, client: client}, moto: moto, motoURL: motoURL, proxy: proxy, svc: svc}
 }
 
 func readAll(t *testing.T, out *s3.GetObjectOutput, err error) []byte {
@@ -330,6 +331,79 @@ func TestBoundBucket(t *testing.T) {
 		back, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bound"), Key: key})
 		if got := readAll(t, back, err); !bytes.Equal(got, data) {
 			t.Errorf("read back through Stepline: %d bytes, MD5 %s", len(got), md5hex(got))
+		}
+	})
+
+	t.Run("aws-chunked bodies", func(t *testing.T) {
+		// Each framing the SDKs send, decoded and sent on plain (the chunk signatures are the
+		// client's, made with Stepline's keys).
+		for _, tc := range []struct{ key, sha, encoding, body string }{
+			{"chunked/signed", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "aws-chunked",
+				chunk("hello ", true) + chunk("world", true) + chunk("", true) + "\r\n"},
+			{"chunked/trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "aws-chunked",
+				chunk("hello ", false) + chunk("world", false) + "0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"},
+		} {
+			req, _ := http.NewRequest(http.MethodPut, f.url+"/bound/"+tc.key, strings.NewReader(tc.body))
+			req.Header.Set("X-Amz-Content-Sha256", tc.sha)
+			req.Header.Set("Content-Encoding", tc.encoding)
+			req.Header.Set("X-Amz-Decoded-Content-Length", "11")
+			req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
+			req.Header.Set("X-Amz-Sdk-Checksum-Algorithm", "CRC32")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %s", tc.key, resp.StatusCode, msg)
+			}
+			there, err := f.moto.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("remote-bucket"), Key: aws.String(tc.key)})
+			if got := readAll(t, there, err); string(got) != "hello world" || aws.ToString(there.ContentEncoding) != "" {
+				t.Errorf("%s: moto holds %q, Content-Encoding %q", tc.key, got, aws.ToString(there.ContentEncoding))
+			}
+		}
+		// The SDK itself, over TLS, streaming a body it cannot hash first: aws-chunked with a
+		// CRC32 trailer.
+		var sawChunked atomic.Bool
+		hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+				sawChunked.Store(true)
+			}
+			f.svc.ServeHTTP(w, r)
+		}))
+		defer hs.Close()
+		tls := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), UsePathStyle: true, HTTPClient: hs.Client(),
+			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 1})
+		data := randomBytes(3<<20, 5)
+		if _, err := tls.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bound"), Key: aws.String("chunked/sdk"),
+			Body: io.MultiReader(bytes.NewReader(data)), ContentLength: aws.Int64(int64(len(data))),
+			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+			t.Fatalf("PutObject streamed over TLS: %v", err)
+		}
+		there, err := f.moto.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("remote-bucket"), Key: aws.String("chunked/sdk")})
+		if got := readAll(t, there, err); !bytes.Equal(got, data) {
+			t.Errorf("moto holds %d bytes of the streamed upload", len(got))
+		}
+		if !sawChunked.Load() {
+			t.Error("the SDK sent no aws-chunked body: the decoding is not tested")
+		}
+	})
+
+	t.Run("presigned URL", func(t *testing.T) {
+		ps := s3.NewPresignClient(c)
+		req, err := ps.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bound"), Key: aws.String("top.txt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(req.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(got) != "top.txt" {
+			t.Errorf("presigned GET: %d %q", resp.StatusCode, got)
 		}
 	})
 

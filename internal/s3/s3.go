@@ -46,8 +46,10 @@
 // made path-style with the endpoint's name for the bucket, the client's signature replaced by
 // one of the endpoint's credentials, bodies streamed both ways, the endpoint's answers and
 // errors passed back as they are (bucket names in XML answers put back to the local name).
-// Such a bucket has no folder, so the files of DIR/s3 know nothing of it; DeleteBucket of it is
-// refused, and copies between it and a bucket not at the same endpoint are not served.
+// Such a bucket has no folder, so the files of DIR/s3 know nothing of it. CreateBucket is
+// forwarded (naming the endpoint's region); DeleteBucket is refused, since the bucket is the
+// endpoint's; copies between it and a bucket not at the same endpoint are not served. Its object
+// events are the endpoint's: Stepline's EventBridge notifications see none of them.
 package s3
 
 import (
