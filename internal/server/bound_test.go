@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/stepline/stepline/internal/s3/s3test"
 	"github.com/stepline/stepline/internal/server"
+	"github.com/stepline/stepline/internal/sigv4"
 )
 
 // boundProject binds bucket lake to moto's lake-remote; read-lake gets an object of it with an
@@ -92,7 +94,9 @@ func TestBoundBucketThroughServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := setup(t, server.Options{Project: dir})
+	// Under --auth: the router checks the clients' signatures (Stepline's keys) before the
+	// request is signed again for moto.
+	b := setup(t, server.Options{Project: dir, Auth: sigv4.Credentials{"AKIDEXAMPLE": "secret"}})
 	machine := smArn + "read-lake"
 
 	out := b.waitDone(t, b.start(t, machine, "", `{"key": "in/data.json"}`))
@@ -116,6 +120,36 @@ func TestBoundBucketThroughServer(t *testing.T) {
 	if string(body) != `{"n": 42}` {
 		t.Errorf("moto holds %q", body)
 	}
+	// A client of Stepline, signing with Stepline's keys: a body signed with its SHA-256 (which
+	// the router reads to check) and one signed UNSIGNED-PAYLOAD both land in moto.
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), UsePathStyle: true, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake"), Key: aws.String("client/seekable"),
+		Body: strings.NewReader("seekable body")}); err != nil {
+		t.Fatalf("PutObject through the router: %v", err)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake"), Key: aws.String("client/unsigned"),
+		Body: strings.NewReader("unsigned body")}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)); err != nil {
+		t.Fatalf("PutObject UNSIGNED-PAYLOAD through the router: %v", err)
+	}
+	for key, want := range map[string]string{"client/seekable": "seekable body", "client/unsigned": "unsigned body"} {
+		res, err := moto.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("lake-remote"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("%s is not in moto: %v", key, err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(got) != want {
+			t.Errorf("moto holds %s = %q", key, got)
+		}
+	}
+	bad := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), UsePathStyle: true, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wrong", "")})
+	if _, err := bad.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("lake"), Key: aws.String("in/data.json")}); err == nil ||
+		!strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Errorf("a wrong signature reached the bound bucket: %v", err)
+	}
+
 	// The endpoint's NoSuchKey is the task's S3.NoSuchKeyException, as on AWS.
 	out = b.waitDone(t, b.start(t, machine, "", `{"key": "in/missing.json"}`))
 	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "S3.NoSuchKeyException" {
