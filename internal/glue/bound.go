@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Objects is the S3 service as Glue needs it for buckets bound to an external S3 endpoint,
@@ -42,12 +43,30 @@ func (sc *scratch) path() (string, error) {
 	if err := os.MkdirAll(sc.base, 0o755); err != nil {
 		return "", err
 	}
+	removeStaleScratch(sc.base)
 	dir, err := os.MkdirTemp(sc.base, "crawl-")
 	if err != nil {
 		return "", err
 	}
 	sc.dir = dir
 	return dir, nil
+}
+
+// staleScratch is how old a scratch folder must be to be taken for the leftover of a crawl its
+// server died in: a day, since another node sharing the data folder may be crawling now.
+const staleScratch = 24 * time.Hour
+
+// removeStaleScratch removes the scratch folders of crawls that never ended.
+func removeStaleScratch(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleScratch {
+			_ = os.RemoveAll(filepath.Join(base, e.Name())) // another node may have removed it first
+		}
+	}
 }
 
 func (sc *scratch) remove() {

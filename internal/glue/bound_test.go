@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -100,5 +101,28 @@ func TestBoundBucketCrawlAndScript(t *testing.T) {
 	r = e.waitRun(t, "missing-script", id, ended)
 	if r.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(r.ErrorMessage), "NoSuchKey") {
 		t.Errorf("a missing remote script: %s %s", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+}
+
+// TestStaleScratch: a crawl's scratch folder left by a dead server goes after a day, and not
+// before (another node sharing the folder may be crawling).
+func TestStaleScratch(t *testing.T) {
+	base := t.TempDir()
+	old, fresh := filepath.Join(base, "crawl-old"), filepath.Join(base, "crawl-fresh")
+	for _, d := range []string{old, fresh} {
+		if err := os.MkdirAll(filepath.Join(d, "b"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	removeStaleScratch(base)
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the stale scratch folder is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh scratch folder was removed: %v", err)
 	}
 }
