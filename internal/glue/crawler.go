@@ -912,7 +912,9 @@ type summary struct {
 // summarize classifies the files (up to maxFilesClassified of them) and merges their schemas;
 // files no classifier recognises, or of another classification than the first, are left out.
 // The record count is the classified files' estimates, extrapolated by size to the others.
-func summarize(ctx context.Context, files []fileInfo, log *crawlLog) (*summary, error) {
+// known holds files already classified in this crawl (a table's, met again in its
+// partitions), and gets those classified here, up to maxFilesClassified of them.
+func summarize(ctx context.Context, files []fileInfo, log *crawlLog, known map[string]*fileSchema) (*summary, error) {
 	sum := &summary{}
 	var sampleRecords, sampleBytes, estimate, classifiedSize, otherSize int64
 	classified := 0
@@ -926,14 +928,21 @@ func summarize(ctx context.Context, files []fileInfo, log *crawlLog) (*summary, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fs, err := classifyFile(f.path)
-		if err != nil {
-			log.printf("WARN : file %s was not classified: %v", filepath.Base(f.path), err)
-			continue
+		fs := known[f.path]
+		if fs == nil {
+			var err error
+			if fs, err = classifyFile(f.path); err != nil {
+				log.printf("WARN : file %s was not classified: %v", filepath.Base(f.path), err)
+				continue
+			}
+			if len(known) < maxFilesClassified { // a table's worth, not every partition's
+				known[f.path] = fs
+			}
 		}
 		classified++
 		if sum.schema == nil {
-			sum.schema = fs
+			first := *fs // merged into: the known one stays as its file is
+			sum.schema = &first
 		} else if fs.Classification != sum.schema.Classification {
 			log.printf("WARN : file %s is %s, the table %s; left out", filepath.Base(f.path), fs.Classification, sum.schema.Classification)
 			continue
@@ -1044,7 +1053,8 @@ func sameSchema(a, b []Column) bool {
 }
 
 func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log *crawlLog) error {
-	sum, err := summarize(ctx, t.files, log)
+	known := map[string]*fileSchema{}
+	sum, err := summarize(ctx, t.files, log, known)
 	if err != nil {
 		return err
 	}
@@ -1088,7 +1098,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 	// failed write) leaves no new table with only some of its partitions, since the table, one
 	// write, appears only once they all are there (partitions without their table are not
 	// listed, and the next crawl writes them again).
-	if err := s.crawlPartitions(ctx, c, table, t, log); err != nil {
+	if err := s.crawlPartitions(ctx, c, table, t, log, known); err != nil {
 		return err
 	}
 	if old == nil {
@@ -1109,7 +1119,7 @@ func (s *Service) crawlTable(ctx context.Context, c *Crawler, t *tableScan, log 
 }
 
 // crawlPartitions writes the partitions of a crawled table, each with the table's columns.
-func (s *Service) crawlPartitions(ctx context.Context, c *Crawler, table *Table, t *tableScan, log *crawlLog) error {
+func (s *Service) crawlPartitions(ctx context.Context, c *Crawler, table *Table, t *tableScan, log *crawlLog, known map[string]*fileSchema) error {
 	keysOf := make([]string, 0, len(t.parts))
 	for k := range t.parts {
 		keysOf = append(keysOf, k)
@@ -1117,7 +1127,7 @@ func (s *Service) crawlPartitions(ctx context.Context, c *Crawler, table *Table,
 	sort.Strings(keysOf)
 	for _, k := range keysOf {
 		ps := t.parts[k]
-		psum, err := summarize(ctx, ps.files, log)
+		psum, err := summarize(ctx, ps.files, log, known)
 		if err != nil {
 			return err
 		}

@@ -19,8 +19,11 @@
 // most), runs/<run id>/ (a run's copy of its script, removed when it ends). Job outputs are
 // written by the jobs themselves, through their AWS SDK calls to this server.
 //
-// Crawls are bounded: a file is classified from its first megabyte (decompressed), or from its
-// footer for Parquet, and at most a hundred files of a table are classified.
+// Crawls are bounded: a CSV file is typed from its first 1,000 records, as Glue's CSV classifier
+// reads them (an uncompressed file's first 256 KB when they fit there), any other file from its
+// first megabyte (decompressed), a Parquet file from its footer; at most a hundred files of a
+// table or partition are classified, each once a crawl; record counts are scaled from the
+// lines read to the files' sizes.
 package glue
 
 import (

@@ -24,6 +24,14 @@ import (
 // Glue's classifiers read the first megabyte.
 const sampleBytes = 1 << 20
 
+// csvSampleRecords is how many records of a CSV file type its columns: Glue's CSV classifier
+// reads the first 1,000 records or the first megabyte, whichever comes first.
+const csvSampleRecords = 1000
+
+// firstRead is how much of a file is read first: enough for csvSampleRecords records of
+// ordinary width, so that a CSV file is classified without reading its whole first megabyte.
+const firstRead = 256 << 10
+
 // Classifications, as the table parameter "classification" names them.
 const (
 	classCSV     = "csv"
@@ -74,32 +82,60 @@ func classifyFile(path string) (*fileSchema, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	counted := &countingReader{r: f}
-	var r io.Reader = bufio.NewReaderSize(counted, 64<<10)
+	// The decompressors read through counted byte by byte (it is an io.ByteReader), so that
+	// its count is the compressed bytes they consumed, without a read-ahead of their own.
+	counted := &countingReader{r: bufio.NewReaderSize(f, 64<<10)}
+	var r io.Reader = counted
 	compression := "none"
 	switch {
 	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		gz, err := gzip.NewReader(r)
+		gz, err := gzip.NewReader(counted)
 		if err != nil {
 			return nil, err
 		}
 		defer gz.Close()
 		r, compression = gz, "gzip"
 	case n >= 3 && string(magic[:3]) == "BZh":
-		r, compression = bzip2.NewReader(r), "bzip2"
+		r, compression = bzip2.NewReader(counted), "bzip2"
 	}
-	sample, truncated, err := readSample(r)
+	raw, err := fill(r, nil, firstRead+1)
 	if err != nil {
 		return nil, err
 	}
-	fs, err := classifyText(sample, truncated)
-	if err != nil {
-		return nil, err
+	sample, truncated := cut(raw, firstRead)
+	fs, cerr := classifyText(sample, truncated)
+	// An uncompressed CSV file whose first read holds csvSampleRecords records is classified;
+	// anything else reads on to the megabyte: JSON, which Glue reads a megabyte of, longer rows,
+	// and compressed files, whose first compressed bytes say too little of the ratio the
+	// record count is scaled by.
+	if truncated && (cerr != nil || fs.Classification != classCSV || fs.Records < csvSampleRecords || compression != "none") {
+		if raw, err = fill(r, raw, sampleBytes+1); err != nil {
+			return nil, err
+		}
+		sample, truncated = cut(raw, sampleBytes)
+		fs, cerr = classifyText(sample, truncated)
+	}
+	if cerr != nil {
+		return nil, cerr
 	}
 	fs.Compression = compression
-	// The records' share of the file: their decompressed bytes over the sample's, times the
-	// file bytes the sample took (all of them when the file ended within the sample; else
-	// what was read, give or take the read-ahead).
+	if fs.Classification == classCSV && !fs.Complete {
+		// The types came from the first records; the count comes from every line read, a
+		// cheaper scan than parsing them, and a sample less skewed by the file's start.
+		lines := bytes.Count(sample, []byte{'\n'})
+		if len(sample) > 0 && sample[len(sample)-1] != '\n' {
+			lines++ // the file's last line, without its newline
+		}
+		fs.Records, fs.SampleBytes = int64(lines), int64(len(sample))
+		if fs.Header {
+			fs.Records--
+			fs.SampleBytes -= int64(bytes.IndexByte(sample, '\n') + 1)
+		}
+		fs.Complete = !truncated
+	}
+	// The records' share of the file: the file bytes consumed for the decompressed bytes read
+	// (all of the file when it ended within the sample), times the share of those the records
+	// span.
 	read := st.Size()
 	if truncated {
 		read = min(counted.n, st.Size())
@@ -107,16 +143,16 @@ func classifyFile(path string) (*fileSchema, error) {
 	switch {
 	case !truncated && fs.Complete:
 		fs.Estimate = fs.Records // the whole file was read and counted
-	case fs.Records > 0 && fs.SampleBytes > 0 && len(sample) > 0:
-		took := float64(read) * float64(fs.SampleBytes) / float64(len(sample))
+	case fs.Records > 0 && fs.SampleBytes > 0 && len(raw) > 0:
+		took := float64(read) * float64(fs.SampleBytes) / float64(len(raw))
 		fs.Estimate = int64(float64(fs.Records) * float64(st.Size()) / max(took, 1))
 	}
 	return fs, nil
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, by Read or ReadByte.
 type countingReader struct {
-	r io.Reader
+	r *bufio.Reader
 	n int64
 }
 
@@ -126,22 +162,40 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readSample reads up to sampleBytes; when the file goes on, it cuts the sample after its last
-// full line, so that no record is half read.
-func readSample(r io.Reader) ([]byte, bool, error) {
-	buf := make([]byte, sampleBytes+1)
-	n, err := io.ReadFull(r, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, false, err
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
 	}
-	if n <= sampleBytes {
-		return buf[:n], false, nil
+	return b, err
+}
+
+// fill reads from r onto buf until it holds n bytes or r ends.
+func fill(r io.Reader, buf []byte, n int) ([]byte, error) {
+	if cap(buf) < n {
+		grown := make([]byte, len(buf), n)
+		copy(grown, buf)
+		buf = grown
 	}
-	buf = buf[:sampleBytes]
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		buf = buf[:i+1]
+	m, err := io.ReadFull(r, buf[len(buf):n])
+	buf = buf[:len(buf)+m]
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
 	}
-	return buf, true, nil
+	return buf, err
+}
+
+// cut is the sample of what was read, at most limit bytes: all of it when the file ended within
+// limit, else what precedes its last full line, so that no record is half read (truncated).
+func cut(raw []byte, limit int) (sample []byte, truncated bool) {
+	if len(raw) <= limit {
+		return raw, false
+	}
+	s := raw[:limit]
+	if i := bytes.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[:i+1]
+	}
+	return s, true
 }
 
 // classifyText tries the JSON classifier, then the CSV one, as Glue orders its built-ins.
@@ -160,7 +214,7 @@ func classifyText(sample []byte, truncated bool) (*fileSchema, error) {
 // csvDelimiters are those Glue's CSV classifier recognises, in its order of preference.
 var csvDelimiters = []rune{',', '|', '\t', ';'}
 
-// maxSniffRows bounds the rows a sample's type inference looks at.
+// maxSniffRows bounds the records of a JSON sample its schema is inferred from.
 const maxSniffRows = 10000
 
 // sniffRows is how many rows pick the delimiter; the chosen one then reads the sample.
@@ -212,8 +266,9 @@ func sniffCSV(sample []byte) (delim rune, rows [][]string, used int64, quoted, c
 	if width == 0 {
 		return 0, nil, 0, false, false
 	}
-	rows, used, ok := readRows(sample, best, maxSniffRows)
-	return best, rows, used, bytes.IndexByte(sample, '"') >= 0, ok && len(rows) < maxSniffRows
+	// A header and csvSampleRecords records.
+	rows, used, ok := readRows(sample, best, csvSampleRecords+1)
+	return best, rows, used, bytes.IndexByte(sample[:used], '"') >= 0, ok && len(rows) < csvSampleRecords+1
 }
 
 // The value shapes Glue's CSV classifier types, matched by hand: they run on every value of a

@@ -97,9 +97,20 @@ func TestJSONSchema(t *testing.T) {
 
 func TestReadSampleCutsAtLine(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789\n"), sampleBytes/11+100)
-	s, truncated, err := readSample(bytes.NewReader(data))
-	if err != nil || !truncated || len(s) > sampleBytes || s[len(s)-1] != '\n' {
-		t.Fatalf("sample of %d bytes, truncated %v, %v", len(s), truncated, err)
+	r := bytes.NewReader(data)
+	raw, err := fill(r, nil, firstRead+1)
+	if err != nil || len(raw) != firstRead+1 {
+		t.Fatalf("first read of %d bytes, %v", len(raw), err)
+	}
+	if raw, err = fill(r, raw, sampleBytes+1); err != nil || !bytes.Equal(raw, data[:sampleBytes+1]) {
+		t.Fatalf("second read does not go on from the first (%d bytes, %v)", len(raw), err)
+	}
+	s, truncated := cut(raw, sampleBytes)
+	if !truncated || len(s) > sampleBytes || s[len(s)-1] != '\n' {
+		t.Fatalf("sample of %d bytes, truncated %v", len(s), truncated)
+	}
+	if s, truncated := cut(data[:100], sampleBytes); truncated || len(s) != 100 {
+		t.Fatalf("a short file's sample: %d bytes, truncated %v", len(s), truncated)
 	}
 }
 
@@ -154,6 +165,57 @@ func TestRecordEstimate(t *testing.T) {
 		}
 		if off := math.Abs(float64(fs.Estimate-rows)) / rows; off > 0.1 {
 			t.Errorf("%s: estimate %d for %d rows", filepath.Base(p), fs.Estimate, rows)
+		}
+	}
+}
+
+// A CSV file's columns are typed from its first csvSampleRecords records, as Glue's CSV
+// classifier reads the first 1,000 records (or the first megabyte, when they are longer): a
+// value after them does not change a type, one among them does, however wide the rows.
+func TestCSVTypesFromFirstRecords(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, rows, oddRow, pad int) string {
+		var b strings.Builder
+		b.WriteString("id,n,note\n")
+		for i := range rows {
+			n := fmt.Sprint(i)
+			if i == oddRow {
+				n = "x"
+			}
+			fmt.Fprintf(&b, "%d,%s,%s\n", i, n, strings.Repeat("p", pad))
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name              string
+		rows, oddRow, pad int
+		want              string
+		exactRecordCount  bool
+	}{
+		{"after.csv", 50000, csvSampleRecords + 200, 10, "bigint", false},
+		{"within.csv", 50000, csvSampleRecords - 100, 10, "string", false},
+		// 1000 rows of 600 bytes are more than the first read: the classifier reads on.
+		{"wide.csv", 3000, csvSampleRecords - 100, 600, "string", false},
+		{"wide-after.csv", 3000, csvSampleRecords + 100, 600, "bigint", false},
+		// A file within the first read is counted whole, beyond the records typed.
+		{"small.csv", 5000, 4000, 1, "bigint", true},
+	} {
+		fs, err := classifyFile(write(c.name, c.rows, c.oddRow, c.pad))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := fs.Columns[1].Type; got != c.want || !fs.Header || fs.Columns[0].Type != "bigint" {
+			t.Errorf("%s: columns %v (header %v), want n %s", c.name, fs.Columns, fs.Header, c.want)
+		}
+		if c.exactRecordCount && fs.Estimate != int64(c.rows) {
+			t.Errorf("%s: record count %d, want %d", c.name, fs.Estimate, c.rows)
+		}
+		if off := math.Abs(float64(fs.Estimate-int64(c.rows))) / float64(c.rows); off > 0.1 {
+			t.Errorf("%s: estimate %d for %d rows", c.name, fs.Estimate, c.rows)
 		}
 	}
 }
