@@ -122,7 +122,7 @@ const maxRewrite = 16 << 20
 // forward sends a request for a bound bucket to its endpoint and streams the answer back,
 // bodies both ways passed through as they come (no object is held in memory or on disk).
 func (s *Service) forward(w http.ResponseWriter, r *request, rm *remote) error {
-	if r.Method == http.MethodDelete && r.key == "" && len(r.URL.Query()) == 0 {
+	if r.Method == http.MethodDelete && r.key == "" && plain(r) {
 		return errBoundDelete(r.bucket, rm)
 	}
 	ctx := r.Context()
@@ -176,6 +176,13 @@ func (s *Service) forward(w http.ResponseWriter, r *request, rm *remote) error {
 			"Bucket %s is bound to %s, which did not answer: %v", r.bucket, rm.Endpoint, err)}
 	}
 	defer res.Body.Close()
+	if res.StatusCode >= 400 && r.Method != http.MethodHead && !strings.Contains(res.Header.Get("Content-Type"), "xml") {
+		// Not S3's error document (a proxy or load balancer in front of the endpoint answered):
+		// the client gets one, so that its SDK reads a code and the reason.
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return &apiError{strings.ReplaceAll(http.StatusText(res.StatusCode), " ", ""), res.StatusCode, fmt.Sprintf(
+			"Bucket %s is bound to %s, which answered HTTP %d: %s", r.bucket, rm.Endpoint, res.StatusCode, strings.TrimSpace(string(b)))}
+	}
 	h := w.Header()
 	for k, vs := range res.Header {
 		h[k] = vs
@@ -227,7 +234,7 @@ func (s *Service) forwardBody(r *request, out *http.Request, rm *remote) (string
 		}
 		return "UNSIGNED-PAYLOAD", nil
 	}
-	if r.Method == http.MethodPut && r.key == "" && len(r.URL.Query()) == 0 && r.ContentLength <= 0 && rm.Region != "us-east-1" {
+	if r.Method == http.MethodPut && r.key == "" && plain(r) && r.ContentLength <= 0 && rm.Region != "us-east-1" {
 		// CreateBucket from a client of Stepline's region, which names none: the endpoint's
 		// region must be named outside us-east-1.
 		b := []byte(`<CreateBucketConfiguration xmlns="` + s3NS + `"><LocationConstraint>` + rm.Region + `</LocationConstraint></CreateBucketConfiguration>`)
@@ -249,6 +256,17 @@ func (s *Service) forwardBody(r *request, out *http.Request, rm *remote) (string
 		}
 	}
 	return "UNSIGNED-PAYLOAD", nil
+}
+
+// plain tells whether a request names no subresource (x-id, which aws-sdk-go-v2 adds, aside):
+// on a bucket, DELETE is then DeleteBucket and PUT CreateBucket.
+func plain(r *request) bool {
+	for k := range r.URL.Query() {
+		if k != "x-id" {
+			return false
+		}
+	}
+	return true
 }
 
 // copySourceThere is a copy's X-Amz-Copy-Source as the endpoint names it.

@@ -437,6 +437,29 @@ func TestBoundBucketUnreachable(t *testing.T) {
 	}
 }
 
+// TestBoundBucketNotS3: an answer of something other than S3 in front of the endpoint (an
+// HTML error page) reaches the client as an S3 error document naming the status.
+func TestBoundBucketNotS3(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html>upstream gone</html>")
+	}))
+	defer page.Close()
+	svc, err := s3svc.New(s3svc.Options{Dir: t.TempDir(), Remotes: map[string]s3svc.Remote{
+		"proxied": {Endpoint: page.URL, Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	rec := httptest.NewRecorder()
+	svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/proxied/key", nil))
+	if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "<Code>BadGateway</Code>") ||
+		!strings.Contains(rec.Body.String(), "upstream gone") {
+		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
+
 // TestBoundBucketPython runs testdata/bound_boto3.py: boto3 (its managed transfers, which
 // upload 20 MB in parts) and the AWS CLI against Stepline, checking what moto holds directly.
 func TestBoundBucketPython(t *testing.T) {
