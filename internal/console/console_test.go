@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -76,5 +77,27 @@ func TestCrossSiteFormRefused(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-site POST: %d, want 403", res.StatusCode)
+	}
+}
+
+// When a Parallel fails because one branch's task failed, that task is FAILED (AWS records
+// it as aborted after its failure), the branch cut short is ABORTED, and the Parallel whose
+// Catch took the error is CAUGHT_ERROR.
+func TestParallelBranchFailureStatuses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	m := b.machine(t, "branches", `{"StartAt":"Both","States":{
+	 "Both":{"Type":"Parallel","Branches":[
+	   {"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:gone","End":true}}},
+	   {"StartAt":"Slow","States":{"Slow":{"Type":"Wait","Seconds":30,"End":true}}}],
+	  "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handle"}],"End":true},
+	 "Handle":{"Type":"Pass","End":true}}}`)
+	arn := b.start(t, m, "branch-fails", `{}`)
+	b.wait(t, arn)
+	_, body := get(t, http.DefaultClient, b.url+"/executions/"+url.PathEscape(arn))
+	for state, want := range map[string]string{"Both": "CAUGHT_ERROR", "Work": "FAILED", "Slow": "ABORTED", "Handle": "SUCCEEDED"} {
+		if !strings.Contains(body, `data-state="`+state+`"`) || !regexp.MustCompile(`data-state="`+state+`" data-type="\w+" data-status="`+want+`"`).MatchString(body) {
+			t.Errorf("%s is not drawn %s", state, want)
+		}
 	}
 }

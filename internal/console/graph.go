@@ -50,7 +50,9 @@ type gnode struct {
 type gedge struct {
 	from, to string
 	label    string
-	catch    bool
+	// lines is the label as drawn: wrapped, and cut when long (layout.go).
+	lines []string
+	catch bool
 	// back marks a transition that goes up the layout: a loop.
 	back bool
 	// points is the route from the source to the target (layout.go).

@@ -163,9 +163,24 @@ func (r *replay) add(h *store.HistoryEvent) {
 				v.Status = stCaught
 			}
 			r.close(v)
+			r.cutShort(v, e.Time)
 			r.byEvent[e.ID] = v
 		}
 		e.State = name
+		return
+	}
+	if strings.HasSuffix(typ, "StateAborted") {
+		// A state cut short: a branch's state when its Parallel failed (after its own
+		// failure, if it was the one that failed), or any state of a stopped execution.
+		v := enclosing(r.visitOf(e.Prev, ""), strings.TrimSuffix(typ, "StateAborted"))
+		if v != nil && v.End == nil {
+			t := e.Time
+			v.End, v.Status = &t, v.cutStatus()
+			r.close(v)
+			r.cutShort(v, e.Time)
+			r.byEvent[e.ID] = v
+			e.State = v.State
+		}
 		return
 	}
 	v := r.visitOf(e.Prev, "")
@@ -176,9 +191,7 @@ func (r *replay) add(h *store.HistoryEvent) {
 		if strings.HasPrefix(typ, "Map") {
 			want = "Map"
 		}
-		for v != nil && v.Type != want {
-			v = v.parent
-		}
+		v = enclosing(v, want)
 	}
 	if v == nil {
 		return
@@ -197,6 +210,9 @@ func (r *replay) add(h *store.HistoryEvent) {
 		// An iteration's end is its own; the Map's outcome comes with MapStateFailed.
 	case strings.HasSuffix(typ, "Failed") || strings.HasSuffix(typ, "TimedOut"):
 		v.failed = true
+		if typ == "ParallelStateFailed" || typ == "MapStateFailed" {
+			r.cutShort(v, e.Time)
+		}
 		if s := e.str("error"); s != "" || e.str("cause") != "" {
 			v.Error, v.Cause = s, e.str("cause")
 		}
@@ -205,6 +221,14 @@ func (r *replay) add(h *store.HistoryEvent) {
 	case strings.HasSuffix(typ, "Succeeded"):
 		v.failed = false
 	}
+}
+
+// enclosing is v or the nearest visit around it of a state of the type.
+func enclosing(v *visit, typ string) *visit {
+	for v != nil && v.Type != typ {
+		v = v.parent
+	}
+	return v
 }
 
 // noteTarget records the function or job a task's scheduling names.
@@ -257,6 +281,39 @@ func (r *replay) close(v *visit) {
 	}
 }
 
+// cutStatus is the status of a visit ended before it exited: FAILED when it failed (a Fail
+// state always does), else ABORTED.
+func (v *visit) cutStatus() string {
+	if v.failed || v.Type == "Fail" {
+		return stFailed
+	}
+	return stAborted
+}
+
+// cutShort ends the visits still open inside a Parallel or Map visit that ended: the states
+// of the other branches or iterations when one failed, which AWS records no event for.
+func (r *replay) cutShort(parent *visit, at time.Time) {
+	for name, os := range r.open {
+		kept := os[:0]
+		for _, v := range os {
+			inside := false
+			for p := v.parent; p != nil; p = p.parent {
+				if p == parent {
+					inside = true
+					break
+				}
+			}
+			if !inside {
+				kept = append(kept, v)
+				continue
+			}
+			t := at
+			v.End, v.Status = &t, v.cutStatus()
+		}
+		r.open[name] = kept
+	}
+}
+
 // closeAll ends the visits still open when the execution ended: the failing state failed,
 // the others were cut short.
 func (r *replay) closeAll(typ string) {
@@ -265,10 +322,10 @@ func (r *replay) closeAll(typ string) {
 			switch {
 			case typ == "ExecutionSucceeded":
 				v.Status = stSucceeded
-			case typ == "ExecutionAborted" || v.aborted:
-				v.Status = stAborted
 			case v.failed || v.Type == "Fail":
 				v.Status = stFailed
+			case typ == "ExecutionAborted" || v.aborted:
+				v.Status = stAborted
 			case typ == "ExecutionTimedOut":
 				v.Status = stFailed
 			default:

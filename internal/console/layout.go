@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -24,10 +25,12 @@ import (
 const (
 	nodeH        = 46
 	nodeMinW     = 150
-	nodeMaxW     = 250
-	charW        = 7.3 // average advance of the 13 px sans-serif names
-	labelCharW   = 6.2 // of the 11 px edge labels
-	labelMaxLen  = 34  // edge labels longer than this are cut, the whole rule is in the tooltip
+	nodeMaxW     = 300
+	charW        = 7.9 // average advance of the 13 px bold sans-serif names
+	labelCharW   = 6.3 // of the 11 px edge labels
+	labelMaxLen  = 34  // edge label lines longer than this are cut
+	labelLines   = 3   // and labels longer than this many lines; the whole rule is in the tooltip
+	labelLineH   = 14
 	labelH       = 18
 	groupHeader  = 36
 	groupPad     = 12
@@ -45,6 +48,49 @@ func shortLabel(s string) string {
 	}
 	r := []rune(s)
 	return string(r[:labelMaxLen-1]) + "…"
+}
+
+// wrapLabel breaks an edge label into lines of at most labelMaxLen characters, at spaces
+// where it can, and cuts it after labelLines lines.
+func wrapLabel(s string) []string {
+	var lines []string
+	cur := ""
+	for _, w := range strings.Fields(s) {
+		for utf8.RuneCountInString(w) > labelMaxLen {
+			if cur != "" {
+				lines, cur = append(lines, cur), ""
+			}
+			r := []rune(w)
+			lines, w = append(lines, string(r[:labelMaxLen])), string(r[labelMaxLen:])
+		}
+		switch {
+		case cur == "":
+			cur = w
+		case utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(w) <= labelMaxLen:
+			cur += " " + w
+		default:
+			lines, cur = append(lines, cur), w
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	if len(lines) > labelLines {
+		lines = lines[:labelLines]
+		last := []rune(lines[labelLines-1])
+		if len(last) >= labelMaxLen {
+			last = last[:labelMaxLen-1]
+		}
+		lines[labelLines-1] = string(last) + "…"
+	}
+	return lines
+}
+
+func labelSize(lines []string) (w, h float64) {
+	for _, l := range lines {
+		w = math.Max(w, textW(l, labelCharW))
+	}
+	return w + 10, float64(len(lines))*labelLineH + 4
 }
 
 func textW(s string, cw float64) float64 { return float64(utf8.RuneCountInString(s)) * cw }
@@ -187,7 +233,9 @@ func layoutMachine(m *gmachine) {
 			// The label goes next to the transition's source: the first dummy of a forward
 			// transition, the last of a reversed one.
 			if d.e.label != "" && ((!d.e.back && r == first) || (d.e.back && r == last)) {
-				dv.w, dv.h, dv.label = textW(shortLabel(d.e.label), labelCharW)+10, labelH, d.e
+				d.e.lines = wrapLabel(d.e.label)
+				dv.w, dv.h = labelSize(d.e.lines)
+				dv.label = d.e
 			}
 			vs = append(vs, dv)
 			link(prev, len(vs)-1)
@@ -338,6 +386,41 @@ func layoutMachine(m *gmachine) {
 		placeLayer(layers[r], func(i int) float64 { return mean(i, vs[i].in, vs[i].out) })
 	}
 
+	// A long transition's dummies go in one straight line when the room around them allows:
+	// at its source's x, its target's, or the middle of where they are.
+	for _, e := range m.edges {
+		chain := chains[e]
+		if len(chain) < 4 {
+			continue
+		}
+		lo, hi := math.Inf(-1), math.Inf(1)
+		var xs []float64
+		for _, i := range chain[1 : len(chain)-1] {
+			d, l := vs[i], layers[vs[i].rank]
+			if d.pos > 0 {
+				left := vs[l[d.pos-1]]
+				lo = math.Max(lo, left.x+gap(left, d))
+			}
+			if d.pos < len(l)-1 {
+				right := vs[l[d.pos+1]]
+				hi = math.Min(hi, right.x-gap(d, right))
+			}
+			xs = append(xs, d.x)
+		}
+		if lo > hi {
+			continue
+		}
+		slices.Sort(xs)
+		for _, x := range []float64{vs[chain[0]].x, vs[chain[len(chain)-1]].x, xs[len(xs)/2]} {
+			if x >= lo && x <= hi {
+				for _, i := range chain[1 : len(chain)-1] {
+					vs[i].x = x
+				}
+				break
+			}
+		}
+	}
+
 	// y: each rank as tall as its tallest vertex; ranks of dummies only are thin.
 	heights := make([]float64, maxRank+1)
 	for _, v := range vs {
@@ -397,6 +480,9 @@ func layoutMachine(m *gmachine) {
 			n := vs[idx[e.from]]
 			r, c := n.x+n.w/2, cy(n)
 			e.points = []pt{{r, c - 10}, {r + 30, c - 10}, {r + 30, c + 10}, {r, c + 10}}
+			if e.label != "" {
+				e.lines = []string{shortLabel(e.label)}
+			}
 			e.labelAt = pt{r + 36 + textW(shortLabel(e.label), labelCharW)/2, c}
 			continue
 		}

@@ -80,11 +80,16 @@ func drawEdge(b *strings.Builder, e *gedge) {
 	fmt.Fprintf(b, `<g class="%s" data-from="%s" data-to="%s"><title>%s → %s%s</title><path d="%s" marker-end="url(#arrow)"/>`,
 		cls, html.EscapeString(e.from), html.EscapeString(e.to), html.EscapeString(e.from), html.EscapeString(e.to),
 		html.EscapeString(labelSuffix(e.label)), d.String())
-	if e.label != "" {
-		s := shortLabel(e.label)
-		w := textW(s, labelCharW) + 8
-		fmt.Fprintf(b, `<rect class="edge-label-bg" x="%s" y="%s" width="%s" height="15" rx="3"/><text class="edge-label" x="%s" y="%s" text-anchor="middle">%s</text>`,
-			f(e.labelAt.x-w/2), f(e.labelAt.y-8), f(w), f(e.labelAt.x), f(e.labelAt.y+3.5), html.EscapeString(s))
+	if len(e.lines) > 0 {
+		w, h := labelSize(e.lines)
+		h -= 3
+		fmt.Fprintf(b, `<rect class="edge-label-bg" x="%s" y="%s" width="%s" height="%s" rx="3"/><text class="edge-label" text-anchor="middle">`,
+			f(e.labelAt.x-w/2+1), f(e.labelAt.y-h/2), f(w-2), f(h))
+		for i, l := range e.lines {
+			y := e.labelAt.y - h/2 + 12 + float64(i)*labelLineH
+			fmt.Fprintf(b, `<tspan x="%s" y="%s">%s</tspan>`, f(e.labelAt.x), f(y), html.EscapeString(l))
+		}
+		b.WriteString(`</text>`)
 	}
 	b.WriteString(`</g>`)
 }
@@ -117,9 +122,9 @@ func drawNode(b *strings.Builder, n *gnode, statuses map[string]string) {
 	}
 	fmt.Fprintf(b, ` tabindex="0" role="button" aria-label="%s"><title>%s</title>`, html.EscapeString(aria), html.EscapeString(aria))
 	name := n.name
-	maxChars := int((n.w - 56) / charW)
+	maxChars := int((n.w-56)/charW + 0.01)
 	if kind == "group" {
-		maxChars = int((n.w - 130) / charW)
+		maxChars = int((n.w-130)/charW + 0.01)
 	}
 	if utf8.RuneCountInString(name) > maxChars && maxChars > 3 {
 		name = string([]rune(name)[:maxChars-1]) + "…"
