@@ -225,6 +225,9 @@ func (ev *evaluator) partial(n *node, input any, env *frame) (any, error) {
 		}
 		return unbound
 	}
+	if err := ev.alloc(lambdaBytes); err != nil {
+		return nil, err
+	}
 	switch f := proc.(type) {
 	case *lambda:
 		scope := newFrame(f.env)
@@ -258,6 +261,9 @@ func (ev *evaluator) applyExpr(n *node, input any, env *frame) (any, error) {
 	}
 	if isFunction(lhs) {
 		// f ~> g composes: the result applies f, then g
+		if err := ev.alloc(lambdaBytes); err != nil {
+			return nil, err
+		}
 		first := lhs
 		return &builtin{arity: 1, impl: func(c call, args []any) (any, error) {
 			v, err := c.ev.apply(first, []any{argAt(args, 0)}, nil, c.env, applySite{})
@@ -361,6 +367,9 @@ func (ev *evaluator) sortSeq(n *node, input []any, env *frame) (*array, error) {
 	if len(input) <= 1 {
 		return &array{items: append([]any(nil), input...), seq: true}, nil
 	}
+	if err := ev.allocSlots(len(input)); err != nil {
+		return nil, err
+	}
 	less := func(a, b any) (bool, error) {
 		return ev.orderCompare(n, a, env, b, env)
 	}
@@ -375,6 +384,9 @@ func (ev *evaluator) sortSeq(n *node, input []any, env *frame) (*array, error) {
 func (ev *evaluator) sortTuples(n *node, ts *tupleSeq, env *frame) (*tupleSeq, error) {
 	if len(ts.tuples) <= 1 {
 		return ts, nil
+	}
+	if err := ev.allocSlots(2 * len(ts.tuples)); err != nil {
+		return nil, err
 	}
 	items := make([]any, len(ts.tuples))
 	for i, t := range ts.tuples {

@@ -176,7 +176,8 @@ func (e *Error) finish(src string) *Error {
 		e.Position = utf16Offset(src, e.pos)
 	}
 	if e.hasValue {
-		if j, ok, err := toJSON(e.value); err == nil && ok {
+		// an error's value may repeat one array many times over; past a megabyte it is left out
+		if j, ok, err := toJSONBudget(e.value, &budget{max: 1 << 20}); err == nil && ok {
 			e.Value = j
 		}
 	}

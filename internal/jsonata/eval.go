@@ -19,6 +19,8 @@ type evaluator struct {
 	maxDepth  int
 	maxSteps  int64 // negative: no limit
 	ticks     int64
+	mem       budget
+	arrays    map[rawKey]any // see evaluator.norm
 	now       time.Time
 	random    func() float64
 	functions map[string]*builtin
@@ -181,7 +183,7 @@ func (ev *evaluator) evalNode(n *node, input any, env *frame) (any, error) {
 	case nUnary:
 		return ev.unary(n, input, env)
 	case nName:
-		return lookupField(input, n.value), nil
+		return ev.lookupField(input, n.value)
 	case nString:
 		return n.value, nil
 	case nNumber:
@@ -189,9 +191,9 @@ func (ev *evaluator) evalNode(n *node, input any, env *frame) (any, error) {
 	case nValue:
 		return n.lit, nil
 	case nWildcard:
-		return wildcard(input), nil
+		return ev.wildcard(input)
 	case nDescendant:
-		return descendants(input), nil
+		return ev.descendants(input)
 	case nParent:
 		return ev.lookup(env, n.slot.label), nil
 	case nCondition:
@@ -259,12 +261,21 @@ func (ev *evaluator) evalNode(n *node, input any, env *frame) (any, error) {
 		}
 		return ev.lookup(env, n.value), nil
 	case nLambda:
+		// a thunk (a tail call to be run by apply's loop) never outlives the call
+		if !n.thunk {
+			if err := ev.alloc(lambdaBytes); err != nil {
+				return nil, err
+			}
+		}
 		return &lambda{params: n.params, sig: n.sig, body: n.body, input: input, env: env, thunk: n.thunk}, nil
 	case nPartial:
 		return ev.partial(n, input, env)
 	case nApply:
 		return ev.applyExpr(n, input, env)
 	case nTransform:
+		if err := ev.alloc(lambdaBytes); err != nil {
+			return nil, err
+		}
 		return ev.transformer(n, env), nil
 	case nSort:
 		if a, ok := input.(*array); ok {
@@ -275,30 +286,42 @@ func (ev *evaluator) evalNode(n *node, input any, env *frame) (any, error) {
 	return nil, nil
 }
 
-func lookupField(input any, key string) any {
+// lookupField reads a field of an object, or of each object of a sequence, flattening arrays
+// into the result. The sequence it builds is charged, and so is an array of the input it
+// converts, since a function may keep it.
+func (ev *evaluator) lookupField(input any, key string) (any, error) {
 	switch x := input.(type) {
 	case *array:
 		res := &array{seq: true}
 		for _, item := range x.items {
-			v := lookupField(item, key)
-			if v == nil {
+			v, err := ev.lookupField(item, key)
+			if v == nil || err != nil {
+				if err != nil {
+					return nil, err
+				}
 				continue
 			}
 			if a, ok := v.(*array); ok {
+				if err := ev.allocSlots(len(a.items)); err != nil {
+					return nil, err
+				}
 				res.items = append(res.items, a.items...)
 			} else {
+				if err := ev.allocSlots(1); err != nil {
+					return nil, err
+				}
 				res.items = append(res.items, v)
 			}
 		}
-		return res
+		return res, nil
 	case *jsonv.Object:
 		v, ok := x.Get(key)
 		if !ok {
-			return nil
+			return nil, nil
 		}
-		return norm(v)
+		return ev.norm(v)
 	}
-	return nil
+	return nil, nil
 }
 
 func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
@@ -310,7 +333,10 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 			if ev.depth+1 > ev.maxDepth {
 				return nil, newError("U1001")
 			}
-			v := lookupField(input, n.steps[0].value)
+			v, err := ev.lookupField(input, n.steps[0].value)
+			if err != nil {
+				return nil, err
+			}
 			if _, isArr := v.(*array); !isArr {
 				return v, nil
 			}
@@ -336,6 +362,9 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 		switch {
 		case i == 0 && step.consarray:
 			var r any
+			if err = ev.allocSlots(len(inputItems)); err != nil {
+				return nil, err
+			}
 			if r, err = ev.eval(step, &array{items: append([]any(nil), inputItems...), seq: true}, env); err != nil {
 				return nil, err
 			}
@@ -347,6 +376,9 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 				result = x
 			case string:
 				result = newSeq()
+				if err = ev.allocSlots(runeCount(x)); err != nil {
+					return nil, err
+				}
 				for _, ch := range runes(x) {
 					result.items = append(result.items, ch)
 				}
@@ -376,6 +408,9 @@ func (ev *evaluator) path(n *node, input any, env *frame) (any, error) {
 		} else {
 			seq := &array{seq: true}
 			if tuples != nil {
+				if err := ev.allocSlots(len(tuples.tuples)); err != nil {
+					return nil, err
+				}
 				seq.items = make([]any, len(tuples.tuples))
 				for i, t := range tuples.tuples {
 					seq.items[i] = t.at
@@ -427,12 +462,19 @@ func (ev *evaluator) step(n *node, input []any, env *frame, last bool) (*array, 
 	// last step, it is returned as it is rather than flattened.
 	var first any
 	count := 0
-	add := func(r any) {
+	add := func(r any) error {
 		if a, ok := r.(*array); ok && !a.cons {
+			if err := ev.allocSlots(len(a.items)); err != nil {
+				return err
+			}
 			out.items = append(out.items, a.items...)
 		} else {
+			if err := ev.allocSlots(1); err != nil {
+				return err
+			}
 			out.items = append(out.items, r)
 		}
+		return nil
 	}
 	for _, item := range input {
 		res, err := ev.eval(n, item, env)
@@ -455,17 +497,25 @@ func (ev *evaluator) step(n *node, input []any, env *frame, last bool) (*array, 
 			if out.items == nil {
 				out.items = make([]any, 0, len(input))
 			}
-			add(first)
-			add(res)
+			if err := add(first); err != nil {
+				return nil, err
+			}
+			if err := add(res); err != nil {
+				return nil, err
+			}
 		default:
-			add(res)
+			if err := add(res); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if count == 1 {
 		if a, ok := first.(*array); ok && !a.seq && last {
 			return a, nil
 		}
-		add(first)
+		if err := add(first); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -483,6 +533,9 @@ func (ev *evaluator) tupleStep(n *node, input []any, tuples *tupleSeq, env *fram
 			if err != nil {
 				return nil, err
 			}
+			if err := ev.alloc(int64(len(sorted.items)) * tupleBytes); err != nil {
+				return nil, err
+			}
 			res = &tupleSeq{tuples: make([]*tuple, len(sorted.items))}
 			for i, v := range sorted.items {
 				t := &tuple{at: v}
@@ -495,6 +548,9 @@ func (ev *evaluator) tupleStep(n *node, input []any, tuples *tupleSeq, env *fram
 		return ev.tupleStages(n.stages, res, env)
 	}
 	if tuples == nil {
+		if err := ev.alloc(int64(len(input)) * tupleBytes); err != nil {
+			return nil, err
+		}
 		tuples = &tupleSeq{tuples: make([]*tuple, len(input))}
 		for i, item := range input {
 			tuples.tuples[i] = &tuple{at: item}
@@ -510,6 +566,9 @@ func (ev *evaluator) tupleStep(n *node, input []any, tuples *tupleSeq, env *fram
 			continue
 		}
 		if ts, ok := res.(*tupleSeq); ok {
+			if err := ev.alloc(int64(len(ts.tuples)) * (tupleBytes + int64(len(t.vars))*slotBytes)); err != nil {
+				return nil, err
+			}
 			for _, rt := range ts.tuples {
 				nt := t.clone()
 				nt.at = rt.at
@@ -523,6 +582,9 @@ func (ev *evaluator) tupleStep(n *node, input []any, tuples *tupleSeq, env *fram
 		items := []any{res}
 		if a, ok := res.(*array); ok {
 			items = a.items
+		}
+		if err := ev.alloc(int64(len(items)) * (tupleBytes + int64(len(t.vars)+3)*slotBytes)); err != nil {
+			return nil, err
 		}
 		for i, v := range items {
 			nt := t.clone()
@@ -596,6 +658,9 @@ func (ev *evaluator) filter(pred *node, input any, env *frame) (any, error) {
 			return nil, err
 		}
 		if keep && item != nil {
+			if err := ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			results.items = append(results.items, item)
 		}
 	}
@@ -648,79 +713,120 @@ func (ev *evaluator) filterTuples(pred *node, ts *tupleSeq, env *frame) (*tupleS
 			return nil, err
 		}
 		if keep {
+			if err := ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			out.tuples = append(out.tuples, t)
 		}
 	}
 	return out, nil
 }
 
-func wildcard(input any) any {
+func (ev *evaluator) wildcard(input any) (any, error) {
 	results := &array{seq: true}
 	if a, ok := input.(*array); ok && a.outerWrapper && len(a.items) > 0 {
 		input = a.items[0]
 	}
-	add := func(v any) {
+	add := func(v any) error {
 		if a, ok := v.(*array); ok {
 			// appending an array makes the result a plain array, as in the reference
-			results.items = flatten(a.items, results.items, 0)
+			var err error
+			results.items, err = ev.flatten(a.items, results.items, 0)
 			results.seq = false
-		} else {
-			results.items = append(results.items, v)
+			return err
 		}
+		if err := ev.allocSlots(1); err != nil {
+			return err
+		}
+		results.items = append(results.items, v)
+		return nil
 	}
 	switch x := input.(type) {
 	case *jsonv.Object:
 		for _, m := range x.Members() {
-			add(norm(m.Value))
+			v, err := ev.norm(m.Value)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(v); err != nil {
+				return nil, err
+			}
 		}
 	case *array:
 		for _, v := range x.items {
-			add(v)
+			if err := add(v); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return results
+	return results, nil
 }
 
-func flatten(items []any, out []any, depth int) []any {
+// flatten appends the items of nested arrays to out. A sequence can hold one array many
+// times, so each item is charged as it is appended.
+func (ev *evaluator) flatten(items []any, out []any, depth int) ([]any, error) {
 	for _, v := range items {
 		if a, ok := v.(*array); ok && depth < jsonv.MaxDepth {
-			out = flatten(a.items, out, depth+1)
+			var err error
+			if out, err = ev.flatten(a.items, out, depth+1); err != nil {
+				return nil, err
+			}
 		} else {
+			if err := ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			out = append(out, v)
 		}
 	}
-	return out
+	return out, nil
 }
 
-func descendants(input any) any {
+func (ev *evaluator) descendants(input any) (any, error) {
 	if input == nil {
-		return nil
+		return nil, nil
 	}
 	results := &array{seq: true}
-	var recurse func(v any, depth int)
-	recurse = func(v any, depth int) {
+	var recurse func(v any, depth int) error
+	recurse = func(v any, depth int) error {
 		if depth > jsonv.MaxDepth {
-			return
+			return nil
 		}
 		switch x := v.(type) {
 		case *array:
 			for _, e := range x.items {
-				recurse(e, depth+1)
+				if err := recurse(e, depth+1); err != nil {
+					return err
+				}
 			}
 		case *jsonv.Object:
+			if err := ev.allocSlots(1); err != nil {
+				return err
+			}
 			results.items = append(results.items, x)
 			for _, m := range x.Members() {
-				recurse(norm(m.Value), depth+1)
+				v, err := ev.norm(m.Value)
+				if err != nil {
+					return err
+				}
+				if err := recurse(v, depth+1); err != nil {
+					return err
+				}
 			}
 		default:
+			if err := ev.allocSlots(1); err != nil {
+				return err
+			}
 			results.items = append(results.items, v)
 		}
+		return nil
 	}
-	recurse(input, 0)
+	if err := recurse(input, 0); err != nil {
+		return nil, err
+	}
 	if len(results.items) == 1 {
-		return results.items[0]
+		return results.items[0], nil
 	}
-	return results
+	return results, nil
 }
 
 // group evaluates an object constructor, either on its own or as the grouping clause of a path.
@@ -745,8 +851,12 @@ func (ev *evaluator) group(pairs [][2]*node, pos int, input any, env *frame) (an
 		}
 	}
 	type entry struct {
-		key       string
-		data      any
+		key  string
+		data any
+		// owned is set once data is an array this group built, which later items of the
+		// same key are appended to in place (the reference copies it for every item, which
+		// makes grouping many items under one key quadratic)
+		owned     bool
 		tuples    []*tuple
 		exprIndex int
 	}
@@ -784,11 +894,35 @@ func (ev *evaluator) group(pairs [][2]*node, pos int, input any, env *frame) (an
 					return nil, newError("D1009", withPos(pos), withValue(key))
 				}
 				if reduce {
+					if err := ev.allocSlots(1); err != nil {
+						return nil, err
+					}
 					e.tuples = append(e.tuples, t)
+					continue
+				}
+				added := 1
+				if ia, ok := item.(*array); ok {
+					added = len(ia.items)
+				}
+				if err := ev.allocSlots(added); err != nil {
+					return nil, err
+				}
+				if a, ok := e.data.(*array); ok && e.owned {
+					if ia, ok := item.(*array); ok {
+						a.items = append(a.items, ia.items...)
+					} else if item != nil {
+						a.items = append(a.items, item)
+					}
 				} else {
-					e.data = appendValues(e.data, item)
+					prev := e.data
+					e.data = appendValues(prev, item)
+					_, isArr := e.data.(*array)
+					e.owned = isArr && e.data != prev && e.data != item
 				}
 				continue
+			}
+			if err := ev.alloc(memberBytes); err != nil {
+				return nil, err
 			}
 			e := &entry{key: key, data: item, exprIndex: pi}
 			if reduce {
@@ -803,6 +937,11 @@ func (ev *evaluator) group(pairs [][2]*node, pos int, input any, env *frame) (an
 		ctx := e.data
 		scope := env
 		if reduce {
+			if len(e.tuples) > 1 {
+				if err := ev.alloc(int64(len(e.tuples)) * (tupleBytes + int64(len(e.tuples[0].vars))*slotBytes)); err != nil {
+					return nil, err
+				}
+			}
 			t := reduceTuples(e.tuples)
 			ctx = t.at
 			scope = frameFromTuple(env, t)
@@ -860,6 +999,9 @@ func (ev *evaluator) unary(n *node, input any, env *frame) (any, error) {
 		}
 		return -f, nil
 	case "[":
+		if err := ev.allocSlots(len(n.exprs)); err != nil {
+			return nil, err
+		}
 		var res any = &array{items: make([]any, 0, len(n.exprs))}
 		for _, item := range n.exprs {
 			v, err := ev.eval(item, input, env)
@@ -868,6 +1010,11 @@ func (ev *evaluator) unary(n *node, input any, env *frame) (any, error) {
 			}
 			if v == nil {
 				continue
+			}
+			if a, ok := v.(*array); ok && !(item.typ == nUnary && item.value == "[") {
+				if err := ev.allocSlots(len(a.items)); err != nil {
+					return nil, err
+				}
 			}
 			if item.typ == nUnary && item.value == "[" {
 				a := res.(*array)
@@ -931,10 +1078,15 @@ func (ev *evaluator) binary(n *node, input any, env *frame) (any, error) {
 		res, err = compare(op, lhs, rhs)
 	case "&":
 		var l, r string
-		if l, err = toString(lhs); err == nil {
-			r, err = toString(rhs)
+		if l, err = toString(lhs, &ev.mem); err == nil {
+			r, err = toString(rhs, &ev.mem)
 		}
-		res = l + r
+		if err == nil && l != "" && r != "" {
+			err = ev.allocString(len(l) + len(r))
+		}
+		if err == nil {
+			res = l + r
+		}
 	case "..":
 		res, err = ev.rangeOf(lhs, rhs)
 	case "in":
@@ -1120,6 +1272,18 @@ func (ev *evaluator) rangeOf(lhs, rhs any) (any, error) {
 	size := r - l + 1
 	if size > maxRange {
 		return nil, newError("D2014", withValue(size))
+	}
+	// a range is charged whole, before it is allocated, and fails at once if the budget
+	// cannot hold it; numbers past 255 are boxed, a few bytes more each
+	cost := size * slotBytes
+	if r > 255 || l < 0 {
+		cost += (size - max(0, min(256, r+1)-max(0, l))) * numberBytes
+	}
+	if err := ev.mem.fits(int64(cost)); err != nil {
+		return nil, ev.mem.rangeTooLarge(size)
+	}
+	if err := ev.alloc(int64(cost)); err != nil {
+		return nil, err
 	}
 	items := make([]any, int(size))
 	for i := range items {

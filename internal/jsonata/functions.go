@@ -64,10 +64,16 @@ func init() {
 	def("keys", "<x-:a<s>>", 1, fnKeys)
 	def("lookup", "<x-s:x>", 2, fnLookup)
 	def("append", "<xx:a>", 2, func(c call, args []any) (any, error) {
-		return appendValues(argAt(args, 0), argAt(args, 1)), nil
+		r := appendValues(argAt(args, 0), argAt(args, 1))
+		if a, ok := r.(*array); ok {
+			if err := c.ev.allocSlots(len(a.items)); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
 	})
 	def("exists", "<x:b>", 1, func(c call, args []any) (any, error) { return argAt(args, 0) != nil, nil })
-	def("spread", "<x-:a<o>>", 1, func(c call, args []any) (any, error) { return spread(argAt(args, 0)), nil })
+	def("spread", "<x-:a<o>>", 1, func(c call, args []any) (any, error) { return c.ev.spread(argAt(args, 0)) })
 	def("merge", "<a<o>:o>", 1, fnMerge)
 	def("reverse", "<a:a>", 1, fnReverse)
 	def("each", "<o-f:a>", 2, fnEach)
@@ -85,18 +91,23 @@ func init() {
 	def("decodeUrl", "<s-:s>", 1, urlDecoder("decodeUrl", ";/?:@&=+$,#"))
 	def("toMillis", "<s-s?:n>", 2, fnToMillis)
 	def("fromMillis", "<n-s?s?:s>", 3, fnFromMillis)
-	def("clone", "<(oa)-:o>", 1, func(c call, args []any) (any, error) { return cloneValue(argAt(args, 0), 0) })
+	def("clone", "<(oa)-:o>", 1, func(c call, args []any) (any, error) { return cloneValue(argAt(args, 0), 0, &c.ev.mem) })
 	def("now", "<s?s?:s>", 2, fnNow)
 	def("millis", "<:n>", 0, func(c call, args []any) (any, error) {
 		return float64(c.ev.now.UnixMilli()), nil
 	})
 }
 
+// stringFunc makes a function of a string that returns about as long a string; the result is
+// charged as if it were as long as the argument.
 func stringFunc(f func(string) string) func(c call, args []any) (any, error) {
 	return func(c call, args []any) (any, error) {
 		s, ok := argAt(args, 0).(string)
 		if !ok {
 			return nil, nil
+		}
+		if err := c.ev.allocString(len(s)); err != nil {
+			return nil, err
 		}
 		return f(s), nil
 	}
@@ -214,14 +225,10 @@ func fnString(c call, args []any) (any, error) {
 		switch v.(type) {
 		case string, *lambda, *builtin:
 		default:
-			var sb strings.Builder
-			if err := writeJSON(&sb, v, true, true, 0); err != nil {
-				return nil, err
-			}
-			return sb.String(), nil
+			return jsonText(v, true, &c.ev.mem)
 		}
 	}
-	return toString(v)
+	return toString(v, &c.ev.mem)
 }
 
 // runes splits s into characters as JavaScript's string iterator does (by code point).
@@ -259,8 +266,8 @@ func fnSubstring(c call, args []any) (any, error) {
 	if !ok {
 		return nil, nil
 	}
-	chars := runes(s)
-	n := len(chars)
+	// characters are code points; the result is a slice of s, which allocates nothing
+	n := runeCount(s)
 	start, _ := argAt(args, 1).(float64)
 	if float64(n)+start < 0 {
 		start = 0
@@ -278,9 +285,20 @@ func fnSubstring(c call, args []any) (any, error) {
 		if to <= from {
 			return "", nil
 		}
-		return strings.Join(chars[from:to], ""), nil
+		return s[runeOffset(s, from):runeOffset(s, to)], nil
 	}
-	return strings.Join(chars[from:], ""), nil
+	return s[runeOffset(s, from):], nil
+}
+
+// runeOffset is the byte offset of the i-th character of s (len(s) past the last).
+func runeOffset(s string, i int) int {
+	for off := range s {
+		if i == 0 {
+			return off
+		}
+		i--
+	}
+	return len(s)
 }
 
 func fnSubstringBefore(c call, args []any) (any, error) {
@@ -288,7 +306,7 @@ func fnSubstringBefore(c call, args []any) (any, error) {
 	if !ok {
 		return nil, nil
 	}
-	sep, err := toString(argAt(args, 1))
+	sep, err := toString(argAt(args, 1), &c.ev.mem)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +321,7 @@ func fnSubstringAfter(c call, args []any) (any, error) {
 	if !ok {
 		return nil, nil
 	}
-	sep, err := toString(argAt(args, 1))
+	sep, err := toString(argAt(args, 1), &c.ev.mem)
 	if err != nil {
 		return nil, err
 	}
@@ -365,8 +383,13 @@ func fnPad(c call, args []any) (any, error) {
 	if padLen <= 0 {
 		return s, nil
 	}
-	unit := runes(char)
-	pad := strings.Join(runes(strings.Repeat(char, (padLen+len(unit)-1)/len(unit)))[:padLen], "")
+	// the padding repeats char's characters, cut to padLen characters
+	unit := runeCount(char)
+	full, part := padLen/unit, padLen%unit
+	if err := c.ev.allocString(len(s) + full*len(char) + runeOffset(char, part)); err != nil {
+		return nil, err
+	}
+	pad := strings.Repeat(char, full) + char[:runeOffset(char, part)]
 	if width > 0 {
 		return s + pad, nil
 	}
@@ -394,6 +417,9 @@ func fnMatch(c call, args []any) (any, error) {
 		}
 		if m == nil {
 			break
+		}
+		if err := c.ev.alloc(3*memberBytes + int64(len(m.groups)+1)*slotBytes); err != nil {
+			return nil, err
 		}
 		o := jsonv.NewObject(3)
 		o.Set("match", m.text)
@@ -446,9 +472,17 @@ func fnReplace(c call, args []any) (any, error) {
 			if i < 0 {
 				break
 			}
+			// each replacement is charged a slot more than it adds, which bounds the work of
+			// replacing many short matches as well as the memory
+			if err := c.ev.allocString(i + len(rep) + slotBytes); err != nil {
+				return nil, err
+			}
 			sb.WriteString(s[pos : pos+i])
 			sb.WriteString(rep)
 			pos += i + len(p)
+		}
+		if err := c.ev.allocString(len(s) - pos); err != nil {
+			return nil, err
 		}
 		sb.WriteString(s[pos:])
 		return sb.String(), nil
@@ -466,9 +500,16 @@ func fnReplace(c call, args []any) (any, error) {
 		if m.start < pos {
 			m.start = pos
 		}
+		if err := c.ev.allocString(m.start - pos); err != nil {
+			return nil, err
+		}
 		sb.WriteString(s[pos:m.start])
 		var sub string
 		if r, ok := replacement.(string); ok {
+			// each $ of the replacement expands to at most the match
+			if err := c.ev.mem.fits(int64(len(r) + strings.Count(r, "$")*len(m.text))); err != nil {
+				return nil, err
+			}
 			sub = expandReplacement(r, m)
 		} else {
 			res, err := c.ev.apply(replacement, []any{m.object(s, nil)}, c.input, c.env, applySite{})
@@ -481,8 +522,14 @@ func fnReplace(c call, args []any) (any, error) {
 			}
 			sub = str
 		}
+		if err := c.ev.allocString(len(sub) + slotBytes); err != nil {
+			return nil, err
+		}
 		sb.WriteString(sub)
 		pos = min(m.start+len(m.text), len(s))
+	}
+	if err := c.ev.allocString(len(s) - pos); err != nil {
+		return nil, err
 	}
 	sb.WriteString(s[pos:])
 	return sb.String(), nil
@@ -578,8 +625,15 @@ func fnSplit(c call, args []any) (any, error) {
 	if sep, ok := argAt(args, 1).(string); ok {
 		var parts []string
 		if sep == "" {
+			if err := c.ev.allocSlots(2 * runeCount(s)); err != nil {
+				return nil, err
+			}
 			parts = runes(s)
 		} else {
+			// the parts, and the items of the result
+			if err := c.ev.allocSlots(2 * (strings.Count(s, sep) + 1)); err != nil {
+				return nil, err
+			}
 			parts = strings.Split(s, sep)
 		}
 		if hasLimit && float64(len(parts)) > limit {
@@ -600,6 +654,9 @@ func fnSplit(c call, args []any) (any, error) {
 		if m == nil {
 			break
 		}
+		if err := c.ev.allocSlots(1); err != nil {
+			return nil, err
+		}
 		result.items = append(result.items, s[min(start, m.start):m.start])
 		start = m.end
 	}
@@ -615,8 +672,20 @@ func fnJoin(c call, args []any) (any, error) {
 		return nil, nil
 	}
 	sep, _ := argAt(args, 1).(string)
+	xs := items(a)
+	size := 0
+	for _, v := range xs {
+		size += len(v.(string))
+	}
+	if len(xs) > 1 {
+		size += (len(xs) - 1) * len(sep)
+	}
+	if err := c.ev.allocString(size); err != nil {
+		return nil, err
+	}
 	var sb strings.Builder
-	for i, v := range items(a) {
+	sb.Grow(size)
+	for i, v := range xs {
 		if i > 0 {
 			sb.WriteString(sep)
 		}
@@ -778,6 +847,9 @@ func fnMap(c call, args []any) (any, error) {
 			return nil, err
 		}
 		if r != nil {
+			if err := c.ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			result.items = append(result.items, r)
 		}
 	}
@@ -801,6 +873,9 @@ func fnFilter(c call, args []any) (any, error) {
 			return nil, err
 		}
 		if b {
+			if err := c.ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			result.items = append(result.items, v)
 		}
 	}
@@ -851,6 +926,9 @@ func fnZip(c call, args []any) (any, error) {
 	}
 	if len(args) == 0 {
 		n = 0
+	}
+	if err := c.ev.allocSlots(n * (len(args) + 1)); err != nil {
+		return nil, err
 	}
 	result := &array{items: make([]any, 0, n)}
 	for i := 0; i < n; i++ {
@@ -906,7 +984,10 @@ func fnSift(c call, args []any) (any, error) {
 	f := argAt(args, 1)
 	result := jsonv.NewObject(0)
 	for _, m := range o.Members() {
-		v := norm(m.Value)
+		v, err := c.ev.norm(m.Value)
+		if err != nil {
+			return nil, err
+		}
 		r, err := c.ev.apply(f, hofArgs(f, v, m.Key, o), c.input, c.env, applySite{})
 		if err != nil {
 			return nil, err
@@ -916,6 +997,9 @@ func fnSift(c call, args []any) (any, error) {
 			return nil, err
 		}
 		if b {
+			if err := c.ev.alloc(memberBytes); err != nil {
+				return nil, err
+			}
 			result.Set(m.Key, v)
 		}
 	}
@@ -945,32 +1029,63 @@ func fnKeys(c call, args []any) (any, error) {
 			result.items = append(result.items, m.Key)
 		}
 	}
+	// at most as many keys as the objects, already charged, have members
+	if err := c.ev.allocSlots(len(result.items)); err != nil {
+		return nil, err
+	}
 	return result, nil
 }
 
 func fnLookup(c call, args []any) (any, error) {
 	key, _ := argAt(args, 1).(string)
-	return lookupField(argAt(args, 0), key), nil
+	return c.ev.lookupField(argAt(args, 0), key)
 }
 
-func spread(v any) any {
+// spread is the reference's $spread. Where the reference appends each item's result to a
+// copy of the result so far, this appends in place, which gives the same array in linear time.
+func (ev *evaluator) spread(v any) (any, error) {
 	switch x := v.(type) {
 	case *array:
-		var result any = &array{seq: true}
+		var out []any
+		appended := false
 		for _, item := range x.items {
-			result = appendValues(result, spread(item))
+			r, err := ev.spread(item)
+			if err != nil {
+				return nil, err
+			}
+			if r == nil {
+				continue
+			}
+			appended = true
+			if a, ok := r.(*array); ok {
+				if err := ev.allocSlots(len(a.items)); err != nil {
+					return nil, err
+				}
+				out = append(out, a.items...)
+			} else {
+				if err := ev.allocSlots(1); err != nil {
+					return nil, err
+				}
+				out = append(out, r)
+			}
 		}
-		return result
+		if !appended {
+			return &array{seq: true}, nil
+		}
+		return &array{items: out}, nil
 	case *jsonv.Object:
+		if err := ev.alloc(int64(x.Len()) * (memberBytes + slotBytes)); err != nil {
+			return nil, err
+		}
 		result := &array{seq: true}
 		for _, m := range x.Members() {
 			o := jsonv.NewObject(1)
 			o.Set(m.Key, m.Value)
 			result.items = append(result.items, o)
 		}
-		return result
+		return result, nil
 	}
-	return v
+	return v, nil
 }
 
 func fnMerge(c call, args []any) (any, error) {
@@ -981,6 +1096,9 @@ func fnMerge(c call, args []any) (any, error) {
 	result := jsonv.NewObject(0)
 	for _, item := range items(a) {
 		if o, ok := item.(*jsonv.Object); ok {
+			if err := c.ev.alloc(int64(o.Len()) * memberBytes); err != nil {
+				return nil, err
+			}
 			for _, m := range o.Members() {
 				result.Set(m.Key, m.Value)
 			}
@@ -997,6 +1115,9 @@ func fnReverse(c call, args []any) (any, error) {
 	if len(a.items) <= 1 {
 		return a, nil
 	}
+	if err := c.ev.allocSlots(len(a.items)); err != nil {
+		return nil, err
+	}
 	out := make([]any, len(a.items))
 	for i, v := range a.items {
 		out[len(out)-1-i] = v
@@ -1012,11 +1133,18 @@ func fnEach(c call, args []any) (any, error) {
 	}
 	f := argAt(args, 1)
 	for _, m := range o.Members() {
-		r, err := c.ev.apply(f, hofArgs(f, norm(m.Value), m.Key, o), c.input, c.env, applySite{})
+		v, err := c.ev.norm(m.Value)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.ev.apply(f, hofArgs(f, v, m.Key, o), c.input, c.env, applySite{})
 		if err != nil {
 			return nil, err
 		}
 		if r != nil {
+			if err := c.ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			result.items = append(result.items, r)
 		}
 	}
@@ -1095,6 +1223,9 @@ func fnSort(c call, args []any) (any, error) {
 			return jsTruthy(r), err
 		}
 	}
+	if err := c.ev.allocSlots(len(arr.items)); err != nil {
+		return nil, err
+	}
 	sorted, err := mergeSort(arr.items, swap)
 	if err != nil {
 		return nil, err
@@ -1109,6 +1240,9 @@ func fnShuffle(c call, args []any) (any, error) {
 	}
 	if len(a.items) <= 1 {
 		return a, nil
+	}
+	if err := c.ev.allocSlots(len(a.items)); err != nil {
+		return nil, err
 	}
 	out := make([]any, len(a.items))
 	for i, v := range a.items {
@@ -1141,6 +1275,9 @@ func fnDistinct(c call, args []any) (any, error) {
 			}
 		}
 		if !dup {
+			if err := c.ev.allocSlots(1); err != nil {
+				return nil, err
+			}
 			result.items = append(result.items, item)
 		}
 	}
@@ -1153,6 +1290,10 @@ func fnBase64Encode(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
+	}
+	// the runes, their UTF-16 units, the bytes and the encoded text
+	if err := c.ev.allocString(len(s) * 12); err != nil {
+		return nil, err
 	}
 	units := utf16.Encode([]rune(s))
 	b := make([]byte, len(units))
@@ -1168,6 +1309,10 @@ func fnBase64Decode(c call, args []any) (any, error) {
 	s, ok := argAt(args, 0).(string)
 	if !ok {
 		return nil, nil
+	}
+	// the cleaned text, the bytes, the runes and the decoded text
+	if err := c.ev.allocString(len(s) * 8); err != nil {
+		return nil, err
 	}
 	var clean []byte
 	for i := 0; i < len(s); i++ {
@@ -1209,6 +1354,10 @@ func urlEncoder(name, unreserved string) func(c call, args []any) (any, error) {
 			e.funcName = name
 			return nil, e
 		}
+		// an escaped byte takes three characters
+		if err := c.ev.allocString(len(s) * 3); err != nil {
+			return nil, err
+		}
 		var sb strings.Builder
 		for i := 0; i < len(s); i++ {
 			ch := s[i]
@@ -1235,6 +1384,9 @@ func urlDecoder(name, reserved string) func(c call, args []any) (any, error) {
 			e := newError("D3140", withValue(s))
 			e.funcName = name
 			return nil, e
+		}
+		if err := c.ev.allocString(len(s)); err != nil {
+			return nil, err
 		}
 		var out []byte
 		for i := 0; i < len(s); i++ {
@@ -1296,7 +1448,7 @@ func hexByte(s string, i int) (byte, bool) {
 
 // cloneValue deep-copies a value as JSON.parse(JSON.stringify(v)) would, which is how the
 // reference's $clone (and so the transform operator) copies.
-func cloneValue(v any, depth int) (any, error) {
+func cloneValue(v any, depth int, b *budget) (any, error) {
 	if depth > jsonv.MaxDepth {
 		return nil, errTooDeep
 	}
@@ -1314,9 +1466,12 @@ func cloneValue(v any, depth int) (any, error) {
 	case *lambda, *builtin:
 		return "", nil
 	case *array:
+		if err := b.alloc(int64(len(x.items)) * (slotBytes + numberBytes)); err != nil {
+			return nil, err
+		}
 		out := make([]any, len(x.items))
 		for i, e := range x.items {
-			c, err := cloneValue(e, depth+1)
+			c, err := cloneValue(e, depth+1, b)
 			if err != nil {
 				return nil, err
 			}
@@ -1327,9 +1482,12 @@ func cloneValue(v any, depth int) (any, error) {
 		}
 		return &array{items: out}, nil
 	case *jsonv.Object:
+		if err := b.alloc(int64(x.Len()) * memberBytes); err != nil {
+			return nil, err
+		}
 		o := jsonv.NewObject(x.Len())
 		for _, m := range x.Members() {
-			c, err := cloneValue(norm(m.Value), depth+1)
+			c, err := cloneValue(norm(m.Value), depth+1, b)
 			if err != nil {
 				return nil, err
 			}

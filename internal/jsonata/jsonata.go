@@ -9,7 +9,7 @@
 // Values cross the API as jsonv values. JSONata distinguishes "no result" (undefined) from null,
 // so Eval reports whether its result is defined. Errors are *Error values carrying the reference
 // implementation's error codes and messages (S0xxx for syntax errors, T/D codes for type and
-// dynamic errors, U1001 when the depth or time limit is exceeded).
+// dynamic errors, U1001 when the depth, time or memory limit is exceeded).
 //
 // EvalOptions supplies variable bindings, extra native functions (with JSONata signature
 // checking, see Function), limits and the clock and random source behind $now(), $millis(),
@@ -50,6 +50,7 @@ const (
 	// than a time limit gives an expression the same outcome on a busy machine as on an idle
 	// one, and on Stepline as in a replayed history.
 	DefaultMaxSteps = 20_000_000
+	// DefaultMaxMemory is in memory.go, with the model it bounds.
 )
 
 // errInternal marks a recovered panic: a bug in this package, never an expression error.
@@ -90,6 +91,10 @@ type EvalOptions struct {
 	// exceeding it is error U1001, as the reference's timebox is. The context's cancellation
 	// or deadline also ends evaluation, with an error wrapping the context's.
 	MaxSteps int
+	// MaxMemory bounds the bytes of the values one evaluation creates, as memory.go counts
+	// them (DefaultMaxMemory if 0, none if negative); exceeding it is error U1001, and a range
+	// larger than it allows fails before it is allocated.
+	MaxMemory int64
 	// Now supplies the time $now() and $millis() report; it is read once per evaluation.
 	Now func() time.Time
 	// Random supplies numbers in [0, 1) for $random() and $shuffle().
@@ -139,6 +144,12 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 	if ev.maxSteps == 0 {
 		ev.maxSteps = DefaultMaxSteps
 	}
+	switch {
+	case opts.MaxMemory == 0:
+		ev.mem.max = DefaultMaxMemory
+	case opts.MaxMemory > 0:
+		ev.mem.max = opts.MaxMemory
+	}
 	if len(opts.Functions) > 0 {
 		ev.functions = make(map[string]*builtin, len(opts.Functions))
 		for name, f := range opts.Functions {
@@ -177,7 +188,9 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 		}
 		return nil, false, err
 	}
-	out, ok, err := toJSON(res)
+	// the result is converted within the budget too: a sequence repeating one array a million
+	// times costs little to hold but a million copies to convert
+	out, ok, err := toJSONBudget(res, &ev.mem)
 	if err != nil {
 		var je *Error
 		if errors.As(err, &je) {
@@ -210,7 +223,7 @@ func nativeFunction(name string, f Function) (*builtin, error) {
 			if isFunction(a) {
 				continue
 			}
-			v, ok, err := toJSON(a)
+			v, ok, err := toJSONBudget(a, &c.ev.mem)
 			if err != nil {
 				return nil, err
 			}

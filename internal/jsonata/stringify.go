@@ -1,6 +1,7 @@
 package jsonata
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -9,8 +10,13 @@ import (
 	"github.com/stepline/stepline/internal/jsonv"
 )
 
-// toString is the reference's $string cast for one value (undefined becomes "").
-func toString(v any) (string, error) {
+// errTooLong stops writeJSON once its output passes the limit it was given.
+var errTooLong = errors.New("jsonata: JSON text too long")
+
+// toString is the reference's $string cast for one value (undefined becomes ""). The text of
+// an array or object is charged to b; a value that repeats one array many times over can be
+// small to hold and huge to write, so writing stops once the text passes what b has left.
+func toString(v any, b *budget) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "", nil
@@ -23,30 +29,60 @@ func toString(v any) (string, error) {
 			return "", newError("D3001", withValue(x))
 		}
 	}
+	return jsonText(v, false, b)
+}
+
+// jsonText writes v as $string does, charging the text to b.
+func jsonText(v any, pretty bool, b *budget) (string, error) {
+	limit := math.MaxInt
+	if b != nil && b.max > 0 {
+		limit = int(max(b.max-b.used, 0))
+	}
+	left := limit
 	var sb strings.Builder
-	if err := writeJSON(&sb, v, false, true, 0); err != nil {
+	if err := writeJSON(&sb, v, pretty, true, 0, &left); err != nil {
+		if errors.Is(err, errTooLong) {
+			return "", b.exceeded()
+		}
+		return "", err
+	}
+	if err := b.alloc(int64(limit - left + sb.Len())); err != nil {
 		return "", err
 	}
 	return sb.String(), nil
 }
 
-// stringify is JSON.stringify, for messages: it never fails.
+// maxMessageValue bounds the JSON text of a value quoted in an error message.
+const maxMessageValue = 1 << 20
+
+// stringify is JSON.stringify, for messages: it never fails. A value whose text would pass
+// maxMessageValue is cut short.
 func stringify(v any, pretty, round bool) string {
 	if v == nil {
 		return "undefined"
 	}
 	var sb strings.Builder
-	if err := writeJSON(&sb, v, pretty, round, 0); err != nil {
+	left := maxMessageValue
+	if err := writeJSON(&sb, v, pretty, round, 0, &left); err != nil {
+		if errors.Is(err, errTooLong) {
+			return sb.String()[:min(sb.Len(), maxMessageValue)] + "…"
+		}
 		return ""
 	}
 	return sb.String()
 }
 
 // writeJSON writes v as JSON.stringify does, with the replacer $string uses when round is set:
-// numbers to 15 significant digits, functions as "".
-func writeJSON(sb *strings.Builder, v any, pretty, round bool, indent int) error {
+// numbers to 15 significant digits, functions as "". It fails with errTooLong once the text
+// passes *limit bytes; each array item and object member written takes slotBytes off *limit,
+// so that the work of writing a value that holds another many times over is bounded too.
+func writeJSON(sb *strings.Builder, v any, pretty, round bool, indent int, limit *int) error {
 	if indent > jsonv.MaxDepth {
 		return errTooDeep
+	}
+	*limit -= slotBytes
+	if sb.Len() > *limit {
+		return errTooLong
 	}
 	switch x := v.(type) {
 	case nil, nullType:
@@ -72,13 +108,16 @@ func writeJSON(sb *strings.Builder, v any, pretty, round bool, indent int) error
 		}
 		sb.WriteString(formatNumber(x))
 	case jsonv.Number:
-		return writeJSON(sb, x.Float64(), pretty, round, indent)
+		return writeJSON(sb, x.Float64(), pretty, round, indent, limit)
 	case string:
+		if sb.Len()+len(x) > *limit {
+			return errTooLong
+		}
 		writeJSONString(sb, x)
 	case *lambda, *builtin:
 		sb.WriteString(`""`)
 	case []any:
-		return writeJSON(sb, norm(x), pretty, round, indent)
+		return writeJSON(sb, norm(x), pretty, round, indent, limit)
 	case *array:
 		if len(x.items) == 0 {
 			sb.WriteString("[]")
@@ -90,7 +129,7 @@ func writeJSON(sb *strings.Builder, v any, pretty, round bool, indent int) error
 				sb.WriteByte(',')
 			}
 			newline(sb, pretty, indent+1)
-			if err := writeJSON(sb, e, pretty, round, indent+1); err != nil {
+			if err := writeJSON(sb, e, pretty, round, indent+1, limit); err != nil {
 				return err
 			}
 		}
@@ -112,7 +151,7 @@ func writeJSON(sb *strings.Builder, v any, pretty, round bool, indent int) error
 			if pretty {
 				sb.WriteByte(' ')
 			}
-			if err := writeJSON(sb, norm(m.Value), pretty, round, indent+1); err != nil {
+			if err := writeJSON(sb, norm(m.Value), pretty, round, indent+1, limit); err != nil {
 				return err
 			}
 		}

@@ -366,13 +366,16 @@ func toPrecision15(f float64) float64 {
 // toJSON converts an internal value to a jsonv value for callers, as JSON.stringify would
 // serialise it: function values are dropped (null inside arrays) and NaN and ±Infinity become
 // null. Raw subtrees are returned without copying.
-func toJSON(v any) (jsonv.Value, bool, error) { return toJSONDepth(v, 0) }
+func toJSON(v any) (jsonv.Value, bool, error) { return toJSONDepth(v, 0, nil) }
+
+// toJSONBudget is toJSON charging the arrays and objects it builds to b (nil: none).
+func toJSONBudget(v any, b *budget) (jsonv.Value, bool, error) { return toJSONDepth(v, 0, b) }
 
 // errTooDeep reports a value nested deeper than JSON documents may be; such values can only be
 // built by deep recursion, and converting them recursively could exhaust the stack.
 var errTooDeep = fmt.Errorf("jsonata: value nested more than %d levels deep", jsonv.MaxDepth)
 
-func toJSONDepth(v any, depth int) (jsonv.Value, bool, error) {
+func toJSONDepth(v any, depth int, b *budget) (jsonv.Value, bool, error) {
 	if depth > jsonv.MaxDepth {
 		return nil, false, errTooDeep
 	}
@@ -397,9 +400,13 @@ func toJSONDepth(v any, depth int) (jsonv.Value, bool, error) {
 	case []any:
 		return x, true, nil
 	case *array:
+		// each item takes a slot, and most a boxed value besides
+		if err := b.alloc(int64(len(x.items)) * 2 * slotBytes); err != nil {
+			return nil, false, err
+		}
 		out := make([]jsonv.Value, len(x.items))
 		for i, e := range x.items {
-			j, ok, err := toJSONDepth(e, depth+1)
+			j, ok, err := toJSONDepth(e, depth+1, b)
 			if err != nil {
 				return nil, false, err
 			}
@@ -409,25 +416,32 @@ func toJSONDepth(v any, depth int) (jsonv.Value, bool, error) {
 		}
 		return out, true, nil
 	case *jsonv.Object:
-		o, err := objectToJSON(x, depth)
+		o, err := objectToJSON(x, depth, b)
 		return o, err == nil, err
 	}
 	return nil, false, nil
 }
 
 // objectToJSON copies an object only when one of its members is not already a jsonv value.
-func objectToJSON(o *jsonv.Object, depth int) (*jsonv.Object, error) {
+func objectToJSON(o *jsonv.Object, depth int, b *budget) (*jsonv.Object, error) {
 	members := o.Members()
 	for i, m := range members {
-		if isRawJSON(m.Value, depth+1) {
+		raw, err := isRawJSON(m.Value, depth+1, b)
+		if err != nil {
+			return nil, err
+		}
+		if raw {
 			continue
+		}
+		if err := b.alloc(int64(len(members)) * memberBytes); err != nil {
+			return nil, err
 		}
 		out := jsonv.NewObject(len(members))
 		for _, p := range members[:i] {
 			out.Set(p.Key, p.Value)
 		}
 		for _, p := range members[i:] {
-			j, ok, err := toJSONDepth(p.Value, depth+1)
+			j, ok, err := toJSONDepth(p.Value, depth+1, b)
 			if err != nil {
 				return nil, err
 			}
@@ -441,21 +455,25 @@ func objectToJSON(o *jsonv.Object, depth int) (*jsonv.Object, error) {
 }
 
 // isRawJSON reports whether v is already a jsonv value all the way down, so that it can be
-// handed out as it is.
-func isRawJSON(v any, depth int) bool {
+// handed out as it is. Every member it visits is charged to b as if it were copied: an object
+// built by an expression can hold another many times over, and the caller will write each copy.
+func isRawJSON(v any, depth int, b *budget) (bool, error) {
 	if depth > jsonv.MaxDepth {
-		return false
+		return false, nil
 	}
 	switch x := v.(type) {
 	case nil, bool, string, jsonv.Number, []any:
-		return true
+		return true, nil
 	case *jsonv.Object:
+		if err := b.alloc(int64(x.Len()) * memberBytes); err != nil {
+			return false, err
+		}
 		for _, m := range x.Members() {
-			if !isRawJSON(m.Value, depth+1) {
-				return false
+			if raw, err := isRawJSON(m.Value, depth+1, b); err != nil || !raw {
+				return false, err
 			}
 		}
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
