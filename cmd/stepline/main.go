@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -28,8 +29,10 @@ import (
 const usage = `usage:
   stepline serve [--addr 127.0.0.1:8083] [--db ./stepline.db | sqlite:PATH | postgres://…] [--data DIR] [--project DIR]
                  [--wait-scale F] [--account ID] [--region NAME] [--node NAME] [--auth FILE] [--insecure]
+                 [--stack-name NAME] [--parameter-overrides K=V[,K=V]]
   stepline run FILE|NAME [--input JSON | --input @FILE] [--json] [--history] [--wait-scale F] [--type STANDARD|EXPRESS]
                [--name EXECUTION] [--project DIR] [--account ID] [--region NAME]
+               [--stack-name NAME] [--parameter-overrides K=V[,K=V]]
   stepline serve|run … [--mock-config FILE (default $SFN_MOCK_CONFIG)]; run also [--test-case NAME]
   stepline serve|run … [--ca-bundle FILE] (CAs that HTTP Tasks trust besides the system's; run: with --project)
   stepline validate FILE [--type STANDARD|EXPRESS]
@@ -104,6 +107,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	projectDir := fs.String("project", "", "project folder: the run deploys it on a server of its own (database and files in DIR/.stepline), "+
 		"so the code reaches Lambda, S3 and Glue; FILE may name one of its state machines")
 	caBundle := fs.String("ca-bundle", "", "with --project: PEM file of CA certificates HTTP Tasks trust besides the system's")
+	var po project.LoadOptions
+	templateFlags(fs, &po)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -139,7 +144,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var proj *project.Project
 	if *projectDir != "" {
-		if proj, err = project.Load(*projectDir); err != nil {
+		po.Account, po.Region = *account, *region
+		if proj, err = project.LoadWith(*projectDir, po); err != nil {
 			fmt.Fprintf(stderr, "stepline run: %v\n", err)
 			return exitInvalid
 		}
@@ -154,7 +160,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if _, err := os.Stat(pos[0]); err != nil && proj != nil {
 			var names []string
 			for _, sm := range proj.StateMachines {
-				names = append(names, sm.Name)
+				names = append(names, cmp.Or(sm.Construct, sm.LogicalID, sm.Name))
 			}
 			fmt.Fprintf(stderr, "stepline run: %s is neither a file nor a state machine of the project (%s)\n", pos[0], strings.Join(names, ", "))
 			return exitInvalid
@@ -174,7 +180,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		in = string(b)
 	}
 	if proj != nil {
-		r := &projectRun{proj: proj, machine: smName, mtype: mtype, input: in, execName: *name, asJSON: *asJSON,
+		r := &projectRun{proj: proj, opts: po, machine: smName, mtype: mtype, input: in, execName: *name, asJSON: *asJSON,
 			withHistory: *withHistory, waitScale: *waitScale, account: *account, region: *region}
 		if mocks != nil {
 			r.mockConfig, r.testCase = *mockConfig, *testCase
@@ -279,6 +285,19 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "OK")
 	return exitOK
+}
+
+// templateFlags are the flags of a template project (SAM, CloudFormation, CDK): the stack's
+// name and parameter overrides.
+func templateFlags(fs *flag.FlagSet, po *project.LoadOptions) {
+	fs.StringVar(&po.StackName, "stack-name", "", "a template project's AWS::StackName (default: the folder's name, or the CDK stack's)")
+	fs.Func("parameter-overrides", "a template project's parameters: K=V[,K=V] (or SAM CLI's ParameterKey=K,ParameterValue=V); repeatable",
+		func(s string) error {
+			if po.Parameters == nil {
+				po.Parameters = map[string]string{}
+			}
+			return project.ParseParameters(s, po.Parameters)
+		})
 }
 
 func machineType(s string) (asl.MachineType, error) {

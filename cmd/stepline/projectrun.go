@@ -27,6 +27,8 @@ type projectRun struct {
 	proj *project.Project
 	// caBundle is --ca-bundle: CAs the run's HTTP Tasks trust.
 	caBundle string
+	// opts are the template options the project was loaded with, for the run's server.
+	opts project.LoadOptions
 	// machine is the state machine's name; definition its text when it is a file the project
 	// does not declare (deployed beside the project's), "" for a declared one.
 	machine, definition string
@@ -65,7 +67,14 @@ func runOnServer(ctx context.Context, r *projectRun, stdout, stderr io.Writer) i
 	}
 	defer unlock()
 	db, data := filepath.Join(state, "stepline.db"), filepath.Join(state, "data")
-	srv, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DB: "sqlite:" + db, DataDir: data, Project: r.proj.Dir,
+	if r.proj.Source != project.FileName {
+		// The run's server logs warnings only: say here what the template gave, and what not.
+		fmt.Fprintf(stderr, "stepline run: %s %s (stack %s)\n", r.proj.Source, r.proj.File, r.proj.StackName)
+		for _, s := range r.proj.Skipped {
+			fmt.Fprintf(stderr, "stepline run: skipped %s (%s): %s\n", s.LogicalID, s.Type, s.Reason)
+		}
+	}
+	srv, err := server.New(ctx, server.Options{Addr: "127.0.0.1:0", DB: "sqlite:" + db, DataDir: data, Project: r.proj.Dir, ProjectOptions: r.opts,
 		WaitScale: r.waitScale, Account: r.account, Region: r.region, MockConfig: r.mockConfig, CABundle: r.caBundle,
 		// One run at a time holds the folder (the lock), so the node's name can stay the
 		// same from run to run: a run that was killed leaves crawls and job runs the next

@@ -25,7 +25,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8083", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&o.DB, "db", "./stepline.db", "database: a file path or sqlite:PATH for SQLite, postgres://… for PostgreSQL")
 	fs.StringVar(&o.DataDir, "data", "", "folder of function code, logs and buckets; nodes may share it (default stepline-data beside a SQLite database, ./stepline-data otherwise)")
-	fs.StringVar(&o.Project, "project", "", "project folder: deploy its stepline.yaml (state machines, functions) before serving")
+	fs.StringVar(&o.Project, "project", "", "project folder: deploy its stepline.yaml, or its SAM/CloudFormation template or CDK app's cdk.out, before serving")
 	fs.Float64Var(&o.WaitScale, "wait-scale", 1, "multiply every wait (Wait states, retries, timeouts) by this factor")
 	fs.StringVar(&o.MockConfig, "mock-config", os.Getenv("SFN_MOCK_CONFIG"), "Step Functions Local mock configuration file: StartExecution on "+
 		"stateMachineArn#TestCase runs under that test case (default $SFN_MOCK_CONFIG)")
@@ -37,6 +37,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests to every service must then be SigV4-signed with one")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without --auth, letting anyone who reaches it run code")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	templateFlags(fs, &o.ProjectOptions)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -74,7 +75,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if o.Project != "" {
 		// The project's code runs only when an execution calls it: say now what it will lack.
 		// A mistake in the project itself is server.New's to report.
-		if proj, err := project.Load(o.Project); err == nil {
+		po := o.ProjectOptions
+		po.Account, po.Region = o.Account, o.Region
+		if proj, err := project.LoadWith(o.Project, po); err == nil {
 			if err := proj.CheckTools(ctx); err != nil {
 				o.Logger.Warn("the project's code cannot run on this machine: " + err.Error())
 			}

@@ -86,6 +86,13 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 		t.Logger = slog.New(slog.DiscardHandler)
 	}
 	sum := &Summary{}
+	if p.Source != "" && p.Source != FileName {
+		t.Logger.Info("project read from a template", "file", p.File, "kind", p.Source, "stack", p.StackName,
+			"state_machines", len(p.StateMachines), "functions", len(p.Functions), "buckets", len(p.Buckets))
+	}
+	for _, s := range p.Skipped {
+		t.Logger.Info("template resource skipped", "resource", s.LogicalID, "type", s.Type, "reason", s.Reason)
+	}
 	for _, w := range p.Warnings {
 		t.Logger.Warn(w.Error())
 	}
@@ -94,6 +101,7 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 		for _, b := range p.Buckets {
 			if b.Endpoint != "" {
 				// The endpoint's bucket: not created nor filled from here.
+				p.checkBound(ctx, t.S3, b, t.Logger)
 				continue
 			}
 			bp, err := p.planBucket(ctx, t.S3, b)
@@ -168,11 +176,19 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 }
 
 func (p *Project) errFunction(fn *Function, key, format string, args ...any) *Error {
-	return &Error{File: p.File, Line: fn.line, Key: join("functions."+fn.Name, key), Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: p.File, Line: fn.line, Key: p.key(join("functions."+fn.Name, key)), Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *Project) errMachine(sm *StateMachine, key, format string, args ...any) *Error {
-	return &Error{File: p.File, Line: sm.line, Key: join("stateMachines."+sm.Name, key), Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: p.File, Line: sm.line, Key: p.key(join("stateMachines."+sm.Name, key)), Msg: fmt.Sprintf(format, args...)}
+}
+
+// key is a key path of stepline.yaml's shape as the project's file spells it.
+func (p *Project) key(k string) string {
+	if p.rename != nil {
+		return p.rename(k)
+	}
+	return k
 }
 
 // lambdaConfig is the part of GetFunction's Configuration a project declares.

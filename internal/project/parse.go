@@ -24,12 +24,18 @@ import (
 // parser reads one project file; every error it returns is an *Error.
 type parser struct {
 	file, dir string
+	// rename turns a key path of stepline.yaml's shape into the one the file has (a
+	// template's Resources.ID.Properties.X); nil for stepline.yaml itself.
+	rename func(string) string
 }
 
 func (p *parser) errAt(n *yaml.Node, key, format string, args ...any) *Error {
 	line := 0
 	if n != nil {
 		line = n.Line
+	}
+	if p.rename != nil {
+		key = p.rename(key)
 	}
 	return &Error{File: p.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)}
 }
@@ -193,64 +199,11 @@ var (
 const maxDefinition = 1 << 20
 
 func (p *parser) stateMachine(name string, key, v *yaml.Node) (*StateMachine, error) {
-	path := "stateMachines." + name
-	if !validName(name) {
-		return nil, p.errAt(key, path, "invalid state machine name: 1 to 80 characters, without white space or any of <>{}[]?*\"#%%\\^|~`$&,;:/")
-	}
-	f, err := p.fields(v, path, stateMachineKeys)
+	sm, f, subs, err := p.machineSettings(name, key, v)
 	if err != nil {
 		return nil, err
 	}
-	sm := &StateMachine{Name: name, Type: asl.Standard, LoggingLevel: "OFF", line: key.Line}
-	if n := f["type"]; n != nil {
-		switch n.Value {
-		case "STANDARD":
-		case "EXPRESS":
-			sm.Type = asl.Express
-		default:
-			return nil, p.errAt(n, path+".type", "must be STANDARD or EXPRESS, not %q", n.Value)
-		}
-	}
-	if n := f["roleArn"]; n != nil {
-		if sm.RoleArn, err = p.str(n, path+".roleArn"); err != nil {
-			return nil, err
-		}
-		if !roleArn.MatchString(sm.RoleArn) {
-			return nil, p.errAt(n, path+".roleArn", "not an IAM role ARN: %q", sm.RoleArn)
-		}
-	}
-	if n := f["tags"]; n != nil {
-		if sm.Tags, err = p.stringMap(n, path+".tags"); err != nil {
-			return nil, err
-		}
-		if len(sm.Tags) > 50 {
-			return nil, p.errAt(n, path+".tags", "at most 50 tags, not %d", len(sm.Tags))
-		}
-	}
-	if n := f["logging"]; n != nil {
-		lf, err := p.fields(n, path+".logging", loggingKeys)
-		if err != nil {
-			return nil, err
-		}
-		if l := lf["level"]; l != nil {
-			if !slices.Contains([]string{"ALL", "ERROR", "FATAL", "OFF"}, l.Value) {
-				return nil, p.errAt(l, path+".logging.level", "must be ALL, ERROR, FATAL or OFF, not %q", l.Value)
-			}
-			sm.LoggingLevel = l.Value
-		}
-		if d := lf["includeExecutionData"]; d != nil {
-			if d.ShortTag() != "!!bool" {
-				return nil, p.errAt(d, path+".logging.includeExecutionData", "must be true or false, not %q", d.Value)
-			}
-			sm.IncludeExecutionData = d.Value == "true" || d.Value == "True" || d.Value == "TRUE"
-		}
-	}
-	subs := map[string]string{}
-	if n := f["definitionSubstitutions"]; n != nil {
-		if subs, err = p.stringMap(n, path+".definitionSubstitutions"); err != nil {
-			return nil, err
-		}
-	}
+	path := "stateMachines." + name
 	n := f["definition"]
 	if n == nil {
 		return nil, p.errAt(v, path+".definition", "missing: the definition file (JSON or YAML), relative to the project folder")
@@ -262,6 +215,77 @@ func (p *parser) stateMachine(name string, key, v *yaml.Node) (*StateMachine, er
 	if err != nil {
 		return nil, p.errAt(n, path+".definition", "%s", fileError(sm.File, err))
 	}
+	return p.machineDefinition(sm, n, path+".definition", text, subs)
+}
+
+// machineSettings reads a state machine's entry but its definition: type, role, tags,
+// logging; it returns the entry's fields and the substitutions.
+func (p *parser) machineSettings(name string, key, v *yaml.Node) (*StateMachine, map[string]*yaml.Node, map[string]string, error) {
+	path := "stateMachines." + name
+	if !validName(name) {
+		return nil, nil, nil, p.errAt(key, path, "invalid state machine name: 1 to 80 characters, without white space or any of <>{}[]?*\"#%%\\^|~`$&,;:/")
+	}
+	f, err := p.fields(v, path, stateMachineKeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sm := &StateMachine{Name: name, Type: asl.Standard, LoggingLevel: "OFF", line: key.Line}
+	if n := f["type"]; n != nil {
+		switch n.Value {
+		case "STANDARD":
+		case "EXPRESS":
+			sm.Type = asl.Express
+		default:
+			return nil, nil, nil, p.errAt(n, path+".type", "must be STANDARD or EXPRESS, not %q", n.Value)
+		}
+	}
+	if n := f["roleArn"]; n != nil {
+		if sm.RoleArn, err = p.str(n, path+".roleArn"); err != nil {
+			return nil, nil, nil, err
+		}
+		if !roleArn.MatchString(sm.RoleArn) {
+			return nil, nil, nil, p.errAt(n, path+".roleArn", "not an IAM role ARN: %q", sm.RoleArn)
+		}
+	}
+	if n := f["tags"]; n != nil {
+		if sm.Tags, err = p.stringMap(n, path+".tags"); err != nil {
+			return nil, nil, nil, err
+		}
+		if len(sm.Tags) > 50 {
+			return nil, nil, nil, p.errAt(n, path+".tags", "at most 50 tags, not %d", len(sm.Tags))
+		}
+	}
+	if n := f["logging"]; n != nil {
+		lf, err := p.fields(n, path+".logging", loggingKeys)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if l := lf["level"]; l != nil {
+			if !slices.Contains([]string{"ALL", "ERROR", "FATAL", "OFF"}, l.Value) {
+				return nil, nil, nil, p.errAt(l, path+".logging.level", "must be ALL, ERROR, FATAL or OFF, not %q", l.Value)
+			}
+			sm.LoggingLevel = l.Value
+		}
+		if d := lf["includeExecutionData"]; d != nil {
+			if d.ShortTag() != "!!bool" {
+				return nil, nil, nil, p.errAt(d, path+".logging.includeExecutionData", "must be true or false, not %q", d.Value)
+			}
+			sm.IncludeExecutionData = d.Value == "true" || d.Value == "True" || d.Value == "TRUE"
+		}
+	}
+	subs := map[string]string{}
+	if n := f["definitionSubstitutions"]; n != nil {
+		if subs, err = p.stringMap(n, path+".definitionSubstitutions"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return sm, f, subs, nil
+}
+
+// machineDefinition substitutes, converts (YAML to JSON) and parses the text of sm's
+// definition, read from sm.File; errors point at n and key.
+func (p *parser) machineDefinition(sm *StateMachine, n *yaml.Node, key string, text []byte, subs map[string]string) (*StateMachine, error) {
+	var err error
 	text = substitution.ReplaceAllFunc(text, func(m []byte) []byte {
 		if s, ok := subs[string(m[2:len(m)-1])]; ok {
 			return []byte(s)
@@ -270,15 +294,15 @@ func (p *parser) stateMachine(name string, key, v *yaml.Node) (*StateMachine, er
 	})
 	if isYAML(sm.File, text) {
 		if text, err = yamlToJSON(text); err != nil {
-			return nil, p.errAt(n, path+".definition", "%s: %v", sm.File, err)
+			return nil, p.errAt(n, key, "%s: %v", sm.File, err)
 		}
 	}
 	if len(text) > maxDefinition {
-		return nil, p.errAt(n, path+".definition", "%s: the definition is over AWS's %d characters", sm.File, maxDefinition)
+		return nil, p.errAt(n, key, "%s: the definition is over AWS's %d characters", sm.File, maxDefinition)
 	}
 	sm.Definition = string(text)
 	if sm.Parsed, err = asl.Parse(text, asl.ParseOptions{Type: sm.Type}); err != nil {
-		return nil, p.errAt(n, path+".definition", "%s: %s", sm.File, diagnostics(err))
+		return nil, p.errAt(n, key, "%s: %s", sm.File, diagnostics(err))
 	}
 	return sm, nil
 }

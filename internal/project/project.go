@@ -69,11 +69,30 @@ type Project struct {
 	// Warnings are names the project uses without declaring them (a bucket of an S3 path, a
 	// crawler's database): they may exist outside the project, so Load does not refuse them.
 	Warnings []*Error
+
+	// Source says what the project was read from: "stepline.yaml", "SAM template",
+	// "CloudFormation template" or "CDK app"; StackName is AWS::StackName for a template.
+	Source, StackName string
+	// Skipped are a template's resources that Stepline does not run (IAM roles, log groups,
+	// APIs, …) or whose Condition is false, in template order; Deploy lists each once.
+	Skipped []Skipped
+	// Triggers are a template's EventBridge rules, schedules and SAM Events, kept as written
+	// for the triggers' version of Stepline; Deploy lists them and deploys none yet.
+	Triggers []Trigger
+	// rename turns a key path of stepline.yaml's shape into the template's (nil for
+	// stepline.yaml), so that deploy errors name Resources.ID.Properties.X.
+	rename func(string) string
 }
 
 // StateMachine is one entry of stateMachines.
 type StateMachine struct {
 	Name string
+	// LogicalID is the template resource it comes from ("" in stepline.yaml): `stepline run
+	// ID --project DIR` finds it by either name.
+	LogicalID string
+	// Construct is a CDK app's construct path of it, stack and /Resource left out
+	// (Greeting for StepsStack/Greeting/Resource): the name the app's code gives it.
+	Construct string
 	// File is the definition file as written in the project; Definition its text after
 	// substitution, as JSON (a YAML file is converted).
 	File       string
@@ -117,18 +136,41 @@ var reservedSections = []string{"schedules", "rules"}
 // sections are the project file's top-level keys.
 var sections = append(append([]string{"stateMachines", "functions", "buckets", "glue"}, reservedSections...), "connections")
 
-// Load reads dir/stepline.yaml and checks the whole project: every definition parses and
+// Load reads dir/stepline.yaml — or, without one, a SAM or CloudFormation template
+// (template.yaml, template.yml, template.json) or a CDK app's synthesized
+// cdk.out/STACK.template.json — and checks the whole project: every definition parses and
 // validates, every code folder holds what its runtime needs. The error is an *Error.
 func Load(dir string) (*Project, error) {
+	return LoadWith(dir, LoadOptions{})
+}
+
+// LoadWith is Load with what a template's intrinsics need: the identity in ARNs, the stack's
+// name and parameter values.
+func LoadWith(dir string, o LoadOptions) (*Project, error) {
 	file := filepath.Join(dir, FileName)
 	text, err := os.ReadFile(file)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, &Error{File: file, Msg: "no project file (stepline init " + dir + " writes one)"}
+	if errors.Is(err, os.ErrNotExist) {
+		tfile, kind, terr := findTemplate(dir, o.StackName)
+		if terr != nil {
+			return nil, terr
 		}
+		if tfile != "" {
+			return loadTemplate(dir, tfile, kind, o)
+		}
+		return nil, &Error{File: file, Msg: "no project file: neither stepline.yaml nor a SAM/CloudFormation template (" +
+			strings.Join(TemplateFiles, ", ") + ") nor a CDK app's cdk.out/*.template.json (stepline init " + dir + " writes a stepline.yaml)"}
+	}
+	if err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
-	return parse(dir, file, text)
+	if len(o.Parameters) > 0 {
+		return nil, &Error{File: file, Msg: "parameter overrides are for templates; stepline.yaml takes none"}
+	}
+	p, err := parse(dir, file, text)
+	if err == nil {
+		p.Source = FileName
+	}
+	return p, err
 }
 
 // parse checks a project file's text; definition files and code folders are read from dir.
@@ -210,13 +252,14 @@ func parse(dir, file string, text []byte) (*Project, error) {
 	return proj, nil
 }
 
-// StateMachine returns the state machine declared as name, or nil (also of a nil Project).
+// StateMachine returns the state machine declared as name (or, from a template, of that
+// logical ID or CDK construct path), or nil (also of a nil Project).
 func (p *Project) StateMachine(name string) *StateMachine {
 	if p == nil {
 		return nil
 	}
 	for _, sm := range p.StateMachines {
-		if sm.Name == name {
+		if sm.Name == name || sm.LogicalID == name || sm.Construct == name {
 			return sm
 		}
 	}

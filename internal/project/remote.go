@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -144,4 +145,26 @@ func (r *remote) Invoke(ctx context.Context, p *lambda.InvokeParams) (*lambda.In
 		LogResult: aws.ToString(out.LogResult)}
 	res.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	return res, nil
+}
+
+// checkBound asks a bound bucket's endpoint, through the S3 handler, whether the bucket is
+// there, and warns when it is not: deploying does not create it (it is the endpoint's), and a
+// mistake in the binding is better said at the start than at the first request.
+func (p *Project) checkBound(ctx context.Context, h http.Handler, b *Bucket, log *slog.Logger) {
+	rec := callS3(ctx, h, http.MethodHead, "/"+b.Name, nil, 0)
+	var why string
+	switch rec.Code {
+	case http.StatusOK:
+		log.Info("bucket bound to an endpoint", "bucket", b.Name, "endpoint", b.Endpoint, "name_there", b.BucketName)
+		return
+	case http.StatusNotFound:
+		why = "it does not exist there (create it there)"
+	case http.StatusForbidden, http.StatusUnauthorized:
+		why = "the endpoint refuses the environment's credentials"
+	case http.StatusServiceUnavailable:
+		why = "the endpoint did not answer"
+	default:
+		why = fmt.Sprintf("HeadBucket answered HTTP %d", rec.Code)
+	}
+	log.Warn(p.errAt(b.line, "buckets."+b.Name, "bound to %s (bucket %s there), but %s", b.Endpoint, b.BucketName, why).Error())
 }

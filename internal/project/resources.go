@@ -489,7 +489,7 @@ func (proj *Project) references() []*Error {
 	}
 	var warns []*Error
 	warn := func(line int, key, format string, args ...any) {
-		warns = append(warns, &Error{File: proj.File, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+		warns = append(warns, &Error{File: proj.File, Line: line, Key: proj.key(key), Msg: fmt.Sprintf(format, args...)})
 	}
 	checkPath := func(line int, key, path string) {
 		if b, _ := s3Bucket(path); buckets[b] == nil {

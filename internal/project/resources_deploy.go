@@ -45,7 +45,7 @@ type glueCall struct {
 }
 
 func (p *Project) errAt(line int, key, format string, args ...any) *Error {
-	return &Error{File: p.File, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: p.File, Line: line, Key: p.key(key), Msg: fmt.Sprintf(format, args...)}
 }
 
 // callS3 makes one S3 API call through the service's own handler.

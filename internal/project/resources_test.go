@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -262,7 +263,7 @@ func TestCheckTools(t *testing.T) {
 func TestBoundBuckets(t *testing.T) {
 	dir := t.TempDir()
 	yaml := "buckets:\n  far:\n    endpoint: http://127.0.0.1:1\n    region: eu-west-1\n    bucketName: far-away\n" +
-		"  near: {endpoint: 'https://s3.example.com'}\n  local: {}\n"
+		"  near: {endpoint: 'http://localhost:2'}\n  local: {}\n"
 	if err := os.WriteFile(filepath.Join(dir, project.FileName), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -287,12 +288,23 @@ func TestBoundBuckets(t *testing.T) {
 		t.Error("no project binds no bucket")
 	}
 	s := newServices(t)
-	sum, err := p.Deploy(context.Background(), project.Targets{S3: s.s3, Glue: s.glue, Account: "123456789012", Region: "us-east-1"})
+	objects, err := s3.New(s3.Options{Dir: t.TempDir(), Remotes: p.S3Remotes("us-east-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer objects.Close()
+	var log bytes.Buffer
+	sum, err := p.Deploy(context.Background(), project.Targets{S3: objects, Glue: s.glue, Account: "123456789012", Region: "us-east-1",
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum.BucketsCreated != 1 {
 		t.Errorf("deploy created %d buckets; want only the local one", sum.BucketsCreated)
+	}
+	// The endpoint that does not answer is named at the start, and the deploy goes on.
+	if want := "buckets.far: bound to http://127.0.0.1:1 (bucket far-away there), but the endpoint did not answer"; !strings.Contains(log.String(), want) {
+		t.Errorf("deploy log:\n%s\nwant a warning %q", log.String(), want)
 	}
 }
 

@@ -53,6 +53,9 @@ type Options struct {
 	// Project is a project folder (package project): New deploys its stepline.yaml, and Task
 	// states invoke its functions bound to endpoints there. Empty: none.
 	Project string
+	// ProjectOptions are a template project's stack name and parameter overrides (Account
+	// and Region default to the server's).
+	ProjectOptions project.LoadOptions
 	// MockConfig is a Step Functions Local mock configuration file (package mock): executions
 	// started on stateMachineArn#TestCaseName run under its test cases. Empty: none.
 	MockConfig string
@@ -161,7 +164,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	var proj *project.Project
 	if o.Project != "" {
 		var err error
-		if proj, err = project.Load(o.Project); err != nil {
+		po := o.ProjectOptions
+		if po.Account == "" {
+			po.Account = o.Account
+		}
+		if po.Region == "" {
+			po.Region = o.Region
+		}
+		if proj, err = project.LoadWith(o.Project, po); err != nil {
 			return nil, err
 		}
 	}
