@@ -227,7 +227,7 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 		r.cancelTimer(child.childTimer)
 		r.emitIn(child.child, "ExecutionSucceeded", child.prev, history.Details{Output: r.text(out)})
 		fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
-		r.childRecord(fan, int(child.index), out, nil)
+		r.childRecord(th, int(child.index), out, nil)
 		if fan.reader != nil {
 			fan.items[child.index] = nil
 		}
@@ -257,7 +257,7 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 				r.emitIn(child.child, "ExecutionFailed", child.prev, history.Details{Error: f.name, Cause: f.cause})
 				fan.run.iterEnded(int(child.index), iterFailed, r.now)
 			}
-			r.childRecord(fan, int(child.index), nil, &f)
+			r.childRecord(th, int(child.index), nil, &f)
 			if fan.reader != nil {
 				fan.items[child.index] = nil
 			}
@@ -375,6 +375,7 @@ func (r *run) abortChildren(th *thread) {
 		r.effects = append(r.effects, CancelTask{TaskID: fan.ioTask})
 		fan.ioTask = ""
 	}
+	r.cancelParts(fan)
 	for _, c := range fan.children {
 		r.abortThread(c)
 	}

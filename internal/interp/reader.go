@@ -32,11 +32,16 @@ const (
 	WriteResultsResource = "stepline:resultWriter"
 )
 
-// ReadChunkItems bounds the items one read returns; the reader bounds their bytes too.
-const ReadChunkItems = 2500
+// ReadChunkItems bounds the items one read returns, ReadChunkBatches the batches; the reader
+// bounds their bytes too.
+const (
+	ReadChunkItems   = 2500
+	ReadChunkBatches = 100
+)
 
-// writePartBytes is how much the records waiting to be written may grow before a part of them
-// is written: the bound of what a Map with a ResultWriter keeps of its children's results.
+// writePartBytes is how much the records waiting to be written may grow within a step before
+// a part of them is written (a step writes what it gathered at its end anyway): the bound of
+// what a Map with a ResultWriter keeps of its children's results.
 const writePartBytes = 2 << 20
 
 // maxBatchBytes is AWS's bound on a batch's input, the default of MaxInputBytesPerBatch.
@@ -80,6 +85,9 @@ type resultSink struct {
 	bytes   int
 	parts   map[string]int64 // parts written (or being written) by status file
 	details jsonv.Value      // {"Bucket", "Key"} of the manifest, once written
+	// writing holds the ids of the part tasks in flight: parts are written while items are
+	// read, and the manifest waits for them.
+	writing map[string]bool
 }
 
 func (w *resultSink) sink() bool { return w != nil && w.params != nil }
@@ -227,6 +235,7 @@ func (r *run) newSink(th *thread) *resultSink {
 		s.params = params
 		s.records = map[string][]jsonv.Value{}
 		s.parts = map[string]int64{}
+		s.writing = map[string]bool{}
 	}
 	if c, ok := w.WriterConfig.(*jsonv.Object); ok {
 		if v, ok := c.Get("Transformation"); ok {
@@ -239,16 +248,11 @@ func (r *run) newSink(th *thread) *resultSink {
 	return s
 }
 
-// pumpIO starts the fan-out's next task, if none is in flight and one is due: a part of the
-// results when enough gathered, else the next chunk of items once those read have all
-// started and MaxConcurrency lets more start.
+// pumpIO asks for the next chunk of items, if no read is in flight, once the items read have
+// all started and MaxConcurrency lets more start.
 func (r *run) pumpIO(th *thread) {
 	fan := th.fan
 	if fan == nil || fan.ioTask != "" {
-		return
-	}
-	if w := fan.writer; w.sink() && w.bytes >= writePartBytes {
-		r.writePart(th)
 		return
 	}
 	src := fan.reader
@@ -256,7 +260,7 @@ func (r *run) pumpIO(th *thread) {
 		r.scheduleIO(th, ioRead, ReadItemsResource, jsonv.ObjectOf(
 			jsonv.Member{Key: "Reader", Value: src.spec},
 			jsonv.Member{Key: "Cursor", Value: src.cursor},
-			jsonv.Member{Key: "Limit", Value: jsonv.Int(ReadChunkItems)},
+			jsonv.Member{Key: "Limit", Value: jsonv.Int(src.limit())},
 		))
 	}
 }
@@ -272,15 +276,23 @@ func (r *run) scheduleIO(th *thread, kind ioKind, resource string, params jsonv.
 // ioThread returns the Map thread whose own task id is, if it is one.
 func (r *run) ioThread(id string) *thread {
 	th := r.x.tasks[id]
-	if th == nil || th.done || th.fan == nil || th.fan.ioTask != id {
+	if th == nil || th.done || th.fan == nil || th.fan.ioTask != id && !th.fan.writer.writingPart(id) {
 		return nil
 	}
 	return th
 }
 
+func (w *resultSink) writingPart(id string) bool { return w.sink() && w.writing[id] }
+
 // ioSucceeded takes the result of a fan-out's task.
-func (r *run) ioSucceeded(th *thread, output string) {
+func (r *run) ioSucceeded(th *thread, id, output string) {
 	fan := th.fan
+	if fan.writer.writingPart(id) {
+		delete(fan.writer.writing, id)
+		delete(r.x.tasks, id)
+		r.fanMaybeDone(th)
+		return
+	}
 	kind := fan.ioKind
 	delete(r.x.tasks, fan.ioTask)
 	fan.ioTask, fan.ioKind = "", ioNone
@@ -353,6 +365,15 @@ func (r *run) itemsRead(th *thread, o *jsonv.Object) {
 	r.startIterations(th, th.prev)
 }
 
+// limit is how many items a read may return: ReadChunkItems, or for batches of many items
+// enough for ReadChunkBatches of them (the reader bounds the chunk's bytes as well).
+func (src *itemSource) limit() int64 {
+	if src.batched && src.batchItems > 0 {
+		return min(max(ReadChunkItems, src.batchItems*ReadChunkBatches), 1<<20)
+	}
+	return ReadChunkItems
+}
+
 // flushBatch returns the batch filled so far as a child's input and starts the next.
 func (src *itemSource) flushBatch() jsonv.Value {
 	b := jsonv.NewObject(2)
@@ -400,6 +421,7 @@ func (r *run) ioFailed(th *thread, f failure) {
 		delete(r.x.tasks, fan.ioTask)
 		fan.ioTask, fan.ioKind = "", ioNone
 	}
+	r.cancelParts(fan)
 	r.endMapRun(fan.run, MapRunFailed)
 	r.emitOn(th, "MapRunFailed", history.Details{Error: f.name, Cause: f.cause})
 	r.abortChildren(th)
@@ -416,7 +438,7 @@ func (r *run) fanMaybeDone(th *thread) {
 		return
 	}
 	if w := fan.writer; w.sink() && w.details == nil {
-		if fan.ioTask != "" {
+		if fan.ioTask != "" || len(w.writing) > 0 {
 			return
 		}
 		if w.bytes > 0 {
@@ -457,6 +479,28 @@ func (r *run) writeParams(th *thread, more *jsonv.Object) jsonv.Value {
 	return o
 }
 
+// cancelParts withdraws the part tasks in flight of a fan-out that ends without its manifest.
+func (r *run) cancelParts(fan *fanOut) {
+	if !fan.writer.sink() {
+		return
+	}
+	for id := range fan.writer.writing {
+		delete(r.x.tasks, id)
+		r.effects = append(r.effects, CancelTask{TaskID: id})
+	}
+	fan.writer.writing = map[string]bool{}
+}
+
+// flushSinks writes, at the end of a step, the records the step gathered.
+func (r *run) flushSinks() {
+	for _, th := range r.sinks {
+		if !th.done && th.fan != nil && th.fan.writer.sink() && th.fan.writer.bytes > 0 {
+			r.writePart(th)
+		}
+	}
+	r.sinks = nil
+}
+
 // writePart hands the records gathered so far to a task that writes them as the next part of
 // each status file.
 func (r *run) writePart(th *thread) {
@@ -473,16 +517,30 @@ func (r *run) writePart(th *thread) {
 	}
 	w.records = map[string][]jsonv.Value{}
 	w.bytes = 0
-	r.scheduleIO(th, ioWritePart, WriteResultsResource, r.writeParams(th, jsonv.ObjectOf(jsonv.Member{Key: "Write", Value: parts})))
+	id := "task-" + r.seq()
+	w.writing[id] = true
+	r.x.tasks[id] = th
+	r.effects = append(r.effects, ScheduleTask{TaskID: id, StateName: th.state.Name, Resource: WriteResultsResource,
+		Parameters: r.writeParams(th, jsonv.ObjectOf(jsonv.Member{Key: "Write", Value: parts}))})
 }
 
-// childRecord keeps what a ResultWriter writes of item i's child execution, which ended with
-// out (succeeded) or f, and lets go of the item's input and output.
-func (r *run) childRecord(fan *fanOut, i int, out jsonv.Value, f *failure) {
+// childRecord keeps what a ResultWriter writes of item i's child execution of th's Map, which
+// ended with out (succeeded) or f, and lets go of the item's input and output. The records
+// are written at the end of the step, or sooner when they grow past writePartBytes.
+func (r *run) childRecord(th *thread, i int, out jsonv.Value, f *failure) {
+	fan := th.fan
 	w := fan.writer
 	if !w.sink() {
 		return
 	}
+	if w.bytes == 0 {
+		r.sinks = append(r.sinks, th)
+	}
+	defer func() {
+		if w.bytes >= writePartBytes {
+			r.writePart(th)
+		}
+	}()
 	input := fan.items[i]
 	fan.items[i], fan.results[i] = nil, nil
 	status := "SUCCEEDED"
@@ -598,6 +656,7 @@ type snapIO struct {
 		Bytes          int                    `json:"bytes,omitempty"`
 		Parts          map[string]int64       `json:"parts,omitempty"`
 		Details        snapValue              `json:"details"`
+		Writing        []string               `json:"writing,omitempty"`
 	} `json:"writer,omitempty"`
 }
 
@@ -634,8 +693,12 @@ func (x *Execution) snapshotIO(f *fanOut) *snapIO {
 			Bytes          int                    `json:"bytes,omitempty"`
 			Parts          map[string]int64       `json:"parts,omitempty"`
 			Details        snapValue              `json:"details"`
+			Writing        []string               `json:"writing,omitempty"`
 		}{Params: x.snapOpt(w.params), Transformation: w.transformation, OutputType: w.outputType, Bytes: w.bytes,
 			Parts: w.parts, Details: x.snapOpt(w.details)}
+		for id := range w.writing {
+			s.Writer.Writing = append(s.Writer.Writing, id)
+		}
 		if len(w.records) > 0 {
 			s.Writer.Records = map[string][]snapValue{}
 			for st, recs := range w.records {
@@ -695,6 +758,10 @@ func (x *Execution) restoreIO(f *fanOut, s *snapIO) error {
 			w.records = map[string][]jsonv.Value{}
 			if w.parts == nil {
 				w.parts = map[string]int64{}
+			}
+			w.writing = map[string]bool{}
+			for _, id := range sw.Writing {
+				w.writing[id] = true
 			}
 		}
 		for st, recs := range sw.Records {

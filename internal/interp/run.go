@@ -180,9 +180,13 @@ type run struct {
 	// children holds the events of Map Run child executions, by child (see emitIn).
 	children   []ChildHistory
 	childIndex map[childRef]int
+	// sinks are the Map threads whose ResultWriter gathered records in the step (see
+	// flushSinks).
+	sinks []*thread
 }
 
 func (r *run) result() Result {
+	r.flushSinks()
 	return Result{Events: r.events, Effects: r.effects, Children: r.children}
 }
 

@@ -225,7 +225,7 @@ func (r *run) closeTask(th *thread) *taskInfo {
 
 func (r *run) taskSucceeded(e TaskSucceeded) {
 	if th := r.ioThread(e.TaskID); th != nil {
-		r.ioSucceeded(th, e.Output)
+		r.ioSucceeded(th, e.TaskID, e.Output)
 		return
 	}
 	th := r.taskThread(e.TaskID)
