@@ -54,6 +54,13 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"ok":true,"n":1.50}`)
 }
 
+// set changes the answer; the server reads it under the same lock.
+func (a *api) set(answer func(w http.ResponseWriter, r *http.Request)) {
+	a.mu.Lock()
+	a.answer = answer
+	a.mu.Unlock()
+}
+
 func (a *api) last(t *testing.T) seen {
 	t.Helper()
 	a.mu.Lock()
@@ -335,38 +342,38 @@ func TestHTTPErrors(t *testing.T) {
 		return runHTTP(t, r, `{"ApiEndpoint":"`+endpoint+`","Method":"POST","Authentication":{"ConnectionArn":"`+arn+`"}`+extra+`}`, timeout)
 	}
 
-	a.answer = func(w http.ResponseWriter, _ *http.Request) {
+	a.set(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"message":"no such item"}`)
-	}
+	})
 	_, err := call(srv.URL+"/missing", "", 0)
 	cause := taskError(t, err, "States.Http.StatusCode.404")
 	if !strings.Contains(cause, `"ResponseBody":{"message":"no such item"},"StatusCode":"404","StatusText":"Not Found"}`) {
 		t.Fatalf("404 cause = %s", cause)
 	}
-	a.answer = func(w http.ResponseWriter, _ *http.Request) {
+	a.set(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Location", "https://elsewhere.example/")
 		w.WriteHeader(http.StatusFound)
-	}
+	})
 	_, err = call(srv.URL+"/moved", "", 0)
 	taskError(t, err, "States.Http.StatusCode.302")
-	a.answer = func(w http.ResponseWriter, _ *http.Request) {
+	a.set(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
 		_, _ = w.Write([]byte{0x89, 'P', 'N', 'G'})
-	}
+	})
 	_, err = call(srv.URL+"/img", "", 0)
 	taskError(t, err, "States.Runtime")
-	a.answer = func(w http.ResponseWriter, _ *http.Request) {
+	a.set(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, strings.Repeat("x", 300<<10))
-	}
+	})
 	_, err = call(srv.URL+"/big", "", 0)
 	taskError(t, err, "States.DataLimitExceeded")
 
 	// A task timeout shorter than AWS's 60 s: the server holds the request until the client
 	// gives up.
-	a.answer = func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	a.set(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	_, err = call(srv.URL+"/slow", "", 1)
 	taskError(t, err, "States.Timeout")
 
@@ -382,7 +389,7 @@ func TestHTTPErrors(t *testing.T) {
 		t.Fatalf("socket cause = %s", cause)
 	}
 
-	a.answer = nil
+	a.set(nil)
 	for name, c := range map[string]struct{ params, want string }{
 		"forbidden header":        {`,"Headers":{"Authorization":"Bearer x"}`, "States.Runtime"},
 		"x-amz header":            {`,"Headers":{"X-Amz-Date":"x"}`, "States.Runtime"},
