@@ -16,7 +16,10 @@ type liveUpdate struct {
 	Statuses   map[string]string      `json:"statuses"`
 	States     map[string]stateDetail `json:"states"`
 	Summary    string                 `json:"summary"`
+	// Rows holds the table rows that are new or changed (those still open at the last
+	// message); Span is the execution's span in ms, which places every timeline bar.
 	Rows       string                 `json:"rows"`
+	Span       int64                  `json:"span"`
 	Events     string                 `json:"events"`
 	EventTypes []string               `json:"eventTypes"`
 	Last       int64                  `json:"last"`
@@ -77,9 +80,12 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}
 	version := v.X.Version
+	// rowsFrom is the first table row the page may not have as it is now: rows before it
+	// ended before the last message.
+	rowsFrom := 0
 	// What happened between the page's rendering and this stream's start goes first.
 	if v.LastEventID > after || !v.Live {
-		if err := send(c.update(v, rp, after)); err != nil || !v.Live {
+		if err := send(c.update(v, rp, after, &rowsFrom)); err != nil || !v.Live {
 			return
 		}
 	} else {
@@ -140,22 +146,28 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 		}
 		c.fill(v, rp)
 		idle = time.Now()
-		if err := send(c.update(v, rp, prev)); err != nil || !v.Live {
+		if err := send(c.update(v, rp, prev, &rowsFrom)); err != nil || !v.Live {
 			return
 		}
 	}
 }
 
-// update renders the parts of the page that changed: events after the id after are new.
-func (c *Console) update(v *execView, rp *replay, after int64) *liveUpdate {
-	u := &liveUpdate{Statuses: v.Statuses, States: v.States, EventTypes: v.EventTypes, Last: v.LastEventID, Done: !v.Live}
+// update renders the parts of the page that changed: events after the id after are new, and
+// table rows from *rowsFrom on; it moves *rowsFrom past the rows that will change no more.
+func (c *Console) update(v *execView, rp *replay, after int64, rowsFrom *int) *liveUpdate {
+	u := &liveUpdate{Statuses: v.Statuses, States: v.States, EventTypes: v.EventTypes, Last: v.LastEventID, Done: !v.Live,
+		Span: v.SpanMs}
 	var b bytes.Buffer
 	if err := c.tmpl.ExecuteTemplate(&b, "summary", v); err == nil {
 		u.Summary = b.String()
 	}
 	b.Reset()
-	if err := c.tmpl.ExecuteTemplate(&b, "rows", v); err == nil {
+	from := min(*rowsFrom, len(v.Rows))
+	if err := c.tmpl.ExecuteTemplate(&b, "rows", struct{ Rows []row }{v.Rows[from:]}); err == nil {
 		u.Rows = b.String()
+	}
+	for *rowsFrom < len(v.Rows) && v.Rows[*rowsFrom].End != nil {
+		*rowsFrom++
 	}
 	b.Reset()
 	var fresh []*event

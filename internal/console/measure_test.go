@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -78,4 +79,46 @@ func TestRenderTimes(t *testing.T) {
 			screenshot(t, ctx, "console-40-states")
 		}
 	}
+}
+
+// TestLiveWatchCost measures what a page watching an execution live costs the execution: the
+// same loop of 300 iterations (each a Wait of 1 s scaled to 1 ms, so each iteration is a
+// timer and a commit of its own) runs once
+// unwatched and once with its page open in Chromium receiving the stream, five times each,
+// alternating. The durations are logged, not asserted.
+func TestLiveWatchCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a measurement")
+	}
+	b := setupScaled(t, false, 0.001, 0) // the live stream polls as it does in production
+
+	m := b.machine(t, "looping", `{"StartAt":"Tick","States":{
+	 "Tick":{"Type":"Wait","Seconds":1,"Next":"More?"},
+	 "More?":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":300,"Next":"Count"}],"Default":"Done"},
+	 "Count":{"Type":"Pass","Parameters":{"n.$":"States.MathAdd($.n, 1)"},"Next":"Tick"},
+	 "Done":{"Type":"Succeed"}}}`)
+	ctx := browser(t)
+	run := func(name string, watch bool) time.Duration {
+		arn := b.start(t, m, name, `{"n":0}`)
+		if watch {
+			do(t, ctx, chromedp.Navigate(execURL(b.url, arn)))
+		}
+		x := b.wait(t, arn)
+		if watch {
+			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#execution').dataset.live === 'false'`,
+				chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+				t.Fatalf("the watching page did not see the end: %v", err)
+			}
+			if n := eval[int](t, ctx, `document.querySelectorAll('[data-event-id]').length`); n < 1800 {
+				t.Errorf("the watching page shows %d events", n)
+			}
+		}
+		return x.StopDate.Sub(x.StartDate)
+	}
+	var plain, watched []time.Duration
+	for i := range 5 {
+		plain = append(plain, run(fmt.Sprintf("plain-%d", i), false))
+		watched = append(watched, run(fmt.Sprintf("watched-%d", i), true))
+	}
+	t.Logf("300 iterations (1,800+ events): unwatched %v, watched live %v", plain, watched)
 }

@@ -240,6 +240,7 @@ type execView struct {
 	Graph         template.HTML
 	GraphError    string
 	Rows          []row
+	SpanMs        int64
 	Events        []*event
 	EventTypes    []string
 	States        map[string]stateDetail
@@ -259,8 +260,11 @@ type row struct {
 	*visit
 	StartText string
 	Duration  string
-	BarLeft   string
-	BarWidth  string
+	Index     int
+	// StartMs and DurMs place the timeline bar; CSS divides them by the execution's span
+	// (execView.SpanMs), so that a live page moves every bar by changing the span alone.
+	StartMs int64
+	DurMs   int64
 }
 
 // stateDetail is what selecting a state shows, sent to the page as JSON.
@@ -410,18 +414,15 @@ func (c *Console) fill(v *execView, rp *replay) {
 		}
 		v.States[name] = d
 	}
-	for _, vis := range rp.visits {
+	v.SpanMs = max(span.Milliseconds(), 1)
+	for i, vis := range rp.visits {
 		stop := end
 		if vis.End != nil {
 			stop = *vis.End
 		}
 		dur := stop.Sub(vis.Start)
-		left := float64(vis.Start.Sub(x.StartDate)) / float64(span) * 100
-		width := max(float64(dur)/float64(span)*100, 0.4)
-		left = min(max(left, 0), 99.6)
-		width = min(width, 100-left)
-		v.Rows = append(v.Rows, row{visit: vis, StartText: "+" + fmtDur(vis.Start.Sub(x.StartDate)), Duration: fmtDur(dur),
-			BarLeft: fmt.Sprintf("%.2f%%", left), BarWidth: fmt.Sprintf("%.2f%%", width)})
+		v.Rows = append(v.Rows, row{visit: vis, Index: i, StartText: "+" + fmtDur(vis.Start.Sub(x.StartDate)), Duration: fmtDur(dur),
+			StartMs: max(vis.Start.Sub(x.StartDate).Milliseconds(), 0), DurMs: dur.Milliseconds()})
 		d := v.States[vis.State]
 		vd := visitDetail{Start: fmtTime(vis.Start), Status: vis.Status, Input: clip(vis.Input), Output: clip(vis.Output),
 			Error: vis.Error, Cause: clip(vis.Cause), Retries: vis.Retries,

@@ -27,13 +27,20 @@ type bundle struct {
 
 func setup(t testing.TB, login bool) *bundle {
 	t.Helper()
+	return setupScaled(t, login, 1, 50*time.Millisecond)
+}
+
+// setupScaled is setup with the engine's wait scale and the live streams' poll interval (0:
+// the console's default).
+func setupScaled(t testing.TB, login bool, waitScale float64, livePoll time.Duration) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	st, err := dsn.Open(ctx, filepath.Join(t.TempDir(), "stepline.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	eng, err := engine.New(engine.Options{Store: st, Node: "console-test", Account: "123456789012", Region: "us-east-1",
-		WaitScale: 1, PollInterval: 10 * time.Millisecond})
+		WaitScale: waitScale, PollInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +51,7 @@ func setup(t testing.TB, login bool) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := console.New(console.Options{Service: svc, Store: st, Login: login, LivePoll: 50 * time.Millisecond})
+	cons, err := console.New(console.Options{Service: svc, Store: st, Login: login, LivePoll: livePoll})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,9 +153,9 @@
 
   // Events: filter by type and text.
   var typeSel = $('#event-type'), text = $('#event-text');
-  function filter() {
+  function filter(rows) {
     var t = typeSel.value, q = text.value.trim().toLowerCase();
-    $$('#events tr').forEach(function (r) {
+    (Array.isArray(rows) ? rows : $$('#events tr')).forEach(function (r) {
       var ok = (!t || r.getAttribute('data-event-type') === t) && (!q || r.textContent.toLowerCase().indexOf(q) >= 0);
       r.hidden = !ok;
     });
@@ -187,13 +187,21 @@
     });
     states = u.states || states;
     $('#summary').innerHTML = u.summary;
-    $('#rows').innerHTML = u.rows;
-    if (u.events) $('#events').insertAdjacentHTML('beforeend', u.events);
-    $('#event-count').textContent = $$('#events tr').length;
+    // Rows: the changed ones replace theirs, new ones are appended; the span moves the bars.
+    var rows = $('#rows'), tmp = document.createElement('tbody');
+    tmp.innerHTML = u.rows;
+    $$('tr', tmp).forEach(function (r) {
+      var old = $('tr[data-row-index="' + r.getAttribute('data-row-index') + '"]', rows);
+      if (old) old.replaceWith(r); else rows.appendChild(r);
+    });
+    rows.style.setProperty('--span', u.span);
+    var events = $('#events'), before = events.rows.length;
+    if (u.events) events.insertAdjacentHTML('beforeend', u.events);
+    $('#event-count').textContent = events.rows.length;
     var have = {};
     $$('option', typeSel).forEach(function (o) { have[o.value] = true; });
     (u.eventTypes || []).forEach(function (t) { if (!have[t]) typeSel.appendChild(el('option', {}, t)); });
-    filter();
+    if (typeSel.value || text.value) filter(Array.prototype.slice.call(events.rows, before));
     renderDetail();
     root.setAttribute('data-last', u.last);
     if (u.done) { es.close(); root.setAttribute('data-live', 'false'); }
