@@ -13,17 +13,17 @@ import (
 
 // liveUpdate is one message of an execution page's stream: what changed since the last.
 type liveUpdate struct {
-	Statuses   map[string]string      `json:"statuses"`
-	States     map[string]stateDetail `json:"states"`
-	Summary    string                 `json:"summary"`
+	Statuses map[string]string      `json:"statuses"`
+	States   map[string]stateDetail `json:"states"`
+	Summary  string                 `json:"summary"`
 	// Rows holds the table rows that are new or changed (those still open at the last
 	// message); Span is the execution's span in ms, which places every timeline bar.
-	Rows       string                 `json:"rows"`
-	Span       int64                  `json:"span"`
-	Events     string                 `json:"events"`
-	EventTypes []string               `json:"eventTypes"`
-	Last       int64                  `json:"last"`
-	Done       bool                   `json:"done"`
+	Rows       string   `json:"rows"`
+	Span       int64    `json:"span"`
+	Events     string   `json:"events"`
+	EventTypes []string `json:"eventTypes"`
+	Last       int64    `json:"last"`
+	Done       bool     `json:"done"`
 }
 
 // keepAlive is how often an idle stream sends a comment, so that a proxy keeps it open and a
