@@ -202,7 +202,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		o.Logger.Info("project deployed", "project", o.Project, "machines_created", sum.MachinesCreated,
 			"machines_updated", sum.MachinesUpdated, "machines_unchanged", sum.MachinesUnchanged,
 			"functions_created", sum.FunctionsCreated, "functions_updated", sum.FunctionsUpdated,
-			"functions_unchanged", sum.FunctionsUnchanged, "go_built", sum.GoBuilt)
+			"functions_unchanged", sum.FunctionsUnchanged, "go_built", sum.GoBuilt,
+			"connections_created", sum.ConnectionsCreated, "connections_updated", sum.ConnectionsUpdated,
+			"connections_unchanged", sum.ConnectionsUnchanged)
 	}
 	return s, nil
 }
