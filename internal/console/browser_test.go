@@ -361,3 +361,52 @@ func TestMapRunPages(t *testing.T) {
 		t.Errorf("child page: status %s live %s events %v", p.Status, p.Live, p.Events)
 	}
 }
+
+// The Stop and Redrive buttons: Stop aborts the running execution (the held task ABORTED),
+// Redrive runs it again from there, live, to its end.
+func TestStopAndRedriveButtons(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	ctxBg := context.Background()
+	act, err := b.svc.CreateActivity(ctxBg, "held", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := b.machine(t, "stoppable", fmt.Sprintf(`{"StartAt":"Hold","States":{
+	 "Hold":{"Type":"Task","Resource":%q,"Next":"Finish"},
+	 "Finish":{"Type":"Pass","End":true}}}`, act.Arn))
+	arn := b.start(t, m, "stop-me", `{}`)
+	ctx := browser(t)
+	do(t, ctx, chromedp.Navigate(execURL(b.url, arn)), chromedp.WaitVisible(chromedp.CSS("#stop")),
+		chromedp.Click(chromedp.CSS("#stop")), chromedp.WaitVisible(chromedp.CSS("#redrive")))
+	p := eval[pageState](t, ctx, readPage)
+	checkNodes(t, p.Nodes, map[string]string{"Hold": "ABORTED", "Finish": "NOT_STARTED"})
+	if p.Status != "ABORTED" || p.Live != "false" || !hasEvent(p.Events, "ExecutionAborted") {
+		t.Fatalf("after Stop: status %s live %s events %v", p.Status, p.Live, p.Events)
+	}
+	screenshot(t, ctx, "console-stopped")
+	do(t, ctx, chromedp.Click(chromedp.CSS("#redrive")), chromedp.WaitVisible(chromedp.CSS("#stop")))
+	p = eval[pageState](t, ctx, readPage)
+	if p.Status != "RUNNING" || p.Live != "true" || p.Nodes["Hold"] != "RUNNING" || !hasEvent(p.Events, "ExecutionRedriven") {
+		t.Fatalf("after Redrive: status %s live %s nodes %v", p.Status, p.Live, p.Nodes)
+	}
+	task, err := b.svc.GetActivityTask(ctxBg, act.Arn, "test", 5*time.Second)
+	if err != nil || task == nil {
+		t.Fatalf("GetActivityTask: %v %v", task, err)
+	}
+	if err := b.svc.SendTaskSuccess(ctxBg, task.Token, `{}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#execution').dataset.live === 'false'`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the redriven execution's page did not see its end: %v", err)
+	}
+	p = eval[pageState](t, ctx, readPage)
+	checkNodes(t, p.Nodes, map[string]string{"Hold": "SUCCEEDED", "Finish": "SUCCEEDED"})
+	if want := []string{"Hold:ABORTED", "Hold:SUCCEEDED", "Finish:SUCCEEDED"}; !slices.Equal(p.Rows, want) {
+		t.Errorf("rows %v, want %v", p.Rows, want)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#summary').textContent`); !strings.Contains(got, "Redrives") || !strings.Contains(got, "1 (last") {
+		t.Errorf("the summary does not count the redrive: %q", got)
+	}
+}
