@@ -29,7 +29,7 @@ import (
 // after a chunk; a write streams the result parts into one file.
 
 // readChunkBytes bounds the JSON text of the items one read returns.
-const readChunkBytes = 4 << 20
+const readChunkBytes = 1 << 20
 
 // readItems reads the next chunk of a Map's items: {"Reader", "Cursor", "Limit"} in,
 // {"Items", "Cursor", "Done"} out; any failure is States.ItemReaderFailed.
