@@ -117,12 +117,26 @@ func TestHTTPTaskEndToEnd(t *testing.T) {
 			t.Fatalf("%s 404 output = %s (%s %s)", name, aws.ToString(d.Output), aws.ToString(d.Error), aws.ToString(d.Cause))
 		}
 	}
+	// JSONata: Arguments are the request, $states.result the answer.
+	status, out := eventsCall(t, b.url, "DescribeConnection", `{"Name":"basic"}`)
+	if status != http.StatusOK {
+		t.Fatalf("DescribeConnection: %v", out)
+	}
+	jsonata := `{"QueryLanguage":"JSONata","StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::http:invoke",
+		"Arguments":{"ApiEndpoint":"{% '` + api.URL + `/orders/' & $states.input.id %}","Method":"GET",
+			"QueryParameters":{"ids":"{% $states.input.ids %}"},
+			"Authentication":{"ConnectionArn":"` + out["ConnectionArn"].(string) + `"}},
+		"Output":{"q":"{% $states.result.ResponseBody.q %}","status":"{% $states.result.StatusCode %}"},"End":true}}}`
+	d := b.waitDone(t, b.start(t, b.createMachine(t, "http-jsonata", jsonata), "", `{"id":"9","ids":[1,2]}`))
+	if aws.ToString(d.Output) != `{"q":"ids=1&ids=2","status":"200"}` {
+		t.Fatalf("JSONata output = %s (%s %s)", aws.ToString(d.Output), aws.ToString(d.Error), aws.ToString(d.Cause))
+	}
 	if n := tokens.Load(); n != 1 {
 		t.Fatalf("OAuth tokens fetched = %d, want 1", n)
 	}
 	// Describe hides the secrets; another EventBridge action is refused in EventBridge's shape.
-	_, d := eventsCall(t, b.url, "DescribeConnection", `{"Name":"key"}`)
-	if raw, _ := json.Marshal(d); strings.Contains(string(raw), "k1") || !strings.HasPrefix(d["SecretArn"].(string), "arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection/key/") {
+	_, desc := eventsCall(t, b.url, "DescribeConnection", `{"Name":"key"}`)
+	if raw, _ := json.Marshal(desc); strings.Contains(string(raw), "k1") || !strings.HasPrefix(desc["SecretArn"].(string), "arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection/key/") {
 		t.Fatalf("DescribeConnection = %s", raw)
 	}
 	if status, out := eventsCall(t, b.url, "PutEvents", `{"Entries":[]}`); status != http.StatusBadRequest || out["__type"] != "UnknownOperationException" {
