@@ -157,4 +157,3 @@ func TestCABundleRefused(t *testing.T) {
 		t.Fatalf("New with a bad CA bundle: %v", err)
 	}
 }
-
