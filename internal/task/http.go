@@ -169,7 +169,7 @@ func (r *Runner) httpInvoke(ctx context.Context, t *engine.Task) (string, error)
 				return "", &engine.TaskError{Name: "States.Timeout", Cause: ""}
 			}
 			return "", &engine.TaskError{Name: "States.Http.Socket",
-				Cause: fmt.Sprintf("The HTTP request to %s did not complete within %d seconds", call.endpoint.Redacted(), int(limit/time.Second))}
+				Cause: fmt.Sprintf("The HTTP request to %s did not complete within %d seconds", where(call.endpoint), int(limit/time.Second))}
 		}
 		return "", err
 	}
@@ -566,17 +566,23 @@ func (r *Runner) httpDo(req *http.Request) (*httpResult, error) {
 	return &httpResult{status: resp.StatusCode, result: out}, nil
 }
 
+// where names a request's target in a cause: no query and no user, since a connection's
+// (secret) query parameters would otherwise reach the execution's history.
+func where(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
 // socketError is a call that got no answer: States.Http.Socket with what went wrong (refused,
 // reset, a certificate not trusted), or the context's end when the engine stopped.
 func (r *Runner) socketError(ctx context.Context, req *http.Request, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("task: HTTP call to %s: %w", req.URL.Redacted(), ctx.Err())
+		return fmt.Errorf("task: HTTP call to %s: %w", where(req.URL), ctx.Err())
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = ue.Err
+		err = ue.Err // its text holds the whole URL
 	}
-	return &engine.TaskError{Name: "States.Http.Socket", Cause: fmt.Sprintf("The HTTP request to %s failed: %v", req.URL.Redacted(), err)}
+	return &engine.TaskError{Name: "States.Http.Socket", Cause: fmt.Sprintf("The HTTP request to %s failed: %v", where(req.URL), err)}
 }
 
 // oauthTokens caches OAuth client-credentials tokens by connection, for the version of the
@@ -684,7 +690,7 @@ func (r *Runner) fetchToken(ctx context.Context, conn *events.Connection) (strin
 	}
 	if resp.StatusCode/100 != 2 || json.Unmarshal(data, &tok) != nil || tok.AccessToken == "" {
 		return "", 0, &engine.TaskError{Name: "Events.ConnectionResource.InvalidConnectionState",
-			Cause: fmt.Sprintf("The OAuth token endpoint %s of connection %s answered %s without an access_token: %.200s", u.Redacted(), conn.Arn, resp.Status, data)}
+			Cause: fmt.Sprintf("The OAuth token endpoint %s of connection %s answered %s without an access_token: %.200s", where(u), conn.Arn, resp.Status, data)}
 	}
 	// expires_in is a number of seconds; some servers send it as a string.
 	secs, _ := strconv.ParseFloat(strings.Trim(string(tok.ExpiresIn), `"`), 64)
