@@ -556,11 +556,23 @@ func (s *Service) recoverCrawls(ctx context.Context) error {
 		if d.RunStarted != nil {
 			start = d.RunStarted.Time
 		}
-		s.finishCrawl(e.Name, LastCrawl{Status: crawlFailed, LogGroup: "/aws-glue/crawlers", LogStream: e.Name,
-			ErrorMessage: fmt.Sprintf("Crawl was interrupted: the Stepline server (node %s) stopped while the crawler ran; run the crawler again", s.o.NodeID),
-			StartTime:    at(start)}, nil)
+		s.finishCrawl(e.Name, interruptedCrawl(&d, e.Name, fmt.Sprintf(
+			"Crawl was interrupted: the Stepline server (node %s) stopped while the crawler ran; run the crawler again", s.o.NodeID), start), nil)
 	}
 	return nil
+}
+
+// interruptedCrawl is the last crawl of a crawler whose node stopped during the crawl: FAILED
+// with msg, or CANCELLED when a stop had been asked (STOPPING), since what was asked happened.
+func interruptedCrawl(d *crawlerDoc, name, msg string, start time.Time) LastCrawl {
+	last := LastCrawl{Status: crawlFailed, ErrorMessage: msg, LogGroup: "/aws-glue/crawlers", LogStream: name}
+	if d.Crawler.State == crawlerStopping {
+		last.Status, last.ErrorMessage = crawlCancelled, ""
+	}
+	if !start.IsZero() {
+		last.StartTime = at(start)
+	}
+	return last
 }
 
 // ---- the crawl ----

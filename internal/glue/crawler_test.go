@@ -329,9 +329,17 @@ func TestCrawlerRecoveredAfterCrash(t *testing.T) {
 	e := newEnv(t)
 	e.createCrawler(t, "mine", "db", "", "", "s3://b/")
 	e.createCrawler(t, "theirs", "db", "", "", "s3://b/")
+	e.createCrawler(t, "stopping", "db", "", "", "s3://b/")
 	setCrawler(t, e, "mine", "RUNNING", "local")
 	setCrawler(t, e, "theirs", "RUNNING", "node-b")
+	setCrawler(t, e, "stopping", "STOPPING", "local")
 	e.start(t)
+	// A crawl asked to stop before the crash ends as a stop would have ended it.
+	stopping, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("stopping")})
+	if err != nil || stopping.Crawler.State != types.CrawlerStateReady || stopping.Crawler.LastCrawl.Status != types.LastCrawlStatusCancelled ||
+		stopping.Crawler.LastCrawl.StartTime == nil {
+		t.Fatalf("recovered stopping crawler = %+v, %v", stopping, err)
+	}
 	mine, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("mine")})
 	if err != nil || mine.Crawler.State != types.CrawlerStateReady || mine.Crawler.LastCrawl.Status != types.LastCrawlStatusFailed ||
 		!strings.Contains(aws.ToString(mine.Crawler.LastCrawl.ErrorMessage), "interrupted") {

@@ -208,10 +208,18 @@ func (s *Service) sweepExpired(ctx context.Context) {
 			}
 			msg := fmt.Sprintf("the Stepline node %s that ran it stopped renewing its lease (it stopped)", e.Owner)
 			if kind == store.GlueCrawler {
-				s.finishCrawl(e.Name, LastCrawl{Status: crawlFailed, LogGroup: "/aws-glue/crawlers", LogStream: e.Name,
-					ErrorMessage: "Crawl was interrupted: " + msg}, nil)
+				var d crawlerDoc
+				if json.Unmarshal(e.Doc, &d) != nil {
+					continue
+				}
+				start := time.Time{}
+				if d.RunStarted != nil {
+					start = d.RunStarted.Time
+				}
+				s.finishCrawl(e.Name, interruptedCrawl(&d, e.Name, "Crawl was interrupted: "+msg, start), nil)
 			} else {
-				s.endRun(e.Parent, e.Name, runFailed, "Job run was interrupted: "+msg)
+				state, m := interruptedRun(e, "Job run was interrupted: "+msg)
+				s.endRun(e.Parent, e.Name, state, m)
 			}
 		}
 	}

@@ -637,13 +637,24 @@ func (s *Service) recoverRuns(ctx context.Context) error {
 			if err := os.RemoveAll(filepath.Join(s.o.Dir, "glue", "runs", e.Name)); err != nil {
 				s.o.Logger.Warn("glue: remove an interrupted run's folder", "run", e.Name, "err", err)
 			}
-			s.endRun(e.Parent, e.Name, runFailed, fmt.Sprintf(
+			state, msg := interruptedRun(e, fmt.Sprintf(
 				"Job run was interrupted: the Stepline server (node %s) that ran it stopped before the run ended", s.o.NodeID))
+			s.endRun(e.Parent, e.Name, state, msg)
 		}
 		if cursor = res.NextCursor; cursor == "" {
 			return nil
 		}
 	}
+}
+
+// interruptedRun is how a run whose node stopped during it ends: FAILED with msg, or STOPPED
+// when a stop had been asked (STOPPING), since its process is gone as asked.
+func interruptedRun(e *store.GlueEntity, msg string) (state, message string) {
+	var r JobRun
+	if json.Unmarshal(e.Doc, &r) == nil && r.JobRunState == runStopping {
+		return runStopped, ""
+	}
+	return runFailed, msg
 }
 
 // jobID is the --JOB_ID Glue passes: j_ and hex digits, the same for every run of a job.

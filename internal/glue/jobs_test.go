@@ -235,7 +235,17 @@ func TestJobRunRecoveredAfterCrash(t *testing.T) {
 		t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
 		exited[owner] = done
 	}
+	// A run asked to stop before the crash ends as the stop would have ended it.
+	doc, _ := json.Marshal(JobRun{ID: "jr_stopping", JobName: "j", JobRunState: runStopping, StartedOn: at(now)})
+	if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: store.GlueJobRun, Parent: "j", Name: "jr_stopping", Doc: doc,
+		Active: true, Owner: "local", Now: now}); err != nil {
+		t.Fatal(err)
+	}
 	e.start(t)
+	stopping, err := e.client.GetJobRun(ctx(t), &glue.GetJobRunInput{JobName: aws.String("j"), RunId: aws.String("jr_stopping")})
+	if err != nil || stopping.JobRun.JobRunState != types.JobRunStateStopped || stopping.JobRun.CompletedOn == nil {
+		t.Fatalf("recovered stopping run = %+v, %v", stopping, err)
+	}
 	select {
 	case err := <-exited["local"]:
 		var ee *exec.ExitError
@@ -298,15 +308,20 @@ func TestExpiredLeases(t *testing.T) {
 	e.createCrawler(t, "c", "db", "", "", "s3://b/")
 	setCrawler(t, e, "c", "RUNNING", "node-b")
 	old := e.svc.o.Clock.Now().Add(-time.Hour)
-	doc, _ := json.Marshal(JobRun{ID: "jr_b", JobName: "j", JobRunState: runRunning, StartedOn: at(old)})
-	if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: store.GlueJobRun, Parent: "j", Name: "jr_b", Doc: doc,
-		Active: true, Owner: "node-b", Now: old}); err != nil {
-		t.Fatal(err)
+	for id, state := range map[string]string{"jr_b": runRunning, "jr_b_stopping": runStopping} {
+		doc, _ := json.Marshal(JobRun{ID: id, JobName: "j", JobRunState: state, StartedOn: at(old)})
+		if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: store.GlueJobRun, Parent: "j", Name: id, Doc: doc,
+			Active: true, Owner: "node-b", Now: old}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.start(t, func(o *Options) { o.LeaseTTL = 300 * time.Millisecond; o.NodeID = "node-a" })
 	r := e.waitRun(t, "j", "jr_b", ended)
 	if r.JobRunState != types.JobRunStateFailed || !strings.Contains(aws.ToString(r.ErrorMessage), "node-b") {
 		t.Fatalf("run of a dead node = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
+	}
+	if r := e.waitRun(t, "j", "jr_b_stopping", ended); r.JobRunState != types.JobRunStateStopped {
+		t.Fatalf("run of a dead node, asked to stop = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
 	}
 	poll(t, "the dead node's crawl", func() bool {
 		out, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("c")})
