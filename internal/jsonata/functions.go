@@ -410,6 +410,9 @@ func fnMatch(c call, args []any) (any, error) {
 		return result, nil
 	}
 	it := newMatchIter(c, argAt(args, 1), s)
+	// match offsets are converted to UTF-16 from the previous match on, not from the start
+	// of the string each time, which would take time quadratic in the number of matches
+	prevByte, prevUnit := 0, 0
 	for count := 0; !hasLimit || float64(count) < limit; count++ {
 		m, err := it.next()
 		if err != nil {
@@ -423,7 +426,13 @@ func fnMatch(c call, args []any) (any, error) {
 		}
 		o := jsonv.NewObject(3)
 		o.Set("match", m.text)
-		o.Set("index", float64(utf16Offset(s, m.start)))
+		if m.start >= prevByte {
+			prevUnit += utf16Offset(s[prevByte:], m.start-prevByte)
+		} else {
+			prevUnit = utf16Offset(s, m.start)
+		}
+		prevByte = m.start
+		o.Set("index", float64(prevUnit))
 		o.Set("groups", &array{items: m.groups})
 		result.items = append(result.items, o)
 	}

@@ -3,6 +3,7 @@ package jsonata
 import (
 	"context"
 	"errors"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -10,7 +11,9 @@ import (
 )
 
 // FuzzCompileEval feeds arbitrary expressions through the parser and the evaluator: neither may
-// panic, and evaluation must stop within its limits.
+// panic, and evaluation must stop within its limits: its step budget, and its memory budget as
+// charged (never past it but for the one charge that crossed it) and as allocated (a bounded
+// multiple of it, since scopes and arguments are not charged).
 func FuzzCompileEval(f *testing.F) {
 	for _, s := range []string{
 		`$sum(Account.Order.Product.(Price * Quantity))`,
@@ -22,6 +25,14 @@ func FuzzCompileEval(f *testing.F) {
 		`$fromMillis(1e12, "[FNn], [D1o] [MNn] [Y]") & $toMillis("2020-01-01")`,
 		`Account.Order#$i.Product@$p^(>Price){$string($i): $p.Price}`,
 		`x ?? y ?: z`, `/ab+/i`, `"\u00e9\ud83d\ude00"`, `**[*]`, `$$.*[0]`,
+		// expressions that ask for memory (issue 16)
+		`$count($map([1..2000000], function($v){ $pad('x', 1000) }))`,
+		`$length($join($map([1..90000], function($v){ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' })))`,
+		`($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f("ab", 30))`,
+		`($a := [1..1000]; $string($map([1..1000], function(){ $a })))`,
+		`($f := function($o, $n){ $n = 0 ? $o : $f({"a": $o, "b": $o}, $n - 1) }; $f({"x": "y"}, 30))`,
+		`$replace($join([1..10000].$string()), /(\d)/, "$1$1$1")`,
+		`$split($pad("", 100000, "ab"), "")`, `$spread($map([1..1000], function($v){ {"k": $v} }))`,
 	} {
 		f.Add(s)
 	}
@@ -39,7 +50,11 @@ func FuzzCompileEval(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	opts := &EvalOptions{MaxDepth: 200, MaxSteps: 200_000, Now: func() time.Time { return time.UnixMilli(1e12) }}
+	const maxMemory = 4 << 20
+	var charged budget
+	opts := &EvalOptions{MaxDepth: 200, MaxSteps: 200_000, MaxMemory: maxMemory,
+		Now: func() time.Time { return time.UnixMilli(1e12) }, charged: &charged}
+	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	f.Fuzz(func(t *testing.T, src string) {
 		expr, err := Compile(src)
 		if err != nil {
@@ -50,12 +65,25 @@ func FuzzCompileEval(f *testing.F) {
 			return
 		}
 		start := time.Now()
+		metrics.Read(allocs)
+		before := allocs[0].Value.Uint64()
 		_, _, err = expr.Eval(context.Background(), input, opts)
+		metrics.Read(allocs)
+		allocated := allocs[0].Value.Uint64() - before
 		if errors.Is(err, errInternal) {
 			t.Fatalf("Eval(%q) panicked: %v", src, err)
 		}
 		if d := time.Since(start); d > 30*time.Second {
-			t.Fatalf("Eval(%q) took %v despite a 200ms limit", src, d)
+			t.Fatalf("Eval(%q) took %v despite its step and memory limits", src, d)
+		}
+		if charged.used-charged.crossing > maxMemory || charged.later > 0 {
+			t.Fatalf("Eval(%q) was charged %d bytes against %d, %d past the limit and %d charges after it: %v",
+				src, charged.used, maxMemory, charged.crossing, charged.later, err)
+		}
+		// 200,000 steps may each allocate a scope and arguments besides what is charged
+		if allocated > 256<<20 {
+			t.Fatalf("Eval(%q) allocated %d MiB with a budget of %d MiB (charged %d bytes): %v",
+				src, allocated>>20, maxMemory>>20, charged.used, err)
 		}
 	})
 }

@@ -102,6 +102,9 @@ type EvalOptions struct {
 	// NoInput evaluates without an input document (JSONata's undefined input) instead of the
 	// input argument.
 	NoInput bool
+
+	// charged, if set, receives the evaluation's memory accounting when it ends (for tests).
+	charged *budget
 }
 
 // Function is a native function made available to expressions.
@@ -174,6 +177,9 @@ func (e *Expr) Eval(ctx context.Context, input jsonv.Value, opts *EvalOptions) (
 		in = &array{items: []any{a}, seq: true, outerWrapper: true}
 	}
 
+	if opts.charged != nil {
+		defer func() { *opts.charged = ev.mem }()
+	}
 	defer func() {
 		// Evaluation code does not panic by design; this keeps a bug from taking the caller down.
 		if r := recover(); r != nil {

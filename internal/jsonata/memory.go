@@ -58,6 +58,10 @@ const (
 type budget struct {
 	used int64
 	max  int64 // <= 0: no limit
+	// crossing is the charge that took used past max, and later counts the charges made
+	// after it, which evaluation must not make: tests check both (see FuzzCompileEval).
+	crossing int64
+	later    int
 }
 
 // alloc charges n bytes, failing once the total exceeds the budget. Callers charge before they
@@ -69,6 +73,11 @@ func (b *budget) alloc(n int64) error {
 	}
 	b.used += n
 	if b.max > 0 && b.used > b.max {
+		if b.crossing == 0 {
+			b.crossing = n
+		} else {
+			b.later++
+		}
 		return b.exceeded()
 	}
 	return nil

@@ -76,6 +76,7 @@ func TestMemoryLimit(t *testing.T) {
 		{"functions kept in a sequence", `$count($map([1..100000], function($v){ function(){ $v } }))`},
 		{"split into characters", `($s := $join($map([1..100000], function(){ "0123456789" })); $count($split($s, "")))`},
 		{"base64 of a large string", `($s := $join($map([1..200000], function(){ "0123456789" })); $length($base64encode($s)))`},
+		{"regex matches of a long string", `$count($match($join([1..200000].$string()), /(\d)/))`},
 		{"objects built in a loop", `$count([1..100000].{"a": $, "b": $, "c": $})`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -154,13 +154,27 @@ type regexIter struct {
 	all     [][]int
 	i       int
 	lastEnd int
+	err     error
 }
 
-func newRegexIter(re *regexLiteral, str string) *regexIter {
-	return &regexIter{str: str, all: re.re.FindAllStringSubmatchIndex(str, -1)}
+// newRegexIter finds the matches of re in str at once, as many as b can hold: the offsets
+// of a match take a few words per group, and a long string can have millions of matches.
+func newRegexIter(re *regexLiteral, str string, b *budget) *regexIter {
+	perMatch := int64(48 + 16*(re.re.NumSubexp()+1))
+	n := -1
+	if b != nil && b.max > 0 {
+		// one more than fits, to tell a string with too many matches from one with just enough
+		n = int(max(b.max-b.used, 0)/perMatch) + 1
+	}
+	it := &regexIter{str: str, all: re.re.FindAllStringSubmatchIndex(str, n)}
+	it.err = b.alloc(int64(len(it.all)) * perMatch)
+	return it
 }
 
 func (it *regexIter) next() (*match, error) {
+	if it.err != nil {
+		return nil, it.err
+	}
 	if it.i > 0 {
 		if it.lastEnd >= len(it.str) {
 			return nil, nil
@@ -209,12 +223,12 @@ func (m *match) object(str string, next *builtin) *jsonv.Object {
 // regexFunction is the function value a regex literal evaluates to: called with a string it
 // returns the first match object, whose next() returns the following one.
 func regexFunction(re *regexLiteral) *builtin {
-	return &builtin{name: "", arity: 2, impl: func(c call, args []any) (any, error) {
+	return &builtin{name: "", arity: 2, re: re, impl: func(c call, args []any) (any, error) {
 		str, ok := argAt(args, 0).(string)
 		if !ok {
 			return nil, nil
 		}
-		return iterObject(newRegexIter(re, str), str)
+		return iterObject(newRegexIter(re, str, &c.ev.mem), str)
 	}}
 }
 
@@ -286,7 +300,7 @@ func (it *customIter) next() (*match, error) {
 // $replace.
 func newMatchIter(c call, matcher any, str string) matchIter {
 	if b, ok := matcher.(*builtin); ok && b.re != nil {
-		return newRegexIter(b.re, str)
+		return newRegexIter(b.re, str, &c.ev.mem)
 	}
 	return &nilSafeIter{&customIter{c: c, str: str, fn: matcher}}
 }
