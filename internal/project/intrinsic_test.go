@@ -211,8 +211,8 @@ func TestParameterChecks(t *testing.T) {
 
 func TestParseParameters(t *testing.T) {
 	for in, want := range map[string]string{
-		"A=1,B=2":                  "A=1 B=2",
-		"A=1 B=x=y":                "A=1 B=x=y",
+		"A=1,B=2":   "A=1 B=2",
+		"A=1 B=x=y": "A=1 B=x=y",
 		"ParameterKey=A,ParameterValue=1 ParameterKey=B,ParameterValue=": "A=1 B=",
 	} {
 		m := map[string]string{}
