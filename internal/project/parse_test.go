@@ -259,6 +259,8 @@ func FuzzProject(f *testing.F) {
 		"buckets:\n  raw: {from: fn}\n  out:\nglue:\n  databases: {lake: {description: d, parameters: {a: b}}}\n",
 		"glue:\n  crawlers:\n    c: {databaseName: d, targets: {s3Targets: [{path: s3://b/p, exclusions: ['*.x']}]}, schemaChangePolicy: {deleteBehavior: LOG}}\n",
 		"glue:\n  jobs:\n    j: {command: {name: pythonshell, scriptLocation: s3://b/j.py}, defaultArguments: {--a: 1}, timeout: 5, maxRetries: 1}\n",
+		"connections:\n  c: {authorizationType: API_KEY, authParameters: {apiKeyAuthParameters: {apiKeyName: k, apiKeyValue: '${env:HOME}'}, invocationHttpParameters: {headerParameters: [{key: a, value: b, isValueSecret: true}]}}}\n",
+		"connections:\n  o: {authorizationType: OAUTH_CLIENT_CREDENTIALS, authParameters: {oAuthParameters: {authorizationEndpoint: 'https://x/t', httpMethod: POST, clientParameters: {clientID: i, clientSecret: s}, oAuthHttpParameters: {bodyParameters: [{key: a}]}}}}\n",
 		"",
 		"- [",
 	} {
