@@ -59,6 +59,9 @@ type visit struct {
 	// their pages (logs, runs).
 	Function string
 	Job      string
+	// RequestID is the Lambda request of the task's last successful invocation (lambda:invoke
+	// reports it), whose log lines the function page finds.
+	RequestID string
 	// epoch counts the redrives before this visit.
 	epoch   int
 	failed  bool // the last outcome inside the visit was a failure
@@ -220,6 +223,12 @@ func (r *replay) add(h *store.HistoryEvent) {
 		v.aborted = true
 	case strings.HasSuffix(typ, "Succeeded"):
 		v.failed = false
+		if typ == "TaskSucceeded" && e.str("resourceType") == "lambda" {
+			var out struct{ SdkResponseMetadata struct{ RequestId string } }
+			if json.Unmarshal([]byte(e.str("output")), &out) == nil {
+				v.RequestID = out.SdkResponseMetadata.RequestId
+			}
+		}
 	}
 }
 

@@ -103,7 +103,11 @@ func (c *Console) function(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Title": name, "Nav": "functions", "F": out.Configuration}
 	if c.o.LambdaLogs != "" {
-		data["Logs"] = recentLogs(filepath.Join(c.o.LambdaLogs, name))
+		dir := filepath.Join(c.o.LambdaLogs, name)
+		if id := r.URL.Query().Get("request"); id != "" {
+			data["Request"], data["RequestLog"] = id, invocationLog(dir, id)
+		}
+		data["Logs"] = recentLogs(dir)
 	}
 	c.render(w, "function", data)
 }
@@ -140,6 +144,48 @@ func recentLogs(dir string) []logStream {
 		files[i].Text = string(b)
 	}
 	return files
+}
+
+// invocationStreams bounds how many of a function's newest log streams are searched for one
+// invocation's lines.
+const invocationStreams = 50
+
+// invocationLog finds one invocation's lines in a function's log streams: from its START
+// line to its REPORT line, as the sandbox writes them. "" when none of the newest streams has
+// it.
+func invocationLog(dir, requestID string) string {
+	start, report := "START RequestId: "+requestID, "REPORT RequestId: "+requestID
+	var files []logStream
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				files = append(files, logStream{Name: path, Modified: info.ModTime()})
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(files, func(a, b logStream) int { return b.Modified.Compare(a.Modified) })
+	for i, f := range files {
+		if i == invocationStreams {
+			break
+		}
+		b, err := os.ReadFile(f.Name)
+		if err != nil {
+			continue
+		}
+		text := string(b)
+		from := strings.Index(text, start)
+		if from < 0 {
+			continue
+		}
+		rest := text[from:]
+		if to := strings.Index(rest, report); to >= 0 {
+			end := to + strings.IndexByte(rest[to:]+"\n", '\n')
+			return rest[:min(end, len(rest))]
+		}
+		return rest
+	}
+	return ""
 }
 
 // glueCall runs one Glue action in-process.

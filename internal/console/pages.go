@@ -277,17 +277,18 @@ type stateDetail struct {
 }
 
 type visitDetail struct {
-	Start    string `json:"start"`
-	End      string `json:"end,omitempty"`
-	Duration string `json:"duration,omitempty"`
-	Status   string `json:"status"`
-	Input    string `json:"input,omitempty"`
-	Output   string `json:"output,omitempty"`
-	Error    string `json:"error,omitempty"`
-	Cause    string `json:"cause,omitempty"`
-	Retries  int    `json:"retries"`
-	Function string `json:"function,omitempty"`
-	Job      string `json:"job,omitempty"`
+	Start     string `json:"start"`
+	End       string `json:"end,omitempty"`
+	Duration  string `json:"duration,omitempty"`
+	Status    string `json:"status"`
+	Input     string `json:"input,omitempty"`
+	Output    string `json:"output,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Cause     string `json:"cause,omitempty"`
+	Retries   int    `json:"retries"`
+	Function  string `json:"function,omitempty"`
+	Job       string `json:"job,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
 }
 
 // detailVisits and detailBytes bound what the page carries per state: a Map over many items
@@ -426,7 +427,7 @@ func (c *Console) fill(v *execView, rp *replay) {
 		d := v.States[vis.State]
 		vd := visitDetail{Start: fmtTime(vis.Start), Status: vis.Status, Input: clip(vis.Input), Output: clip(vis.Output),
 			Error: vis.Error, Cause: clip(vis.Cause), Retries: vis.Retries,
-			Function: vis.Function, Job: vis.Job}
+			Function: vis.Function, Job: vis.Job, RequestID: vis.RequestID}
 		if vis.End != nil {
 			vd.End, vd.Duration = fmtTime(*vis.End), fmtDur(dur)
 		}

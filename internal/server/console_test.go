@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,8 +50,16 @@ func TestConsoleFunctionAndCatalogPages(t *testing.T) {
 	if out := b.waitDone(t, arn); out.Status != "SUCCEEDED" {
 		t.Fatalf("execution %s: %v", out.Status, aws.ToString(out.Cause))
 	}
-	if body := page(t, b.url+"/executions/"+url.PathEscape(arn)); !strings.Contains(body, `"function":"console-fn"`) {
+	body := page(t, b.url+"/executions/"+url.PathEscape(arn))
+	if !strings.Contains(body, `"function":"console-fn"`) {
 		t.Errorf("the execution page does not link the task to its function")
+	}
+	// The task's invocation: its request id leads to its own log lines.
+	if m := regexp.MustCompile(`"requestId":"([0-9a-f-]+)"`).FindStringSubmatch(body); m == nil {
+		t.Errorf("the execution page does not name the task's Lambda request")
+	} else if inv := page(t, b.url+"/functions/console-fn?request="+m[1]); !strings.Contains(inv, `id="invocation-log">START RequestId: `+m[1]) ||
+		!strings.Contains(inv, "hello from the console test") {
+		t.Errorf("the invocation's log lines are not shown:\n%s", inv)
 	}
 	if body := page(t, b.url+"/functions"); !strings.Contains(body, `data-function="console-fn"`) {
 		t.Errorf("the functions page does not list console-fn")
@@ -74,7 +83,7 @@ func TestConsoleFunctionAndCatalogPages(t *testing.T) {
 	if body := page(t, b.url+"/catalog"); !strings.Contains(body, `data-table="sales.orders"`) {
 		t.Errorf("the catalog page does not list sales.orders")
 	}
-	body := page(t, b.url+"/catalog/sales/orders")
+	body = page(t, b.url+"/catalog/sales/orders")
 	for _, col := range []string{"order_id", "amount", "day"} {
 		if !strings.Contains(body, `data-column="`+col+`"`) {
 			t.Errorf("the table page lacks the column %s", col)

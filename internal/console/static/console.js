@@ -102,6 +102,7 @@
       field(sec, 'Duration', v.duration);
       if (v.retries) field(sec, 'Retries', String(v.retries));
       if (v.function) link(sec, 'Function', v.function, '/functions/' + encodeURIComponent(v.function), 'configuration and logs');
+      if (v.function && v.requestId) link(sec, 'Invocation', v.requestId, '/functions/' + encodeURIComponent(v.function) + '?request=' + encodeURIComponent(v.requestId), 'its log lines');
       if (v.job) link(sec, 'Glue job', v.job, '/catalog#job-' + encodeURIComponent(v.job), 'runs');
       field(sec, 'Error', v.error);
       field(sec, 'Cause', v.cause, true);
