@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stepline/stepline/internal/jsonata"
 	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/server"
 	"github.com/stepline/stepline/internal/sigv4"
@@ -37,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests to every service must then be SigV4-signed with one")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without --auth, letting anyone who reaches it run code")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	jsonataMiB := fs.Int64("jsonata-memory", jsonata.DefaultMaxMemory>>20, "memory budget of one JSONata evaluation, in MiB (-1: none)")
 	templateFlags(fs, &o.ProjectOptions)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -55,6 +57,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "stepline serve: --wait-scale must not be negative and --lease-ttl must be positive")
 		return exitInvalid
 	}
+	if *jsonataMiB == 0 || *jsonataMiB < -1 || *jsonataMiB > 1<<20 {
+		fmt.Fprintln(stderr, "stepline serve: --jsonata-memory must be a number of MiB from 1 to 1048576, or -1")
+		return exitInvalid
+	}
+	o.JSONataMemory = *jsonataMiB << 20
 	// Stepline runs the code that clients upload (Lambda functions): open to the network
 	// without keys, it would run anybody's.
 	if *authFile == "" && !*insecure && !loopback(o.Addr) {

@@ -66,6 +66,8 @@ type jsonataExpr struct {
 	// path is set when the expression is a plain field path, which Eval can often follow
 	// without the evaluator.
 	path *fieldPath
+	// maxMemory is the evaluation's memory budget (ParseOptions.JSONataMemory).
+	maxMemory int64
 
 	// typeOf evaluates $type() of the expression. It is compiled on first use: only an
 	// expression that returns nothing needs it, to tell a function (which JSON cannot carry)
@@ -138,7 +140,7 @@ type ScratchScope interface {
 // named, and the context only when $states may read it, so that an evaluation costs what it
 // reads.
 func (e *jsonataExpr) options(s Scope) jsonata.EvalOptions {
-	opts := jsonata.EvalOptions{NoInput: true, Functions: e.functions}
+	opts := jsonata.EvalOptions{NoInput: true, Functions: e.functions, MaxMemory: e.maxMemory}
 	if len(e.refs.names) == 0 && !e.refs.states {
 		return opts
 	}

@@ -15,6 +15,10 @@ import (
 // ParseOptions selects the rules a definition is checked against.
 type ParseOptions struct {
 	Type MachineType // STANDARD (the zero value) or EXPRESS
+	// JSONataMemory is the memory budget of each evaluation of the definition's JSONata
+	// expressions, in bytes (jsonata.EvalOptions.MaxMemory: 0 for jsonata.DefaultMaxMemory,
+	// negative for none).
+	JSONataMemory int64
 }
 
 // Parse parses and validates an ASL definition. A definition AWS would refuse yields a

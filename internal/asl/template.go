@@ -155,6 +155,7 @@ func (p *parser) jsonata(text, loc string, chk check) Expr {
 		}
 		return literalExpr{nil}
 	}
+	e.maxMemory = p.opts.JSONataMemory
 	// AWS refuses, when the definition is created, what an expression could never read.
 	if e.refs.root {
 		p.add(CodeUnsupportedJSONata, loc, "Reference to '$$' is not supported.")

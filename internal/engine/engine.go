@@ -61,6 +61,8 @@ type Options struct {
 	SweepInterval time.Duration
 	Logger        *slog.Logger
 	Metrics       *Metrics
+	// JSONataMemory bounds the memory of each JSONata evaluation (asl.ParseOptions).
+	JSONataMemory int64
 }
 
 // Task is a Task state's work handed to a Runner.
@@ -346,7 +348,7 @@ func (e *Engine) Definition(sm *store.StateMachine) (*asl.StateMachine, error) {
 	if sm.Type == store.StateMachineExpress {
 		typ = asl.Express
 	}
-	def, err := asl.Parse([]byte(sm.Definition), asl.ParseOptions{Type: typ})
+	def, err := asl.Parse([]byte(sm.Definition), asl.ParseOptions{Type: typ, JSONataMemory: e.o.JSONataMemory})
 	if err != nil {
 		return nil, fmt.Errorf("engine: definition of %s (revision %s): %w", sm.Arn, sm.RevisionID, err)
 	}

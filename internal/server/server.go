@@ -86,6 +86,9 @@ type Options struct {
 	Auth   sigv4.Credentials
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// JSONataMemory bounds the memory of each JSONata evaluation, in bytes (0: jsonata's
+	// default, negative: none).
+	JSONataMemory int64
 }
 
 // Server is a running (or stopped) Stepline server.
@@ -271,6 +274,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	eng, err := engine.New(engine.Options{
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
+		JSONataMemory: o.JSONataMemory,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
