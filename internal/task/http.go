@@ -468,8 +468,9 @@ func (r *Runner) httpSend(ctx context.Context, c *httpCall, body []byte, conn *e
 		if err != nil {
 			return nil, err
 		}
-		if res.status == http.StatusUnauthorized && conn.AuthorizationType == events.AuthOAuth && !fresh && attempt == 0 {
-			continue // the cached token was revoked or expired early: fetch a new one
+		refused := res.status == http.StatusUnauthorized || res.status == http.StatusProxyAuthRequired
+		if refused && conn.AuthorizationType == events.AuthOAuth && !fresh && attempt == 0 {
+			continue // the cached token was revoked or expired early: fetch a new one, as EventBridge does on 401 and 407
 		}
 		return res, nil
 	}
@@ -622,7 +623,10 @@ func (r *Runner) oauthToken(ctx context.Context, conn *events.Connection, refres
 	}
 	e.version, e.token, e.expires = conn.Version, tok, time.Time{}
 	if ttl > 0 {
-		e.expires = now.Add(ttl)
+		// Renewed a little before it expires (a tenth of its life, a minute at most), as
+		// EventBridge renews a token about to expire, so that no call carries a token that
+		// lapses on its way.
+		e.expires = now.Add(ttl - min(ttl/10, time.Minute))
 	}
 	return tok, true, nil
 }

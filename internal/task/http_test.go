@@ -266,9 +266,9 @@ func (o *oauthServer) count() int {
 	return o.fetches
 }
 
-// TestHTTPOAuth fetches a token once for many calls, again after it expires (the clock moved
-// past expires_in), again when the connection changed, and again, once, when the API refuses a
-// cached token with 401.
+// TestHTTPOAuth fetches a token once for many calls, again when it is about to expire (the
+// clock moved within a minute of expires_in), again when the connection changed, and again,
+// once, when the API refuses a cached token with 401.
 func TestHTTPOAuth(t *testing.T) {
 	t.Parallel()
 	b := setupHTTP(t)
@@ -305,9 +305,9 @@ func TestHTTPOAuth(t *testing.T) {
 	if o.basic != "Basic "+base64.StdEncoding.EncodeToString([]byte("cid:csecret")) {
 		t.Fatalf("token request Authorization = %s", o.basic)
 	}
-	b.clock.T = b.clock.T.Add(59 * time.Minute)
+	b.clock.T = b.clock.T.Add(58 * time.Minute)
 	call("tok-1", 1)
-	b.clock.T = b.clock.T.Add(2 * time.Minute) // past expires_in
+	b.clock.T = b.clock.T.Add(90 * time.Second) // within a minute of expires_in: renewed ahead
 	call("tok-2", 2)
 	// A revoked token: the API answers 401, the token is fetched again and the call retried.
 	o.mu.Lock()
