@@ -98,6 +98,35 @@ else
 	tail -n 30 "$dir/bound.log" >&2 || true
 	status=1
 fi
+# The CDK example (examples/cdk-app: a state machine invoking a Node.js function), synthesized
+# with the aws-cdk CLI from the npm registry and run as it is: npm ci into a copy of the app
+# (nothing is left in the repository; npm's cache, ~/.npm unless npm_config_cache says
+# otherwise, makes later installs fast), cdk synth without an AWS account, then
+# `stepline run --project`. Without npm or the registry this fails: it is not skipped.
+cdk_app() {
+	command -v npm >/dev/null || { echo "npm is not installed"; return 1; }
+	local app="$dir/cdk-app" t0=$SECONDS t1 t2
+	mkdir -p "$app"
+	cp -r examples/cdk-app/{package.json,package-lock.json,cdk.json,bin,lambda} "$app/"
+	(cd "$app" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >"$dir/cdk-npm.log" 2>&1 ||
+		{ echo "npm ci failed (is the npm registry reachable?):"; tail -n 20 "$dir/cdk-npm.log"; return 1; }
+	t1=$SECONDS
+	(cd "$app" && CDK_DEFAULT_ACCOUNT=123456789012 CDK_DEFAULT_REGION=us-east-1 CDK_DISABLE_CLI_TELEMETRY=true \
+		npx --no-install cdk synth --no-version-reporting --no-notices --quiet) >"$dir/cdk-synth.log" 2>&1 ||
+		{ echo "cdk synth failed:"; tail -n 20 "$dir/cdk-synth.log"; return 1; }
+	t2=$SECONDS
+	"$dir/stepline" run Greeting --project "$app" --input '{"name": "e2e"}' --json >"$dir/cdk-run.json" 2>"$dir/cdk-run.log" ||
+		{ echo "stepline run failed:"; cat "$dir/cdk-run.json" "$dir/cdk-run.log"; return 1; }
+	grep -q '"status":"SUCCEEDED"' "$dir/cdk-run.json" && grep -q '"message":"Hello, e2e!"' "$dir/cdk-run.json" ||
+		{ echo "unexpected result:"; cat "$dir/cdk-run.json"; return 1; }
+	cdk_times="npm ci $((t1 - t0)) s, cdk synth $((t2 - t1)) s, stepline run $((SECONDS - t2)) s"
+}
+if cdk_app; then
+	echo "PASS cdk app: synthesized by the aws-cdk CLI, stepline run --project SUCCEEDED ($cdk_times)"
+else
+	echo "FAIL cdk app: npm ci, cdk synth and stepline run --project examples/cdk-app"
+	status=1
+fi
 if [[ $status -ne 0 ]]; then
 	for name in open auth mock; do
 		echo "e2e: $name server log:" >&2
