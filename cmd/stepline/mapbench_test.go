@@ -18,12 +18,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 // envMapBench names the row counts TestDistributedMapBench runs, comma-separated
 // ("10000,100000,1000000"); without it the test is skipped, as it is a measurement, not a check
-// of the normal suite.
-const envMapBench = "STEPLINE_MAP_BENCH"
+// of the normal suite. envMapBenchPostgres=1 runs each on three nodes sharing a PostgreSQL
+// schema (STEPLINE_TEST_POSTGRES) as well, =one on one node.
+const (
+	envMapBench         = "STEPLINE_MAP_BENCH"
+	envMapBenchPostgres = "STEPLINE_MAP_BENCH_POSTGRES"
+)
 
 // mapBenchMachine is the workload: a Distributed Map over a CSV object, 1,000 rows per
 // batch, EXPRESS children of a Choice and a Pass, MaxConcurrency 100, results to a bucket.
@@ -53,14 +59,32 @@ func TestDistributedMapBench(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(strconv.Itoa(rows), func(t *testing.T) { benchMapRun(t, bin, rows) })
+		t.Run(strconv.Itoa(rows)+"/sqlite", func(t *testing.T) { benchMapRun(t, bin, rows, false) })
+		if os.Getenv(envMapBenchPostgres) != "" {
+			t.Run(strconv.Itoa(rows)+"/postgres-3-nodes", func(t *testing.T) { benchMapRun(t, bin, rows, true) })
+		}
 	}
 }
 
-func benchMapRun(t *testing.T, bin string, rows int) {
+func benchMapRun(t *testing.T, bin string, rows int, postgres bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	n := startNode(t, bin, "bench", "--db", filepath.Join(dir, "db"), "--data", filepath.Join(dir, "data"))
+	data := filepath.Join(dir, "data")
+	var nodes []*node
+	if postgres {
+		// Nodes sharing a database share a data folder, as on a shared file system.
+		_, _, dsn := pgtest.Schema(t)
+		names := []string{"a", "b", "c"}
+		if os.Getenv(envMapBenchPostgres) == "one" {
+			names = names[:1]
+		}
+		for _, name := range names {
+			nodes = append(nodes, startNode(t, bin, name, "--db", dsn, "--data", data))
+		}
+	} else {
+		nodes = append(nodes, startNode(t, bin, "bench", "--db", filepath.Join(dir, "db"), "--data", data))
+	}
+	n := nodes[0]
 	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(n.url), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
 	for _, b := range []string{"bench-in", "bench-out"} {
@@ -102,7 +126,13 @@ func benchMapRun(t *testing.T, bin string, rows int) {
 		time.Sleep(50 * time.Millisecond) // a measurement's poll: no assertion waits on it
 	}
 	wall := time.Since(began)
-	hwm := vmHWM(t, n.cmd.Process.Pid)
+	var hwm int64
+	var each []string
+	for _, nd := range nodes {
+		h := vmHWM(t, nd.cmd.Process.Pid)
+		hwm = max(hwm, h)
+		each = append(each, fmt.Sprintf("%.0f", float64(h)/(1<<20)))
+	}
 	if d.Status != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("%s %s %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 	}
@@ -150,9 +180,9 @@ func benchMapRun(t *testing.T, bin string, rows int) {
 	if batches != want || total != rows {
 		t.Fatalf("%d records of %d rows, want %d of %d", batches, total, want, rows)
 	}
-	t.Logf("rows=%d csv=%.1fMiB batches=%d wall=%v children/s=%.1f rows/s=%.0f peakRSS=%.1fMiB results=%.1fMiB",
-		rows, float64(st.Size())/(1<<20), batches, wall.Round(time.Millisecond), float64(batches)/wall.Seconds(),
-		float64(rows)/wall.Seconds(), float64(hwm)/(1<<20), float64(files[0].Size)/(1<<20))
+	t.Logf("rows=%d nodes=%d csv=%.1fMiB batches=%d wall=%v children/s=%.1f rows/s=%.0f peakRSS=%.1fMiB (per node %s MiB) results=%.1fMiB",
+		rows, len(nodes), float64(st.Size())/(1<<20), batches, wall.Round(time.Millisecond), float64(batches)/wall.Seconds(),
+		float64(rows)/wall.Seconds(), float64(hwm)/(1<<20), strings.Join(each, "/"), float64(files[0].Size)/(1<<20))
 }
 
 func getObject(t *testing.T, c *s3.Client, bucket, key string) []byte {
