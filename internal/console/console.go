@@ -49,6 +49,9 @@ type Options struct {
 	LambdaLogs string
 	// Glue serves the catalog pages; nil: none.
 	Glue Glue
+	// GlueLogs is the folder of the job runs' logs ({jobs,python-jobs}/{output,error}/<run
+	// id>, as Glue's log groups), which a run's page shows; "": none.
+	GlueLogs string
 	// Login, when set (the server runs with --auth), keeps every page behind a session that
 	// the one-time link of LoginURL opens.
 	Login bool
@@ -115,6 +118,7 @@ func New(o Options) (*Console, error) {
 	m.HandleFunc("GET /functions/{name}", c.function)
 	m.HandleFunc("GET /catalog", c.catalog)
 	m.HandleFunc("GET /catalog/{db}/{table}", c.table)
+	m.HandleFunc("GET /catalog/jobs/{job}/runs/{run}", c.jobRun)
 	m.HandleFunc("/", c.notFound)
 	// Forms post from the console's own pages only: a page elsewhere cannot make a browser
 	// start or stop executions here (CSRF), with or without a session.

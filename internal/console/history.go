@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"strings"
 	"time"
@@ -62,6 +63,8 @@ type visit struct {
 	// RequestID is the Lambda request of the task's last successful invocation (lambda:invoke
 	// reports it), whose log lines the function page finds.
 	RequestID string
+	// JobRun is the Glue job run a glue:startJobRun task started.
+	JobRun string
 	// epoch counts the redrives before this visit.
 	epoch   int
 	failed  bool // the last outcome inside the visit was a failure
@@ -221,8 +224,11 @@ func (r *replay) add(h *store.HistoryEvent) {
 		}
 	case strings.HasSuffix(typ, "Aborted"):
 		v.aborted = true
+	case typ == "TaskSubmitted":
+		v.noteJobRun(e)
 	case strings.HasSuffix(typ, "Succeeded"):
 		v.failed = false
+		v.noteJobRun(e)
 		if typ == "TaskSucceeded" && e.str("resourceType") == "lambda" {
 			var out struct{ SdkResponseMetadata struct{ RequestId string } }
 			if json.Unmarshal([]byte(e.str("output")), &out) == nil {
@@ -253,6 +259,20 @@ func (v *visit) noteTarget(e *event) {
 		v.Function = functionName(params.FunctionName)
 	case "glue":
 		v.Job = params.JobName
+	}
+}
+
+// noteJobRun records the Glue job run a task's submission or result names: StartJobRun's
+// JobRunId, or the run's Id in the JobRun a .sync task answers.
+func (v *visit) noteJobRun(e *event) {
+	if e.str("resourceType") != "glue" {
+		return
+	}
+	var out struct{ JobRunId, Id string }
+	if json.Unmarshal([]byte(e.str("output")), &out) == nil {
+		if id := cmp.Or(out.JobRunId, out.Id); id != "" {
+			v.JobRun = id
+		}
 	}
 }
 

@@ -131,17 +131,9 @@ func recentLogs(dir string) []logStream {
 		files = files[:logStreams]
 	}
 	for i := range files {
-		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(files[i].Name)))
-		if err != nil {
-			continue
+		if l, ok := tailFile(filepath.Join(dir, filepath.FromSlash(files[i].Name))); ok {
+			files[i].Text, files[i].Cut = l.Text, l.Cut
 		}
-		if st, err := f.Stat(); err == nil && st.Size() > logTail {
-			_, _ = f.Seek(-logTail, io.SeekEnd)
-			files[i].Cut = true
-		}
-		b, _ := io.ReadAll(io.LimitReader(f, logTail))
-		_ = f.Close()
-		files[i].Text = string(b)
 	}
 	return files
 }
@@ -245,7 +237,10 @@ type glueCrawler struct {
 
 type glueJobRun struct {
 	Id            string
+	JobName       string
 	JobRunState   string
+	Arguments     map[string]string
+	Attempt       int
 	StartedOn     epoch
 	CompletedOn   epoch
 	ExecutionTime int
@@ -316,4 +311,49 @@ func (c *Console) table(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = c.glueCall(ctx, "GetPartitions", map[string]any{"DatabaseName": db, "TableName": name}, &parts)
 	c.render(w, "table", map[string]any{"Title": db + "." + name, "Nav": "catalog", "T": t.Table, "Partitions": parts.Partitions})
+}
+
+// jobRun shows one Glue job run: its state and the ends of its output and error logs.
+func (c *Console) jobRun(w http.ResponseWriter, r *http.Request) {
+	job, id := r.PathValue("job"), r.PathValue("run")
+	var out struct{ JobRun glueJobRun }
+	if err := c.glueCall(r.Context(), "GetJobRun", map[string]any{"JobName": job, "RunId": id}, &out); err != nil || out.JobRun.Id == "" {
+		c.fail(w, http.StatusNotFound, "Job run not found", fmt.Sprintf("No run %s of the job %s: %v", id, job, err))
+		return
+	}
+	data := map[string]any{"Title": job + " " + id, "Nav": "catalog", "Run": out.JobRun, "Job": job}
+	if c.o.GlueLogs != "" && !strings.ContainsAny(id, `/\`) {
+		var logs []logStream
+		for _, group := range []string{"python-jobs", "jobs"} {
+			for _, stream := range []string{"output", "error"} {
+				path := filepath.Join(c.o.GlueLogs, group, stream, id)
+				if l, ok := tailFile(path); ok {
+					l.Name = "/aws-glue/" + group + "/" + stream
+					logs = append(logs, l)
+				}
+			}
+		}
+		data["Logs"] = logs
+	}
+	c.render(w, "jobrun", data)
+}
+
+// tailFile reads the end of a file.
+func tailFile(path string) (logStream, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return logStream{}, false
+	}
+	defer f.Close()
+	l := logStream{}
+	if st, err := f.Stat(); err == nil {
+		l.Modified = st.ModTime()
+		if st.Size() > logTail {
+			_, _ = f.Seek(-logTail, io.SeekEnd)
+			l.Cut = true
+		}
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, logTail))
+	l.Text = string(b)
+	return l, true
 }

@@ -289,6 +289,7 @@ type visitDetail struct {
 	Function  string `json:"function,omitempty"`
 	Job       string `json:"job,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
+	JobRun    string `json:"jobRun,omitempty"`
 }
 
 // detailVisits and detailBytes bound what the page carries per state: a Map over many items
@@ -427,7 +428,7 @@ func (c *Console) fill(v *execView, rp *replay) {
 		d := v.States[vis.State]
 		vd := visitDetail{Start: fmtTime(vis.Start), Status: vis.Status, Input: clip(vis.Input), Output: clip(vis.Output),
 			Error: vis.Error, Cause: clip(vis.Cause), Retries: vis.Retries,
-			Function: vis.Function, Job: vis.Job, RequestID: vis.RequestID}
+			Function: vis.Function, Job: vis.Job, RequestID: vis.RequestID, JobRun: vis.JobRun}
 		if vis.End != nil {
 			vd.End, vd.Duration = fmtTime(*vis.End), fmtDur(dur)
 		}

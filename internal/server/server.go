@@ -291,7 +291,8 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
 	cons, err := console.New(console.Options{Service: svc, Store: st, Lambda: lam, Glue: gl, Login: len(o.Auth) > 0,
-		LambdaLogs: filepath.Join(o.DataDir, "lambda", "logs"), Logger: o.Logger.With("component", "console")})
+		LambdaLogs: filepath.Join(o.DataDir, "lambda", "logs"), GlueLogs: filepath.Join(o.DataDir, "glue", "logs"),
+		Logger: o.Logger.With("component", "console")})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}

@@ -104,6 +104,7 @@
       if (v.function) link(sec, 'Function', v.function, '/functions/' + encodeURIComponent(v.function), 'configuration and logs');
       if (v.function && v.requestId) link(sec, 'Invocation', v.requestId, '/functions/' + encodeURIComponent(v.function) + '?request=' + encodeURIComponent(v.requestId), 'its log lines');
       if (v.job) link(sec, 'Glue job', v.job, '/catalog#job-' + encodeURIComponent(v.job), 'runs');
+      if (v.job && v.jobRun) link(sec, 'Job run', v.jobRun, '/catalog/jobs/' + encodeURIComponent(v.job) + '/runs/' + encodeURIComponent(v.jobRun), 'its logs');
       field(sec, 'Error', v.error);
       field(sec, 'Cause', v.cause, true);
       field(sec, 'Input', v.input, true);
