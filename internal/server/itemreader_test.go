@@ -195,3 +195,51 @@ func TestItemReaderBoundBucket(t *testing.T) {
 		t.Fatalf("output %s, want %s", got, want)
 	}
 }
+
+// TestUpdateMapRunWithReader raises the MaxConcurrency of a running Map Run whose items a
+// reader read from S3: the items waiting start at once.
+func TestUpdateMapRunWithReader(t *testing.T) {
+	t.Parallel()
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	s3c := s3Client(b.url)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("queue-in")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("queue-in"), Key: aws.String("jobs.json"),
+		Body: strings.NewReader(`[{"job":1},{"job":2},{"job":3},{"job":4},{"job":5},{"job":6}]`)}); err != nil {
+		t.Fatal(err)
+	}
+	act, err := b.client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("job-worker")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine := b.createMachine(t, "jobs", mapOnActivity(*act.ActivityArn, `"MaxConcurrency":1,
+		"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON"},
+			"Parameters":{"Bucket":"queue-in","Key":"jobs.json"}},`))
+	exec := b.start(t, machine, "", `{}`)
+	mapRun := *b.onlyMapRun(t, exec).MapRunArn
+	// The items are read by a task of their own: the first child starts once they are in.
+	first := b.pollTask(t, *act.ActivityArn)
+	if d := b.describeMapRun(t, mapRun); counts(d.ItemCounts) != "5/1/0/0/0/6" {
+		t.Fatalf("before the update: items %s", counts(d.ItemCounts))
+	}
+	if _, err := b.client.UpdateMapRun(ctx, &sfn.UpdateMapRunInput{MapRunArn: aws.String(mapRun), MaxConcurrency: aws.Int32(6)}); err != nil {
+		t.Fatalf("UpdateMapRun: %v", err)
+	}
+	if d := b.describeMapRun(t, mapRun); d.MaxConcurrency != 6 || counts(d.ItemCounts) != "0/6/0/0/0/6" {
+		t.Fatalf("after UpdateMapRun: max %d, items %s", d.MaxConcurrency, counts(d.ItemCounts))
+	}
+	tokens := []*string{first.TaskToken}
+	for range 5 {
+		tokens = append(tokens, b.pollTask(t, *act.ActivityArn).TaskToken)
+	}
+	for _, tok := range tokens {
+		if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: tok, Output: aws.String(`"done"`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := b.waitDone(t, exec); out.Status != types.ExecutionStatusSucceeded || aws.ToString(out.Output) != `["done","done","done","done","done","done"]` {
+		t.Fatalf("%s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
+	}
+}
