@@ -11,7 +11,6 @@ package itemreader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -179,7 +178,6 @@ type chunk struct {
 	lim    Limits
 	cur    *Cursor
 	max    int64 // MaxItems; 0 none
-	reject bool  // set once MaxItems is reached
 }
 
 func newChunk(lim Limits, cur *Cursor, max int64) *chunk {
@@ -318,6 +316,3 @@ func listedItem(o Object) []byte {
 	b = jsonv.AppendString(b, sc)
 	return append(b, '}')
 }
-
-// errStop ends a scan early without an error.
-var errStop = errors.New("stop")
