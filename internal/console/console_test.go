@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -99,5 +100,36 @@ func TestParallelBranchFailureStatuses(t *testing.T) {
 		if !strings.Contains(body, `data-state="`+state+`"`) || !regexp.MustCompile(`data-state="`+state+`" data-type="\w+" data-status="`+want+`"`).MatchString(body) {
 			t.Errorf("%s is not drawn %s", state, want)
 		}
+	}
+}
+
+// The state machine list filters by name; a machine's executions page by 25, newest first,
+// and filter by status.
+func TestListsSearchFilterAndPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	m := b.machine(t, "orders-daily", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	b.machine(t, "billing", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	for i := range 30 {
+		b.start(t, m, fmt.Sprintf("run-%02d", i), `{}`)
+	}
+	_, body := get(t, http.DefaultClient, b.url+"/?q=ORDERS")
+	if !strings.Contains(body, `data-machine="orders-daily"`) || strings.Contains(body, `data-machine="billing"`) {
+		t.Errorf("searching ORDERS does not list orders-daily alone")
+	}
+	names := regexp.MustCompile(`data-execution="([^"]+)"`)
+	_, body = get(t, http.DefaultClient, b.url+"/state-machines/"+url.PathEscape(m)+"?status=SUCCEEDED")
+	first := names.FindAllStringSubmatch(body, -1)
+	next := regexp.MustCompile(`href="\?status=SUCCEEDED&amp;page=([^"]+)"`).FindStringSubmatch(body)
+	if len(first) != 25 || first[0][1] != "run-29" || next == nil {
+		t.Fatalf("first page: %d executions, first %v, next %v", len(first), first[0], next)
+	}
+	_, body = get(t, http.DefaultClient, b.url+"/state-machines/"+url.PathEscape(m)+"?status=SUCCEEDED&page="+next[1])
+	if second := names.FindAllStringSubmatch(body, -1); len(second) != 5 || second[4][1] != "run-00" {
+		t.Errorf("second page: %v", second)
+	}
+	_, body = get(t, http.DefaultClient, b.url+"/state-machines/"+url.PathEscape(m)+"?status=FAILED")
+	if n := len(names.FindAllStringSubmatch(body, -1)); n != 0 {
+		t.Errorf("%d executions listed as FAILED, want none", n)
 	}
 }
