@@ -173,11 +173,11 @@ type Chunk struct {
 
 // chunk collects items into a JSON array.
 type chunk struct {
-	buf    []byte
-	n      int
-	lim    Limits
-	cur    *Cursor
-	max    int64 // MaxItems; 0 none
+	buf []byte
+	n   int
+	lim Limits
+	cur *Cursor
+	max int64 // MaxItems; 0 none
 }
 
 func newChunk(lim Limits, cur *Cursor, max int64) *chunk {
