@@ -127,6 +127,7 @@ type param struct {
 // tmpl is one template being translated.
 type tmpl struct {
 	p                    *parser
+	projDir              string // the project folder, whose .stepline holds inline code
 	o                    LoadOptions
 	partition, urlSuffix string
 	params               map[string]*param
@@ -205,6 +206,7 @@ func parseTemplate(dir, file, kind string, text []byte, o LoadOptions) (*Project
 	if err != nil {
 		return nil, err
 	}
+	t.projDir = dir
 	proj := &Project{Dir: dir, File: file, Source: kind, StackName: t.o.StackName, Reserved: map[string]*yaml.Node{}, rename: t.rename}
 	if err := t.translate(proj); err != nil {
 		return nil, err
@@ -685,7 +687,12 @@ func (t *tmpl) function(proj *Project, r *resource, name string, key, props *yam
 	codeNode := mapGet(props, codeKey)
 	switch {
 	case r.typ == "AWS::Serverless::Function" && mapGet(props, "InlineCode") != nil:
-		return t.p.errAt(mapGet(props, "InlineCode"), path+".InlineCode", "inline code is not run yet: give CodeUri, a folder")
+		n := mapGet(props, "InlineCode")
+		p, err := t.inlineCode(r, props, n, path+".InlineCode")
+		if err != nil {
+			return err
+		}
+		code, codeNode, codeKey = p, n, "InlineCode"
 	case codeNode == nil && r.typ == "AWS::Serverless::Function":
 		return t.p.errAt(r.key, path+".CodeUri", "missing: the function's code folder")
 	case codeNode == nil:
@@ -693,7 +700,11 @@ func (t *tmpl) function(proj *Project, r *resource, name string, key, props *yam
 	case codeNode.Kind == yaml.ScalarNode:
 		code = t.localPath(codeNode.Value)
 	case mapGet(codeNode, "ZipFile") != nil:
-		return t.p.errAt(codeNode, path+".Code.ZipFile", "inline code is not run yet: give the code as a folder (Code: PATH, or a CDK asset)")
+		p, err := t.inlineCode(r, props, mapGet(codeNode, "ZipFile"), path+".Code.ZipFile")
+		if err != nil {
+			return err
+		}
+		code = p
 	case mapGet(codeNode, "ImageUri") != nil:
 		return t.p.errAt(codeNode, path+".Code.ImageUri", "container image functions are not run: Stepline runs zip functions")
 	default:
@@ -722,6 +733,44 @@ func (t *tmpl) function(proj *Project, r *resource, name string, key, props *yam
 	}
 	proj.Functions = append(proj.Functions, fn)
 	return nil
+}
+
+// inlineCode writes a function's inline source (SAM's InlineCode, Code.ZipFile) as its
+// handler's module, index.py or index.js, into a folder of its own under the project's
+// .stepline, and returns the folder: packaged as any other, so unchanged source deploys as
+// unchanged code. The file is rewritten only when its text changed.
+func (t *tmpl) inlineCode(r *resource, props, n *yaml.Node, path string) (string, error) {
+	if n.Kind != yaml.ScalarNode {
+		return "", t.p.errAt(n, path, "must be the source as a string")
+	}
+	runtime, handler := mapGet(props, "Runtime"), mapGet(props, "Handler")
+	ext := ""
+	switch {
+	case runtime != nil && strings.HasPrefix(runtime.Value, "python"):
+		ext = ".py"
+	case runtime != nil && strings.HasPrefix(runtime.Value, "nodejs"):
+		ext = ".js"
+	default:
+		return "", t.p.errAt(n, path, "inline code runs on a python or nodejs runtime")
+	}
+	module := "index"
+	if handler != nil {
+		if m, _, ok := cutLast(handler.Value); ok && !strings.ContainsAny(m, "/\\") && m != ".." {
+			module = m
+		}
+	}
+	dir := filepath.Join(t.projDir, ".stepline", "inline", r.id)
+	file := filepath.Join(dir, strings.ReplaceAll(module, ".", "/")+ext)
+	if old, err := os.ReadFile(file); err == nil && string(old) == n.Value {
+		return dir, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", t.p.errAt(n, path, "%v", err)
+	}
+	if err := os.WriteFile(file, []byte(n.Value), 0o644); err != nil {
+		return "", t.p.errAt(n, path, "%v", err)
+	}
+	return dir, nil
 }
 
 func (t *tmpl) stateMachine(proj *Project, r *resource, name string, key, props *yaml.Node) error {

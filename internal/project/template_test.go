@@ -183,8 +183,8 @@ func TestTemplateErrors(t *testing.T) {
 			"8: Resources.F.Properties.Timeout: must be between 1 and 900, not 9000"},
 		{"bad variable", fn + "      CodeUri: fn\n      Handler: app.handler\n      Runtime: python3.12\n      Environment:\n        Variables:\n          AWS_REGION: x\n",
 			"10: Resources.F.Properties.Environment.Variables.AWS_REGION: reserved: Lambda sets it"},
-		{"inline code", "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.h\n      Code:\n        ZipFile: print(1)\n",
-			"8: Resources.F.Properties.Code.ZipFile: inline code is not run yet"},
+		{"inline code of another runtime", "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: provided.al2023\n      Handler: x\n      Code:\n        ZipFile: echo\n",
+			"8: Resources.F.Properties.Code.ZipFile: inline code runs on a python or nodejs runtime"},
 		{"intrinsic in a property", fn + "      CodeUri: fn\n      Handler: !GetAtt Nope.Arn\n      Runtime: python3.12\n",
 			"6: Resources.F.Properties.Handler.Fn::GetAtt: no resource named Nope"},
 		{"no definition", "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties: {Type: STANDARD}\n",
@@ -272,6 +272,54 @@ Resources:
 	}
 	if len(p.Triggers) != 2 || p.Triggers[0].Owner != "F" || p.Triggers[0].Properties == nil || p.Source != "SAM template" {
 		t.Errorf("triggers %+v, source %s", p.Triggers, p.Source)
+	}
+}
+
+// TestInlineCode: SAM's InlineCode and CloudFormation's Code.ZipFile become the handler's
+// module in a folder under .stepline, packaged as any code folder; unchanged, it is not
+// rewritten, so the deployed CodeSha256 stays.
+func TestInlineCode(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"template.yaml": `Resources:
+  Py:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              return event
+  Js:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: main.handler
+      InlineCode: "exports.handler = async (e) => e;"
+`})
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, f := range p.Functions {
+		entries, _ := os.ReadDir(f.Code)
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join(f.Code, e.Name()))
+			files[filepath.Base(f.Code)+"/"+e.Name()] = string(b)
+		}
+	}
+	want := map[string]string{"Py/index.py": "def handler(event, context):\n    return event\n", "Js/main.js": "exports.handler = async (e) => e;"}
+	if fmt.Sprint(files) != fmt.Sprint(want) {
+		t.Errorf("inline code folders hold %v, want %v", files, want)
+	}
+	st, _ := os.Stat(filepath.Join(dir, ".stepline", "inline", "Py", "index.py"))
+	if _, err := Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.Stat(filepath.Join(dir, ".stepline", "inline", "Py", "index.py"))
+	if st == nil || again == nil || !again.ModTime().Equal(st.ModTime()) {
+		t.Error("unchanged inline code was rewritten")
 	}
 }
 
