@@ -13,17 +13,21 @@ import (
 // $millis(), and the caller's extra functions. A compiled Expr never changes; everything that
 // does lives here.
 type evaluator struct {
-	ctx       context.Context
-	src       string
-	depth     int
-	maxDepth  int
-	maxSteps  int64 // negative: no limit
-	ticks     int64
-	mem       budget
-	arrays    map[rawKey]any // see evaluator.norm
-	now       time.Time
-	random    func() float64
-	functions map[string]*builtin
+	ctx      context.Context
+	src      string
+	depth    int
+	maxDepth int
+	maxSteps int64 // negative: no limit
+	ticks    int64
+	mem      budget
+	// arrays holds the input's arrays as converted (see evaluator.norm): the first few in
+	// fewArrays, which spares a map for most evaluations
+	fewArrays  [4]rawArray
+	nFewArrays int
+	arrays     map[rawKey]any
+	now        time.Time
+	random     func() float64
+	functions  map[string]*builtin
 	// root is the outermost scope, holding $$ and the caller's bindings
 	root frame
 }
@@ -295,10 +299,10 @@ func (ev *evaluator) lookupField(input any, key string) (any, error) {
 		res := &array{seq: true}
 		for _, item := range x.items {
 			v, err := ev.lookupField(item, key)
-			if v == nil || err != nil {
-				if err != nil {
-					return nil, err
-				}
+			if err != nil {
+				return nil, err
+			}
+			if v == nil {
 				continue
 			}
 			if a, ok := v.(*array); ok {
@@ -851,14 +855,14 @@ func (ev *evaluator) group(pairs [][2]*node, pos int, input any, env *frame) (an
 		}
 	}
 	type entry struct {
-		key  string
-		data any
+		key       string
+		data      any
+		tuples    []*tuple
+		exprIndex int32
 		// owned is set once data is an array this group built, which later items of the
 		// same key are appended to in place (the reference copies it for every item, which
 		// makes grouping many items under one key quadratic)
-		owned     bool
-		tuples    []*tuple
-		exprIndex int
+		owned bool
 	}
 	var order []*entry
 	byKey := map[string]*entry{}
@@ -890,7 +894,7 @@ func (ev *evaluator) group(pairs [][2]*node, pos int, input any, env *frame) (an
 				return nil, newError("T1003", withPos(pos), withValue(k))
 			}
 			if e, ok := byKey[key]; ok {
-				if e.exprIndex != pi {
+				if int(e.exprIndex) != pi {
 					return nil, newError("D1009", withPos(pos), withValue(key))
 				}
 				if reduce {
@@ -924,7 +928,7 @@ func (ev *evaluator) group(pairs [][2]*node, pos int, input any, env *frame) (an
 			if err := ev.alloc(memberBytes); err != nil {
 				return nil, err
 			}
-			e := &entry{key: key, data: item, exprIndex: pi}
+			e := &entry{key: key, data: item, exprIndex: int32(pi)}
 			if reduce {
 				e.tuples = []*tuple{t}
 			}

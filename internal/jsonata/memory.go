@@ -133,6 +133,12 @@ type rawKey struct {
 	n     int
 }
 
+// rawArray is an array of the input and its conversion.
+type rawArray struct {
+	key rawKey
+	a   any
+}
+
 // norm is the package's norm converting each array of the input at most once per evaluation:
 // an expression that reads the same array in a loop gets the same *array every time, which
 // costs neither memory nor budget again (and, as in the reference, the array read twice is
@@ -144,16 +150,27 @@ func (ev *evaluator) norm(v any) (any, error) {
 		return norm(v), nil
 	}
 	key := rawKey{&x[0], len(x)}
+	// most expressions read a few arrays: those live in the evaluator, the rest in a map
+	for _, e := range ev.fewArrays[:ev.nFewArrays] {
+		if e.key == key {
+			return e.a, nil
+		}
+	}
 	if a, ok := ev.arrays[key]; ok {
 		return a, nil
 	}
 	if err := ev.alloc(int64(len(x))*slotBytes + memberBytes); err != nil {
 		return nil, err
 	}
-	a := norm(x)
-	if ev.arrays == nil {
-		ev.arrays = map[rawKey]any{}
+	a := norm(v) // v, not x, which would be boxed again
+	switch {
+	case ev.nFewArrays < len(ev.fewArrays):
+		ev.fewArrays[ev.nFewArrays] = rawArray{key, a}
+		ev.nFewArrays++
+	case ev.arrays == nil:
+		ev.arrays = map[rawKey]any{key: a}
+	default:
+		ev.arrays[key] = a
 	}
-	ev.arrays[key] = a
 	return a, nil
 }

@@ -363,12 +363,10 @@ func toPrecision15(f float64) float64 {
 	return r
 }
 
-// toJSON converts an internal value to a jsonv value for callers, as JSON.stringify would
-// serialise it: function values are dropped (null inside arrays) and NaN and ±Infinity become
-// null. Raw subtrees are returned without copying.
-func toJSON(v any) (jsonv.Value, bool, error) { return toJSONDepth(v, 0, nil) }
-
-// toJSONBudget is toJSON charging the arrays and objects it builds to b (nil: none).
+// toJSONBudget converts an internal value to a jsonv value for callers, as JSON.stringify
+// would serialise it: function values are dropped (null inside arrays) and NaN and ±Infinity
+// become null. Raw subtrees are returned without copying. What it builds, and the members of
+// the objects it hands out as they are, are charged to b (nil: no limit).
 func toJSONBudget(v any, b *budget) (jsonv.Value, bool, error) { return toJSONDepth(v, 0, b) }
 
 // errTooDeep reports a value nested deeper than JSON documents may be; such values can only be
