@@ -24,8 +24,9 @@ import (
 var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // skipped are folders never packaged: caches that Python or git rewrite on their own would
-// change the digest of code that did not change.
-var skipped = []string{"__pycache__", ".git", ".stepline"}
+// change the digest of code that did not change (and sam build's output, beside a SAM
+// function whose CodeUri is the project folder).
+var skipped = []string{"__pycache__", ".git", ".stepline", ".aws-sam"}
 
 // zipFolder packages dir deterministically: entries in lexical order, fixed times, modes kept.
 // Symbolic links are refused, as Lambda's unpacking refuses them.

@@ -82,6 +82,13 @@ func findTemplate(dir, stack string) (string, string, error) {
 	for _, name := range TemplateFiles {
 		file := filepath.Join(dir, name)
 		if st, err := os.Stat(file); err == nil && st.Mode().IsRegular() {
+			// As sam local does, the template `sam build` wrote (its functions' folders
+			// hold their installed dependencies) is preferred, unless the template
+			// changed after the build.
+			built := filepath.Join(dir, ".aws-sam", "build", "template.yaml")
+			if bst, err := os.Stat(built); err == nil && bst.Mode().IsRegular() && !bst.ModTime().Before(st.ModTime()) {
+				return built, "", nil
+			}
 			return file, "", nil
 		}
 	}
@@ -170,6 +177,9 @@ var (
 		"AWS::StepFunctions::StateMachine", "AWS::S3::Bucket", "AWS::Glue::Database", "AWS::Glue::Crawler", "AWS::Glue::Job"}
 	triggerTypes = []string{"AWS::Events::Rule", "AWS::Scheduler::Schedule"}
 )
+
+// samTriggerEvents are the SAM event sources that are EventBridge rules or schedules.
+var samTriggerEvents = []string{"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent"}
 
 // triggerReason is why triggers are listed and not deployed.
 const triggerReason = "kept for triggers: a later version of Stepline runs EventBridge rules and schedules"
@@ -514,13 +524,18 @@ func (t *tmpl) translate(proj *Project) error {
 		if events := mapGet(props, "Events"); events != nil && strings.HasPrefix(r.typ, "AWS::Serverless::") {
 			for i := 0; i+1 < len(events.Content); i += 2 {
 				k, v := events.Content[i], resolve(events.Content[i+1])
-				typ := "SAM event"
+				kind := ""
 				if ty := mapGet(v, "Type"); ty != nil {
-					typ = "SAM event " + ty.Value
+					kind = ty.Value
 				}
-				proj.Triggers = append(proj.Triggers, Trigger{LogicalID: r.id + "." + k.Value, Type: typ, Owner: r.id,
-					Properties: mapGet(v, "Properties"), Line: k.Line})
-				proj.Skipped = append(proj.Skipped, Skipped{LogicalID: r.id + "." + k.Value, Type: typ, Line: k.Line, Reason: triggerReason})
+				typ := strings.TrimSpace("SAM event " + kind)
+				reason := "Stepline does not run SAM " + kind + " events"
+				if slices.Contains(samTriggerEvents, kind) {
+					reason = triggerReason
+					proj.Triggers = append(proj.Triggers, Trigger{LogicalID: r.id + "." + k.Value, Type: typ, Owner: r.id,
+						Properties: mapGet(v, "Properties"), Line: k.Line})
+				}
+				proj.Skipped = append(proj.Skipped, Skipped{LogicalID: r.id + "." + k.Value, Type: typ, Line: k.Line, Reason: reason})
 			}
 			props = without(props, "Events")
 		}

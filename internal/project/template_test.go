@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/templates")
@@ -128,6 +129,23 @@ func TestTemplateFound(t *testing.T) {
 		if err != nil || p.Source != "CloudFormation template" || filepath.Base(p.File) != name || p.StackName != filepath.Base(dir) {
 			t.Errorf("%s: %+v, %v", name, p, err)
 		}
+	}
+
+	// sam build's template is read unless the template changed after the build.
+	sam := t.TempDir()
+	writeFiles(t, sam, map[string]string{"template.yaml": tmpl, ".aws-sam/build/template.yaml": tmpl})
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(sam, "template.yaml"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := Load(sam); err != nil || p.File != filepath.Join(sam, ".aws-sam", "build", "template.yaml") || p.StackName != filepath.Base(sam) {
+		t.Errorf("after sam build: %+v, %v", p, err)
+	}
+	if err := os.Chtimes(filepath.Join(sam, ".aws-sam", "build", "template.yaml"), old.Add(-time.Hour), old.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := Load(sam); err != nil || p.File != filepath.Join(sam, "template.yaml") {
+		t.Errorf("template changed after sam build: %+v, %v", p, err)
 	}
 
 	cdk := t.TempDir()
@@ -270,7 +288,10 @@ Resources:
 	if want := "Api AWS::Serverless::Api|F.Tick SAM event Schedule|F.Get SAM event Api"; strings.Join(got, "|") != want {
 		t.Errorf("skipped %q, want %q", strings.Join(got, "|"), want)
 	}
-	if len(p.Triggers) != 2 || p.Triggers[0].Owner != "F" || p.Triggers[0].Properties == nil || p.Source != "SAM template" {
+	if p.Skipped[2].Reason != "Stepline does not run SAM Api events" || !strings.HasPrefix(p.Skipped[1].Reason, "kept for triggers") {
+		t.Errorf("reasons %+v", p.Skipped)
+	}
+	if len(p.Triggers) != 1 || p.Triggers[0].Owner != "F" || p.Triggers[0].Properties == nil || p.Source != "SAM template" {
 		t.Errorf("triggers %+v, source %s", p.Triggers, p.Source)
 	}
 }
