@@ -253,6 +253,18 @@ func layoutMachine(m *gmachine) {
 
 	// 4. Order: first as a depth-first walk from the start meets the vertices, then
 	// barycentre sweeps, keeping the order with the fewest crossings.
+	// The walk takes the successor with the longest way down first, so that the main flow
+	// runs down the left and side exits (a loop's Wait, a Fail state) sit to its right.
+	height := make([]int, len(vs))
+	for r := maxRank; r >= 0; r-- {
+		for i, v := range vs {
+			if v.rank == r {
+				for _, j := range v.out {
+					height[i] = max(height[i], height[j]+1)
+				}
+			}
+		}
+	}
 	seen := make([]bool, len(vs))
 	var walk func(i int)
 	walk = func(i int) {
@@ -261,7 +273,9 @@ func layoutMachine(m *gmachine) {
 		}
 		seen[i] = true
 		layers[vs[i].rank] = append(layers[vs[i].rank], i)
-		for _, j := range vs[i].out {
+		next := slices.Clone(vs[i].out)
+		slices.SortStableFunc(next, func(a, b int) int { return height[b] - height[a] })
+		for _, j := range next {
 			walk(j)
 		}
 	}
@@ -279,6 +293,7 @@ func layoutMachine(m *gmachine) {
 		}
 	}
 	setPos()
+	transpose(vs, layers)
 	best := cloneLayers(layers)
 	bestCross := crossings(vs, layers)
 	for iter := 0; iter < 24 && bestCross > 0; iter++ {
@@ -310,6 +325,7 @@ func layoutMachine(m *gmachine) {
 				vs[i].pos = p
 			}
 		}
+		transpose(vs, layers)
 		if c := crossings(vs, layers); c < bestCross {
 			best, bestCross = cloneLayers(layers), c
 		}
@@ -317,7 +333,25 @@ func layoutMachine(m *gmachine) {
 	layers = best
 	setPos()
 
-	// 5. x positions.
+	// 5. x positions. The spine — from the start, each time the successor with the longest
+	// way down — is one straight column; the rest is placed around it. Without it, each
+	// fan-out would nudge the flow aside and a long machine would drift across the page.
+	spine := make([]bool, len(vs))
+	if s, ok := idx[m.start]; ok {
+		for i := s; ; {
+			spine[i] = true
+			next := -1
+			for _, j := range vs[i].out {
+				if next < 0 || height[j] > height[next] {
+					next = j
+				}
+			}
+			if next < 0 {
+				break
+			}
+			i = next
+		}
+	}
 	gap := func(a, b *vtx) float64 {
 		g := float64(nodeGap)
 		switch {
@@ -342,7 +376,10 @@ func layoutMachine(m *gmachine) {
 			}
 			t[p] = desired(i) - off
 			w[p] = 1
-			if vs[i].node == nil {
+			switch {
+			case spine[i]:
+				t[p], w[p] = -off, 1000
+			case vs[i].node == nil:
 				w[p] = 2 // long transitions stay straight rather than bend round states
 			}
 		}
@@ -520,6 +557,46 @@ func layoutMachine(m *gmachine) {
 			}
 		}
 		e.points = pts
+	}
+}
+
+// transpose swaps neighbours within a rank while that removes crossings with the ranks
+// above and below: it gets out of the local minima barycentres leave, such as a loop's
+// target put on the side away from the loop.
+func transpose(vs []*vtx, layers [][]int) {
+	pairCross := func(u, v *vtx) int {
+		n := 0
+		for _, a := range u.in {
+			for _, b := range v.in {
+				if vs[a].pos > vs[b].pos {
+					n++
+				}
+			}
+		}
+		for _, a := range u.out {
+			for _, b := range v.out {
+				if vs[a].pos > vs[b].pos {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	for round := 0; round < 8; round++ {
+		improved := false
+		for _, l := range layers {
+			for p := 0; p+1 < len(l); p++ {
+				u, v := vs[l[p]], vs[l[p+1]]
+				if pairCross(v, u) < pairCross(u, v) {
+					l[p], l[p+1] = l[p+1], l[p]
+					u.pos, v.pos = p+1, p
+					improved = true
+				}
+			}
+		}
+		if !improved {
+			return
+		}
 	}
 }
 
