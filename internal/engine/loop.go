@@ -176,11 +176,13 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 		return w
 	}
 	var later []*store.InboxMessage
+	byArn := map[string][]*store.InboxMessage{}
 	for _, m := range append(carry, msgs...) {
 		if busy[m.ExecutionArn] != nil {
 			later = append(later, m)
 			continue
 		}
+		byArn[m.ExecutionArn] = append(byArn[m.ExecutionArn], m)
 		w := get(m.ExecutionArn)
 		w.messages = append(w.messages, m.ID)
 		ev, err := decodeMessage(m.Payload)
@@ -221,6 +223,23 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 			return nil, later, fmt.Errorf("acquiring leases: %w", err)
 		}
 		xs = append(xs, got...)
+		// Messages of executions leased elsewhere (another node, or a lease of this node's
+		// not yet released) are carried into the next round, which tries again, rather than
+		// left claimed until the claim expires.
+		leased := make(map[string]bool, len(xs))
+		for _, x := range xs {
+			leased[x.Arn] = true
+		}
+		for _, arn := range unleased {
+			if !leased[arn] {
+				later = append(later, byArn[arn]...)
+			}
+		}
+		if len(xs) == 0 {
+			// Nothing to step: the loop waits its poll interval before trying again, rather
+			// than spin on a lease another node holds for the length of its step.
+			return nil, later, nil
+		}
 	}
 	c.leased = xs
 	e.leasedAgain(xs)
