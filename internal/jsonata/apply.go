@@ -324,7 +324,11 @@ func (ev *evaluator) transformer(n *node, env *frame) *builtin {
 				if isObj {
 					for _, mem := range u.Members() {
 						v := norm(mem.Value)
-						if reaches(v, target, 0) {
+						found, err := c.ev.reaches(v, target, 0)
+						if err != nil {
+							return nil, err
+						}
+						if found {
 							return nil, fmt.Errorf("jsonata: transform at position %d would make an object contain itself", utf16Offset(c.ev.src, n.pos))
 						}
 						target.Set(mem.Key, v)
@@ -513,26 +517,30 @@ func mergeSort(items []any, swap func(a, b any) (bool, error)) ([]any, error) {
 // reaches reports whether target can be found inside v. Transforms modify objects in place, and
 // an update that refers back to the object (through %) would otherwise make it contain itself,
 // which no JSON can represent.
-func reaches(v any, target *jsonv.Object, depth int) bool {
+// Each value visited is an evaluation step, since v can hold one value many times over.
+func (ev *evaluator) reaches(v any, target *jsonv.Object, depth int) (bool, error) {
 	if depth > jsonv.MaxDepth {
-		return true
+		return true, nil
+	}
+	if err := ev.tick(); err != nil {
+		return false, err
 	}
 	switch x := v.(type) {
 	case *jsonv.Object:
 		if x == target {
-			return true
+			return true, nil
 		}
 		for _, m := range x.Members() {
-			if reaches(norm(m.Value), target, depth+1) {
-				return true
+			if found, err := ev.reaches(norm(m.Value), target, depth+1); found || err != nil {
+				return found, err
 			}
 		}
 	case *array:
 		for _, e := range x.items {
-			if reaches(e, target, depth+1) {
-				return true
+			if found, err := ev.reaches(e, target, depth+1); found || err != nil {
+				return found, err
 			}
 		}
 	}
-	return false
+	return false, nil
 }

@@ -1073,7 +1073,10 @@ func (ev *evaluator) binary(n *node, input any, env *frame) (any, error) {
 		if lhs == nil || rhs == nil {
 			return false, nil
 		}
-		eq := deepEqual(lhs, rhs)
+		eq, err := ev.deepEqual(lhs, rhs)
+		if err != nil {
+			return nil, err
+		}
 		if op == "!=" {
 			eq = !eq
 		}

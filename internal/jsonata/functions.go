@@ -1278,7 +1278,11 @@ func fnDistinct(c call, args []any) (any, error) {
 		}
 		dup := false
 		for _, r := range result.items {
-			if deepEqual(item, r) {
+			eq, err := c.ev.deepEqual(item, r)
+			if err != nil {
+				return nil, err
+			}
+			if eq {
 				dup = true
 				break
 			}

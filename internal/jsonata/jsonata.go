@@ -27,6 +27,9 @@
 //     dropped (null inside arrays), NaN and ±Infinity become null.
 //   - Strings cannot hold lone UTF-16 surrogates; \uD800-style escapes survive inside an
 //     evaluation (so $encodeUrl still rejects them) but results carry U+FFFD.
+//   - Evaluation is bounded by memory as well as by steps (see memory.go): with the default
+//     budget a range of more than about five million numbers fails at once (U1001), where
+//     the reference allows ten million.
 package jsonata
 
 import (

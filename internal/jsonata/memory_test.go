@@ -157,3 +157,21 @@ func TestMemoryAccountingKeepsResults(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedValuesWork checks that walking a value that holds another many times over counts
+// as evaluation steps, where no memory is asked for: comparing two such values, and checking
+// that a transform does not make an object contain itself.
+func TestSharedValuesWork(t *testing.T) {
+	t.Parallel()
+	const dag = `$f := function($o, $n){ $n = 0 ? $o : $f({"a": $o, "b": $o}, $n - 1) };`
+	for _, expr := range []string{
+		`(` + dag + ` $f({"x": "y"}, 60) = $f({"x": "y"}, 60))`,
+		`(` + dag + ` $distinct([$f({"x": "y"}, 60), $f({"x": "y"}, 60)]))`,
+		`(` + dag + ` $d := $f({"x": "y"}, 60); $count({"k": 1} ~> |$|{"c": $d}|))`,
+	} {
+		e := evalErr(t, expr, &EvalOptions{NoInput: true, MaxSteps: 100_000})
+		if e.Code != "U1001" || e.Message != "Expression evaluation timeout: Check for infinite loop" {
+			t.Errorf("%s: got %s: %s; want the step limit", expr, e.Code, e.Message)
+		}
+	}
+}

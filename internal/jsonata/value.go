@@ -169,11 +169,20 @@ func appendValues(a, b any) any {
 	return &array{items: items}
 }
 
-// deepEqual is the reference's isDeepEqual: arrays by position, objects by key set.
-func deepEqual(a, b any) bool { return deepEqualDepth(a, b, 0) }
+// deepEqual is the reference's isDeepEqual: arrays by position, objects by key set. Each item
+// or member compared is an evaluation step: values built by an expression can hold one
+// another many times over, which makes comparing them exponential in the steps that built them.
+func (ev *evaluator) deepEqual(a, b any) (bool, error) {
+	var err error
+	eq := deepEqualDepth(a, b, 0, func() bool {
+		err = ev.tick()
+		return err == nil
+	})
+	return eq && err == nil, err
+}
 
-func deepEqualDepth(a, b any, depth int) bool {
-	if depth > jsonv.MaxDepth {
+func deepEqualDepth(a, b any, depth int, step func() bool) bool {
+	if depth > jsonv.MaxDepth || !step() {
 		return false
 	}
 	switch x := a.(type) {
@@ -200,7 +209,7 @@ func deepEqualDepth(a, b any, depth int) bool {
 			return false
 		}
 		for i := range x.items {
-			if !deepEqualDepth(x.items[i], y.items[i], depth+1) {
+			if !deepEqualDepth(x.items[i], y.items[i], depth+1, step) {
 				return false
 			}
 		}
@@ -218,7 +227,7 @@ func deepEqualDepth(a, b any, depth int) bool {
 		}
 		for _, m := range x.Members() {
 			v, ok := y.Get(m.Key)
-			if !ok || !deepEqualDepth(norm(m.Value), norm(v), depth+1) {
+			if !ok || !deepEqualDepth(norm(m.Value), norm(v), depth+1, step) {
 				return false
 			}
 		}
