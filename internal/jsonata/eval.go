@@ -296,6 +296,11 @@ func (ev *evaluator) evalNode(n *node, input any, env *frame) (any, error) {
 func (ev *evaluator) lookupField(input any, key string) (any, error) {
 	switch x := input.(type) {
 	case *array:
+		// each array visited is a step: arrays nested in arrays can share items, and
+		// visiting them all can take exponentially longer than building them
+		if err := ev.tick(); err != nil {
+			return nil, err
+		}
 		res := &array{seq: true}
 		for _, item := range x.items {
 			v, err := ev.lookupField(item, key)
@@ -769,6 +774,10 @@ func (ev *evaluator) wildcard(input any) (any, error) {
 // flatten appends the items of nested arrays to out. A sequence can hold one array many
 // times, so each item is charged as it is appended.
 func (ev *evaluator) flatten(items []any, out []any, depth int) ([]any, error) {
+	// each array visited is a step (see lookupField)
+	if err := ev.tick(); err != nil {
+		return nil, err
+	}
 	for _, v := range items {
 		if a, ok := v.(*array); ok && depth < jsonv.MaxDepth {
 			var err error
@@ -797,6 +806,10 @@ func (ev *evaluator) descendants(input any) (any, error) {
 		}
 		switch x := v.(type) {
 		case *array:
+			// each array visited is a step (see lookupField)
+			if err := ev.tick(); err != nil {
+				return err
+			}
 			for _, e := range x.items {
 				if err := recurse(e, depth+1); err != nil {
 					return err

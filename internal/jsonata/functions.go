@@ -1055,6 +1055,10 @@ func fnLookup(c call, args []any) (any, error) {
 func (ev *evaluator) spread(v any) (any, error) {
 	switch x := v.(type) {
 	case *array:
+		// each array visited is a step (see lookupField)
+		if err := ev.tick(); err != nil {
+			return nil, err
+		}
 		var out []any
 		appended := false
 		for _, item := range x.items {

@@ -164,10 +164,16 @@ func TestMemoryAccountingKeepsResults(t *testing.T) {
 func TestSharedValuesWork(t *testing.T) {
 	t.Parallel()
 	const dag = `$f := function($o, $n){ $n = 0 ? $o : $f({"a": $o, "b": $o}, $n - 1) };`
+	const nested = `$g := function($a, $n){ $n = 0 ? $a : $g($map([1, 2], function(){ $a }), $n - 1) };`
 	for _, expr := range []string{
 		`(` + dag + ` $f({"x": "y"}, 60) = $f({"x": "y"}, 60))`,
 		`(` + dag + ` $distinct([$f({"x": "y"}, 60), $f({"x": "y"}, 60)]))`,
 		`(` + dag + ` $d := $f({"x": "y"}, 60); $count({"k": 1} ~> |$|{"c": $d}|))`,
+		// arrays holding one array twice, sixty deep, with nothing at the bottom
+		`(` + nested + ` $count($g([], 60).x))`,
+		`(` + nested + ` $count($g([], 60).*))`,
+		`(` + nested + ` $count($g([], 60).**))`,
+		`(` + nested + ` $count($spread($g([], 60))))`,
 	} {
 		e := evalErr(t, expr, &EvalOptions{NoInput: true, MaxSteps: 100_000})
 		if e.Code != "U1001" || e.Message != "Expression evaluation timeout: Check for infinite loop" {
