@@ -255,12 +255,18 @@ func layoutMachine(m *gmachine) {
 	// barycentre sweeps, keeping the order with the fewest crossings.
 	// The walk takes the successor with the longest way down first, so that the main flow
 	// runs down the left and side exits (a loop's Wait, a Fail state) sit to its right.
+	// A way down counts its states first and its dummies second, so that of two equally long
+	// ways the one through states wins.
 	height := make([]int, len(vs))
 	for r := maxRank; r >= 0; r-- {
 		for i, v := range vs {
 			if v.rank == r {
 				for _, j := range v.out {
-					height[i] = max(height[i], height[j]+1)
+					step := 1
+					if vs[j].node != nil {
+						step = 1000
+					}
+					height[i] = max(height[i], height[j]+step)
 				}
 			}
 		}
@@ -532,7 +538,13 @@ func layoutMachine(m *gmachine) {
 		pts := []pt{{attach(first, vs[chain[1]], spread), cy(first) + first.h/2}}
 		for _, i := range chain[1 : len(chain)-1] {
 			d := vs[i]
-			pts = append(pts, pt{d.x, cy(d)})
+			// Through a rank taller than the dummy, the transition runs straight down the
+			// whole rank, so that it cannot cut the corner of a tall state beside it.
+			if half := heights[d.rank] / 2; half > d.h/2+2 {
+				pts = append(pts, pt{d.x, cy(d) - half}, pt{d.x, cy(d) + half})
+			} else {
+				pts = append(pts, pt{d.x, cy(d)})
+			}
 			if d.label == e {
 				e.labelAt = pt{d.x, cy(d)}
 			}
