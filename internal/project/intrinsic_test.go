@@ -214,6 +214,7 @@ func TestParseParameters(t *testing.T) {
 		"A=1,B=2":   "A=1 B=2",
 		"A=1 B=x=y": "A=1 B=x=y",
 		"ParameterKey=A,ParameterValue=1 ParameterKey=B,ParameterValue=": "A=1 B=",
+		`A="x y" B="a,b"`: "A=x y B=a,b",
 	} {
 		m := map[string]string{}
 		if err := ParseParameters(in, m); err != nil {
@@ -228,7 +229,7 @@ func TestParseParameters(t *testing.T) {
 			t.Errorf("%q = %v, want %s", in, m, want)
 		}
 	}
-	for _, bad := range []string{"A", "=1", "ParameterKey=A"} {
+	for _, bad := range []string{"A", "=1", "ParameterKey=A", `A="open`} {
 		if err := ParseParameters(bad, map[string]string{}); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

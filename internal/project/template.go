@@ -3,6 +3,7 @@ package project
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,9 +57,33 @@ type Trigger struct {
 }
 
 // ParseParameters reads --parameter-overrides: K=V pairs separated by commas or spaces, or
-// SAM CLI's ParameterKey=K,ParameterValue=V form.
+// SAM CLI's ParameterKey=K,ParameterValue=V form; a value may be double-quoted (K="a b"), as
+// samconfig.toml writes them.
 func ParseParameters(s string, into map[string]string) error {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+	var fields []string
+	var cur strings.Builder
+	quoted, started := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted, started = !quoted, true
+		case !quoted && (r == ',' || r == ' ' || r == '\n' || r == '\t'):
+			if started {
+				fields = append(fields, cur.String())
+			}
+			cur.Reset()
+			started = false
+		default:
+			cur.WriteRune(r)
+			started = true
+		}
+	}
+	if quoted {
+		return fmt.Errorf("%q: a quote is not closed", s)
+	}
+	if started {
+		fields = append(fields, cur.String())
+	}
 	for i := 0; i < len(fields); i++ {
 		k, v, ok := strings.Cut(fields[i], "=")
 		if !ok || k == "" {
@@ -203,11 +228,91 @@ func loadTemplate(dir, file, kind string, o LoadOptions) (*Project, error) {
 			o.StackName = strings.TrimSuffix(filepath.Base(file), ".template.json")
 		}
 	}
+	if kind != "CDK app" {
+		conf, err := samConfigParameters(dir)
+		if err != nil {
+			return nil, err
+		}
+		if len(conf) > 0 {
+			// The command line's overrides win over samconfig.toml's.
+			for k, v := range o.Parameters {
+				conf[k] = v
+			}
+			o.Parameters = conf
+		}
+	}
 	text, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &Error{File: file, Msg: fileError(filepath.Base(file), err)}
 	}
 	return parseTemplate(dir, file, kind, text, o)
+}
+
+// samConfigParameters reads the parameter_overrides that SAM CLI's samconfig.toml gives its
+// default environment (sections [default.global.parameters], then
+// [default.deploy.parameters]), so that a SAM project whose parameters have no defaults runs
+// as `sam deploy` deploys it. Only that key is read, of the TOML that samconfig files hold: a
+// string, or a list of strings on one line.
+func samConfigParameters(dir string) (map[string]string, error) {
+	file := filepath.Join(dir, "samconfig.toml")
+	text, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	values := map[string]string{}
+	sections := map[string]string{}
+	section := ""
+	for i, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			section = strings.Trim(line, "[] ")
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) != "parameter_overrides" ||
+			(section != "default.global.parameters" && section != "default.deploy.parameters") {
+			continue
+		}
+		var parts []string
+		v = strings.TrimSpace(v)
+		items := []string{v}
+		if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+			items = strings.Split(strings.Trim(v, "[]"), "\",")
+		}
+		for _, it := range items {
+			it = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(it), ","))
+			if it == "" {
+				continue
+			}
+			if len(it) >= 2 && it[0] == '\'' && it[len(it)-1] == '\'' { // a TOML literal string
+				parts = append(parts, it[1:len(it)-1])
+				continue
+			}
+			if !strings.HasSuffix(it, "\"") {
+				it += "\""
+			}
+			if !strings.HasPrefix(it, "\"") {
+				it = "\"" + it
+			}
+			u, err := strconv.Unquote(it)
+			if err != nil {
+				return nil, &Error{File: file, Line: i + 1, Key: section + ".parameter_overrides", Msg: "must be a string or a list of strings"}
+			}
+			parts = append(parts, u)
+		}
+		sections[section] = strings.Join(parts, " ")
+	}
+	for _, sec := range []string{"default.global.parameters", "default.deploy.parameters"} {
+		if s, ok := sections[sec]; ok {
+			if err := ParseParameters(s, values); err != nil {
+				return nil, &Error{File: file, Key: sec + ".parameter_overrides", Msg: err.Error()}
+			}
+		}
+	}
+	return values, nil
 }
 
 // parseTemplate translates a template's text; files it names are read beside it.

@@ -344,6 +344,30 @@ func TestInlineCode(t *testing.T) {
 	}
 }
 
+// TestSAMConfig: samconfig.toml's parameter_overrides (default environment) give parameters
+// their values, the command line's winning.
+func TestSAMConfig(t *testing.T) {
+	tmpl := "Parameters:\n  Stage: {Type: String}\n  Size: {Type: Number, Default: 1}\n  Name: {Type: String, Default: n}\n" +
+		"Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub '${Stage}-${Size}-${Name}'\n"
+	for _, c := range []struct{ conf, want string }{
+		{"version = 0.1\n[default.deploy.parameters]\nstack_name = \"x\"\nparameter_overrides = \"Stage=\\\"prod\\\" Size=5\"\n", "prod-5-n"},
+		{"[default.global.parameters]\nparameter_overrides = [\"Stage=qa\", \"Name=g\"]\n[default.deploy.parameters]\nparameter_overrides = 'Size=7'\n" +
+			"[prod.deploy.parameters]\nparameter_overrides = \"Stage=prod\"\n", "qa-7-g"},
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"template.yaml": tmpl, "samconfig.toml": c.conf})
+		p, err := Load(dir)
+		if err != nil || p.Buckets[0].Name != c.want {
+			t.Errorf("%q: %+v, %v; want bucket %s", c.conf, p, err, c.want)
+			continue
+		}
+		p, err = LoadWith(dir, LoadOptions{Parameters: map[string]string{"Stage": "dev"}})
+		if err != nil || !strings.HasPrefix(p.Buckets[0].Name, "dev-") {
+			t.Errorf("%q with Stage=dev: %+v, %v", c.conf, p, err)
+		}
+	}
+}
+
 // TestCDKAssetFromManifest: a CDK asset is found through the assets manifest when the
 // resource's metadata does not name it (as for DefinitionS3Location).
 func TestCDKAssetFromManifest(t *testing.T) {
