@@ -290,6 +290,9 @@ func TestExecutionPageLive(t *testing.T) {
 	if !eval[bool](t, ctx, `window.__stillHere === true`) {
 		t.Error("the page reloaded")
 	}
+	if out := eval[string](t, ctx, `document.querySelector('#io').textContent`); !strings.Contains(out, `"done": true`) {
+		t.Errorf("the output did not arrive with the end: %q", out)
+	}
 	screenshot(t, ctx, "console-live-done")
 }
 

@@ -16,6 +16,9 @@ type liveUpdate struct {
 	Statuses map[string]string      `json:"statuses"`
 	States   map[string]stateDetail `json:"states"`
 	Summary  string                 `json:"summary"`
+	// IO is the input and output, sent with the last message only: the output comes at the
+	// end, and an input may be large.
+	IO string `json:"io,omitempty"`
 	// Rows holds the table rows that are new or changed (those still open at the last
 	// message); Span is the execution's span in ms, which places every timeline bar.
 	Rows       string   `json:"rows"`
@@ -166,8 +169,19 @@ func (c *Console) update(v *execView, rp *replay, after int64, rowsFrom *int) *l
 	if err := c.tmpl.ExecuteTemplate(&b, "rows", struct{ Rows []row }{v.Rows[from:]}); err == nil {
 		u.Rows = b.String()
 	}
+	// Only the details of the states those rows belong to: the page keeps the others.
+	u.States = map[string]stateDetail{}
+	for _, r := range v.Rows[from:] {
+		u.States[r.State] = v.States[r.State]
+	}
 	for *rowsFrom < len(v.Rows) && v.Rows[*rowsFrom].End != nil {
 		*rowsFrom++
+	}
+	if u.Done {
+		b.Reset()
+		if err := c.tmpl.ExecuteTemplate(&b, "io", v); err == nil {
+			u.IO = b.String()
+		}
 	}
 	b.Reset()
 	var fresh []*event

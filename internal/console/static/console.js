@@ -187,8 +187,9 @@
       var title = $(':scope > title', n);
       if (title) title.textContent = name + ', ' + type + ', ' + look[1];
     });
-    states = u.states || states;
+    Object.keys(u.states || {}).forEach(function (k) { states[k] = u.states[k]; });
     $('#summary').innerHTML = u.summary;
+    if (u.io) $('#io').innerHTML = u.io;
     // Rows: the changed ones replace theirs, new ones are appended; the span moves the bars.
     var rows = $('#rows'), tmp = document.createElement('tbody');
     tmp.innerHTML = u.rows;
