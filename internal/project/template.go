@@ -680,7 +680,7 @@ func mergeGlobals(global, local *yaml.Node) *yaml.Node {
 	if local == nil || local.ShortTag() == "!!null" {
 		return global
 	}
-	if global == nil || global.Kind != local.Kind || global.Tag != local.Tag {
+	if global == nil || global.Kind != local.Kind || global.Tag != local.Tag || isIntrinsic(global) || isIntrinsic(local) {
 		return local
 	}
 	switch local.Kind {
@@ -706,6 +706,16 @@ func mergeGlobals(global, local *yaml.Node) *yaml.Node {
 		return &out
 	}
 	return local
+}
+
+// isIntrinsic reports whether n is an intrinsic function's call ({Ref: X}, {Fn::…: …}), a
+// value that merges as a whole.
+func isIntrinsic(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return false
+	}
+	k := n.Content[0].Value
+	return k == "Ref" || strings.HasPrefix(k, "Fn::")
 }
 
 // without is mapping n without key.

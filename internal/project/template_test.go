@@ -344,6 +344,51 @@ func TestInlineCode(t *testing.T) {
 	}
 }
 
+// TestGlobals: SAM's Globals.Function merge into each function: mappings key by key, the
+// function's own values winning, an intrinsic replaced whole.
+func TestGlobals(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"fn/app.py": "def handler(e, c):\n    return e\n", "template.yaml": `Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Size: {Type: Number, Default: 512}
+Globals:
+  Function:
+    Runtime: python3.12
+    Handler: app.handler
+    Timeout: 30
+    MemorySize: {"Fn::If": [Never, 1024, 256]}
+    Environment:
+      Variables: {AA: global, BB: global}
+Conditions:
+  Never: !Equals [a, b]
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      MemorySize: {Ref: Size}
+      Environment:
+        Variables: {BB: own, CC: own}
+  G:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      Timeout: 5
+`})
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range p.Functions {
+		got = append(got, fmt.Sprintf("%s %s %s %d %d %v", strings.Split(f.Name, "-")[1], f.Runtime, f.Handler, f.Timeout, f.MemorySize, f.Environment))
+	}
+	want := "F python3.12 app.handler 30 512 map[AA:global BB:own CC:own]|G python3.12 app.handler 5 256 map[AA:global BB:global]"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
+	}
+}
+
 // TestSAMConfig: samconfig.toml's parameter_overrides (default environment) give parameters
 // their values, the command line's winning.
 func TestSAMConfig(t *testing.T) {
