@@ -333,6 +333,81 @@ func TestServeGlueSurvivesKill9OnSQLite(t *testing.T) {
 	second.stop()
 }
 
+// syncDefinition runs the sleeper job with glue:startJobRun.sync, catching its failure.
+const syncDefinition = `{"StartAt":"Run","States":{
+ "Run":{"Type":"Task","Resource":"arn:aws:states:::glue:startJobRun.sync",
+  "Parameters":{"JobName":"kill-sleeper","Arguments":{"--marker.$":"$.marker"}},
+  "Catch":[{"ErrorEquals":["States.TaskFailed"],"ResultPath":"$.failure","Next":"JobFailed"}],"End":true},
+ "JobFailed":{"Type":"Pass","OutputPath":"$.failure","End":true}}}`
+
+// TestServeGlueSyncTaskSurvivesKill9OnSQLite kills the server while a glue:startJobRun.sync
+// task waits for its run. The task is dispatched again after the restart: it must wait for the
+// run it started, now FAILED as interrupted, and fail with it (caught), not start a second run.
+func TestServeGlueSyncTaskSurvivesKill9OnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(filepath.Join(data, "s3", "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "s3", "scripts", "sleeper.py"), []byte(sleeperScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--db", filepath.Join(dir, "glue.db"), "--data", data}
+	first := startNode(t, bin, "glue-sync", args...)
+	ctx := context.Background()
+	if _, err := glueClient(first).CreateJob(ctx, &glue.CreateJobInput{Name: aws.String("kill-sleeper"), Role: aws.String("arn:aws:iam::123456789012:role/glue"),
+		Command: &gluetypes.JobCommand{Name: aws.String("pythonshell"), ScriptLocation: aws.String("s3://scripts/sleeper.py")}}); err != nil {
+		t.Fatal(err)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	marker := "stepline-sync-marker-" + hex.EncodeToString(b[:])
+	machine := createMachine(t, first.client, "glue-sync", syncDefinition)
+	out, err := first.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(machine), Name: aws.String("sync"),
+		Input: aws.String(fmt.Sprintf(`{"marker":%q}`, marker))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.ExecutionArn)
+	waitFor(t, "the task's submission", 60*time.Second, func() bool { return hasEvent(t, first.client, arn, types.HistoryEventTypeTaskSubmitted) })
+	waitFor(t, "the job's script", 60*time.Second, func() bool { return len(markedProcesses(t, marker)) >= 2 })
+	first.kill()
+
+	second := startNode(t, bin, "glue-sync", args...)
+	gc := glueClient(second)
+	waitFor(t, "no process of the interrupted run", 30*time.Second, func() bool { return len(markedProcesses(t, marker)) == 0 })
+	var d *sfn.DescribeExecutionOutput
+	waitFor(t, "the execution to end", 120*time.Second, func() bool {
+		d, err = second.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Status != types.ExecutionStatusRunning
+	})
+	runs, err := gc.GetJobRuns(ctx, &glue.GetJobRunsInput{JobName: aws.String("kill-sleeper")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs.JobRuns) != 1 || runs.JobRuns[0].JobRunState != gluetypes.JobRunStateFailed {
+		for _, r := range runs.JobRuns {
+			t.Logf("run %s %s %s", aws.ToString(r.Id), r.JobRunState, aws.ToString(r.ErrorMessage))
+		}
+		t.Fatalf("%d job runs after the restart, want the one the task started, FAILED", len(runs.JobRuns))
+	}
+	var failure struct{ Error, Cause string }
+	if d.Status != types.ExecutionStatusSucceeded || json.Unmarshal([]byte(aws.ToString(d.Output)), &failure) != nil ||
+		failure.Error != "States.TaskFailed" || !strings.Contains(failure.Cause, aws.ToString(runs.JobRuns[0].Id)) ||
+		!strings.Contains(failure.Cause, "interrupted") {
+		t.Errorf("execution %s with output %s: want the task failed with the interrupted run", d.Status, aws.ToString(d.Output))
+	}
+	second.stop()
+}
+
 // hasStateEntered reports whether the execution's history shows state entered.
 func hasStateEntered(t *testing.T, c *sfn.Client, arn, state string) bool {
 	t.Helper()

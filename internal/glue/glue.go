@@ -361,6 +361,21 @@ func (s *Service) Call(ctx context.Context, action string, input []byte) ([]byte
 	if act == nil {
 		return nil, errorf("UnknownOperationException", "operation %s is not supported by Stepline's Glue", action)
 	}
+	return s.call(ctx, action, act, input)
+}
+
+// StartJobRunOnce is StartJobRun (Call's input and answer) that starts one run per token:
+// called again with the same token, it answers the run the first call started (or starts the
+// run the first call reserved, when it stopped in between). Step Functions' glue:startJobRun
+// tasks call it with their execution and task, so that a task dispatched again after a crash
+// finds the run it started instead of starting a second one. The API has no such call.
+func (s *Service) StartJobRunOnce(ctx context.Context, token string, input []byte) ([]byte, error) {
+	return s.call(ctx, "StartJobRun", func(s *Service, ctx context.Context, body []byte) (any, error) {
+		return s.startJobRunOnce(ctx, token, body)
+	}, input)
+}
+
+func (s *Service) call(ctx context.Context, name string, act action, input []byte) ([]byte, error) {
 	if len(input) == 0 {
 		input = []byte("{}")
 	}
@@ -371,7 +386,7 @@ func (s *Service) Call(ctx context.Context, action string, input []byte) ([]byte
 			if f := store.Fault(s.o.Store, err); f != nil {
 				ae = &Error{Code: "ServiceUnavailableException", Message: f.Error(), Status: http.StatusServiceUnavailable}
 			} else {
-				s.o.Logger.Error("glue: internal error", "action", action, "err", err)
+				s.o.Logger.Error("glue: internal error", "action", name, "err", err)
 				ae = errorf("InternalServiceException", "%s", err.Error())
 			}
 		}

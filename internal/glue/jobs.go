@@ -339,7 +339,7 @@ func (s *Service) deleteJob(ctx context.Context, body []byte) (any, error) {
 	}
 	// Glue answers a missing job with its name, as if deleted. Its runs go with it.
 	err := s.o.Store.GlueDelete(ctx, &store.GlueDeleteParams{Kind: store.GlueJob, Name: in.JobName,
-		Children: []store.GlueChildren{{Kind: store.GlueJobRun, Parent: in.JobName}}})
+		Children: []store.GlueChildren{{Kind: store.GlueJobRun, Parent: in.JobName}, {Kind: kindRunToken, Parent: in.JobName}}})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
@@ -367,6 +367,50 @@ func (s *Service) readRun(ctx context.Context, job, id string) (*JobRun, *store.
 }
 
 func (s *Service) startJobRun(ctx context.Context, body []byte) (any, error) {
+	return s.startJobRunAs(ctx, body, "")
+}
+
+// kindRunToken is the store kind of StartJobRunOnce's tokens (under their job): each holds the
+// id of the run its token started.
+const kindRunToken = "jobruntoken"
+
+func (s *Service) startJobRunOnce(ctx context.Context, token string, body []byte) (any, error) {
+	var in struct{ JobName string }
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if _, _, err := s.readJob(ctx, in.JobName); err != nil {
+		return nil, err
+	}
+	key := &store.GlueGetParams{Kind: kindRunToken, Parent: in.JobName, Name: token}
+	e, err := s.o.Store.GlueGet(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		// The run's id is reserved before the run is made: a caller that stops in between
+		// finds the id again and makes the run then.
+		now := s.o.Clock.Now()
+		e, err = s.o.Store.GlueCreate(ctx, &store.GlueCreateParams{Kind: kindRunToken, Parent: in.JobName, Name: token,
+			Doc: []byte(newRunID(now)), Now: now})
+		if errors.Is(err, store.ErrGlueAlreadyExists) {
+			e, err = s.o.Store.GlueGet(ctx, key)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := string(e.Doc)
+	_, _, err = s.readRun(ctx, in.JobName, id)
+	var ae *Error
+	switch {
+	case err == nil:
+		return map[string]string{"JobRunId": id}, nil
+	case !errors.As(err, &ae) || ae.Code != "EntityNotFoundException":
+		return nil, err
+	}
+	return s.startJobRunAs(ctx, body, id)
+}
+
+// startJobRunAs starts a run as StartJobRun asks, with the given id (a new one when empty).
+func (s *Service) startJobRunAs(ctx context.Context, body []byte, id string) (any, error) {
 	var in struct {
 		JobName     string
 		JobRunID    string `json:"JobRunId"`
@@ -404,7 +448,7 @@ func (s *Service) startJobRun(ctx context.Context, body []byte) (any, error) {
 	if timeout == 0 {
 		timeout = defaultTimeout
 	}
-	r := &JobRun{JobName: j.Name, Arguments: in.Arguments, Timeout: timeout, MaxCapacity: j.MaxCapacity, WorkerType: j.WorkerType,
+	r := &JobRun{ID: id, JobName: j.Name, Arguments: in.Arguments, Timeout: timeout, MaxCapacity: j.MaxCapacity, WorkerType: j.WorkerType,
 		NumberOfWorkers: j.NumberOfWorkers, GlueVersion: j.GlueVersion, ExecutionClass: j.ExecutionClass, JobMode: j.JobMode}
 	if in.MaxCapacity > 0 {
 		r.MaxCapacity = in.MaxCapacity
@@ -412,7 +456,7 @@ func (s *Service) startJobRun(ctx context.Context, body []byte) (any, error) {
 	if prev != nil {
 		r.PreviousRunID = prev.ID
 	}
-	id, err := s.launch(ctx, j, r, args)
+	id, err = s.launch(ctx, j, r, args)
 	if err != nil {
 		return nil, err
 	}
@@ -420,10 +464,14 @@ func (s *Service) startJobRun(ctx context.Context, body []byte) (any, error) {
 }
 
 // launch records a new run (STARTING, owned by this node, counted against the job's
-// MaxConcurrentRuns in the same transaction) and starts it.
+// MaxConcurrentRuns in the same transaction) and starts it. The run gets a new id unless it
+// has one.
 func (s *Service) launch(ctx context.Context, j *Job, r *JobRun, args map[string]string) (string, error) {
 	now := s.o.Clock.Now()
-	r.ID, r.JobRunState, r.StartedOn, r.LastModifiedOn = newRunID(now), runStarting, at(now), at(now)
+	if r.ID == "" {
+		r.ID = newRunID(now)
+	}
+	r.JobRunState, r.StartedOn, r.LastModifiedOn = runStarting, at(now), at(now)
 	r.PredecessorRuns = []json.RawMessage{}
 	r.LogGroupName = "/aws-glue/jobs"
 	if j.Command.Name == "pythonshell" {

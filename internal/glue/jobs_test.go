@@ -401,3 +401,62 @@ getResolvedOptions(sys.argv, ["day"])
 		t.Fatalf("run without its option = %s %q", r.JobRunState, aws.ToString(r.ErrorMessage))
 	}
 }
+
+// StartJobRunOnce starts one run per token: the same token answers the same run (a Step
+// Functions task dispatched again after a crash), a token whose run was reserved but not made
+// makes it, and a deleted job's tokens go with it.
+func TestStartJobRunOnce(t *testing.T) {
+	e := newEnv(t)
+	e.createJob(t, "j", "pythonshell", "print(1)\n", 5, 0, nil)
+	start := func(token string) string {
+		t.Helper()
+		out, err := e.svc.StartJobRunOnce(ctx(t), token, []byte(`{"JobName":"j","Arguments":{"--a":"1"}}`))
+		if err != nil {
+			t.Fatalf("StartJobRunOnce %s: %v", token, err)
+		}
+		var res struct{ JobRunId string }
+		if err := json.Unmarshal(out, &res); err != nil || res.JobRunId == "" {
+			t.Fatalf("StartJobRunOnce answered %s: %v", out, err)
+		}
+		return res.JobRunId
+	}
+	first := start("exec#task-1")
+	if again := start("exec#task-1"); again != first {
+		t.Fatalf("the same token started %s, then %s", first, again)
+	}
+	other := start("exec#task-2")
+	if other == first {
+		t.Fatal("another token answered the first token's run")
+	}
+	e.waitRun(t, "j", first, ended)
+	if again := start("exec#task-1"); again != first {
+		t.Fatalf("after the run ended, the token started %s, not %s", again, first)
+	}
+	// A token whose run was not made (its caller stopped in between) makes it, with its id.
+	reserved := newRunID(e.svc.o.Clock.Now())
+	if _, err := e.st.GlueCreate(ctx(t), &store.GlueCreateParams{Kind: kindRunToken, Parent: "j", Name: "exec#task-3",
+		Doc: []byte(reserved), Now: e.svc.o.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := start("exec#task-3"); got != reserved {
+		t.Fatalf("the reserved run is %s, want %s", got, reserved)
+	}
+	r := e.waitRun(t, "j", reserved, ended)
+	if r.JobRunState != types.JobRunStateSucceeded || r.Arguments["--a"] != "1" {
+		t.Fatalf("the reserved run: %s %v", r.JobRunState, r.Arguments)
+	}
+	runs, err := e.client.GetJobRuns(ctx(t), &glue.GetJobRunsInput{JobName: aws.String("j")})
+	if err != nil || len(runs.JobRuns) != 3 {
+		t.Fatalf("GetJobRuns: %d runs, %v; want 3", len(runs.JobRuns), err)
+	}
+	if _, err := e.client.DeleteJob(ctx(t), &glue.DeleteJobInput{JobName: aws.String("j")}); err != nil {
+		t.Fatal(err)
+	}
+	e.createJob(t, "j", "pythonshell", "print(1)\n", 5, 0, nil)
+	if got := start("exec#task-1"); got == first {
+		t.Fatal("a deleted job's token answered its old run")
+	}
+	if _, err := e.svc.StartJobRunOnce(ctx(t), "t", []byte(`{"JobName":"missing"}`)); apiCode(err) != "" || !strings.Contains(err.Error(), "EntityNotFoundException") {
+		t.Fatalf("StartJobRunOnce of a missing job: %v", err)
+	}
+}

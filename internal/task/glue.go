@@ -53,7 +53,7 @@ func (r *Runner) glueJob(ctx context.Context, t *engine.Task, action string) (st
 	if err := stringField(o, "JobName", &name, true); err != nil {
 		return "", err
 	}
-	started, err := r.glueCall(ctx, "StartJobRun", o, false)
+	started, err := r.startJobRun(ctx, t, o, false)
 	if err != nil {
 		return "", err
 	}
@@ -134,7 +134,12 @@ func (r *Runner) sdkGlue(ctx context.Context, t *engine.Task, action string) (st
 	if err != nil {
 		return "", err
 	}
-	res, err := r.glueCall(ctx, strings.ToUpper(action[:1])+action[1:], o, true)
+	var res *jsonv.Object
+	if action == "startJobRun" {
+		res, err = r.startJobRun(ctx, t, o, true)
+	} else {
+		res, err = r.glueCall(ctx, strings.ToUpper(action[:1])+action[1:], o, true)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -146,6 +151,29 @@ func (r *Runner) sdkGlue(ctx context.Context, t *engine.Task, action string) (st
 // Glue.<Code>, the message as the cause, with the Java SDK's suffix for aws-sdk (sdk).
 func (r *Runner) glueCall(ctx context.Context, action string, in *jsonv.Object, sdk bool) (*jsonv.Object, error) {
 	out, err := r.o.Glue.Call(ctx, action, []byte(jsonv.String(in)))
+	return r.glueAnswer(ctx, action, out, err, sdk)
+}
+
+// startJobRun calls StartJobRun for a task. A task dispatched again (its node died while it
+// ran) finds the run it started instead of starting a second one, when the Glue service can
+// key runs: by the execution and the task's id, the same across dispatches (a retry is a new
+// task).
+func (r *Runner) startJobRun(ctx context.Context, t *engine.Task, in *jsonv.Object, sdk bool) (*jsonv.Object, error) {
+	once, ok := r.o.Glue.(glueOnce)
+	if !ok {
+		return r.glueCall(ctx, "StartJobRun", in, sdk)
+	}
+	out, err := once.StartJobRunOnce(ctx, t.ExecutionArn+"#"+t.TaskID, []byte(jsonv.String(in)))
+	return r.glueAnswer(ctx, "StartJobRun", out, err, sdk)
+}
+
+// glueOnce is the Glue service's StartJobRun that starts one run per token (*glue.Service).
+type glueOnce interface {
+	StartJobRunOnce(ctx context.Context, token string, input []byte) ([]byte, error)
+}
+
+// glueAnswer is a Glue call's answer as an object, or its error as the task's.
+func (r *Runner) glueAnswer(ctx context.Context, action string, out []byte, err error, sdk bool) (*jsonv.Object, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("task: calling Glue: %w", ctx.Err())
