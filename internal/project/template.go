@@ -565,6 +565,9 @@ func (t *tmpl) rename(key string) string {
 			segs[i] = strings.ToUpper(segs[i][:1]) + segs[i][1:]
 		}
 	}
+	if strings.HasPrefix(segs[0], "Metadata.") {
+		return "Resources." + ek.id + "." + strings.Join(segs, ".")
+	}
 	return "Resources." + ek.id + ".Properties." + strings.Join(segs, ".")
 }
 

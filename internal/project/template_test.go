@@ -223,6 +223,8 @@ func TestTemplateErrors(t *testing.T) {
 			"5: Resources.M.Properties.DefinitionS3Location: s3://b/k.json is not on this machine"},
 		{"bad bucket name", "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties: {BucketName: Not_Valid}\n",
 			"2: Resources.B: invalid bucket name"},
+		{"bucket from a missing folder", "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Metadata:\n      stepline: {from: nope}\n",
+			"5: Resources.B.Metadata.stepline.from: nope: no such file"},
 		{"bad job", "Resources:\n  J:\n    Type: AWS::Glue::Job\n    Properties:\n      Command: {Name: spark, ScriptLocation: s3://b/x.py}\n",
 			`5: Resources.J.Properties.Command.Name: must be pythonshell or glueetl, not "spark"`},
 		{"crawler without targets", "Resources:\n  C:\n    Type: AWS::Glue::Crawler\n    Properties: {DatabaseName: d}\n",
