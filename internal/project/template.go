@@ -623,7 +623,7 @@ func (t *tmpl) translate(proj *Project) error {
 		}
 		props := r.props
 		if r.typ == "AWS::Serverless::Function" && t.globals != nil {
-			props = mergeGlobals(t.globals, props)
+			props = mergeGlobals(ignoreGlobals(t.globals, r.attrs["IgnoreGlobals"]), props)
 		}
 		if props == nil || props.Kind != yaml.MappingNode {
 			props = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: r.key.Line}
@@ -709,6 +709,22 @@ func mergeGlobals(global, local *yaml.Node) *yaml.Node {
 		return &out
 	}
 	return local
+}
+
+// ignoreGlobals is globals without what a resource's IgnoreGlobals names: "*" for all, or a
+// list of property names.
+func ignoreGlobals(globals, ignore *yaml.Node) *yaml.Node {
+	switch {
+	case ignore == nil:
+		return globals
+	case ignore.Kind == yaml.ScalarNode && ignore.Value == "*":
+		return nil
+	case ignore.Kind == yaml.SequenceNode:
+		for _, c := range ignore.Content {
+			globals = without(globals, c.Value)
+		}
+	}
+	return globals
 }
 
 // isIntrinsic reports whether n is an intrinsic function's call ({Ref: X}, {Fn::…: …}), a

@@ -376,6 +376,11 @@ Resources:
     Properties:
       CodeUri: fn
       Timeout: 5
+  H:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: [Timeout, Environment]
+    Properties:
+      CodeUri: fn
 `})
 	p, err := Load(dir)
 	if err != nil {
@@ -385,7 +390,7 @@ Resources:
 	for _, f := range p.Functions {
 		got = append(got, fmt.Sprintf("%s %s %s %d %d %v", strings.Split(f.Name, "-")[1], f.Runtime, f.Handler, f.Timeout, f.MemorySize, f.Environment))
 	}
-	want := "F python3.12 app.handler 30 512 map[AA:global BB:own CC:own]|G python3.12 app.handler 5 256 map[AA:global BB:global]"
+	want := "F python3.12 app.handler 30 512 map[AA:global BB:own CC:own]|G python3.12 app.handler 5 256 map[AA:global BB:global]|H python3.12 app.handler 0 256 map[]"
 	if strings.Join(got, "|") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
 	}
