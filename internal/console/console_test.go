@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stepline/stepline/internal/service"
 )
 
 func get(t *testing.T, c *http.Client, u string) (int, string) {
@@ -131,5 +134,35 @@ func TestListsSearchFilterAndPage(t *testing.T) {
 	_, body = get(t, http.DefaultClient, b.url+"/state-machines/"+url.PathEscape(m)+"?status=FAILED")
 	if n := len(names.FindAllStringSubmatch(body, -1)); n != 0 {
 		t.Errorf("%d executions listed as FAILED, want none", n)
+	}
+}
+
+// An alias has a page of its own: the definition of its version, and Start execution through
+// the alias, which the execution's page then names.
+func TestAliasPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	ctx := context.Background()
+	m := b.machine(t, "aliased", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	v, err := b.svc.PublishStateMachineVersion(ctx, m, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.svc.CreateStateMachineAlias(ctx, "live", "", []service.Route{{VersionArn: v.Arn, Weight: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, http.DefaultClient, b.url+"/state-machines/"+url.PathEscape(a.Arn))
+	if code != http.StatusOK || !strings.Contains(body, "Alias <strong>live</strong>") || !strings.Contains(body, `data-state="A"`) {
+		t.Fatalf("alias page: %d", code)
+	}
+	res, err := http.PostForm(b.url+"/state-machines/"+url.PathEscape(a.Arn)+"/executions", url.Values{"name": {"via-alias"}, "input": {"{}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "<dt>Alias</dt>") {
+		t.Errorf("starting through the alias: %d, the execution's page does not name the alias", res.StatusCode)
 	}
 }

@@ -133,11 +133,22 @@ func (c *Console) machinePage(w http.ResponseWriter, r *http.Request, status int
 	ctx := r.Context()
 	arn := r.PathValue("arn")
 	sm, err := c.o.Service.DescribeStateMachine(ctx, arn)
+	var alias *service.Alias
+	if service.CodeOf(err) == service.CodeStateMachineDoesNotExist {
+		// An alias's page: the definition of the version it routes to most, its executions,
+		// and Start execution through the alias.
+		if a, aerr := c.o.Service.DescribeStateMachineAlias(ctx, arn); aerr == nil && len(a.Routing) > 0 {
+			top := slices.MaxFunc(a.Routing, func(x, y service.Route) int { return x.Weight - y.Weight })
+			if sm, err = c.o.Service.DescribeStateMachine(ctx, top.VersionArn); err == nil {
+				alias, sm.Arn = a, arn
+			}
+		}
+	}
 	if err != nil {
 		c.failErr(w, err)
 		return
 	}
-	data := map[string]any{"Title": sm.Name, "Nav": "machines", "SM": sm, "Form": form}
+	data := map[string]any{"Title": sm.Name, "Nav": "machines", "SM": sm, "Form": form, "Alias": alias}
 	g, err := buildGraph(sm.Definition, sm.Type == store.StateMachineExpress)
 	if err == nil {
 		layoutGraph(g)
