@@ -349,12 +349,16 @@ func regularSeparators(seps []groupSep) int {
 	return regularInterval(positions)
 }
 
-func formatIntegerValue(value float64, f *integerFormat) (string, error) {
+func formatIntegerValue(value float64, f *integerFormat, b *budget) (string, error) {
 	if math.IsNaN(value) || math.IsInf(value, 0) {
 		return "", newError("D1001", withValue(value))
 	}
 	if f.mandatory > maxStringLength {
 		return "", fmt.Errorf("jsonata: integer picture asks for %d digits, more than %d", f.mandatory, maxStringLength)
+	}
+	// the digits are padded as a string, then as runes: a few bytes each
+	if err := b.fits(int64(f.mandatory) * 8); err != nil {
+		return "", err
 	}
 	negative := value < 0
 	value = math.Abs(value)
@@ -367,6 +371,10 @@ func formatIntegerValue(value float64, f *integerFormat) (string, error) {
 		}
 		s = decimalToLetters(value, a)
 	case fmtRoman:
+		// thousands are a run of m's
+		if err := b.fits(int64(math.Min(value/1000, maxStringLength)) * 2); err != nil {
+			return "", err
+		}
 		var err error
 		if s, err = decimalToRoman(value); err != nil {
 			return "", err
@@ -450,8 +458,11 @@ func fnFormatInteger(c call, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := formatIntegerValue(math.Floor(x), f)
+	s, err := formatIntegerValue(math.Floor(x), f, &c.ev.mem)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.ev.allocString(len(s)); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -830,7 +841,9 @@ func dateFragment(t time.Time, component byte) any {
 
 var iso8601Picture = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"
 
-func formatDateTime(millis float64, picture string, hasPicture bool, timezone string, hasTimezone bool) (string, error) {
+// formatDateTime formats a time as $fromMillis does. A picture can ask for wide components
+// (width modifiers), so the text is charged to b as it grows.
+func formatDateTime(millis float64, picture string, hasPicture bool, timezone string, hasTimezone bool, b *budget) (string, error) {
 	offsetHours, offsetMinutes := 0, 0
 	if hasTimezone {
 		offset, _ := parseIntPrefix(timezone)
@@ -852,16 +865,22 @@ func formatDateTime(millis float64, picture string, hasPicture bool, timezone st
 			sb.WriteString(part.literal)
 			continue
 		}
-		s, err := formatDateComponent(t, part, offsetHours, offsetMinutes)
+		s, err := formatDateComponent(t, part, offsetHours, offsetMinutes, b)
 		if err != nil {
+			return "", err
+		}
+		if err := b.fits(int64(sb.Len() + len(s))); err != nil {
 			return "", err
 		}
 		sb.WriteString(s)
 	}
+	if err := b.alloc(int64(sb.Len())); err != nil {
+		return "", err
+	}
 	return sb.String(), nil
 }
 
-func formatDateComponent(t time.Time, m *dateMarker, offsetHours, offsetMinutes int) (string, error) {
+func formatDateComponent(t time.Time, m *dateMarker, offsetHours, offsetMinutes int, b *budget) (string, error) {
 	value := dateFragment(t, m.component)
 	switch {
 	case strings.IndexByte("YMDdFWwXxHhms", m.component) >= 0 && m.component != 0:
@@ -890,29 +909,29 @@ func formatDateComponent(t time.Time, m *dateMarker, offsetHours, offsetMinutes 
 			}
 			return name, nil
 		}
-		return formatIntegerValue(num, m.intFormat)
+		return formatIntegerValue(num, m.intFormat, b)
 	case m.component == 'f':
 		if m.hasNames {
 			return "", newError("D3133", withValue(string(m.component)))
 		}
-		return formatIntegerValue(value.(float64), m.intFormat)
+		return formatIntegerValue(value.(float64), m.intFormat, b)
 	case m.component == 'Z' || m.component == 'z':
 		offset := offsetHours*100 + offsetMinutes
 		var s string
 		var err error
 		if m.intFormat.regular {
-			s, err = formatIntegerValue(float64(offset), m.intFormat)
+			s, err = formatIntegerValue(float64(offset), m.intFormat, b)
 		} else {
 			switch digits := m.intFormat.mandatory; {
 			case digits == 1 || digits == 2:
-				s, err = formatIntegerValue(float64(offsetHours), m.intFormat)
+				s, err = formatIntegerValue(float64(offsetHours), m.intFormat, b)
 				if offsetMinutes != 0 {
 					mf, _ := analyseIntegerPicture("00")
-					ms, _ := formatIntegerValue(float64(offsetMinutes), mf)
+					ms, _ := formatIntegerValue(float64(offsetMinutes), mf, b)
 					s += ":" + ms
 				}
 			case digits == 3 || digits == 4:
-				s, err = formatIntegerValue(float64(offset), m.intFormat)
+				s, err = formatIntegerValue(float64(offset), m.intFormat, b)
 			default:
 				return "", newError("D3134", withValue(float64(digits)))
 			}
@@ -1217,11 +1236,11 @@ func fnFromMillis(c call, args []any) (any, error) {
 	}
 	picture, hasPicture := argAt(args, 1).(string)
 	tz, hasTZ := argAt(args, 2).(string)
-	return formatDateTime(math.Trunc(x), picture, hasPicture, tz, hasTZ)
+	return formatDateTime(math.Trunc(x), picture, hasPicture, tz, hasTZ, &c.ev.mem)
 }
 
 func fnNow(c call, args []any) (any, error) {
 	picture, hasPicture := argAt(args, 0).(string)
 	tz, hasTZ := argAt(args, 1).(string)
-	return formatDateTime(float64(c.ev.now.UnixMilli()), picture, hasPicture, tz, hasTZ)
+	return formatDateTime(float64(c.ev.now.UnixMilli()), picture, hasPicture, tz, hasTZ, &c.ev.mem)
 }

@@ -181,3 +181,21 @@ func TestSharedValuesWork(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLimitPictures checks the pictures of $fromMillis and $formatInteger, whose width
+// modifiers and roman numerals make short pictures ask for long strings.
+func TestMemoryLimitPictures(t *testing.T) {
+	t.Parallel()
+	for _, expr := range []string{
+		`$fromMillis(0, "[Y,10000000]")`,
+		`$fromMillis(0, $join($map([1..1000], function(){ "[Y,100000]" })))`,
+		`$formatInteger(1e10, "I")`,
+		`$formatInteger(1, $pad("", 5000000, "0"))`,
+		`$count($map([1..100], function(){ $fromMillis(0, "[Y,200000]") }))`,
+	} {
+		e := evalErr(t, expr, &EvalOptions{NoInput: true, MaxMemory: 16 << 20})
+		if e.Code != "U1001" || !strings.HasPrefix(e.Message, "Expression evaluation memory limit exceeded") {
+			t.Errorf("%s: got %s: %s; want the memory limit", expr, e.Code, e.Message)
+		}
+	}
+}

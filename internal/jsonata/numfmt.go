@@ -182,7 +182,15 @@ func fnFormatNumber(c call, args []any) (any, error) {
 			}
 		}
 	}
-	return formatNumberPicture(value, picture, f)
+	r, err := formatNumberPicture(value, picture, f)
+	if s, ok := r.(string); ok && err == nil {
+		// the text is about as long as the picture, which was charged, but padded to it
+		err = c.ev.allocString(len(s))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func formatNumberPicture(value float64, picture string, f decimalFormat) (any, error) {
