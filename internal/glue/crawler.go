@@ -83,9 +83,12 @@ type Crawler struct {
 // crawlerDoc is what the store keeps of a crawler: the API's view and when the crawl in
 // progress started.
 type crawlerDoc struct {
-	Crawler    Crawler       `json:"crawler"`
-	RunStarted *epoch        `json:"runStarted,omitempty"`
-	Metrics    *crawlMetrics `json:"metrics,omitempty"`
+	Crawler    Crawler `json:"crawler"`
+	RunStarted *epoch  `json:"runStarted,omitempty"`
+	// StopAsked: StopCrawler moved the crawl to STOPPING (a crawl also goes STOPPING by
+	// itself once its tables are written).
+	StopAsked bool          `json:"stopAsked,omitempty"`
+	Metrics   *crawlMetrics `json:"metrics,omitempty"`
 }
 
 // crawlMetrics are what GetCrawlerMetrics reports of a crawler's last crawl.
@@ -379,7 +382,7 @@ func (s *Service) startCrawler(ctx context.Context, body []byte) (any, error) {
 		return nil, invalidInput("Crawler %s has no DatabaseName", in.Name)
 	}
 	now := s.o.Clock.Now()
-	d.Crawler.State, d.RunStarted, d.Crawler.CrawlElapsedTime = crawlerRunning, at(now), 0
+	d.Crawler.State, d.RunStarted, d.Crawler.CrawlElapsedTime, d.StopAsked = crawlerRunning, at(now), 0, false
 	prefix := newPrefix()
 	doc, _ := json.Marshal(d)
 	// The compare-and-swap on the version makes one start win when two nodes start at once.
@@ -421,7 +424,7 @@ func (s *Service) stopCrawler(ctx context.Context, body []byte) (any, error) {
 		case crawlerStopping:
 			return nil, errorf("CrawlerStoppingException", "Crawler with name %s is stopping", in.Name)
 		}
-		d.Crawler.State = crawlerStopping
+		d.Crawler.State, d.StopAsked = crawlerStopping, true
 		doc, _ := json.Marshal(d)
 		_, err = s.o.Store.GlueUpdate(ctx, &store.GlueUpdateParams{Kind: store.GlueCrawler, Name: in.Name, IfVersion: e.Version,
 			Doc: doc, Active: e.Active, Owner: e.Owner, Now: s.o.Clock.Now()})
@@ -468,7 +471,7 @@ func (s *Service) finishCrawl(name string, last LastCrawl, counts *crawlLog) {
 			}
 			d.Metrics = m
 		}
-		d.Crawler.State, d.Crawler.LastCrawl, d.RunStarted = crawlerReady, &last, nil
+		d.Crawler.State, d.Crawler.LastCrawl, d.RunStarted, d.StopAsked = crawlerReady, &last, nil, false
 		doc, _ := json.Marshal(d)
 		_, err = s.o.Store.GlueUpdate(ctx, &store.GlueUpdateParams{Kind: store.GlueCrawler, Name: name, IfVersion: e.Version,
 			Doc: doc, Now: s.o.Clock.Now()})
@@ -563,10 +566,10 @@ func (s *Service) recoverCrawls(ctx context.Context) error {
 }
 
 // interruptedCrawl is the last crawl of a crawler whose node stopped during the crawl: FAILED
-// with msg, or CANCELLED when a stop had been asked (STOPPING), since what was asked happened.
+// with msg, or CANCELLED when StopCrawler had asked it to stop, since what was asked happened.
 func interruptedCrawl(d *crawlerDoc, name, msg string, start time.Time) LastCrawl {
 	last := LastCrawl{Status: crawlFailed, ErrorMessage: msg, LogGroup: "/aws-glue/crawlers", LogStream: name}
-	if d.Crawler.State == crawlerStopping {
+	if d.StopAsked {
 		last.Status, last.ErrorMessage = crawlCancelled, ""
 	}
 	if !start.IsZero() {

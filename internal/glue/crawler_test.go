@@ -330,15 +330,25 @@ func TestCrawlerRecoveredAfterCrash(t *testing.T) {
 	e.createCrawler(t, "mine", "db", "", "", "s3://b/")
 	e.createCrawler(t, "theirs", "db", "", "", "s3://b/")
 	e.createCrawler(t, "stopping", "db", "", "", "s3://b/")
+	e.createCrawler(t, "finishing", "db", "", "", "s3://b/")
 	setCrawler(t, e, "mine", "RUNNING", "local")
 	setCrawler(t, e, "theirs", "RUNNING", "node-b")
-	setCrawler(t, e, "stopping", "STOPPING", "local")
+	setCrawler(t, e, "finishing", "STOPPING", "local") // as a crawl goes once its tables are written
+	setCrawler(t, e, "stopping", "RUNNING", "local")
+	if _, err := e.client.StopCrawler(ctx(t), &glue.StopCrawlerInput{Name: aws.String("stopping")}); err != nil {
+		t.Fatal(err)
+	}
 	e.start(t)
-	// A crawl asked to stop before the crash ends as a stop would have ended it.
+	// A crawl asked to stop before the crash ends as the stop would have ended it; one that
+	// went STOPPING by itself was interrupted all the same.
 	stopping, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("stopping")})
 	if err != nil || stopping.Crawler.State != types.CrawlerStateReady || stopping.Crawler.LastCrawl.Status != types.LastCrawlStatusCancelled ||
 		stopping.Crawler.LastCrawl.StartTime == nil {
 		t.Fatalf("recovered stopping crawler = %+v, %v", stopping, err)
+	}
+	finishing, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("finishing")})
+	if err != nil || finishing.Crawler.State != types.CrawlerStateReady || finishing.Crawler.LastCrawl.Status != types.LastCrawlStatusFailed {
+		t.Fatalf("recovered finishing crawler = %+v, %v", finishing, err)
 	}
 	mine, err := e.client.GetCrawler(ctx(t), &glue.GetCrawlerInput{Name: aws.String("mine")})
 	if err != nil || mine.Crawler.State != types.CrawlerStateReady || mine.Crawler.LastCrawl.Status != types.LastCrawlStatusFailed ||
