@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/stepline/stepline/internal/service"
@@ -44,6 +45,16 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
+	// Every page records its script errors and Content-Security-Policy refusals, which
+	// screenshot checks.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__errors = [];
+addEventListener('error', e => __errors.push('error: ' + e.message));
+addEventListener('unhandledrejection', e => __errors.push('rejection: ' + e.reason));
+document.addEventListener('securitypolicyviolation', e => __errors.push('CSP: ' + e.violatedDirective + ' ' + e.blockedURI));`,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return ctx
 }
 
@@ -67,6 +78,9 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 // when set, so that a person can look at the views.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	if errs := eval[[]string](t, ctx, `window.__errors || []`); len(errs) > 0 {
+		t.Errorf("the page reported errors: %q", errs)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
