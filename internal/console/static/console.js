@@ -80,10 +80,16 @@
     parent.appendChild(p);
   }
   function pretty(s) { try { return JSON.stringify(JSON.parse(s), null, 2); } catch (e) { return s; } }
+  var shown = null;
   function renderDetail() {
     var box = $('#detail');
     if (!box || selected == null) return;
     var s = states[selected] || { visits: [] }, look = LOOK[s.status] || ['', ''];
+    // A live update that changed nothing of this state leaves the panel (and what the
+    // reader opened in it) as it is.
+    var key = selected + '\n' + JSON.stringify(s);
+    if (key === shown) return;
+    shown = key;
     box.textContent = '';
     box.appendChild(el('h2', {}, selected));
     var p = el('p');
