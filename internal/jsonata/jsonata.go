@@ -249,6 +249,11 @@ func nativeFunction(name string, f Function) (*builtin, error) {
 		if !ok {
 			return nil, nil
 		}
+		// a native function's result is new memory (a parsed document, say): it is charged
+		// once built, so a loop calling the function cannot keep many of them
+		if err := c.ev.alloc(jsonSize(v, 0)); err != nil {
+			return nil, err
+		}
 		return fromJSON(v), nil
 	}
 	return b, nil

@@ -3,6 +3,8 @@ package jsonata
 import (
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/stepline/stepline/internal/jsonv"
 )
 
 // Memory accounting.
@@ -123,6 +125,32 @@ func (ev *evaluator) allocSlots(n int) error { return ev.mem.alloc(int64(n) * sl
 
 // allocString charges a string of n bytes.
 func (ev *evaluator) allocString(n int) error { return ev.mem.alloc(int64(n)) }
+
+// jsonSize is what the budget charges for a jsonv value built outside the evaluator.
+func jsonSize(v jsonv.Value, depth int) int64 {
+	if depth > jsonv.MaxDepth {
+		return 0
+	}
+	switch x := v.(type) {
+	case string:
+		return int64(len(x))
+	case jsonv.Number:
+		return int64(len(x)) + numberBytes
+	case []any:
+		n := int64(len(x)) * slotBytes
+		for _, e := range x {
+			n += jsonSize(e, depth+1)
+		}
+		return n
+	case *jsonv.Object:
+		n := int64(x.Len()) * memberBytes
+		for _, m := range x.Members() {
+			n += int64(len(m.Key)) + jsonSize(m.Value, depth+1)
+		}
+		return n
+	}
+	return 0
+}
 
 // runeCount is the number of characters runes(s) returns, for charging before splitting.
 func runeCount(s string) int { return utf8.RuneCountInString(s) }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stepline/stepline/internal/jsonv"
 )
 
 // The expressions of issue 16, each of which held a server for seconds to minutes and gigabytes
@@ -197,5 +199,26 @@ func TestMemoryLimitPictures(t *testing.T) {
 		if e.Code != "U1001" || !strings.HasPrefix(e.Message, "Expression evaluation memory limit exceeded") {
 			t.Errorf("%s: got %s: %s; want the memory limit", expr, e.Code, e.Message)
 		}
+	}
+}
+
+// TestMemoryLimitNativeResults checks that what a caller's function returns is charged: each
+// call builds a new document, which a loop can keep.
+func TestMemoryLimitNativeResults(t *testing.T) {
+	t.Parallel()
+	doc := func(ctx context.Context, args []Arg) (jsonv.Value, bool, error) {
+		items := make([]jsonv.Value, 10_000)
+		for i := range items {
+			items[i] = "0123456789"
+		}
+		return items, true, nil
+	}
+	opts := &EvalOptions{NoInput: true, MaxMemory: 16 << 20, Functions: map[string]Function{"doc": {Signature: "<:a>", Impl: doc}}}
+	if got, err := eval(t, `$count($doc())`, "", opts); err != nil || got != "10000" {
+		t.Errorf("one document: got %s, %v", got, err)
+	}
+	e := evalErr(t, `$count($map([1..100], function(){ $doc() }))`, opts)
+	if e.Code != "U1001" || !strings.HasPrefix(e.Message, "Expression evaluation memory limit exceeded") {
+		t.Errorf("a hundred documents: got %s: %s; want the memory limit", e.Code, e.Message)
 	}
 }
