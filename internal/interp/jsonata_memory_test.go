@@ -22,9 +22,6 @@ func TestJSONataMemoryLimit(t *testing.T) {
 			"Expression evaluation memory limit exceeded: The range operator (..) would allocate 9999999 items, more than the limit of 128 MiB allows"},
 		{"join of nine million", `$length($join($map([1..9000000], function($v){ ` + x56 + ` })))`,
 			"Expression evaluation memory limit exceeded: The range operator (..) would allocate 9000000 items, more than the limit of 128 MiB allows"},
-		// the same join over fewer items passes the range and fails at $join
-		{"join of two million", `$length($join($map([1..2000000], function($v){ ` + x56 + ` })))`,
-			"Expression evaluation memory limit exceeded: Check for values growing without bound (the limit is 128 MiB)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
