@@ -20,6 +20,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,7 +159,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// is only ever text in the page. Styles allow attributes (the timeline bars' positions).
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "+
 		"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-	if c.o.Login && r.URL.Path != "/login" && !hasPrefix(r.URL.Path, "/static/") && !c.loggedIn(r) {
+	// Only the login link and the assets are open; the path is judged cleaned, as the mux
+	// will route it.
+	if p := path.Clean("/" + r.URL.Path); c.o.Login && p != "/login" && !strings.HasPrefix(p, "/static/") && !c.loggedIn(r) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusUnauthorized)
 		c.render(w, "login", map[string]any{"Title": "Log in"})
@@ -165,8 +169,6 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.h.ServeHTTP(w, r)
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 func (c *Console) loggedIn(r *http.Request) bool {
 	ck, err := r.Cookie(sessionCookie)
