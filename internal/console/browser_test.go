@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/stepline/stepline/internal/service"
 )
@@ -166,8 +167,13 @@ func TestExecutionPageCaughtError(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('.edge.catch[data-from="Work"][data-to="Recover"]').length`); n != 1 {
 		t.Errorf("%d catch edges Work → Recover, want 1", n)
 	}
-	// Selecting the state shows its error; a keyboard user gets there with Enter.
-	do(t, ctx, chromedp.Focus(chromedp.CSS(`[data-state="Work"]`)), chromedp.KeyEvent("\r"))
+	// Selecting the state shows its error; a keyboard user gets there with the arrow keys
+	// and Enter.
+	do(t, ctx, chromedp.Focus(chromedp.CSS(`[data-state="Prepare"]`)), chromedp.KeyEvent(kb.ArrowDown))
+	if got := eval[string](t, ctx, `document.activeElement.dataset.state`); got != "Work" {
+		t.Errorf("ArrowDown from Prepare focused %q, want Work", got)
+	}
+	do(t, ctx, chromedp.KeyEvent("\r"))
 	detail := eval[string](t, ctx, `document.querySelector('#detail').textContent`)
 	if !strings.Contains(detail, "Caught error") || !strings.Contains(detail, "Error:") {
 		t.Errorf("detail of Work: %q", detail)

@@ -133,7 +133,13 @@
     });
     graph.addEventListener('keydown', function (ev) {
       var n = ev.target.closest && ev.target.closest('.node');
-      if (n && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); select(n.getAttribute('data-state')); }
+      if (!n) return;
+      if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); select(n.getAttribute('data-state')); return; }
+      // Arrow keys walk the states in definition order (nested ones after their group).
+      var d = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[ev.key];
+      if (!d) return;
+      var all = $$('.node', graph), next = all[all.indexOf(n) + d];
+      if (next) { ev.preventDefault(); next.focus(); }
     });
   }
   document.addEventListener('click', function (ev) {
