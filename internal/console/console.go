@@ -16,6 +16,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -95,7 +96,7 @@ func New(o Options) (*Console, error) {
 	}
 	t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("console: parsing the templates: %w", err)
 	}
 	c := &Console{o: o, log: o.Logger, tmpl: t, mux: http.NewServeMux(), sessions: map[string]bool{}, stopping: make(chan struct{})}
 	if o.Login {
@@ -103,7 +104,7 @@ func New(o Options) (*Console, error) {
 	}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("console: the assets: %w", err)
 	}
 	m := c.mux
 	m.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))

@@ -187,7 +187,7 @@ func (c *Console) glueCall(ctx context.Context, action string, in, out any) erro
 	}
 	body, err := json.Marshal(in)
 	if err != nil {
-		return err
+		return fmt.Errorf("console: Glue %s: %w", action, err)
 	}
 	res, err := c.o.Glue.Call(ctx, action, body)
 	if err != nil {
