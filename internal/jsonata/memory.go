@@ -17,9 +17,17 @@ import (
 //   - a sequence or array: slotBytes per item it holds, charged as items are added (a range
 //     charges its whole size, and a boxed number per item, before it is allocated);
 //   - a string: its length in bytes, charged before it is built wherever its length can be
-//     known first (&, $pad, $join, $replace, $string, $substring...);
+//     known first (&, $pad, $join, $replace, $string, pictures...), else once built;
 //   - an object: memberBytes per member;
-//   - a function value: lambdaBytes, for the closure and the scope it keeps alive.
+//   - a function value: lambdaBytes, for the closure and the scope it keeps alive;
+//   - an array of the input: its items, the first time the evaluation reads it (it is
+//     converted once, see evaluator.norm), and what a caller's function returns;
+//   - the result: converting it for the caller is charged as building it, since a sequence
+//     that holds one array a million times is cheap to hold and dear to write out.
+//
+// Walking such shared values (comparing them, looking fields up through nested arrays,
+// checking a transform's update) asks for no memory; each value visited is an evaluation step
+// instead, so the step budget bounds it.
 //
 // The charge is cumulative: nothing is ever credited back when a value becomes garbage, so the
 // total is an upper bound on what the evaluation holds at any moment (for the values it counts)
