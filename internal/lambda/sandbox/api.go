@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,9 +21,57 @@ const maxErrorBody = 1 << 20
 
 const apiPrefix = "/2018-06-01/runtime/"
 
+// maxBadCalls is how many refused Runtime API calls (4xx answers) a process may make; past
+// it the process is killed: a runtime looping on a wrong call would otherwise spin a core of the
+// server's. A correct runtime makes none.
+const maxBadCalls = 1000
+
+// maxConcurrentCalls bounds the Runtime API calls of one process in flight at once: a runtime
+// makes one at a time (a long-poll /next, then its answer); one opening thousands of
+// connections is refused with 429 (and each refusal counts as a bad call).
+const maxConcurrentCalls = 8
+
 // ServeHTTP is the Runtime API of one process. Every answer is AWS's: 202 {"status":"OK"}, or
-// 4xx/5xx with {"errorMessage","errorType"}.
+// 4xx/5xx with {"errorMessage","errorType"}. A process that floods it is cut off (killed).
 func (pr *proc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if pr.inflight.Add(1) > maxConcurrentCalls {
+		pr.inflight.Add(-1)
+		apiError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too many concurrent Runtime API calls")
+		pr.badCall()
+		return
+	}
+	defer pr.inflight.Add(-1)
+	sw := &statusWriter{ResponseWriter: w}
+	pr.serve(sw, r)
+	if sw.status >= 400 && sw.status < 500 {
+		pr.badCall()
+	}
+}
+
+// badCall counts a refused call and kills the process past maxBadCalls.
+func (pr *proc) badCall() {
+	if pr.badCalls.Add(1) == maxBadCalls+1 {
+		pr.log.write(fmt.Appendf(nil, "%s Runtime API flooded: %d refused calls; the process is stopped\n",
+			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), maxBadCalls))
+		pr.pool.o.Logger.Warn("lambda: a process flooded the Runtime API and was stopped", "function", pr.spec.Function, "pid", pr.pid)
+		pr.kill()
+	}
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (pr *proc) serve(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
 	if !ok {
 		apiError(w, http.StatusNotFound, "InvalidRequest", "No such Runtime API path: "+truncate(r.URL.Path, 200))

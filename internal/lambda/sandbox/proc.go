@@ -18,8 +18,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/stepline/stepline/internal/limits"
 )
 
 // errGone: the warm process died before it took the invocation; Invoke tries another.
@@ -57,9 +60,14 @@ type proc struct {
 	reader   chan struct{} // closed when the output reader is done
 	exited   chan struct{} // closed once the process is reaped and its output read
 	exitErr  error         // set before exited is closed
+	memGroup *limits.Group // bounds the process's memory (nil: unbounded)
+	oom      bool          // the process was killed for going over its memory; set before exited is closed
 
 	memMB int       // the last Max Memory Used read, by the invocation owning the process
 	memAt time.Time // when
+
+	inflight atomic.Int32 // Runtime API calls being served
+	badCalls atomic.Int32 // Runtime API calls refused with a 4xx
 
 	mu  sync.Mutex // guards cur and its answered flag
 	cur *call      // the invocation the runtime is working on
@@ -168,6 +176,17 @@ func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
 	// Its own process group, so that killing the group takes whatever it started too;
 	// Pdeathsig so that it does not outlive a server killed with -9.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if p.mem != nil {
+		g, err := p.mem.Prepare(cmd, int64(pr.spec.MemoryMB)<<20)
+		if err != nil {
+			ln.Close()
+			pr.outR.Close()
+			pr.outW.Close()
+			childW.Close()
+			return nil, fmt.Errorf("sandbox: memory limit of %s: %w", pr.spec.Function, err)
+		}
+		pr.memGroup = g
+	}
 	pr.cmd = cmd
 	pr.srv = &http.Server{
 		Handler:        pr,
@@ -178,7 +197,14 @@ func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
 
 	err = cmd.Start()
 	childW.Close() // the child has its own; ours (outW) keeps the pipe open for markers
+	if err == nil && pr.memGroup != nil {
+		if err = pr.memGroup.Started(cmd.Process.Pid); err != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+	}
 	if err != nil {
+		pr.memGroup.Close()
 		pr.srv.Close()
 		pr.outR.Close()
 		pr.outW.Close()
@@ -216,6 +242,8 @@ func (pr *proc) start(requestID string, capture bool) (*outcome, error) {
 func (pr *proc) reap() {
 	err := pr.cmd.Wait()
 	_ = syscall.Kill(-pr.pid, syscall.SIGKILL)
+	pr.oom = pr.memGroup.OOMKilled()
+	pr.memGroup.Close()
 	pr.outW.Close()
 	// A grandchild that left the group may hold the pipe open: do not wait on it for long.
 	t := time.AfterFunc(2*time.Second, func() { pr.outR.Close() })
@@ -423,9 +451,14 @@ func (pr *proc) finish(c *call, o outcome, k ending, timeout time.Duration, star
 		if pr.exitErr != nil {
 			msg = pr.exitErr.Error()
 		}
-		res.Payload = errorJSON("Runtime.ExitError", "RequestId: "+c.id+" Error: Runtime exited with error: "+msg)
+		errType = "Runtime.ExitError"
+		if pr.oom {
+			// What Lambda answers for a function killed for going over its MemorySize.
+			errType = "Runtime.OutOfMemory"
+		}
+		res.Payload = errorJSON(errType, "RequestId: "+c.id+" Error: Runtime exited with error: "+msg)
 		res.FunctionError = "Unhandled"
-		status, errType = "error", "Runtime.ExitError"
+		status = "error"
 	}
 	res.Duration = time.Since(start)
 	res.Log = pr.log.end(c.id, res.Duration, pr.spec.MemoryMB, used, cold, initDur, status, errType, tail)

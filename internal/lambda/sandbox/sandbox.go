@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/limits"
 )
 
 // Spec is one function version as the pool runs it.
@@ -108,12 +109,17 @@ type Options struct {
 	// MaxInvocationLog bounds Result.Log: output beyond it is dropped from Result.Log with a
 	// note (the file keeps it) (0: 1 MiB).
 	MaxInvocationLog int
+	// NoMemoryLimit leaves processes unbounded; otherwise a process gets its function's
+	// MemorySize as a limit (see package limits for how), and one killed for going over fails
+	// its invocation with Runtime.OutOfMemory.
+	NoMemoryLimit bool
 }
 
 // Pool owns every function process of a server.
 type Pool struct {
 	o          Options
-	runtimeDir string // the embedded runtime clients, written out once (LAMBDA_RUNTIME_DIR)
+	runtimeDir string         // the embedded runtime clients, written out once (LAMBDA_RUNTIME_DIR)
+	mem        *limits.Memory // nil: NoMemoryLimit
 
 	interpMu sync.Mutex
 	interps  map[string]string // "python3", "node" → the resolved executable
@@ -194,6 +200,10 @@ func New(o Options) (*Pool, error) {
 		fns:        map[string]*fnState{},
 		procs:      map[*proc]struct{}{},
 		stopReaper: make(chan struct{}),
+	}
+	if !o.NoMemoryLimit {
+		p.mem = limits.Detect()
+		o.Logger.Info("lambda: a function's MemorySize bounds its process", "mechanism", string(p.mem.Mechanism()))
 	}
 	p.wg.Add(1)
 	go p.reapIdle()
