@@ -231,6 +231,21 @@ type Store interface {
 	EventsUpdate(ctx context.Context, p *EventsUpdateParams) (*EventsEntity, error)
 	// EventsDelete removes an EventBridge entity. ErrNotFound.
 	EventsDelete(ctx context.Context, p *EventsDeleteParams) error
+
+	// ScheduleCreate stores an EventBridge Scheduler schedule or group. ErrScheduleAlreadyExists.
+	ScheduleCreate(ctx context.Context, p *ScheduleCreateParams) (*Schedule, error)
+	// ScheduleGet returns one schedule or group. ErrNotFound.
+	ScheduleGet(ctx context.Context, p *ScheduleGetParams) (*Schedule, error)
+	// ScheduleList lists schedules or groups by (group, name), one page at a time.
+	ScheduleList(ctx context.Context, p *ScheduleListParams) (*ScheduleListResult, error)
+	// ScheduleUpdate replaces a schedule's document and firing columns (a compare-and-swap when
+	// asked) and ends its claim. ErrNotFound; ErrConflict.
+	ScheduleUpdate(ctx context.Context, p *ScheduleUpdateParams) (*Schedule, error)
+	// ScheduleDelete removes a schedule, or a group with its schedules. ErrNotFound; ErrConflict.
+	ScheduleDelete(ctx context.Context, p *ScheduleDeleteParams) error
+	// ScheduleClaimDue hands schedules whose next firing is due to one caller until the claim
+	// expires (see ScheduleClaimDueParams). Rows locked by a concurrent claim are skipped.
+	ScheduleClaimDue(ctx context.Context, p *ScheduleClaimDueParams) ([]*Schedule, error)
 }
 
 // StateMachineType is STANDARD or EXPRESS.

@@ -80,6 +80,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"Functions", testFunctions},
 		{"Glue", testGlue},
 		{"Events", testEvents},
+		{"Schedules", testSchedules},
+		{"ScheduleClaimConcurrent", testScheduleClaimConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
