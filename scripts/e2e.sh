@@ -74,7 +74,7 @@ bound_bucket() {
 	servers+=("$!")
 	local moto=
 	for _ in $(seq 300); do
-		moto=$(sed -n 's/.*Running on \(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$dir/moto.log")
+		moto=$(sed -n 's/.*Running on \(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$dir/moto.log" 2>/dev/null)
 		[[ -n $moto ]] && break
 		sleep 0.1
 	done
