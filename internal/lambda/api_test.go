@@ -61,12 +61,16 @@ func newServer(t testing.TB) *server {
 }
 
 // newNode is a server on a given store: several of them are the nodes of one cluster.
-func newNode(t testing.TB, st store.Store, dataDir string, ttl time.Duration) *server {
+func newNode(t testing.TB, st store.Store, dataDir string, ttl time.Duration, opts ...func(*lambda.Options)) *server {
 	t.Helper()
 	// The endpoint is known once the server listens: listen, then give it the service.
 	hs := httptest.NewUnstartedServer(nil)
-	svc, err := lambda.New(lambda.Options{Store: st, Account: account, Region: "us-east-1", DataDir: dataDir,
-		Endpoint: "http://" + hs.Listener.Addr().String(), CacheTTL: ttl})
+	o := lambda.Options{Store: st, Account: account, Region: "us-east-1", DataDir: dataDir,
+		Endpoint: "http://" + hs.Listener.Addr().String(), CacheTTL: ttl}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc, err := lambda.New(o)
 	if err != nil {
 		hs.Close()
 		t.Fatalf("lambda.New: %v", err)

@@ -92,8 +92,13 @@ func (s *Service) invokeFunction(ctx context.Context, p *InvokeParams) (*InvokeR
 		inv.InvokedArn += ":" + ref.qualifier
 	}
 	if typ == "Event" {
-		if !s.startEvent() {
+		switch s.startEvent() {
+		case eventClosed:
 			return nil, errService(errors.New("lambda: the service is shutting down"))
+		case eventFull:
+			s.o.Logger.Warn("lambda: Event invocation throttled: the queue is full", "function", f.spec.Function,
+				"queued", s.o.MaxEventQueue)
+			return nil, errThrottled()
 		}
 		go s.runEvent(f.spec, inv)
 		return &InvokeResult{StatusCode: http.StatusAccepted, RequestID: id}, nil
@@ -139,22 +144,37 @@ func errThrottled() *Error {
 	return apiError(codeThrottled, http.StatusTooManyRequests, "Rate Exceeded.")
 }
 
+const (
+	eventStarted = iota
+	eventClosed
+	eventFull
+)
+
 // startEvent counts an Event invocation in, unless Close has begun (whose Wait must not race
-// with an Add).
-func (s *Service) startEvent() bool {
+// with an Add) or the queue is full.
+func (s *Service) startEvent() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return eventClosed
 	}
+	if s.queued >= s.o.MaxEventQueue {
+		return eventFull
+	}
+	s.queued++
 	s.events.Add(1)
-	return true
+	return eventStarted
 }
 
 // runEvent carries out an Event invocation. As Lambda's queue does, it retries while the
 // function is throttled, here until the function's timeout (plus a grace) has passed.
 func (s *Service) runEvent(spec *sandbox.Spec, inv *sandbox.Invocation) {
 	defer s.events.Done()
+	defer func() {
+		s.mu.Lock()
+		s.queued--
+		s.mu.Unlock()
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), spec.Timeout+eventGrace)
 	defer cancel()
 	wait := 50 * time.Millisecond

@@ -42,6 +42,14 @@ type Options struct {
 	// again (0: one second). Changes made through this node are seen at once; those made
 	// through another node sharing the database, within CacheTTL.
 	CacheTTL time.Duration
+	// MaxEventQueue bounds the Event invocations accepted and not yet finished, queued or
+	// running (0: 1000). Beyond it Invoke answers TooManyRequestsException (429), as Lambda
+	// throttles asynchronous requests past its queue's limits, instead of holding a goroutine and
+	// a payload for each until the function's timeout.
+	MaxEventQueue int
+	// NoMemoryLimit leaves function processes unbounded by their MemorySize (see
+	// sandbox.Options).
+	NoMemoryLimit bool
 }
 
 // Service is the Lambda service of one node.
@@ -64,6 +72,8 @@ type Service struct {
 
 	// events are Event invocations still running; Close waits for them.
 	events sync.WaitGroup
+	// queued counts them (guarded by mu), against Options.MaxEventQueue.
+	queued int
 }
 
 // New checks the options and returns the service.
@@ -92,6 +102,9 @@ func New(o Options) (*Service, error) {
 	if o.CacheTTL <= 0 {
 		o.CacheTTL = time.Second
 	}
+	if o.MaxEventQueue <= 0 {
+		o.MaxEventQueue = 1000
+	}
 	s := &Service{o: o, codeDir: filepath.Join(o.DataDir, "lambda", "code"),
 		cache: map[string]*function{}, unpacked: map[string]bool{}, urlKey: make([]byte, 32)}
 	_, _ = rand.Read(s.urlKey) // crypto/rand.Read never fails on supported platforms
@@ -103,7 +116,8 @@ func New(o Options) (*Service, error) {
 	}
 	s.sweepUnpacks()
 	pool, err := sandbox.New(sandbox.Options{Endpoint: o.Endpoint, Region: o.Region, Account: o.Account,
-		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, LogDir: logDir, Clock: o.Clock, Logger: o.Logger})
+		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, LogDir: logDir, Clock: o.Clock, Logger: o.Logger,
+		NoMemoryLimit: o.NoMemoryLimit})
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
