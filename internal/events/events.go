@@ -1,8 +1,12 @@
 // Package events is a local Amazon EventBridge: the EventBridge API (AWS JSON 1.1, X-Amz-Target
-// AWSEvents.<Action>) on the serve port. Today it serves connections — CreateConnection,
-// DescribeConnection, ListConnections, UpdateConnection, DeleteConnection — which Step
-// Functions' HTTP Task (arn:aws:states:::http:invoke) authorizes its calls with; event buses
-// and rules come with the triggers work, under the same service and store kind scheme.
+// AWSEvents.<Action>) on the serve port. It serves event buses (the default one and custom
+// ones), rules and their targets (rules.go), PutEvents and the matching of events against
+// rules' patterns (put.go, package pattern), the durable delivery of matched events to state
+// machines, Lambda functions and other buses with retries and dead letters (deliver.go), and
+// connections — CreateConnection, DescribeConnection, ListConnections, UpdateConnection,
+// DeleteConnection — which Step Functions' HTTP Task (arn:aws:states:::http:invoke)
+// authorizes its calls with. Rules with a ScheduleExpression are stored here and fired by
+// the scheduler (Service.ScheduledRules, Service.FireScheduledRule).
 //
 // Connections are store entities (store.EventsEntity) whose document holds the credentials
 // in clear text: EventBridge keeps them in a Secrets Manager secret that only the HTTP Task
@@ -21,9 +25,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stepline/stepline/internal/clock"
+	"github.com/stepline/stepline/internal/events/pattern"
 	"github.com/stepline/stepline/internal/store"
 )
 
@@ -39,12 +46,30 @@ type Options struct {
 	Account, Region string
 	Clock           clock.Clock
 	Logger          *slog.Logger
+	// RuleCacheTTL is how long a bus's compiled rules are used before they are read again
+	// (default a second): another node's rule changes are seen within it.
+	RuleCacheTTL time.Duration
+	// RetryBase is the first retry's backoff of a failed delivery (default a second), doubled
+	// at each retry up to five minutes.
+	RetryBase time.Duration
+	// PollInterval is how often stored deliveries are looked for when none was woken (default
+	// 200ms); this node's own PutEvents wake the delivery loop at once.
+	PollInterval time.Duration
 }
 
 // Service is the EventBridge service of one node. It is an http.Handler of the EventBridge
 // API; it holds no state of its own beyond the store, so nodes sharing a database agree.
 type Service struct {
-	o Options
+	o     Options
+	cache ruleCache
+
+	mu        sync.Mutex
+	targetFns Targets
+	stop      context.CancelFunc
+	stopped   chan struct{}
+	wakeCh    chan struct{}
+
+	matched, delivered, deadLettered atomic.Int64
 }
 
 // New returns a Service.
@@ -64,7 +89,19 @@ func New(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{o: o}, nil
+	if o.RuleCacheTTL <= 0 {
+		o.RuleCacheTTL = time.Second
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	s := &Service{o: o, wakeCh: make(chan struct{}, 1)}
+	s.cache.buses = map[string]*busRules{}
+	s.cache.compiled = map[string]*pattern.Pattern{}
+	return s, nil
 }
 
 // Error is an EventBridge API error: its __type, message and HTTP status.
@@ -92,6 +129,25 @@ var actions = map[string]action{
 	"ListConnections":    (*Service).listConnections,
 	"UpdateConnection":   (*Service).updateConnection,
 	"DeleteConnection":   (*Service).deleteConnection,
+
+	"CreateEventBus":        (*Service).createEventBus,
+	"DescribeEventBus":      (*Service).describeEventBus,
+	"DeleteEventBus":        (*Service).deleteEventBus,
+	"ListEventBuses":        (*Service).listEventBuses,
+	"PutRule":               (*Service).putRule,
+	"DescribeRule":          (*Service).describeRule,
+	"DeleteRule":            (*Service).deleteRule,
+	"ListRules":             (*Service).listRules,
+	"EnableRule":            (*Service).enableRule,
+	"DisableRule":           (*Service).disableRule,
+	"PutTargets":            (*Service).putTargets,
+	"RemoveTargets":         (*Service).removeTargets,
+	"ListTargetsByRule":     (*Service).listTargetsByRule,
+	"ListRuleNamesByTarget": (*Service).listRuleNamesByTarget,
+	"TestEventPattern":      (*Service).testEventPattern,
+	"PutEvents":             (*Service).putEvents,
+	// Stepline's own: dead letters are kept locally (see deliver.go).
+	"ListDeadLetters": (*Service).listDeadLetters,
 }
 
 // ServeHTTP implements http.Handler for the EventBridge API.
@@ -121,10 +177,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Service) Call(ctx context.Context, name string, input []byte) ([]byte, error) {
 	act := actions[name]
 	if act == nil {
-		// Rules, buses and PutEvents come with the triggers work; until then they are refused
-		// as an operation the service does not know, which no SDK retries.
+		// Refused as an operation the service does not know, which no SDK retries.
 		return nil, errorf("UnknownOperationException", http.StatusBadRequest,
-			"Stepline's EventBridge does not serve %s yet; it serves CreateConnection, DescribeConnection, ListConnections, UpdateConnection and DeleteConnection", name)
+			"Stepline's EventBridge does not serve %s; it serves buses, rules, targets, PutEvents, TestEventPattern and connections", name)
 	}
 	if len(input) == 0 {
 		input = []byte("{}")

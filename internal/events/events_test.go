@@ -220,9 +220,9 @@ func TestConnectionValidation(t *testing.T) {
 	}
 	b.fails(t, "UpdateConnection", `{"Name":"missing","Description":"x"}`, "ResourceNotFoundException")
 	b.fails(t, "DeleteConnection", `{"Name":"missing"}`, "ResourceNotFoundException")
-	msg := b.fails(t, "PutRule", `{"Name":"r"}`, "UnknownOperationException")
-	if !strings.Contains(msg, "PutRule") {
-		t.Fatalf("PutRule message = %q", msg)
+	msg := b.fails(t, "PutPermission", `{}`, "UnknownOperationException")
+	if !strings.Contains(msg, "PutPermission") {
+		t.Fatalf("PutPermission message = %q", msg)
 	}
 	if _, err := b.svc.Connection(context.Background(), "arn:aws:events:us-east-1:111122223333:connection/x/y"); !errors.Is(err, ErrConnectionNotFound) {
 		t.Fatalf("Connection of another region's ARN: %v", err)

@@ -8,10 +8,17 @@ import (
 // ErrEventsAlreadyExists: an EventBridge entity of that kind and name exists under its parent.
 var ErrEventsAlreadyExists = errors.New("store: events entity already exists")
 
-// EventBridge entity kinds. Connections are regional (no parent); the rules of the triggers
-// work will have their event bus as parent.
+// EventBridge entity kinds. Connections and buses are regional (no parent); rules and
+// targets have their event bus's name as parent (a target is named RULE/ID); deliveries (the
+// outbox of matched events, named by due time) are regional; dead letters have their
+// DeadLetterConfig ARN as parent.
 const (
 	EventsConnection = "connection"
+	EventsBus        = "bus"
+	EventsRule       = "rule"
+	EventsTarget     = "target"
+	EventsDelivery   = "delivery"
+	EventsDeadLetter = "deadletter"
 )
 
 // EventsEntity is one object of the EventBridge API as package events keeps it: the store
