@@ -464,4 +464,3 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
-
