@@ -57,3 +57,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+	github.com/hashicorp/cronexpr v1.1.3
