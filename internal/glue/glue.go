@@ -67,6 +67,10 @@ type Options struct {
 	TimeoutUnit time.Duration
 	// Python is the interpreter of pythonshell jobs ("python3" when empty).
 	Python string
+	// NoMemoryLimit leaves job processes unbounded; otherwise a run's capacity (MaxCapacity,
+	// or WorkerType × NumberOfWorkers) bounds its process's memory, a DPU being 16 GB (see
+	// package limits for how).
+	NoMemoryLimit bool
 	// Objects, when set, is the S3 service: the buckets it says are bound to an external
 	// endpoint are crawled, and job scripts fetched from them, through it.
 	Objects Objects

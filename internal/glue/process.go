@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stepline/stepline/internal/limits"
 )
 
 // runProc is a run this node carries out: stop ends it with the given state.
@@ -146,10 +148,25 @@ func (s *Service) execute(ctx context.Context, p *runProc, j *Job, runID string,
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Once the script exits, pipes held by processes it left behind must not hold the run.
 	cmd.WaitDelay = 2 * time.Second
+	var mem *limits.Group
+	memLimit := memoryOf(j.Command.Name, r)
+	if !s.o.NoMemoryLimit {
+		if mem, err = limits.Detect().Prepare(cmd, memLimit); err != nil {
+			return runFailed, "could not bound the run's memory: " + err.Error()
+		}
+		defer mem.Close()
+	}
 	if err := cmd.Start(); err != nil {
 		return runFailed, fmt.Sprintf("could not start %s: %v", cmdline[0], err)
 	}
 	pgid := cmd.Process.Pid
+	if mem != nil {
+		if err := mem.Started(pgid); err != nil {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			return runFailed, "could not bound the run's memory: " + err.Error()
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	ticker := time.NewTicker(stopPoll)
@@ -186,8 +203,48 @@ wait:
 		return runFailed, "Job run was interrupted: the Stepline server stopped while the run was in progress"
 	case werr == nil:
 		return runSucceeded, ""
+	case mem.OOMKilled():
+		return runFailed, fmt.Sprintf("Command failed with exit code 137: the script went over the run's memory (%d MB for %s) and was killed",
+			memLimit>>20, capacityOf(j.Command.Name, r))
 	}
 	return runFailed, errorMessage(tail.String(), werr)
+}
+
+// gb is a gigabyte as Glue counts a DPU's memory.
+const gb = 1 << 30
+
+// workerMemory is the memory of one worker of each WorkerType, as Glue documents them.
+var workerMemory = map[string]int64{
+	"Standard": 16 * gb, "G.025X": 2 * gb, "G.1X": 16 * gb, "G.2X": 32 * gb, "G.4X": 64 * gb, "G.8X": 128 * gb,
+	"G.12X": 192 * gb, "G.16X": 256 * gb, "R.1X": 32 * gb, "R.2X": 64 * gb, "R.4X": 128 * gb, "R.8X": 256 * gb,
+	"Z.2X": 64 * gb,
+}
+
+// memoryOf is the memory a run gets, from its capacity as Glue sizes it: a DPU is 16 GB (a
+// pythonshell job of MaxCapacity 0.0625 gets 1 GB, of 1 gets 16 GB); a Spark job with a
+// WorkerType gets its workers' memory together, since it runs as one local process.
+func memoryOf(command string, r *JobRun) int64 {
+	if command != "pythonshell" && r.WorkerType != "" {
+		if m, ok := workerMemory[r.WorkerType]; ok {
+			return m * int64(max(r.NumberOfWorkers, 1))
+		}
+	}
+	capacity := r.MaxCapacity
+	if capacity <= 0 {
+		capacity = 0.0625
+		if command != "pythonshell" {
+			capacity = 10 // Glue's default for Spark jobs
+		}
+	}
+	return int64(capacity * 16 * gb)
+}
+
+// capacityOf words a run's capacity for a message.
+func capacityOf(command string, r *JobRun) string {
+	if command != "pythonshell" && r.WorkerType != "" {
+		return fmt.Sprintf("%d %s workers", max(r.NumberOfWorkers, 1), r.WorkerType)
+	}
+	return fmt.Sprintf("MaxCapacity %g", r.MaxCapacity)
 }
 
 // errorMessage is what Glue shows of a failed script: the last line of its error stream, which
