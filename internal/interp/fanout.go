@@ -165,6 +165,9 @@ func distributed(m *asl.MapFields) bool {
 func (r *run) startIterations(th *thread, prev int64) {
 	fan := th.fan
 	m := th.state.Map
+	if fan.failing != nil {
+		return // the Map failed; its results are being written
+	}
 	for fan.nextIndex < fan.available() && (fan.maxConc == 0 || fan.running < fan.maxConc) {
 		if fan.run != nil && r.childStarts >= MaxChildStartsPerStep {
 			r.moreChildrenLater(th)
@@ -282,6 +285,10 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 		// The failed state never exited: AWS aborts it with the Parallel.
 		r.emitAfter(child, child.state.Type.String()+"StateAborted", child.prev)
 	}
+	if fan.writer.sink() {
+		r.failWithResults(th, f)
+		return
+	}
 	r.mapRunFailed(th)
 	if !child.isolated {
 		th.prev = child.prev
@@ -319,6 +326,12 @@ func (r *run) tolerated(fan *fanOut) bool {
 		return false
 	}
 	if fan.tolCount >= 0 && float64(fan.failed) <= fan.tolCount {
+		return true
+	}
+	if fan.tolPct >= 0 && fan.reader != nil && !fan.reader.done {
+		// AWS divides the failed items by the total number of items, which a reader's Map
+		// knows only once the last item is read: until then the percentage cannot be
+		// exceeded, and it is judged when the reader is done (itemsRead).
 		return true
 	}
 	if fan.tolPct >= 0 && len(fan.items) > 0 && float64(fan.failed)*100/float64(len(fan.items)) <= fan.tolPct {

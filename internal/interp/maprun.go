@@ -259,7 +259,11 @@ func (r *run) updateMapRun(u UpdateMapRun) {
 	if u.ToleratedFailurePercentage != nil {
 		fan.tolPct, mr.tolPct = *u.ToleratedFailurePercentage, *u.ToleratedFailurePercentage
 	}
-	if fan.failed > 0 && !r.tolerated(fan) {
+	if fan.failed > 0 && !r.tolerated(fan) && fan.failing == nil {
+		if fan.writer.sink() {
+			r.failWithResults(th, exceededThreshold())
+			return
+		}
 		r.mapRunFailed(th)
 		r.abortChildren(th)
 		r.stateFailedAfter(th, exceededThreshold(), true)

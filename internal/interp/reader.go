@@ -252,7 +252,7 @@ func (r *run) newSink(th *thread) *resultSink {
 // all started and MaxConcurrency lets more start.
 func (r *run) pumpIO(th *thread) {
 	fan := th.fan
-	if fan == nil || fan.ioTask != "" {
+	if fan == nil || fan.ioTask != "" || fan.failing != nil {
 		return
 	}
 	src := fan.reader
@@ -362,7 +362,87 @@ func (r *run) itemsRead(th *thread, o *jsonv.Object) {
 	if src.done && len(src.batch) > 0 {
 		fan.addItem(src.flushBatch())
 	}
+	if src.done && fan.failed > 0 && !r.tolerated(fan) {
+		// The total is known now: the failures so far are more than the percentage allows.
+		r.mapFailed(th, exceededThreshold())
+		return
+	}
 	r.startIterations(th, th.prev)
+}
+
+// mapFailed fails th's distributed Map with f: its Map Run fails, its children are aborted,
+// and a ResultWriter first writes what the Map Run did (failWithResults).
+func (r *run) mapFailed(th *thread, f failure) {
+	if th.fan.writer.sink() {
+		r.failWithResults(th, f)
+		return
+	}
+	r.mapRunFailed(th)
+	r.abortChildren(th)
+	r.stateFailedAfter(th, f, true)
+	r.advance(th)
+}
+
+// failWithResults fails a Map whose ResultWriter writes to S3 as AWS does: the Map Run fails
+// and its running children are aborted at once, but the Map fails with f only once the result
+// files and manifest.json are written: the children that ended in SUCCEEDED_n and FAILED_n
+// (aborted ones too, with their status), the items read that never started in PENDING_n.
+// Items a reader had not read yet are in no file: AWS documents none for them.
+func (r *run) failWithResults(th *thread, f failure) {
+	fan := th.fan
+	fan.failing = &f
+	if fan.ioTask != "" && fan.ioKind == ioRead {
+		delete(r.x.tasks, fan.ioTask)
+		r.effects = append(r.effects, CancelTask{TaskID: fan.ioTask})
+		fan.ioTask, fan.ioKind = "", ioNone
+	}
+	r.cancelTimer(th.timerID) // a Map's next children (moreChildrenLater)
+	th.timerID = ""
+	for _, c := range fan.children {
+		r.abortThread(c)
+		r.childAborted(fan.run, int(c.index))
+		r.childRecord(th, int(c.index), nil, &failure{})
+	}
+	fan.children = map[int64]*thread{}
+	fan.running = 0
+	r.mapRunFailed(th)
+	for i := fan.nextIndex; i < fan.available(); i++ {
+		if fan.results[i] != nil || fan.run != nil && fan.run.iters[i].state == iterSucceeded {
+			continue
+		}
+		r.pendingRecord(th, i)
+	}
+	fan.nextIndex = fan.available()
+	r.fanMaybeDone(th)
+}
+
+// pendingRecord keeps the record of item i, which never started: its input and status, as
+// AWS writes them in PENDING_n.
+func (r *run) pendingRecord(th *thread, i int) {
+	fan := th.fan
+	w := fan.writer
+	input := fan.items[i]
+	if m := th.state.Map; m.ItemSelector != nil && fan.reader == nil {
+		sc := r.scope(th, th.effective)
+		sc.mapItem = &mapItem{index: int64(i), value: input}
+		if v, err := r.eval(th, m.ItemSelector, sc); err == nil {
+			input = v
+		}
+	}
+	fan.items[i] = nil
+	rec := jsonv.ObjectOf(
+		jsonv.Member{Key: "Input", Value: jsonv.String(input)},
+		jsonv.Member{Key: "InputDetails", Value: jsonv.ObjectOf(jsonv.Member{Key: "Included", Value: true})},
+		jsonv.Member{Key: "Status", Value: "PENDING"},
+	)
+	if w.bytes == 0 {
+		r.sinks = append(r.sinks, th)
+	}
+	w.records["PENDING"] = append(w.records["PENDING"], rec)
+	w.bytes += len(jsonv.String(rec))
+	if w.bytes >= writePartBytes {
+		r.writePart(th)
+	}
 }
 
 // limit is how many items a read may return: ReadChunkItems, or for batches of many items
@@ -422,8 +502,10 @@ func (r *run) ioFailed(th *thread, f failure) {
 		fan.ioTask, fan.ioKind = "", ioNone
 	}
 	r.cancelParts(fan)
-	r.endMapRun(fan.run, MapRunFailed)
-	r.emitOn(th, "MapRunFailed", history.Details{Error: f.name, Cause: f.cause})
+	if fan.failing == nil {
+		r.endMapRun(fan.run, MapRunFailed)
+		r.emitOn(th, "MapRunFailed", history.Details{Error: f.name, Cause: f.cause})
+	}
 	r.abortChildren(th)
 	r.stateFailedAfter(th, f, true)
 	r.advance(th)
@@ -434,6 +516,10 @@ func (r *run) ioFailed(th *thread, f failure) {
 // which it starts when the children are done.
 func (r *run) fanMaybeDone(th *thread) {
 	fan := th.fan
+	if fan != nil && fan.failing != nil {
+		r.failingMaybeDone(th)
+		return
+	}
 	if fan == nil || fan.completed < len(fan.results) || fan.reader != nil && !fan.reader.done {
 		return
 	}
@@ -457,6 +543,30 @@ func (r *run) fanMaybeDone(th *thread) {
 	r.fanDone(th)
 }
 
+// failingMaybeDone writes a failing Map's last records and its manifest, then fails the Map.
+func (r *run) failingMaybeDone(th *thread) {
+	fan := th.fan
+	w := fan.writer
+	if fan.ioTask != "" || len(w.writing) > 0 {
+		return
+	}
+	if w.bytes > 0 {
+		r.writePart(th)
+		return
+	}
+	if w.details == nil {
+		r.scheduleIO(th, ioWriteFinal, WriteResultsResource, r.writeParams(th, jsonv.ObjectOf(
+			jsonv.Member{Key: "Manifest", Value: true},
+			jsonv.Member{Key: "Parts", Value: partCounts(w.parts)},
+		)))
+		return
+	}
+	f := *fan.failing
+	r.abortChildren(th)
+	r.stateFailedAfter(th, f, true)
+	r.advance(th)
+}
+
 func partCounts(parts map[string]int64) *jsonv.Object {
 	o := jsonv.NewObject(3)
 	for _, s := range []string{"FAILED", "PENDING", "SUCCEEDED"} {
@@ -473,6 +583,10 @@ func (r *run) writeParams(th *thread, more *jsonv.Object) jsonv.Value {
 		jsonv.Member{Key: "MapRunArn", Value: th.fan.mapRunArn},
 		jsonv.Member{Key: "OutputType", Value: w.outputType},
 	)
+	if mr := th.fan.run; mr != nil && mr.redriveCount > 0 {
+		// A redrive's files are a generation of their own beside the earlier ones.
+		o.Set("RedriveCount", jsonv.Int(mr.redriveCount))
+	}
 	for _, m := range more.Members() {
 		o.Set(m.Key, m.Value)
 	}
@@ -505,8 +619,8 @@ func (r *run) flushSinks() {
 // each status file.
 func (r *run) writePart(th *thread) {
 	w := th.fan.writer
-	parts := jsonv.NewObject(2)
-	for _, s := range []string{"FAILED", "SUCCEEDED"} {
+	parts := jsonv.NewObject(3)
+	for _, s := range []string{"FAILED", "PENDING", "SUCCEEDED"} {
 		if recs := w.records[s]; len(recs) > 0 {
 			parts.Set(s, jsonv.ObjectOf(
 				jsonv.Member{Key: "Index", Value: jsonv.Int(w.parts[s])},
@@ -633,8 +747,13 @@ func (r *run) writerOutput(fan *fanOut, results []jsonv.Value) jsonv.Value {
 
 // snapIO is what a snapshot keeps of a fan-out's reader and writer.
 type snapIO struct {
-	Task   string `json:"task,omitempty"`
-	Kind   ioKind `json:"kind,omitempty"`
+	Task string `json:"task,omitempty"`
+	Kind ioKind `json:"kind,omitempty"`
+	// Failing is the failure of a Map that writes its results before it fails.
+	Failing *struct {
+		Error *string `json:"error,omitempty"`
+		Cause *string `json:"cause,omitempty"`
+	} `json:"failing,omitempty"`
 	Reader *struct {
 		Spec       snapValue   `json:"spec"`
 		Cursor     snapValue   `json:"cursor"`
@@ -665,6 +784,12 @@ func (x *Execution) snapshotIO(f *fanOut) *snapIO {
 		return nil
 	}
 	s := &snapIO{Task: f.ioTask, Kind: f.ioKind}
+	if f.failing != nil {
+		s.Failing = &struct {
+			Error *string `json:"error,omitempty"`
+			Cause *string `json:"cause,omitempty"`
+		}{Error: f.failing.name, Cause: f.failing.cause}
+	}
 	if src := f.reader; src != nil {
 		s.Reader = &struct {
 			Spec       snapValue   `json:"spec"`
@@ -724,6 +849,9 @@ func (x *Execution) restoreIO(f *fanOut, s *snapIO) error {
 		return nil
 	}
 	f.ioTask, f.ioKind = s.Task, s.Kind
+	if s.Failing != nil {
+		f.failing = &failure{name: s.Failing.Error, cause: s.Failing.Cause}
+	}
 	var err error
 	if sr := s.Reader; sr != nil {
 		src := &itemSource{done: sr.Done, raw: sr.Raw, count: sr.Count, batched: sr.Batched, batchItems: sr.BatchItems,

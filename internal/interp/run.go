@@ -140,6 +140,9 @@ type fanOut struct {
 	writer *resultSink
 	ioTask string
 	ioKind ioKind
+	// failing is the failure of a distributed Map whose ResultWriter writes its results before
+	// the Map fails with it, as AWS writes a failed Map Run's (see failWithResults).
+	failing *failure
 }
 
 type timerKind uint8

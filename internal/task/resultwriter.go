@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,7 +23,10 @@ var resultStatuses = []string{"FAILED", "PENDING", "SUCCEEDED"}
 // "Records"}}}) is written as an object of its own beside the results; the manifest
 // ({"Manifest": true, "Parts": {STATUS: n}}) joins each status's parts into STATUS_0.json,
 // streaming them, writes manifest.json as AWS does, deletes the parts and answers {"Bucket",
-// "Key"} of the manifest. Either may run twice (at least once): a part is written under the
+// "Key"} of the manifest. A redrive of the Map Run ("RedriveCount": n) writes its files and
+// manifest under Redrive-n/ in the Map Run's folder, leaving the earlier ones as they are, and
+// its manifest lists the files of every generation: together they hold the whole Map Run's
+// results, as AWS's redriven Map Runs leave them. Either may run twice (at least once): a part is written under the
 // same name, and a manifest already written is answered again. Any failure is
 // States.ResultWriterFailed.
 func (r *Runner) writeResults(ctx context.Context, t *engine.Task) (string, error) {
@@ -52,6 +56,10 @@ func (r *Runner) writeResults(ctx context.Context, t *engine.Task) (string, erro
 	}
 	dir += arn[strings.LastIndexByte(arn, ':')+1:] + "/"
 	w := &resultFiles{r: r, bucket: bucket, dir: dir, jsonl: jsonl}
+	if n, _ := readNumber(o, "RedriveCount"); n > 0 {
+		w.previous = generationDir(dir, n-1) + "manifest.json"
+		w.dir = generationDir(dir, n)
+	}
 	if parts, ok := get(o, "Write").(*jsonv.Object); ok {
 		for _, m := range parts.Members() {
 			p, _ := m.Value.(*jsonv.Object)
@@ -89,8 +97,51 @@ func causeOf(err error) string {
 type resultFiles struct {
 	r      *Runner
 	bucket string
-	dir    string // PREFIX/MAPRUNID/
+	dir    string // PREFIX/MAPRUNID/, or PREFIX/MAPRUNID/Redrive-n/ for the nth redrive
 	jsonl  bool
+	// previous is the manifest of the generation before a redrive's, whose files the
+	// redrive's manifest lists too.
+	previous string
+}
+
+// generationDir is where the files of a Map Run's nth redrive go (n = 0: the first run's).
+func generationDir(dir string, n int64) string {
+	if n == 0 {
+		return dir
+	}
+	return dir + "Redrive-" + strconv.FormatInt(n, 10) + "/"
+}
+
+// previousFiles returns the result files the manifest of the generation before lists, by
+// status; none when there is no such manifest (that run wrote none).
+func (w *resultFiles) previousFiles(ctx context.Context) (map[string][]jsonv.Value, error) {
+	if w.previous == "" {
+		return nil, nil
+	}
+	if _, err := w.size(ctx, w.previous); err != nil {
+		return nil, nil // no manifest: that run failed before it wrote one
+	}
+	body, err := (&s3Objects{r: w.r}).Get(ctx, w.bucket, w.previous, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	text, err := io.ReadAll(io.LimitReader(body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	v, err := jsonv.ParseString(string(text))
+	if err != nil {
+		return nil, fmt.Errorf("the manifest %s of the Map Run's previous run: %w", w.previous, err)
+	}
+	m, _ := v.(*jsonv.Object)
+	files, _ := get(m, "ResultFiles").(*jsonv.Object)
+	out := map[string][]jsonv.Value{}
+	for _, status := range resultStatuses {
+		list, _ := get(files, status).([]jsonv.Value)
+		out[status] = list
+	}
+	return out, nil
 }
 
 func (w *resultFiles) partKey(status string, i int64) string {
@@ -134,10 +185,14 @@ func (w *resultFiles) finish(ctx context.Context, arn string, counts *jsonv.Obje
 		// redriven Map Run writes parts anew, and its manifest again.)
 		return manifestKey, nil
 	}
+	earlier, err := w.previousFiles(ctx)
+	if err != nil {
+		return "", err
+	}
 	files := jsonv.NewObject(3)
 	for _, status := range resultStatuses {
 		n, _ := readNumber(counts, status)
-		list := []jsonv.Value{}
+		list := append([]jsonv.Value{}, earlier[status]...)
 		if n > 0 {
 			key := w.dir + status + "_0.json"
 			size, err := w.join(ctx, key, status, n)
