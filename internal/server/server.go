@@ -33,6 +33,7 @@ import (
 	"github.com/stepline/stepline/internal/mock"
 	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/s3"
+	"github.com/stepline/stepline/internal/scheduler"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/sigv4"
 	"github.com/stepline/stepline/internal/store"
@@ -110,6 +111,8 @@ type Server struct {
 	ln net.Listener
 	// events is the EventBridge service, which a project's connections are deployed to.
 	events *events.Service
+	// scheduler is EventBridge Scheduler, whose schedules fire on every node.
+	scheduler *scheduler.Service
 
 	mu      sync.Mutex
 	started bool
@@ -298,6 +301,11 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	}
 	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, console: cons, ln: ln}
 	s.events = ev
+	if s.scheduler, err = scheduler.New(scheduler.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock,
+		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, WaitScale: o.WaitScale,
+		Logger: o.Logger.With("component", "scheduler")}); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
+	}
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
@@ -312,6 +320,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 			protocol: awsJSON, maxBody: 16 << 20, handler: gl},
 		{name: "events", title: "EventBridge", target: events.TargetPrefix, contentType: "application/x-amz-json-1.1",
 			protocol: awsJSON, maxBody: 1 << 20, handler: ev},
+		{name: "scheduler", title: "EventBridge Scheduler", protocol: restJSON, maxBody: 1 << 20, handler: s.scheduler},
 	}, o.Auth, o.Clock, o.Logger.With("component", "router"))
 	mux := http.NewServeMux()
 	// Patterns name no host: AWS SDKs send some actions to a "sync-" host prefix, and
@@ -363,6 +372,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	// After the engine, which runs the executions schedules start.
+	if err := s.scheduler.Start(ctx); err != nil {
+		return errors.Join(fmt.Errorf("server: %w", err), s.engine.Stop(ctx))
+	}
 	s.started = true
 	s.served = make(chan struct{})
 	go func() {
@@ -406,6 +419,11 @@ func (s *Server) Stop(ctx context.Context) error {
 		<-s.served
 		if s.serveErr != nil {
 			errs = append(errs, fmt.Errorf("server: serving HTTP: %w", s.serveErr))
+		}
+		// Before the engine: a firing in progress starts its execution, or its claim expires
+		// and another node (or this one, restarted) carries it out.
+		if err := s.scheduler.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: %w", err))
 		}
 		if err := s.engine.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: %w", err))
