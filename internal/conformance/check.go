@@ -26,6 +26,10 @@ type Outcome struct {
 	// secondary measure beside the codes.
 	MessageCompared, MessageMatch bool
 	MessageMismatch               string
+	// LogsRecorded: the case recorded execution log events (logged_events, end_log_event);
+	// LogsMatch: ours match them after normalisation, else LogsMismatch says how they differ.
+	LogsRecorded, LogsMatch bool
+	LogsMismatch            string
 }
 
 func failed(c *Case, mismatch, category string) Outcome {
@@ -52,6 +56,8 @@ func CheckExecution(c *Case, result []byte) Outcome {
 	o := Outcome{Case: c}
 	o.Mismatch, o.Category = checkResult(c, n, got)
 	o.Match = o.Mismatch == ""
+	o.LogsRecorded, o.LogsMismatch = checkLogs(c, n, got)
+	o.LogsMatch = o.LogsRecorded && o.LogsMismatch == ""
 	want, ok := get(c.Expect, "events").([]jsonv.Value)
 	if !ok {
 		return o

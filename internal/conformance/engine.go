@@ -71,9 +71,13 @@ func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 		defer svc.Close()
 		s3svc = svc
 	}
+	arn := req.ExecutionArn
+	if arn == "" {
+		arn = fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName)
+	}
 	var runTask func(context.Context, interp.ScheduleTask) interp.Event
 	if r := newRunner(lam, req.StateMachines, s3svc); r != nil {
-		runTask = engine.InprocTask(r, fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName))
+		runTask = engine.InprocTask(r, arn)
 	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition:       def,
@@ -87,11 +91,24 @@ func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 		Region:           Region,
 		Clock:            clk,
 		RunTask:          runTask,
+		ExecutionArn:     req.ExecutionArn,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res.JSON(true), nil
+	out := res.JSON(true)
+	if req.Logging != nil {
+		logged, err := loggedEvents(ctx, s.Work, req.Logging, req.StateMachineName, arn, res.Events)
+		if err != nil {
+			return nil, fmt.Errorf("execution logs: %w", err)
+		}
+		b, err := json.Marshal(logged)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(out[:len(out)-1], `,"logged_events":`...), b...), '}')
+	}
+	return out, nil
 }
 
 func aslType(machineType string) asl.MachineType {

@@ -18,6 +18,9 @@ type Tally struct {
 	HistoryRecorded, HistoryMatch int
 	// MessageCompared and MessageMatch count definition cases by exact message.
 	MessageCompared, MessageMatch int
+	// LogsRecorded counts run cases with recorded execution logs, LogsMatch those whose logs
+	// matched.
+	LogsRecorded, LogsMatch int
 }
 
 func (t *Tally) add(o Outcome) {
@@ -32,6 +35,8 @@ func (t *Tally) add(o Outcome) {
 	t.HistoryMatch += b2i(o.HistoryMatch)
 	t.MessageCompared += b2i(o.MessageCompared)
 	t.MessageMatch += b2i(o.MessageMatch)
+	t.LogsRecorded += b2i(o.LogsRecorded)
+	t.LogsMatch += b2i(o.LogsMatch)
 }
 
 func b2i(b bool) int {
@@ -103,6 +108,9 @@ func WriteReport(w io.Writer, outcomes []Outcome, verbose bool) {
 				svc, t.Cases, t.Run, t.Match, 100*t.PassRate(), t.HistoryMatch, t.HistoryRecorded)
 		}
 	}
+	if total.LogsRecorded > 0 {
+		fmt.Fprintf(w, "execution logs (logged_events, end_log_event): %d/%d match\n", total.LogsMatch, total.LogsRecorded)
+	}
 	if total.MessageCompared > 0 {
 		fmt.Fprintf(w, "definition cases: exact messages match %d/%d\n", total.MessageMatch, total.MessageCompared)
 	}
@@ -147,6 +155,9 @@ func WriteReport(w io.Writer, outcomes []Outcome, verbose bool) {
 			fmt.Fprintf(w, "HISTORY %s: %s\n", o.Case.Name, o.HistoryMismatch)
 		case o.MessageCompared && !o.MessageMatch:
 			fmt.Fprintf(w, "MESSAGE %s: %s\n", o.Case.Name, o.MessageMismatch)
+		}
+		if o.LogsRecorded && !o.LogsMatch {
+			fmt.Fprintf(w, "LOGS    %s: %s\n", o.Case.Name, o.LogsMismatch)
 		}
 	}
 }

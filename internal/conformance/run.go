@@ -36,6 +36,12 @@ type Request struct {
 	// execution; a case that needs S3 has a Buckets slice, perhaps empty, that is not nil.
 	Buckets []string
 	Objects []Object
+	// Logging is the state machine's loggingConfiguration, nil when it had none: the engine
+	// then returns the events it logged too (logs.go).
+	Logging *Logging
+	// ExecutionArn is the ARN the execution must have when it is not the standard one (an
+	// EXPRESS execution's, whose last part the case recorded); "" otherwise.
+	ExecutionArn string
 }
 
 // Engine is the Stepline under test.
@@ -141,6 +147,8 @@ func executionRequest(c *Case) Request {
 		Sync:             c.ctx("start_api") == "StartSyncExecution",
 		Functions:        functions(c),
 		StateMachines:    stateMachines(c),
+		Logging:          loggingOf(c),
+		ExecutionArn:     expressArn(c),
 	}
 	if slices.Contains(c.Requires, "s3") {
 		req.Buckets = append([]string{}, buckets(c)...)
