@@ -175,3 +175,70 @@ func TestMapResultWriterRecords(t *testing.T) {
 		t.Errorf("manifest task %s", writes[1])
 	}
 }
+
+// TestMapResultWriterWhenTheMapFails: a Map with a ResultWriter that fails (its first child
+// fails, nothing tolerated) writes its records first, as AWS writes a failed Map Run's: the
+// failed child and the two it aborted in FAILED (statuses FAILED, ABORTED, ABORTED), the three
+// items that never started in PENDING, then the manifest; only then does the Map fail with the
+// child's error. The execution is restored from its snapshot between steps, the failure too.
+func TestMapResultWriterWhenTheMapFails(t *testing.T) {
+	def := mustParse(t, `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":3,
+		"ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"out","Prefix":"p"}},
+		"ItemSelector":{"n.$":"$$.Map.Item.Value"},
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"C",
+			"States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericEquals":1,"Next":"F"}],"Default":"W"},
+				"F":{"Type":"Fail","Error":"Bad","Cause":"one"},
+				"W":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f"},"End":true}}},"End":true}}}`)
+	var writes []string
+	x, events := driveWith(t, def, `[1,2,3,4,5,6]`, func(s interp.ScheduleTask) interp.Event {
+		if s.Resource != interp.WriteResultsResource {
+			return interp.TaskSucceeded{TaskID: s.TaskID, Output: `{}`} // an aborted child's task, if it got one
+		}
+		writes = append(writes, jsonv.String(s.Parameters))
+		if strings.Contains(writes[len(writes)-1], `"Manifest":true`) {
+			return interp.TaskSucceeded{TaskID: s.TaskID, Output: `{"Bucket":"out","Key":"p/x/manifest.json"}`}
+		}
+		return interp.TaskSucceeded{TaskID: s.TaskID, Output: `{}`}
+	}, true)
+	if x.Status != interp.Failed || deref(x.Error) != "Bad" || deref(x.Cause) != "one" {
+		t.Fatalf("status %s: %v %v", x.Status, deref(x.Error), deref(x.Cause))
+	}
+	if len(writes) != 2 || !strings.Contains(writes[1], `"Parts":{"FAILED":1,"PENDING":1,"SUCCEEDED":0}`) {
+		t.Fatalf("writes %q, want a part and the manifest", writes)
+	}
+	part, err := jsonv.ParseString(writes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := part.(*jsonv.Object).Get("Write")
+	field := func(status, key string) []string {
+		s, _ := w.(*jsonv.Object).Get(status)
+		recs, _ := s.(*jsonv.Object).Get("Records")
+		var out []string
+		for _, r := range recs.([]jsonv.Value) {
+			v, _ := r.(*jsonv.Object).Get(key)
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	if got := strings.Join(field("FAILED", "Status"), " "); got != "FAILED ABORTED ABORTED" {
+		t.Errorf("FAILED records' statuses: %s", got)
+	}
+	if got := strings.Join(field("PENDING", "Input"), " "); got != `{"n":4} {"n":5} {"n":6}` {
+		t.Errorf("PENDING records' inputs: %s", got)
+	}
+	if got := strings.Join(field("PENDING", "Status"), " "); got != "PENDING PENDING PENDING" {
+		t.Errorf("PENDING records' statuses: %s", got)
+	}
+	var types []string
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	if got := strings.Join(types, " "); !strings.Contains(got, "MapRunStarted MapRunFailed MapStateFailed ExecutionFailed") {
+		t.Errorf("history: %s", got)
+	}
+	if runs := x.MapRuns(); len(runs) != 1 || runs[0].Status != interp.MapRunFailed || runs[0].Items.Failed != 1 ||
+		runs[0].Items.Aborted != 2 || runs[0].Items.Pending != 3 {
+		t.Errorf("map runs %+v", runs)
+	}
+}
