@@ -61,6 +61,9 @@ type Options struct {
 	SweepInterval time.Duration
 	Logger        *slog.Logger
 	Metrics       *Metrics
+	// StatusObserver, when set, is told of Standard executions' status changes once committed
+	// (EventBridge's status-change events); nil tells nobody.
+	StatusObserver StatusObserver
 	// JSONataMemory bounds the memory of each JSONata evaluation (asl.ParseOptions).
 	JSONataMemory int64
 }
@@ -436,6 +439,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		return nil, fmt.Errorf("engine: creating execution: %w", err)
 	}
 	e.o.Metrics.started.Add(1)
+	e.statusChanged(x, true)
 	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
 	if x.Status != interp.Running {
 		e.o.Metrics.finished(string(x.Status))

@@ -460,6 +460,7 @@ func (e *Engine) commit(ctx context.Context, st *stepped) error {
 	e.releaseTransitions(ctx, failed)
 	for _, x := range st.ended {
 		e.o.Metrics.finished(string(x.Status))
+		e.statusChanged(x, false)
 	}
 	return nil
 }

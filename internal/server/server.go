@@ -111,6 +111,8 @@ type Server struct {
 	ln net.Listener
 	// events is the EventBridge service, which a project's connections are deployed to.
 	events *events.Service
+	// status puts the engine's status changes on EventBridge's default bus.
+	status *statusEvents
 	// scheduler is EventBridge Scheduler, whose schedules fire on every node.
 	scheduler *scheduler.Service
 
@@ -272,10 +274,11 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 			return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 		}
 	}
-	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Connections: ev, RootCAs: roots, Region: o.Region, Account: o.Account, Clock: o.Clock,
+	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Connections: ev, Events: ev, RootCAs: roots, Region: o.Region, Account: o.Account, Clock: o.Clock,
 		Mocks: o.mocks, Logger: o.Logger.With("component", "task")})
+	status := newStatusEvents(ev, o.Logger.With("component", "events"))
 	eng, err := engine.New(engine.Options{
-		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region,
+		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region, StatusObserver: status,
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
 		JSONataMemory: o.JSONataMemory,
 	})
@@ -289,6 +292,8 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	// Nested executions (states:startExecution…, aws-sdk:sfn:…) go through this server's
 	// service, which needs the engine, which needs the runner: hence after.
 	runner.SetExecutions(svc)
+	// EventBridge delivers matched events to this server's state machines and functions.
+	ev.SetTargets(eventTargets(svc, lam))
 	api, err := awsapi.New(awsapi.Options{Service: svc, Logger: o.Logger.With("component", "api"), ActivityPoll: o.ActivityPoll})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
@@ -300,7 +305,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
 	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, console: cons, ln: ln}
-	s.events = ev
+	s.events, s.status = ev, status
 	if s.scheduler, err = scheduler.New(scheduler.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock,
 		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, WaitScale: o.WaitScale,
 		Logger: o.Logger.With("component", "scheduler")}); err != nil {
@@ -372,6 +377,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	s.events.Start(ctx)
 	// After the engine, which runs the executions schedules start.
 	if err := s.scheduler.Start(ctx); err != nil {
 		return errors.Join(fmt.Errorf("server: %w", err), s.engine.Stop(ctx))
@@ -444,6 +450,9 @@ func (s *Server) Stop(ctx context.Context) error {
 // closeServices stops the services that run work of their own (function processes, crawls,
 // job runs).
 func (s *Server) closeServices() error {
+	// Status changes still queued are put, then deliveries stop (those stored stay for later).
+	s.status.Close()
+	_ = s.events.Close()
 	return errors.Join(s.lambda.Close(), s.glue.Close(), s.s3.Close())
 }
 

@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/stepline/stepline/internal/server"
+)
+
+func eventsClient(url string) *eventbridge.Client {
+	return eventbridge.New(eventbridge.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		BaseEndpoint:     aws.String(url),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// waitExecutions polls ListExecutions until a machine has n executions, and returns their inputs.
+func (b *bundle) waitExecutions(t *testing.T, machine string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := b.client.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Executions) > n {
+			t.Fatalf("%d executions of %s, want %d", len(out.Executions), machine, n)
+		}
+		if len(out.Executions) == n {
+			var inputs []string
+			for _, x := range out.Executions {
+				d := b.waitDone(t, *x.ExecutionArn)
+				inputs = append(inputs, *d.Input)
+			}
+			return inputs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s did not get %d executions", machine, n)
+	return nil
+}
+
+func TestEventBridgeRuleStartsExecutions(t *testing.T) {
+	t.Parallel()
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	eb := eventsClient(b.url)
+	machine := b.createMachine(t, "orders", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("big-orders"),
+		EventPattern: aws.String(`{"source":["shop"],"detail":{"total":[{"numeric":[">",100]}]}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("big-orders"), Targets: []ebtypes.Target{
+		{Id: aws.String("whole"), Arn: aws.String(machine)},
+		{Id: aws.String("detail"), Arn: aws.String(machine), InputPath: aws.String("$.detail")},
+		{Id: aws.String("shaped"), Arn: aws.String(machine), InputTransformer: &ebtypes.InputTransformer{
+			InputPathsMap: map[string]string{"total": "$.detail.total", "src": "$.source"},
+			InputTemplate: aws.String(`{"order":"from <src>","total":<total>}`)}},
+	}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutTargets: %v %+v", err, out)
+	}
+	// The small order matches nothing and is put first: if it started anything, it would be
+	// among the executions counted below.
+	pe, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+		{Source: aws.String("shop"), DetailType: aws.String("Order"), Detail: aws.String(`{"total":5}`)},
+	}})
+	if err != nil || pe.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v %+v", err, pe)
+	}
+	pe, err = eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+		{Source: aws.String("shop"), DetailType: aws.String("Order"), Detail: aws.String(`{"total":250}`)},
+		{Source: aws.String("aws.shop"), DetailType: aws.String("Order"), Detail: aws.String(`{"total":250}`)},
+	}})
+	if err != nil || pe.FailedEntryCount != 1 || *pe.Entries[1].ErrorCode != "NotAuthorizedForSourceException" {
+		t.Fatalf("PutEvents: %v %+v", err, pe)
+	}
+	id := *pe.Entries[0].EventId
+	got := map[string]bool{}
+	for _, in := range b.waitExecutions(t, machine, 3) {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(in), &v); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case v["id"] == id:
+			if v["source"] != "shop" || v["detail-type"] != "Order" || v["account"] != "123456789012" || v["region"] != "us-east-1" {
+				t.Errorf("envelope = %s", in)
+			}
+			got["whole"] = true
+		case in == `{"total":250}`:
+			got["detail"] = true
+		case in == `{"order":"from shop","total":250}`:
+			got["shaped"] = true
+		default:
+			t.Errorf("unexpected input %s", in)
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("inputs = %v", got)
+	}
+	if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("big-orders")}); err == nil {
+		t.Fatal("DeleteRule with targets succeeded")
+	}
+}
+
+func TestStatusChangeEventsChainPipelines(t *testing.T) {
+	t.Parallel()
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	eb := eventsClient(b.url)
+	a := b.createMachine(t, "a", `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"made":"x"},"End":true}}}`)
+	next := b.createMachine(t, "b", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	pattern, _ := json.Marshal(map[string]any{"source": []string{"aws.states"}, "detail-type": []string{"Step Functions Execution Status Change"},
+		"detail": map[string]any{"status": []string{"SUCCEEDED"}, "stateMachineArn": []string{a}}})
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("a-done"), EventPattern: aws.String(string(pattern))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("a-done"), Targets: []ebtypes.Target{
+		{Id: aws.String("b"), Arn: aws.String(next), InputPath: aws.String("$.detail")}}}); err != nil {
+		t.Fatal(err)
+	}
+	arn := b.start(t, a, "first", `{"n":1}`)
+	inputs := b.waitExecutions(t, next, 1)
+	var d map[string]any
+	if err := json.Unmarshal([]byte(inputs[0]), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d["executionArn"] != arn || d["stateMachineArn"] != a || d["name"] != "first" || d["status"] != "SUCCEEDED" ||
+		d["input"] != `{"n":1}` || d["output"] != `{"made":"x"}` || d["startDate"] == nil || d["stopDate"] == nil || d["error"] != nil {
+		t.Fatalf("detail = %s", inputs[0])
+	}
+	// B's own SUCCEEDED does not match A's rule: still one execution of B once B is done.
+	if n := len(b.waitExecutions(t, next, 1)); n != 1 {
+		t.Fatalf("%d executions of b", n)
+	}
+}
