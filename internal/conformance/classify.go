@@ -44,7 +44,7 @@ func SkipReason(c *Case) string {
 }
 
 // served are the services whose cases run: Stepline serves them to the execution.
-var served = []string{"lambda", "s3", "states"}
+var served = []string{"events", "lambda", "s3", "states"}
 
 func servedAll(requires []string) bool {
 	for _, r := range requires {

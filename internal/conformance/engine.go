@@ -15,6 +15,7 @@ import (
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/task"
 	"github.com/stepline/stepline/internal/teststate"
 )
 
@@ -71,12 +72,26 @@ func (s Stepline) Run(ctx context.Context, req Request) ([]byte, error) {
 		defer svc.Close()
 		s3svc = svc
 	}
+	var ev task.Events
+	if req.Events {
+		dir, err := os.MkdirTemp(s.Work, "events-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		svc, closeEvents, err := newEventsWorld(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer closeEvents()
+		ev = svc
+	}
 	arn := req.ExecutionArn
 	if arn == "" {
 		arn = fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, req.StateMachineName, req.ExecutionName)
 	}
 	var runTask func(context.Context, interp.ScheduleTask) interp.Event
-	if r := newRunner(lam, req.StateMachines, s3svc); r != nil {
+	if r := newRunner(lam, req.StateMachines, s3svc, ev); r != nil {
 		runTask = engine.InprocTask(r, arn)
 	}
 	res, err := inproc.Run(ctx, inproc.Options{

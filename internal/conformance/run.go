@@ -36,6 +36,8 @@ type Request struct {
 	// execution; a case that needs S3 has a Buckets slice, perhaps empty, that is not nil.
 	Buckets []string
 	Objects []Object
+	// Events is set for a case that needs EventBridge (events.go).
+	Events bool
 	// Logging is the state machine's loggingConfiguration, nil when it had none: the engine
 	// then returns the events it logged too (logs.go).
 	Logging *Logging
@@ -154,6 +156,7 @@ func executionRequest(c *Case) Request {
 		req.Buckets = append([]string{}, buckets(c)...)
 		req.Objects = objects(c)
 	}
+	req.Events = slices.Contains(c.Requires, "events")
 	if c.ctx("input_kind") == "omitted" {
 		req.Input = "{}" // what StartExecution records when no input is given
 	}

@@ -81,11 +81,11 @@ func testName(c *Case) string {
 // newRunner is the task Runner of `stepline serve` for one case: its Lambda service (nil for
 // none) and, when machines is not nil, nested executions in memory. It is nil when the case
 // needs neither.
-func newRunner(lam *lambda.Service, machines map[string]string, s3svc http.Handler) engine.Runner {
-	if lam == nil && machines == nil && s3svc == nil {
+func newRunner(lam *lambda.Service, machines map[string]string, s3svc http.Handler, ev task.Events) engine.Runner {
+	if lam == nil && machines == nil && s3svc == nil && ev == nil {
 		return nil
 	}
-	o := task.Options{Region: Region, Account: Account, S3: s3svc}
+	o := task.Options{Region: Region, Account: Account, S3: s3svc, Events: ev}
 	if lam != nil {
 		o.Lambda = lam
 	}

@@ -42,8 +42,8 @@ type ResultEntry struct {
 
 // PutEventsOutput is PutEvents' answer.
 type PutEventsOutput struct {
-	FailedEntryCount int           `json:"FailedEntryCount"`
 	Entries          []ResultEntry `json:"Entries"`
+	FailedEntryCount int           `json:"FailedEntryCount"`
 }
 
 // Envelope is an event as EventBridge delivers it and patterns match it.

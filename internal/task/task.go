@@ -56,6 +56,9 @@ type Options struct {
 	// Connections finds the EventBridge connections HTTP Tasks (http:invoke) name; nil fails
 	// those tasks with Events.ConnectionResource.InternalError.
 	Connections Connections
+	// Events is EventBridge, which events:putEvents tasks put events on; nil fails those tasks
+	// with States.TaskFailed.
+	Events Events
 	// RootCAs are the roots HTTP Tasks trust (LoadCABundle); nil means the machine's.
 	RootCAs *x509.CertPool
 	// Region and Account complete function names in AWS's error messages.
@@ -113,6 +116,9 @@ func (r *Runner) Run(ctx context.Context, t *engine.Task) (string, error) {
 		if out, mocked, err := r.mocked(t); mocked {
 			return out, err
 		}
+	}
+	if isPutEvents(t.Resource) {
+		return r.putEvents(ctx, t)
 	}
 	switch kind, action := classify(t.Resource); kind {
 	case kindLambdaFunction:
