@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -233,5 +234,116 @@ func TestToleratedPercentageOfAllItems(t *testing.T) {
 		if d.ItemCounts.Failed != c.failed || d.ItemCounts.Total != 3000 {
 			t.Fatalf("%d failing: items %s", c.below, counts(d.ItemCounts))
 		}
+	}
+}
+
+// TestResultWriterPartsOfAStoppedRun: a Map Run stopped after one child's record was written
+// as a part leaves that part (it wrote no manifest); its redrive writes its own generation and
+// deletes the stopped run's parts, so that only result files and manifests stay in the bucket.
+func TestResultWriterPartsOfAStoppedRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	s3c := s3Client(b.url)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stop-out")}); err != nil {
+		t.Fatal(err)
+	}
+	act, err := b.client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("stop-worker")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine := b.createMachine(t, "stopped-parts", mapOnActivity(*act.ActivityArn, `"MaxConcurrency":1,
+		"ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"stop-out","Prefix":"runs"}},`))
+	exec := b.start(t, machine, "", `[1,2,3]`)
+	keys := func() []string {
+		t.Helper()
+		list, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("stop-out")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, o := range list.Contents {
+			out = append(out, aws.ToString(o.Key))
+		}
+		return out
+	}
+	tok := b.pollTask(t, *act.ActivityArn).TaskToken
+	if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: tok, Output: aws.String(`"one"`)}); err != nil {
+		t.Fatal(err)
+	}
+	// The second child's task arrives once the first child's step ended, whose records were
+	// handed to a part task then; the part is there once that task ran.
+	tok = b.pollTask(t, *act.ActivityArn).TaskToken
+	for range 500 {
+		if len(keys()) > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // waits for the part task, which reports to nobody
+	}
+	if k := keys(); len(k) != 1 || !strings.Contains(k[0], "/.parts/SUCCEEDED_0") {
+		t.Fatalf("objects before the stop: %v", k)
+	}
+	if _, err := b.client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(exec)}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.waitDone(t, exec); out.Status != types.ExecutionStatusAborted {
+		t.Fatalf("stopped: %s", out.Status)
+	}
+	if _, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(exec)}); err != nil {
+		t.Fatalf("RedriveExecution: %v", err)
+	}
+	_ = tok // the stopped child's token: its task was withdrawn
+	for range 2 {
+		tok := b.pollTask(t, *act.ActivityArn).TaskToken
+		if _, err := b.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: tok, Output: aws.String(`"more"`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := b.waitDone(t, exec)
+	if out.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("redriven: %s %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	for _, k := range keys() {
+		if strings.Contains(k, "/.parts/") {
+			t.Fatalf("a part was left behind: %v", keys())
+		}
+	}
+	// The stopped run's part became its SUCCEEDED_0.json and manifest, which the redrive's
+	// manifest lists with its own file: the three children's records.
+	k := keys()
+	if len(k) != 4 || !strings.HasSuffix(k[0], "/Redrive-1/SUCCEEDED_0.json") || !strings.HasSuffix(k[1], "/Redrive-1/manifest.json") ||
+		!strings.HasSuffix(k[2], "/SUCCEEDED_0.json") || !strings.HasSuffix(k[3], "/manifest.json") {
+		t.Fatalf("objects after the redrive: %v", k)
+	}
+	var res struct{ ResultWriterDetails struct{ Key string } }
+	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &res); err != nil || res.ResultWriterDetails.Key != k[1] {
+		t.Fatalf("output %s", aws.ToString(out.Output))
+	}
+	read := func(key string) []byte {
+		t.Helper()
+		o, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("stop-out"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.Body.Close()
+		b, _ := io.ReadAll(o.Body)
+		return b
+	}
+	var manifest resultManifest
+	if err := json.Unmarshal(read(k[1]), &manifest); err != nil {
+		t.Fatal(err)
+	}
+	var outputs []string
+	for _, f := range manifest.ResultFiles["SUCCEEDED"] {
+		var recs []resultFile
+		if err := json.Unmarshal(read(f.Key), &recs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			outputs = append(outputs, r.Output)
+		}
+	}
+	if got := strings.Join(outputs, " "); got != `"one" "more" "more"` || len(manifest.ResultFiles["FAILED"])+len(manifest.ResultFiles["PENDING"]) != 0 {
+		t.Fatalf("the redrive's manifest %+v holds %s", manifest, got)
 	}
 }

@@ -2,12 +2,14 @@ package task
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,6 +61,8 @@ func (r *Runner) writeResults(ctx context.Context, t *engine.Task) (string, erro
 	if n, _ := readNumber(o, "RedriveCount"); n > 0 {
 		w.previous = generationDir(dir, n-1) + "manifest.json"
 		w.dir = generationDir(dir, n)
+		w.earlier = n
+		w.base = dir
 	}
 	if parts, ok := get(o, "Write").(*jsonv.Object); ok {
 		for _, m := range parts.Members() {
@@ -102,6 +106,62 @@ type resultFiles struct {
 	// previous is the manifest of the generation before a redrive's, whose files the
 	// redrive's manifest lists too.
 	previous string
+	// earlier counts the generations before a redrive's, under base (PREFIX/MAPRUNID/).
+	earlier int64
+	base    string
+}
+
+// completeEarlier finishes the earlier generations of a redriven Map Run that wrote no
+// manifest (stopped, or their writer failed): the parts they left are joined into their
+// result files and manifest, as their own last task would have done, and deleted. So no part
+// is left behind, and the redrive's manifest lists their records too.
+func (w *resultFiles) completeEarlier(ctx context.Context, arn string) error {
+	objs := &s3Objects{r: w.r}
+	for g := range w.earlier {
+		dir := generationDir(w.base, g)
+		if _, err := w.size(ctx, dir+"manifest.json"); err == nil {
+			continue
+		}
+		parts := map[string][]string{}
+		idx := map[string]int64{}
+		after := ""
+		for {
+			list, more, err := objs.List(ctx, w.bucket, dir+".parts/", after, 1000)
+			if err != nil {
+				return err
+			}
+			for _, o := range list {
+				name := strings.TrimPrefix(o.Key, dir+".parts/")
+				status, n, ok := strings.Cut(name, "_")
+				i, err := strconv.ParseInt(n, 10, 64)
+				if !ok || err != nil {
+					continue
+				}
+				parts[status] = append(parts[status], o.Key)
+				idx[o.Key] = i
+				after = o.Key
+			}
+			if !more || len(list) == 0 {
+				break
+			}
+		}
+		for _, keys := range parts {
+			slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(idx[a], idx[b]) })
+		}
+		gw := &resultFiles{r: w.r, bucket: w.bucket, dir: dir, jsonl: w.jsonl}
+		if g > 0 {
+			gw.previous = generationDir(w.base, g-1) + "manifest.json"
+		}
+		if err := gw.writeManifest(ctx, arn, parts); err != nil {
+			return err
+		}
+		for _, keys := range parts {
+			for _, k := range keys {
+				_, _ = w.r.s3Call(ctx, http.MethodDelete, objectPath(w.bucket, k), url.Values{}, nil, nil)
+			}
+		}
+	}
+	return nil
 }
 
 // generationDir is where the files of a Map Run's nth redrive go (n = 0: the first run's).
@@ -185,19 +245,38 @@ func (w *resultFiles) finish(ctx context.Context, arn string, counts *jsonv.Obje
 		// redriven Map Run writes parts anew, and its manifest again.)
 		return manifestKey, nil
 	}
+	if err := w.completeEarlier(ctx, arn); err != nil {
+		return "", err
+	}
+	parts := map[string][]string{}
+	for _, status := range resultStatuses {
+		n, _ := readNumber(counts, status)
+		for i := range n {
+			parts[status] = append(parts[status], w.partKey(status, i))
+		}
+	}
+	if err := w.writeManifest(ctx, arn, parts); err != nil {
+		return "", err
+	}
+	w.deleteParts(ctx, counts)
+	return manifestKey, nil
+}
+
+// writeManifest joins each status's parts (keys in order) into its file and writes the
+// manifest, which lists the files of the generations before too.
+func (w *resultFiles) writeManifest(ctx context.Context, arn string, parts map[string][]string) error {
 	earlier, err := w.previousFiles(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
 	files := jsonv.NewObject(3)
 	for _, status := range resultStatuses {
-		n, _ := readNumber(counts, status)
 		list := append([]jsonv.Value{}, earlier[status]...)
-		if n > 0 {
+		if keys := parts[status]; len(keys) > 0 {
 			key := w.dir + status + "_0.json"
-			size, err := w.join(ctx, key, status, n)
+			size, err := w.join(ctx, key, keys)
 			if err != nil {
-				return "", err
+				return err
 			}
 			list = append(list, jsonv.ObjectOf(
 				jsonv.Member{Key: "Key", Value: key},
@@ -211,50 +290,47 @@ func (w *resultFiles) finish(ctx context.Context, arn string, counts *jsonv.Obje
 		jsonv.Member{Key: "MapRunArn", Value: arn},
 		jsonv.Member{Key: "ResultFiles", Value: files},
 	)))
-	if err := w.put(ctx, manifestKey, bytes.NewReader(manifest), int64(len(manifest))); err != nil {
-		return "", err
-	}
-	w.deleteParts(ctx, counts)
-	return manifestKey, nil
+	return w.put(ctx, w.dir+"manifest.json", bytes.NewReader(manifest), int64(len(manifest)))
 }
 
-// join writes the file key from the n parts of status, streamed one after the other, and
-// returns its size.
-func (w *resultFiles) join(ctx context.Context, key, status string, n int64) (int64, error) {
+// join writes the file key from the parts named, streamed one after the other, and returns
+// its size.
+func (w *resultFiles) join(ctx context.Context, key string, parts []string) (int64, error) {
 	total := int64(0)
-	for i := range n {
-		s, err := w.size(ctx, w.partKey(status, i))
+	for _, p := range parts {
+		s, err := w.size(ctx, p)
 		if err != nil {
 			return 0, err
 		}
 		total += s
 	}
+	n := int64(len(parts))
 	if !w.jsonl {
 		total += 2 + n - 1 // brackets and the commas between parts
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(w.copyParts(ctx, pw, status, n))
+		pw.CloseWithError(w.copyParts(ctx, pw, parts))
 	}()
 	err := w.put(ctx, key, pr, total)
 	pr.CloseWithError(io.ErrClosedPipe)
 	return total, err
 }
 
-func (w *resultFiles) copyParts(ctx context.Context, dst io.Writer, status string, n int64) error {
+func (w *resultFiles) copyParts(ctx context.Context, dst io.Writer, parts []string) error {
 	objs := &s3Objects{r: w.r}
 	if !w.jsonl {
 		if _, err := io.WriteString(dst, "["); err != nil {
 			return err
 		}
 	}
-	for i := range n {
+	for i, p := range parts {
 		if i > 0 && !w.jsonl {
 			if _, err := io.WriteString(dst, ","); err != nil {
 				return err
 			}
 		}
-		body, err := objs.Get(ctx, w.bucket, w.partKey(status, i), 0)
+		body, err := objs.Get(ctx, w.bucket, p, 0)
 		if err != nil {
 			return err
 		}
