@@ -14,6 +14,7 @@ import (
 	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/server"
 	"github.com/stepline/stepline/internal/sigv4"
+	"github.com/stepline/stepline/internal/telemetry"
 )
 
 // stopTimeout bounds a graceful stop: in-flight requests, running tasks, releasing leases.
@@ -38,6 +39,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests to every service must then be SigV4-signed with one")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without --auth, letting anyone who reaches it run code")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log format: text (logfmt-like lines) or json (one JSON object a line)")
 	jsonataMiB := fs.Int64("jsonata-memory", jsonata.DefaultMaxMemory>>20, "memory budget of one JSONata evaluation, in MiB (-1: none)")
 	templateFlags(fs, &o.ProjectOptions)
 	pos, err := parseArgs(fs, args)
@@ -75,7 +77,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitInvalid
 		}
 	}
-	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	switch *logFormat {
+	case "text":
+		o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	case "json":
+		o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	default:
+		fmt.Fprintf(stderr, "stepline serve: --log-format must be text or json, not %q\n", *logFormat)
+		return exitInvalid
+	}
 	if *authFile == "" && !loopback(o.Addr) {
 		o.Logger.Warn("--insecure: serving without --auth on a non-loopback address; anyone who reaches it can run code", "addr", o.Addr)
 	}
@@ -90,6 +100,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 	}
+	// Traces are exported only when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT asks for them.
+	if o.Tracer, err = telemetry.FromEnv(ctx, o.Node); err != nil {
+		fmt.Fprintf(stderr, "stepline serve: %v\n", err)
+		return exitInvalid
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := o.Tracer.Shutdown(sctx); err != nil {
+			o.Logger.Warn("exporting the last spans", "err", err)
+		}
+	}()
 	srv, err := server.New(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "stepline serve: %v\n", err)

@@ -97,16 +97,18 @@ type taskEffect struct {
 	Token            string           `json:"token,omitempty"`
 	TestCase         *interp.TestCase `json:"testCase,omitempty"`
 	Invocation       int64            `json:"invocation,omitempty"`
+	// TraceParent is the W3C traceparent of the task's span, when the scheduling node traces.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 const effectTask = "task"
 
-func encodeTask(t interp.ScheduleTask) []byte {
+func encodeTask(t interp.ScheduleTask, traceParent string) []byte {
 	b, err := json.Marshal(taskEffect{
 		TaskID: t.TaskID, StateName: t.StateName, Resource: t.Resource,
 		Parameters:     json.RawMessage(jsonv.String(t.Parameters)),
 		TimeoutSeconds: t.TimeoutSeconds, HeartbeatSeconds: t.HeartbeatSeconds, Token: t.Token,
-		TestCase: t.TestCase, Invocation: t.Invocation,
+		TestCase: t.TestCase, Invocation: t.Invocation, TraceParent: traceParent,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("engine: encoding a task effect: %v", err))

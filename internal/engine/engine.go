@@ -25,6 +25,7 @@ import (
 	"github.com/stepline/stepline/internal/history"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/store"
+	"github.com/stepline/stepline/internal/telemetry"
 )
 
 // Options configure an Engine.
@@ -66,6 +67,9 @@ type Options struct {
 	StatusObserver StatusObserver
 	// JSONataMemory bounds the memory of each JSONata evaluation (asl.ParseOptions).
 	JSONataMemory int64
+	// Tracer, when set, exports executions as OpenTelemetry traces (package telemetry); nil
+	// traces nothing and gathers nothing for it.
+	Tracer *telemetry.Tracer
 }
 
 // Task is a Task state's work handed to a Runner.
@@ -83,6 +87,9 @@ type Task struct {
 	// execution's, from 0 (see interp.ScheduleTask). The Runner answers mocked states.
 	TestCase   *interp.TestCase
 	Invocation int64
+	// TraceParent is the W3C traceparent of the task's span when the execution is traced:
+	// what the task hands on to a Lambda function or a child execution. "" otherwise.
+	TraceParent string
 
 	// submit records a submission as it happens (the durable engine); without it Submitted
 	// keeps the submission to go with the result (in-process runs).
@@ -384,6 +391,9 @@ type StartParams struct {
 	// the state machine (StartExecution on stateMachineArn#TestCase). It is kept in the
 	// execution's state, so every node and a restarted one run its tasks under it.
 	TestCase *interp.TestCase
+	// TraceParent is the W3C traceparent the execution continues (a parent execution's task
+	// span), kept with the execution so that every node traces it in that trace.
+	TraceParent string
 }
 
 // StartExecution creates an execution and runs it as far as it goes without waiting, in the
@@ -409,6 +419,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		StateMachineVersionArn: p.VersionArn,
 		StateMachineAliasArn:   p.AliasArn,
 		TestCase:               p.TestCase,
+		TraceParent:            p.TraceParent,
 	}
 	x, res, err := interp.Start(def, id, p.Input, now)
 	if err != nil {
@@ -439,6 +450,8 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		return nil, fmt.Errorf("engine: creating execution: %w", err)
 	}
 	e.o.Metrics.started.Add(1)
+	e.o.Metrics.byMachine.started(sm.Arn)
+	e.observe(&x.ID, nil, res.Events)
 	e.statusChanged(x, true)
 	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
 	if x.Status != interp.Running {
@@ -560,8 +573,12 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 		case interp.CancelTimer:
 			m.TimersDelete = append(m.TimersDelete, ef.TimerID)
 		case interp.ScheduleTask:
+			var traceParent string
+			if e.o.Tracer != nil {
+				traceParent = telemetry.TaskParent(&x.ID, ef.TaskID)
+			}
 			m.EffectsInsert = append(m.EffectsInsert, &store.EffectInsert{
-				EffectID: ef.TaskID, Kind: effectTask, IdempotencyKey: x.ID.ExecutionArn + "/" + ef.TaskID, Payload: encodeTask(ef),
+				EffectID: ef.TaskID, Kind: effectTask, IdempotencyKey: x.ID.ExecutionArn + "/" + ef.TaskID, Payload: encodeTask(ef, traceParent),
 			})
 			if ef.Token != "" {
 				m.TaskTokensInsert = append(m.TaskTokensInsert, &store.TaskTokenInsert{Token: ef.Token, TaskID: ef.TaskID})
@@ -651,6 +668,13 @@ func (e *Engine) scale(now, due time.Time) time.Time {
 		return due
 	}
 	return now.Add(time.Duration(float64(due.Sub(now)) * e.o.WaitScale))
+}
+
+// observe counts one committed step's events in the AWS/States metrics and, when tracing,
+// makes the spans they end. open is what the execution's OpenStates said before the step.
+func (e *Engine) observe(id *interp.Identity, open []interp.OpenState, events []history.Event) {
+	e.o.Metrics.byMachine.count(id.StateMachineArn, id.StartTime, events)
+	e.o.Tracer.Record(id, open, events)
 }
 
 // countTransitions counts the states a step entered, in the execution and in its Map Run

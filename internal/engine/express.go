@@ -9,9 +9,11 @@ import (
 
 	"github.com/stepline/stepline/internal/asl"
 	"github.com/stepline/stepline/internal/asl/sferr"
+	"github.com/stepline/stepline/internal/history"
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/jsonv"
+	"github.com/stepline/stepline/internal/telemetry"
 )
 
 // ExpressExecution is an Express execution. Express executions run in memory and are never
@@ -79,21 +81,31 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 	ctx, cancel := context.WithTimeout(ctx, interp.ExpressMaxDuration)
 	defer cancel()
 	e.o.Metrics.started.Add(1)
+	e.o.Metrics.byMachine.started(sm.Arn)
+	// What the AWS/States metrics and the trace know the execution by.
+	id := &interp.Identity{ExecutionArn: x.Arn, Name: x.Name, StateMachineArn: sm.Arn, StateMachineName: sm.Name,
+		StartTime: x.StartDate, TraceParent: p.TraceParent}
+	var traceParent func(taskID string) string
+	if e.o.Tracer != nil {
+		traceParent = func(taskID string) string { return telemetry.TaskParent(id, taskID) }
+	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		Definition: def, Input: p.Input, StateMachineName: sm.Name, ExecutionName: p.Name, RoleArn: sm.RoleArn,
 		Type: asl.Express, Sync: sync, Account: e.o.Account, Region: e.o.Region, Clock: e.o.Clock,
-		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: InprocTask(e.o.Runner, x.Arn), TestCase: p.TestCase,
+		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: inprocTask(e.o.Runner, x.Arn, traceParent), TestCase: p.TestCase,
 	})
 	x.StopDate = e.o.Clock.Now().UTC().Truncate(time.Millisecond)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		timeout := sferr.Timeout
 		x.Status, x.Error = interp.TimedOut, &timeout
+		e.o.Metrics.byMachine.count(sm.Arn, x.StartDate, []history.Event{{Type: "ExecutionTimedOut", Timestamp: x.StopDate}})
 	case err != nil:
 		return fmt.Errorf("engine: express execution %s: %w", x.Arn, err)
 	default:
 		x.Status, x.Output, x.Error, x.Cause = res.Status, res.Output, res.Error, res.Cause
 		e.o.Metrics.transitions.Add(int64(countTransitions(interp.Result{Events: res.Events})))
+		e.observe(id, nil, res.Events)
 	}
 	e.o.Metrics.finished(string(x.Status))
 	return nil
@@ -105,11 +117,20 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 // run tasks through it; a nil Runner fails every task. A task that would complete through its
 // task token fails too: nothing can send the token's result to an execution run in memory.
 func InprocTask(r Runner, executionArn string) func(context.Context, interp.ScheduleTask) interp.Event {
+	return inprocTask(r, executionArn, nil)
+}
+
+// inprocTask is InprocTask giving each task the traceparent traceParent returns for it, if
+// traceParent is not nil.
+func inprocTask(r Runner, executionArn string, traceParent func(taskID string) string) func(context.Context, interp.ScheduleTask) interp.Event {
 	return func(ctx context.Context, s interp.ScheduleTask) interp.Event {
 		t := &Task{
 			ExecutionArn: executionArn, TaskID: s.TaskID, StateName: s.StateName, Resource: s.Resource,
 			Parameters: jsonv.String(s.Parameters), TimeoutSeconds: s.TimeoutSeconds, HeartbeatSeconds: s.HeartbeatSeconds,
 			Token: s.Token, TestCase: s.TestCase, Invocation: s.Invocation,
+		}
+		if traceParent != nil {
+			t.TraceParent = traceParent(s.TaskID)
 		}
 		var out string
 		var err error

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stepline/stepline/internal/history"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/store"
 )
@@ -328,6 +329,15 @@ type stepped struct {
 	trs         []*store.Transition
 	ended       []*interp.Execution
 	transitions int
+	// seen holds, by transition, what observe needs once the transition committed.
+	seen []observed
+}
+
+// observed is one execution's step as observe takes it.
+type observed struct {
+	x      *interp.Execution
+	open   []interp.OpenState
+	events []history.Event
 }
 
 // stepped1 is what stepping one execution gave: its transition, or why it has none.
@@ -337,6 +347,7 @@ type stepped1 struct {
 	release bool  // the execution ended before or cannot be restored: give its lease up
 	err     error // an event the interpreter refused: the round fails
 	n       int   // state transitions
+	seen    observed
 }
 
 // stepWorkers bounds the goroutines a round's executions are stepped on; a round smaller
@@ -381,6 +392,7 @@ func (e *Engine) step(ctx context.Context, c *claimed) (*stepped, error) {
 			release = append(release, c.order[i])
 		case o.tr != nil:
 			st.trs = append(st.trs, o.tr)
+			st.seen = append(st.seen, o.seen)
 			st.transitions += o.n
 			if o.x.Status != interp.Running {
 				st.ended = append(st.ended, o.x)
@@ -410,6 +422,10 @@ func (e *Engine) stepOne(ctx context.Context, c *claimed, ex *store.Execution) s
 		e.log.Error("cannot restore an execution", "execution", ex.Arn, "err", err)
 		return stepped1{release: true}
 	}
+	var open []interp.OpenState
+	if e.o.Tracer != nil {
+		open = x.OpenStates(nil)
+	}
 	w := c.byExec[ex.Arn]
 	tr := &store.Transition{ExecutionArn: ex.Arn, LeaseOwner: e.o.Node, Version: ex.Version, ReleaseLease: true}
 	var all interp.Result
@@ -432,7 +448,7 @@ func (e *Engine) stepOne(ctx context.Context, c *claimed, ex *store.Execution) s
 	if x.Status != interp.Running {
 		e.finishTransition(x, tr, c.now)
 	}
-	return stepped1{tr: tr, x: x, n: countTransitions(all)}
+	return stepped1{tr: tr, x: x, n: countTransitions(all), seen: observed{x: x, open: open, events: all.Events}}
 }
 
 // commit commits a round's transitions together.
@@ -455,7 +471,10 @@ func (e *Engine) commit(ctx context.Context, st *stepped) error {
 			// Another node moved the execution on; its events come back when the claims expire.
 			e.log.Warn("transition not applied", "execution", tr.ExecutionArn, "err", errs[i])
 			failed = append(failed, tr)
+			continue
 		}
+		o := &st.seen[i]
+		e.observe(&o.x.ID, o.open, o.events)
 	}
 	e.releaseTransitions(ctx, failed)
 	for _, x := range st.ended {
@@ -483,7 +502,7 @@ func (e *Engine) dispatch(ctx context.Context, now time.Time) (int, error) {
 		}
 		task := &Task{ExecutionArn: ef.ExecutionArn, TaskID: t.TaskID, StateName: t.StateName, Resource: t.Resource,
 			Parameters: string(t.Parameters), TimeoutSeconds: t.TimeoutSeconds, HeartbeatSeconds: t.HeartbeatSeconds, Token: t.Token,
-			TestCase: t.TestCase, Invocation: t.Invocation}
+			TestCase: t.TestCase, Invocation: t.Invocation, TraceParent: t.TraceParent}
 		e.o.Metrics.dispatchLatency.observe(now.Sub(ef.CreatedAt).Seconds())
 		if isActivity(t.Resource) {
 			if err := e.enqueueActivity(ctx, now, task); err != nil {

@@ -25,6 +25,9 @@ type Metrics struct {
 	commitBatch     *histogram
 	dispatchLatency *histogram
 	timerLag        *histogram
+
+	// byMachine holds the AWS/States metrics of each state machine (see aws.go).
+	byMachine machineMetrics
 }
 
 // NewMetrics returns zeroed metrics.
@@ -35,6 +38,7 @@ func NewMetrics() *Metrics {
 		commitBatch:     newHistogram(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
 		dispatchLatency: newHistogram(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
 		timerLag:        newHistogram(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+		byMachine:       machineMetrics{max: MaxStateMachineLabels, by: map[string]*awsMetrics{}},
 	}
 }
 
@@ -66,6 +70,7 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	m.commitBatch.write(&b, "stepline_store_commit_batch_size", "Transitions per store commit.")
 	m.dispatchLatency.write(&b, "stepline_task_dispatch_seconds", "Time from a task's commit to its dispatch.")
 	m.timerLag.write(&b, "stepline_timer_lag_seconds", "Time between a timer's due time and its firing.")
+	m.byMachine.write(&b)
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
 }

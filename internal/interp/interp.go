@@ -59,6 +59,10 @@ type Identity struct {
 	// carries it to the tasks it schedules, with each state's invocation count (see
 	// ScheduleTask.Invocation): the task runner answers mocked states.
 	TestCase *TestCase `json:",omitempty"`
+	// TraceParent is the W3C traceparent of the span an execution was started under (a parent
+	// execution's task, for a nested execution); "" for one started on its own. The interpreter
+	// only keeps it, in snapshots, so that every node tracing the execution finds it.
+	TraceParent string `json:",omitempty"`
 }
 
 // TestCase names a test case of a mock configuration file: StateMachine is the name the file

@@ -87,7 +87,7 @@ func (s *Service) invokeFunction(ctx context.Context, p *InvokeParams) (*InvokeR
 		id = newID()
 	}
 	inv := &sandbox.Invocation{RequestID: id, Payload: payload, ClientContext: p.ClientContext, TailLog: p.LogType == "Tail",
-		InvokedArn: f.spec.Arn}
+		InvokedArn: f.spec.Arn, TraceID: p.TraceHeader}
 	if ref.qualifier != "" {
 		inv.InvokedArn += ":" + ref.qualifier
 	}

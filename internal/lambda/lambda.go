@@ -154,6 +154,10 @@ type InvokeParams struct {
 	LogType        string // None ("") or Tail
 	// RequestID is the invocation's id (aws_request_id); "" makes a new one.
 	RequestID string
+	// TraceHeader is the X-Ray trace header (Root=…;Parent=…;Sampled=…) the function gets in
+	// _X_AMZN_TRACE_ID, as Lambda passes on a caller's X-Amzn-Trace-Id; "" makes a new,
+	// unsampled one.
+	TraceHeader string
 }
 
 // InvokeResult is Invoke's answer.

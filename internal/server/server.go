@@ -39,6 +39,7 @@ import (
 	"github.com/stepline/stepline/internal/store"
 	"github.com/stepline/stepline/internal/store/dsn"
 	"github.com/stepline/stepline/internal/task"
+	"github.com/stepline/stepline/internal/telemetry"
 )
 
 // Options configure a Server: everything `stepline serve` takes.
@@ -90,6 +91,9 @@ type Options struct {
 	// JSONataMemory bounds the memory of each JSONata evaluation, in bytes (0: jsonata's
 	// default, negative: none).
 	JSONataMemory int64
+	// Tracer, when set, exports executions as OpenTelemetry traces; the caller shuts it down
+	// after Stop. Nil traces nothing.
+	Tracer *telemetry.Tracer
 }
 
 // Server is a running (or stopped) Stepline server.
@@ -280,7 +284,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	eng, err := engine.New(engine.Options{
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region, StatusObserver: status,
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
-		JSONataMemory: o.JSONataMemory,
+		JSONataMemory: o.JSONataMemory, Tracer: o.Tracer,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())

@@ -21,6 +21,9 @@ type StartExecutionInput struct {
 	Name string
 	// Input defaults to "{}" when nil.
 	Input *string
+	// TraceParent is the W3C traceparent the execution's trace continues: a nested execution's
+	// parent task span. "" starts a trace of its own.
+	TraceParent string
 }
 
 // StartExecution starts an execution of the latest revision of a state machine, or of a version
@@ -47,10 +50,10 @@ func (s *Service) StartExecution(ctx context.Context, in *StartExecutionInput) (
 		}
 	}
 	if sm.Type == store.StateMachineExpress {
-		return s.startExpress(sm, name, input, testCase)
+		return s.startExpress(sm, name, input, testCase, in.TraceParent)
 	}
 	x, err := s.o.Engine.StartExecution(ctx, engine.StartParams{StateMachine: sm, Name: name, Input: input,
-		VersionArn: from.versionArn, AliasArn: from.aliasArn, TestCase: testCase})
+		VersionArn: from.versionArn, AliasArn: from.aliasArn, TestCase: testCase, TraceParent: in.TraceParent})
 	var ie *interp.InputError
 	switch {
 	case errors.As(err, &ie):

@@ -40,8 +40,8 @@ func (s *Service) StartSyncExecution(ctx context.Context, in *StartExecutionInpu
 
 // startExpress starts an execution of an EXPRESS state machine for StartExecution; it runs in
 // the background and is not stored.
-func (s *Service) startExpress(sm *store.StateMachine, name, input string, testCase *interp.TestCase) (*store.Execution, error) {
-	x, err := s.o.Engine.StartExpress(engine.StartParams{StateMachine: sm, Name: name, Input: input, TestCase: testCase})
+func (s *Service) startExpress(sm *store.StateMachine, name, input string, testCase *interp.TestCase, traceParent string) (*store.Execution, error) {
+	x, err := s.o.Engine.StartExpress(engine.StartParams{StateMachine: sm, Name: name, Input: input, TestCase: testCase, TraceParent: traceParent})
 	if err != nil {
 		return nil, expressError(sm, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/jsonv"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/telemetry"
 )
 
 // unknownCause is how AWS explains a function error whose payload names no errorType (a
@@ -22,7 +23,7 @@ const unknownCause = "The cause could not be determined because Lambda did not r
 // invokeFunction runs the function ARN form: the effective parameters are the payload and the
 // function's result is the task's output, both as text.
 func (r *Runner) invokeFunction(ctx context.Context, t *engine.Task) (string, error) {
-	res, err := r.invoke(ctx, &lambda.InvokeParams{FunctionName: t.Resource, Payload: []byte(t.Parameters)})
+	res, err := r.invoke(ctx, &lambda.InvokeParams{FunctionName: t.Resource, Payload: []byte(t.Parameters), TraceHeader: telemetry.XRayHeader(t.TraceParent)})
 	if err != nil {
 		return "", err
 	}
@@ -48,6 +49,7 @@ func (r *Runner) invokeService(ctx context.Context, t *engine.Task) (string, err
 	if err != nil {
 		return "", err
 	}
+	p.TraceHeader = telemetry.XRayHeader(t.TraceParent)
 	res, err := r.invoke(ctx, p)
 	if err != nil {
 		return "", err

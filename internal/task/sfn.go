@@ -63,6 +63,8 @@ func (r *Runner) startExecution(ctx context.Context, t *engine.Task, action stri
 	if derived {
 		in.Name = taskUUID(t)
 	}
+	// The child's spans join this task's trace, under its span.
+	in.TraceParent = t.TraceParent
 	child, err := x.StartExecution(ctx, in)
 	if derived && service.CodeOf(err) == service.CodeExecutionAlreadyExists {
 		// This task ran before (its node died after starting the child): the child it

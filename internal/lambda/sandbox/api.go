@@ -139,7 +139,11 @@ func (pr *proc) next(w http.ResponseWriter, r *http.Request) {
 		arn = pr.spec.Arn
 	}
 	h["Lambda-Runtime-Invoked-Function-Arn"] = []string{arn}
-	h["Lambda-Runtime-Trace-Id"] = []string{traceID()}
+	trace := c.traceID
+	if trace == "" {
+		trace = traceID()
+	}
+	h["Lambda-Runtime-Trace-Id"] = []string{trace}
 	if c.clientContext != "" {
 		h["Lambda-Runtime-Client-Context"] = []string{c.clientContext}
 	}

@@ -80,6 +80,7 @@ type call struct {
 	deadlineMs    string
 	clientContext string
 	invokedArn    string
+	traceID       string // Lambda-Runtime-Trace-Id ("": a new one)
 	version       string
 	capture       bool // TailLog
 	cold          bool
@@ -308,6 +309,7 @@ func (pr *proc) invoke(ctx context.Context, spec *Spec, inv *Invocation) (*Resul
 		deadlineMs:    strconv.FormatInt(start.Add(timeout).UnixMilli(), 10),
 		clientContext: decodeClientContext(inv.ClientContext),
 		invokedArn:    inv.InvokedArn,
+		traceID:       inv.TraceID,
 		version:       pr.spec.Version,
 		capture:       inv.TailLog,
 		cold:          cold,

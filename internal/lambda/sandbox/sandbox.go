@@ -62,6 +62,9 @@ type Invocation struct {
 	InvokedArn string
 	// TailLog asks for the invocation's log in Result.Log (always kept in the log file).
 	TailLog bool
+	// TraceID is the X-Ray trace header handed to the runtime in Lambda-Runtime-Trace-Id,
+	// which runtimes put in _X_AMZN_TRACE_ID for the invocation; "" makes a new one.
+	TraceID string
 }
 
 // Result is a function's answer. A function error (an exception, a crash, a timeout) is a

@@ -48,6 +48,20 @@ for (const E of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserC
 // function's errors read the same here as on AWS.
 const taskRoot = process.env.LAMBDA_TASK_ROOT || '';
 
+// traceparent turns an X-Ray trace header (Root=1-{8}-{24};Parent={16};Sampled=1) into W3C's
+// traceparent, or returns '' when it cannot.
+function traceparent(xray) {
+  const fields = {};
+  for (const f of xray.split(';')) {
+    const i = f.indexOf('=');
+    if (i > 0) fields[f.slice(0, i)] = f.slice(i + 1);
+  }
+  const root = (fields.Root || '').split('-');
+  const parent = fields.Parent || '';
+  if (root.length !== 3 || root[0] !== '1' || root[1].length + root[2].length !== 32 || parent.length !== 16) return '';
+  return '00-' + root[1] + root[2] + '-' + parent + '-' + (fields.Sampled === '1' ? '01' : '00');
+}
+
 function awsPaths(line) {
   return taskRoot ? line.split(taskRoot + '/').join('/var/task/') : line;
 }
@@ -212,6 +226,10 @@ async function main() {
     currentRequestId = id;
     if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
     else delete process.env._X_AMZN_TRACE_ID;
+    // The same context as W3C's traceparent, where OpenTelemetry reads one from the environment.
+    const parent = traceparent(next.headers['lambda-runtime-trace-id'] || '');
+    if (parent) process.env.TRACEPARENT = parent;
+    else delete process.env.TRACEPARENT;
     let event;
     try {
       event = JSON.parse(next.body.toString('utf8'));

@@ -241,6 +241,16 @@ def parse_json_header(value, name):
         raise FaultException("Runtime.LambdaContextUnmarshalError", "Unable to parse {} JSON: {}".format(name, str(e)))
 
 
+def traceparent(xray):
+    """The W3C traceparent of an X-Ray trace header (Root=1-{8}-{24};Parent={16};Sampled=1), or None."""
+    fields = dict(f.split("=", 1) for f in xray.split(";") if "=" in f)
+    root = fields.get("Root", "").split("-")
+    parent = fields.get("Parent", "")
+    if len(root) != 3 or root[0] != "1" or len(root[1]) + len(root[2]) != 32 or len(parent) != 16:
+        return None
+    return "00-%s%s-%s-%s" % (root[1], root[2], parent, "01" if fields.get("Sampled") == "1" else "00")
+
+
 def handle(client, handler, resp, body):
     global _REQUEST_ID
     request_id = resp.getheader("Lambda-Runtime-Aws-Request-Id") or ""
@@ -250,6 +260,13 @@ def handle(client, handler, resp, body):
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
     else:
         os.environ.pop("_X_AMZN_TRACE_ID", None)
+    # The same trace context as W3C's traceparent, in the environment variable OpenTelemetry
+    # reads a context from (TRACEPARENT): Lambda sets only _X_AMZN_TRACE_ID.
+    parent = traceparent(trace_id or "")
+    if parent:
+        os.environ["TRACEPARENT"] = parent
+    else:
+        os.environ.pop("TRACEPARENT", None)
     error = None
     try:
         cc = resp.getheader("Lambda-Runtime-Client-Context")
