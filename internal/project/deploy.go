@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/stepline/stepline/internal/asl"
+	"github.com/stepline/stepline/internal/scheduler"
 	"github.com/stepline/stepline/internal/service"
 	"github.com/stepline/stepline/internal/store"
 )
@@ -36,6 +37,9 @@ type Targets struct {
 	// Events is the EventBridge API (*events.Service): connections are created and updated
 	// through it, in-process; nil deploys none.
 	Events Events
+	// Scheduler is EventBridge Scheduler: schedules are created and updated through it,
+	// in-process; nil deploys none.
+	Scheduler *scheduler.Service
 	// Account and Region complete ARNs (the default role, log groups).
 	Account, Region string
 	// BuildCache keeps Go functions' builds by the digest of their sources.
@@ -56,6 +60,8 @@ type Summary struct {
 	GlueCreated, GlueUpdated, GlueUnchanged int
 	// Connections counts EventBridge connections.
 	ConnectionsCreated, ConnectionsUpdated, ConnectionsUnchanged int
+	// Schedules counts EventBridge Scheduler schedules.
+	SchedulesCreated, SchedulesUpdated, SchedulesUnchanged int
 }
 
 // functionPlan is what deploying one function does.
@@ -166,6 +172,12 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 	}
 	for _, mp := range mplans {
 		if err := p.applyMachine(ctx, t, mp, sum); err != nil {
+			return sum, err
+		}
+	}
+	// Last: a schedule's target exists before its first firing.
+	if t.Scheduler != nil {
+		if err := p.deploySchedules(ctx, t, sum); err != nil {
 			return sum, err
 		}
 	}

@@ -63,7 +63,9 @@ type Project struct {
 	Glue    Glue
 	// Connections are EventBridge connections (for HTTP Tasks), sorted by name.
 	Connections []*Connection
-	// Reserved holds the sections later issues read (schedules, rules), as
+	// Schedules are EventBridge Scheduler schedules, sorted by name.
+	Schedules []*Schedule
+	// Reserved holds the sections later issues read (rules), as
 	// written; Deploy leaves them alone.
 	Reserved map[string]*yaml.Node
 	// Warnings are names the project uses without declaring them (a bucket of an S3 path, a
@@ -131,10 +133,10 @@ type Function struct {
 }
 
 // reservedSections are top-level keys later issues own; their contents are theirs to check.
-var reservedSections = []string{"schedules", "rules"}
+var reservedSections = []string{"rules"}
 
 // sections are the project file's top-level keys.
-var sections = append(append([]string{"stateMachines", "functions", "buckets", "glue"}, reservedSections...), "connections")
+var sections = append(append([]string{"stateMachines", "functions", "buckets", "glue", "schedules"}, reservedSections...), "connections")
 
 // Load reads dir/stepline.yaml — or, without one, a SAM or CloudFormation template
 // (template.yaml, template.yml, template.json) or a CDK app's synthesized
@@ -245,9 +247,24 @@ func parse(dir, file string, text []byte) (*Project, error) {
 			return nil, err
 		}
 	}
+	if n := top["schedules"]; n != nil {
+		if err := p.entries(n, "schedules", func(name string, key, v *yaml.Node) error {
+			sc, err := p.schedule(name, key, v)
+			if err == nil {
+				proj.Schedules = append(proj.Schedules, sc)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		slices.SortFunc(proj.Schedules, func(a, b *Schedule) int { return strings.Compare(a.Name, b.Name) })
+	}
 	slices.SortFunc(proj.Functions, func(a, b *Function) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.StateMachines, func(a, b *StateMachine) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.Buckets, func(a, b *Bucket) int { return strings.Compare(a.Name, b.Name) })
+	if err := proj.checkScheduleTargets(); err != nil {
+		return nil, err
+	}
 	proj.Warnings = proj.references()
 	return proj, nil
 }

@@ -267,6 +267,12 @@ func (s *Service) firstFiring(d *doc, row *store.Schedule, now time.Time) (due, 
 
 func (s *Service) checkGroup(ctx context.Context, group string) *Error {
 	_, err := s.o.Store.ScheduleGet(ctx, &store.ScheduleGetParams{Kind: store.ScheduleKindGroup, Name: group})
+	if errors.Is(err, store.ErrNotFound) && group == DefaultGroup {
+		// Before Start made it (a project deployed by New).
+		if err = s.ensureDefaultGroup(ctx); err == nil {
+			return nil
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("Schedule group %s does not exist.", group)
 	}
@@ -606,4 +612,54 @@ func (s *Service) ListTagsForResource(ctx context.Context, arn string) ([]Tag, e
 		tags = []Tag{}
 	}
 	return tags, err
+}
+
+// SetDates sets StartDate and EndDate (nil: none).
+func (in *ScheduleInput) SetDates(start, end *time.Time) {
+	in.StartDate, in.EndDate = nil, nil
+	if start != nil {
+		in.StartDate = toEpoch(*start)
+	}
+	if end != nil {
+		in.EndDate = toEpoch(*end)
+	}
+}
+
+// PutResult says what PutSchedule did.
+type PutResult int
+
+// PutSchedule's results.
+const (
+	PutUnchanged PutResult = iota
+	PutCreated
+	PutUpdated
+)
+
+// PutSchedule makes a schedule what in says: created when absent, updated when it differs,
+// left alone (its next firing too) when it is the same. A project's deploy uses it, so that
+// deploying again changes nothing.
+func (s *Service) PutSchedule(ctx context.Context, in *ScheduleInput) (PutResult, error) {
+	if e := in.validate(); e != nil {
+		return 0, e
+	}
+	cur, err := s.GetSchedule(ctx, in.GroupName, in.Name)
+	var e *Error
+	if errors.As(err, &e) && e.Code == "ResourceNotFoundException" {
+		if _, err := s.CreateSchedule(ctx, in); err != nil {
+			return 0, err
+		}
+		return PutCreated, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	want, _ := json.Marshal(&in.doc)
+	have, _ := json.Marshal(&cur.doc)
+	if string(want) == string(have) {
+		return PutUnchanged, nil
+	}
+	if _, err := s.UpdateSchedule(ctx, in); err != nil {
+		return 0, err
+	}
+	return PutUpdated, nil
 }

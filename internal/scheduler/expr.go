@@ -15,9 +15,8 @@ type Expression struct {
 	// Kind is "cron", "rate" or "at".
 	Kind string
 	cron *cronexpr.Expression
-	// rate is the interval of a rate(); at the instant of an at() (in the schedule's zone).
+	// rate is the interval of a rate().
 	rate time.Duration
-	at   time.Time
 	// atLocal is at()'s wall-clock text, resolved in a zone by Next.
 	atLocal string
 }

@@ -206,7 +206,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, errors.Join(err, ln.Close(), st.Close())
 	}
 	if proj != nil {
-		sum, err := proj.Deploy(ctx, project.Targets{States: s.svc, Lambda: s.lambda, S3: s.s3, Glue: s.glue, Events: s.events, Account: o.Account, Region: o.Region,
+		sum, err := proj.Deploy(ctx, project.Targets{States: s.svc, Lambda: s.lambda, S3: s.s3, Glue: s.glue, Events: s.events, Scheduler: s.scheduler, Account: o.Account, Region: o.Region,
 			BuildCache: filepath.Join(o.DataDir, "project", "build"), Logger: o.Logger.With("component", "project")})
 		if err != nil {
 			return nil, errors.Join(err, s.closeServices(), ln.Close(), st.Close())
