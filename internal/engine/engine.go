@@ -31,6 +31,9 @@ import (
 // Options configure an Engine.
 type Options struct {
 	Store store.Store
+	// ExecutionLogs, when set, is given every execution's committed history events, for the
+	// execution logs of state machines with a loggingConfiguration; nil logs nothing.
+	ExecutionLogs ExecutionLogger
 	// Clock defaults to the real clock.
 	Clock clock.Clock
 	// Node names this engine in leases; it must differ between nodes sharing a database.
@@ -459,6 +462,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 	} else {
 		e.poke()
 	}
+	e.logEvents(ctx, sm, &x.ID, res.Events)
 	return &store.Execution{
 		Arn: cp.Arn, StateMachineArn: cp.StateMachineArn, RevisionID: cp.RevisionID, Name: cp.Name, Type: cp.Type,
 		Status: cp.InitialStatus(), Input: cp.Input, Output: cp.Output, Error: cp.Error, Cause: cp.Cause,

@@ -107,6 +107,10 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 		e.o.Metrics.transitions.Add(int64(countTransitions(interp.Result{Events: res.Events})))
 		e.observe(id, nil, res.Events)
 	}
+	if res != nil {
+		// Express executions keep no history: their logs are the one record of their events.
+		e.logEvents(ctx, sm, &interp.Identity{ExecutionArn: x.Arn, StateMachineArn: sm.Arn, StateMachineName: sm.Name}, res.Events)
+	}
 	e.o.Metrics.finished(string(x.Status))
 	return nil
 }

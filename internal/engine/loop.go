@@ -477,6 +477,7 @@ func (e *Engine) commit(ctx context.Context, st *stepped) error {
 		e.observe(&o.x.ID, o.open, o.events)
 	}
 	e.releaseTransitions(ctx, failed)
+	e.logCommitted(ctx, trs, errs)
 	for _, x := range st.ended {
 		e.o.Metrics.finished(string(x.Status))
 		e.statusChanged(x, false)

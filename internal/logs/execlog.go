@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/stepline/stepline/internal/history"
 	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/jsonv"
 	"github.com/stepline/stepline/internal/store"
 )
 
@@ -104,12 +107,93 @@ func (x *ExecutionLogs) Log(raw []byte, stateMachineName, executionArn string, r
 			continue
 		}
 		line = e.AppendLogJSON(line[:0], executionArn, redriveCount, c.IncludeExecutionData)
-		b, _ := json.Marshal(record{T: e.Timestamp.UnixMilli(), I: now.UnixMilli(), M: string(line)})
-		buf = append(append(buf, b...), '\n')
+		buf = appendRecord(buf, e.Timestamp.UnixMilli(), now.UnixMilli(), line)
 	}
+	return x.write(c, stateMachineName, buf)
+}
+
+// LogStored is Log for events as the store keeps them (GetExecutionHistory's JSON of each):
+// the same log events, read back from that JSON.
+func (x *ExecutionLogs) LogStored(raw []byte, stateMachineName, executionArn string, redriveCount int64, events []*store.HistoryEvent) error {
+	c := x.Config(raw)
+	if c == nil || len(events) == 0 {
+		return nil
+	}
+	now := x.s.o.Clock.Now()
+	var buf, line []byte
+	for _, e := range events {
+		if !history.Logged(c.Level, e.Type) {
+			continue
+		}
+		var err error
+		if line, err = storedLogJSON(line[:0], e, executionArn, redriveCount, c.IncludeExecutionData); err != nil {
+			return err
+		}
+		buf = appendRecord(buf, e.Timestamp.UnixMilli(), now.UnixMilli(), line)
+	}
+	return x.write(c, stateMachineName, buf)
+}
+
+// storedLogJSON is history.Event.AppendLogJSON for an event as the store keeps it.
+func storedLogJSON(buf []byte, e *store.HistoryEvent, executionArn string, redriveCount int64, includeData bool) ([]byte, error) {
+	v, err := jsonv.Parse(e.Payload)
+	o, ok := v.(*jsonv.Object)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("logs: history event %d is not a JSON object: %w", e.ID, err)
+	}
+	var details jsonv.Value = jsonv.NewObject(0)
+	prev := "0"
+	for _, m := range o.Members() {
+		switch {
+		case m.Key == "previousEventId":
+			prev = jsonv.String(m.Value)
+		case strings.HasSuffix(m.Key, "EventDetails"):
+			d, _ := m.Value.(*jsonv.Object)
+			if d != nil && !includeData {
+				for _, k := range []string{"input", "inputDetails", "output", "outputDetails", "parameters"} {
+					d = d.Without(k)
+				}
+			}
+			if d != nil {
+				details = d
+			}
+		}
+	}
+	buf = append(buf, `{"id":"`...)
+	buf = strconv.AppendInt(buf, e.ID, 10)
+	buf = append(buf, `","type":`...)
+	buf = jsonv.AppendString(buf, e.Type)
+	buf = append(buf, `,"details":`...)
+	buf = append(buf, jsonv.String(details)...)
+	buf = append(buf, `,"previous_event_id":"`...)
+	buf = append(buf, prev...)
+	buf = append(buf, `","event_timestamp":"`...)
+	buf = strconv.AppendInt(buf, e.Timestamp.UnixMilli(), 10)
+	buf = append(buf, `","execution_arn":`...)
+	buf = jsonv.AppendString(buf, executionArn)
+	buf = append(buf, `,"redrive_count":"`...)
+	buf = strconv.AppendInt(buf, redriveCount, 10)
+	return append(buf, `"}`...), nil
+}
+
+// appendRecord appends one event as a line of a stream file.
+func appendRecord(buf []byte, ts, ingest int64, msg []byte) []byte {
+	buf = append(buf, `{"t":`...)
+	buf = strconv.AppendInt(buf, ts, 10)
+	buf = append(buf, `,"i":`...)
+	buf = strconv.AppendInt(buf, ingest, 10)
+	buf = append(buf, `,"m":`...)
+	buf = jsonv.AppendString(buf, string(msg))
+	return append(buf, "}\n"...)
+}
+
+// write appends buf (lines of a stream file) to this writer's stream of the machine in c's
+// group, making the group if missing.
+func (x *ExecutionLogs) write(c *LogConfig, stateMachineName string, buf []byte) error {
 	if len(buf) == 0 {
 		return nil
 	}
+	now := x.s.o.Clock.Now()
 	minute := now.UTC().Format("2006-01-02-15-04")
 	stream := "states/" + stateMachineName + "/" + minute + "/" + x.id
 	g, err := x.s.lookup(c.Group)
@@ -173,17 +257,27 @@ type Revisions interface {
 
 // StoreLogger is the engine's ExecutionLogger: it finds each execution's loggingConfiguration
 // (that of the revision it is pinned to, as AWS applies a machine's settings to the executions
-// started under them) and writes its events through ExecutionLogs. The configuration is
-// cached by execution: StartExecution hands it the revision; a later step on another node, or
-// after a restart, costs one read of the execution and, once per revision, of the revision.
+// started under them) and writes its events through ExecutionLogs. What it found is cached by
+// execution: StartExecution hands it the revision; a step on another node, or after a
+// restart, costs one read of the execution and, once per revision, of the revision.
+//
+// redrive_count comes from the identity RedriveExecution hands it; a node that did not redrive
+// the execution, or restarted since, writes 0 for its later steps.
 type StoreLogger struct {
 	Logs   *ExecutionLogs
 	Store  Revisions
 	Logger *slog.Logger
 
 	mu     sync.Mutex
-	byExec map[string][]byte // execution ARN → loggingConfiguration (nil: none)
+	byExec map[string]*logged
 	byRev  map[string][]byte // machine ARN + "\x00" + revision → loggingConfiguration
+}
+
+// logged is what StoreLogger knows of one execution.
+type logged struct {
+	raw          []byte // loggingConfiguration, nil: none
+	machine      string // the state machine's name
+	redriveCount int64
 }
 
 // maxCachedExecutions bounds StoreLogger's cache; past it the cache starts over.
@@ -191,61 +285,87 @@ const maxCachedExecutions = 100_000
 
 // LogEvents implements engine.ExecutionLogger.
 func (l *StoreLogger) LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event) {
-	raw, ok := l.config(ctx, sm, id)
-	if !ok {
+	var x *logged
+	if sm != nil {
+		x = &logged{raw: sm.LoggingConfiguration, machine: id.StateMachineName, redriveCount: id.RedriveCount}
+		l.remember(id.ExecutionArn, x)
+	} else if x = l.find(ctx, id.ExecutionArn); x == nil {
 		return
+	} else if x.redriveCount != id.RedriveCount {
+		x = &logged{raw: x.raw, machine: x.machine, redriveCount: id.RedriveCount}
+		l.remember(id.ExecutionArn, x)
 	}
-	if err := l.Logs.Log(raw, id.StateMachineName, id.ExecutionArn, id.RedriveCount, events); err != nil && l.Logger != nil {
+	if err := l.Logs.Log(x.raw, x.machine, id.ExecutionArn, x.redriveCount, events); err != nil && l.Logger != nil {
 		l.Logger.Warn("execution logs", "execution", id.ExecutionArn, "err", err)
 	}
-	last := events[len(events)-1].Type
-	if last == "ExecutionSucceeded" || last == "ExecutionFailed" || last == "ExecutionAborted" || last == "ExecutionTimedOut" {
-		// A redrive comes back through the store.
+	l.ended(id.ExecutionArn, events[len(events)-1].Type)
+}
+
+// LogCommitted implements engine.ExecutionLogger.
+func (l *StoreLogger) LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent) {
+	x := l.find(ctx, executionArn)
+	if x == nil {
+		return
+	}
+	if err := l.Logs.LogStored(x.raw, x.machine, executionArn, x.redriveCount, events); err != nil && l.Logger != nil {
+		l.Logger.Warn("execution logs", "execution", executionArn, "err", err)
+	}
+	l.ended(executionArn, events[len(events)-1].Type)
+}
+
+// ended forgets an execution whose last event ended it; a redrive brings it back.
+func (l *StoreLogger) ended(arn, lastType string) {
+	switch lastType {
+	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut":
 		l.mu.Lock()
-		delete(l.byExec, id.ExecutionArn)
+		delete(l.byExec, arn)
 		l.mu.Unlock()
 	}
 }
 
-func (l *StoreLogger) config(ctx context.Context, sm *store.StateMachine, id *interp.Identity) ([]byte, bool) {
+func (l *StoreLogger) remember(arn string, x *logged) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.byExec == nil || len(l.byExec) > maxCachedExecutions {
-		l.byExec, l.byRev = map[string][]byte{}, map[string][]byte{}
+		l.byExec, l.byRev = map[string]*logged{}, map[string][]byte{}
 	}
-	if sm != nil {
-		l.byExec[id.ExecutionArn] = sm.LoggingConfiguration
-		l.mu.Unlock()
-		return sm.LoggingConfiguration, true
-	}
-	raw, ok := l.byExec[id.ExecutionArn]
+	l.byExec[arn] = x
+}
+
+// find returns what is known of an execution, reading the store on a miss; nil when the
+// store cannot say.
+func (l *StoreLogger) find(ctx context.Context, arn string) *logged {
+	l.mu.Lock()
+	x := l.byExec[arn]
 	l.mu.Unlock()
-	if ok {
-		return raw, true
+	if x != nil {
+		return x
 	}
-	ex, err := l.Store.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: id.ExecutionArn})
+	ex, err := l.Store.ExecutionGet(ctx, &store.ExecutionGetParams{Arn: arn})
 	if err != nil {
 		if l.Logger != nil {
-			l.Logger.Warn("execution logs: finding the execution's revision", "execution", id.ExecutionArn, "err", err)
+			l.Logger.Warn("execution logs: finding the execution's revision", "execution", arn, "err", err)
 		}
-		return nil, false
+		return nil
 	}
 	key := ex.StateMachineArn + "\x00" + ex.RevisionID
 	l.mu.Lock()
-	raw, ok = l.byRev[key]
+	raw, ok := l.byRev[key]
 	l.mu.Unlock()
 	if !ok {
 		rev, err := l.Store.StateMachineGet(ctx, &store.StateMachineGetParams{Arn: ex.StateMachineArn, RevisionID: ex.RevisionID})
 		if err != nil {
 			if l.Logger != nil {
-				l.Logger.Warn("execution logs: reading the revision", "execution", id.ExecutionArn, "err", err)
+				l.Logger.Warn("execution logs: reading the revision", "execution", arn, "err", err)
 			}
-			return nil, false
+			return nil
 		}
 		raw = rev.LoggingConfiguration
 	}
+	x = &logged{raw: raw, machine: ex.StateMachineArn[strings.LastIndexByte(ex.StateMachineArn, ':')+1:]}
+	l.remember(arn, x)
 	l.mu.Lock()
 	l.byRev[key] = raw
-	l.byExec[id.ExecutionArn] = raw
 	l.mu.Unlock()
-	return raw, true
+	return x
 }

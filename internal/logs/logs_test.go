@@ -13,6 +13,7 @@ import (
 
 	"github.com/stepline/stepline/internal/clock"
 	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/store"
 )
 
 type bundle struct {
@@ -450,5 +451,40 @@ func TestHTTP(t *testing.T) {
 	}
 	if res.StatusCode != 400 || e.Type != "ResourceNotFoundException" || e.Message != "The specified log group does not exist." {
 		t.Fatalf("%d %+v", res.StatusCode, e)
+	}
+}
+
+// TestStoredEventsLogAlike: a step the engine's loop committed is logged from the store's JSON
+// of its events; the log events must be those of the events themselves.
+func TestStoredEventsLogAlike(t *testing.T) {
+	t.Parallel()
+	in, out, params := `{"a":[1,2.50]}`, `"x"`, `{"FunctionName":"f"}`
+	errName, cause := "States.TaskFailed", `{"errorMessage":"boom"}`
+	timeout := int64(30)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC)
+	events := []history.Event{
+		{ID: 1, Timestamp: now, Type: "ExecutionStarted", Details: history.Details{Input: &in, RoleArn: "arn:aws:iam::1:role/r"}},
+		{ID: 2, PreviousEventID: 0, Timestamp: now, Type: "TaskStateEntered", Details: history.Details{Name: "T", Input: &in}},
+		{ID: 3, PreviousEventID: 2, Timestamp: now, Type: "TaskScheduled", Details: history.Details{Resource: "invoke", ResourceType: "lambda", Region: "us-east-1", Parameters: &params, TimeoutInSeconds: &timeout}},
+		{ID: 4, PreviousEventID: 3, Timestamp: now, Type: "TaskStarted", Details: history.Details{Resource: "invoke", ResourceType: "lambda"}},
+		{ID: 5, PreviousEventID: 4, Timestamp: now, Type: "TaskFailed", Details: history.Details{Resource: "invoke", ResourceType: "lambda", Error: &errName, Cause: &cause}},
+		{ID: 6, PreviousEventID: 5, Timestamp: now, Type: "ParallelStateStarted"},
+		{ID: 7, PreviousEventID: 6, Timestamp: now, Type: "PassStateExited", Details: history.Details{Name: "P", Output: &out,
+			AssignedVariables: []history.Assigned{{Name: "v", Value: "1"}}}},
+		{ID: 8, PreviousEventID: 7, Timestamp: now, Type: "ExecutionSucceeded", Details: history.Details{Output: &out}},
+	}
+	arn := "arn:aws:states:us-east-1:1:execution:m:e"
+	for _, include := range []bool{true, false} {
+		for i := range events {
+			want := string(events[i].AppendLogJSON(nil, arn, 2, include))
+			stored := &store.HistoryEvent{ID: events[i].ID, Type: events[i].Type, Timestamp: events[i].Timestamp, Payload: events[i].AppendJSON(nil, true)}
+			got, err := storedLogJSON(nil, stored, arn, 2, include)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want {
+				t.Errorf("%s (includeExecutionData %v):\n got %s\nwant %s", events[i].Type, include, got, want)
+			}
+		}
 	}
 }

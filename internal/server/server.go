@@ -30,6 +30,7 @@ import (
 	"github.com/stepline/stepline/internal/events"
 	"github.com/stepline/stepline/internal/glue"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/logs"
 	"github.com/stepline/stepline/internal/mock"
 	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/s3"
@@ -119,6 +120,8 @@ type Server struct {
 	status *statusEvents
 	// scheduler is EventBridge Scheduler, whose schedules fire on every node.
 	scheduler *scheduler.Service
+	// logs is CloudWatch Logs: execution logs, and Lambda's and Glue's logs read where they are.
+	logs *logs.Service
 
 	mu      sync.Mutex
 	started bool
@@ -281,7 +284,16 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	runner := task.New(task.Options{Lambda: invoker, S3: objects, Glue: gl, Connections: ev, Events: ev, RootCAs: roots, Region: o.Region, Account: o.Account, Clock: o.Clock,
 		Mocks: o.mocks, Logger: o.Logger.With("component", "task")})
 	status := newStatusEvents(ev, o.Logger.With("component", "events"))
+	// Execution logs go to files under --data, which the CloudWatch Logs API reads.
+	lg, err := logs.New(logs.Options{DataDir: o.DataDir, Clock: o.Clock, Account: o.Account, Region: o.Region,
+		Logger: o.Logger.With("component", "logs")})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
+	}
+	execLogs := &logs.StoreLogger{Logs: lg.ExecutionLogs(), Store: st, Logger: o.Logger.With("component", "logs")}
 	eng, err := engine.New(engine.Options{
+		ExecutionLogs: execLogs,
+
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region, StatusObserver: status,
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
 		JSONataMemory: o.JSONataMemory, Tracer: o.Tracer,
@@ -310,6 +322,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	}
 	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, console: cons, ln: ln}
 	s.events, s.status = ev, status
+	s.logs = lg
 	if s.scheduler, err = scheduler.New(scheduler.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock,
 		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, WaitScale: o.WaitScale,
 		Logger: o.Logger.With("component", "scheduler")}); err != nil {
@@ -327,6 +340,8 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 		{name: "s3", title: "S3", protocol: restXML, maxBody: 64 << 20, handler: objects},
 		{name: "glue", title: "Glue", target: "AWSGlue.", contentType: "application/x-amz-json-1.1",
 			protocol: awsJSON, maxBody: 16 << 20, handler: gl},
+		{name: "logs", title: "CloudWatch Logs", target: logs.TargetPrefix, contentType: "application/x-amz-json-1.1",
+			protocol: awsJSON, maxBody: 2 << 20, handler: lg},
 		{name: "events", title: "EventBridge", target: events.TargetPrefix, contentType: "application/x-amz-json-1.1",
 			protocol: awsJSON, maxBody: 1 << 20, handler: ev},
 		{name: "scheduler", title: "EventBridge Scheduler", protocol: restJSON, maxBody: 1 << 20, handler: s.scheduler},
@@ -378,6 +393,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.glue.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	s.logs.Start(ctx)
 	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -457,7 +473,7 @@ func (s *Server) closeServices() error {
 	// Status changes still queued are put, then deliveries stop (those stored stay for later).
 	s.status.Close()
 	_ = s.events.Close()
-	return errors.Join(s.lambda.Close(), s.glue.Close(), s.s3.Close())
+	return errors.Join(s.lambda.Close(), s.glue.Close(), s.s3.Close(), s.logs.Close())
 }
 
 // Done is closed when the HTTP server stops serving, which before Stop means it failed (Stop

@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/stepline/stepline/internal/history"
+	"github.com/stepline/stepline/internal/interp"
+	"github.com/stepline/stepline/internal/store"
+)
+
+// ExecutionLogger receives executions' history events once they are committed (an Express
+// execution's when it ends): execution logs in CloudWatch Logs' format (package logs, wired by
+// the server), for state machines whose loggingConfiguration asks for them. It is called from
+// the engine's loop, StartExecution, RedriveExecution and Express runs, concurrently; it
+// decides what to write, and a failure to write is its own to report: it never fails the
+// step, which is committed.
+type ExecutionLogger interface {
+	// LogEvents is given an execution's events with its identity; sm is the revision it runs
+	// when the caller has it at hand (StartExecution, Express executions), nil otherwise.
+	LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event)
+	// LogCommitted is given the events of a step the loop committed, as the store keeps them
+	// (each GetExecutionHistory's JSON of one event).
+	LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent)
+}
+
+// logEvents hands events to Options.ExecutionLogs, if set.
+func (e *Engine) logEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event) {
+	if e.o.ExecutionLogs != nil && len(events) > 0 {
+		e.o.ExecutionLogs.LogEvents(ctx, sm, id, events)
+	}
+}
+
+// logCommitted hands the events of a round's committed transitions to Options.ExecutionLogs;
+// errs says which were not applied.
+func (e *Engine) logCommitted(ctx context.Context, trs []*store.Transition, errs []error) {
+	if e.o.ExecutionLogs == nil {
+		return
+	}
+	for i, tr := range trs {
+		if errs[i] == nil && len(tr.Mutations.Events) > 0 {
+			e.o.ExecutionLogs.LogCommitted(ctx, tr.ExecutionArn, tr.Mutations.Events)
+		}
+	}
+}
