@@ -3,8 +3,9 @@
 # stepline, serves fresh SQLite databases on free ports (one open, one with --auth) and runs
 # scripts/e2e.py (Step Functions), scripts/e2e_lambda.py (Lambda), scripts/e2e_s3.py (S3),
 # scripts/e2e_glue.py (Glue), scripts/e2e_mock.py (Step Functions Local's mocks, on a third
-# server), scripts/e2e_http.py (EventBridge connections, HTTP Tasks) and scripts/e2e_console.py
-# (the web console's pages and hooks), which drive them with
+# server), scripts/e2e_http.py (EventBridge connections, HTTP Tasks), scripts/e2e_console.py
+# (the web console's pages and hooks) and scripts/e2e_logs.py (CloudWatch Logs: execution,
+# Lambda and Glue logs), which drive them with
 # boto3 and the AWS CLI, scripts/e2e_scheduler.py (EventBridge Scheduler: at() and rate() firing, groups,
 # tags; its rate check on the --wait-scale 0.01 server), then `aws s3 cp` to a bucket bound to a
 # moto_server. Exits non-zero when a
@@ -63,7 +64,7 @@ export AWS_ACCESS_KEY_ID=AKIDE2ETEST AWS_SECRET_ACCESS_KEY=e2e-secret AWS_DEFAUL
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 status=0
-for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py scripts/e2e_mock.py scripts/e2e_http.py scripts/e2e_console.py scripts/e2e_scheduler.py; do
+for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py scripts/e2e_mock.py scripts/e2e_http.py scripts/e2e_console.py scripts/e2e_logs.py scripts/e2e_scheduler.py; do
 	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_MOCK_ENDPOINT=$mock STEPLINE_S3_DIR="$dir/open-data/s3" \
 		STEPLINE_E2E_PARQUET="$dir/orders.parquet" python3 "$checks" || status=$?
 done
