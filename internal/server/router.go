@@ -53,6 +53,8 @@ type route struct {
 	// what the service itself accepts, so that the service words its own limit.
 	maxBody int64
 	handler http.Handler
+	// slots bounds the requests served at once (see limits.go); nil: no bound.
+	slots chan struct{}
 }
 
 // router is the one http.Handler of the serve port. It finds the service of each request (JSON
@@ -116,6 +118,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch verifies r's signature when --auth is on, then hands r to the service with its
 // body as it was.
 func (rt *router) dispatch(w http.ResponseWriter, r *http.Request, s *route) {
+	if !s.enter() {
+		rt.throttle(w, r, s)
+		return
+	}
+	defer s.leave()
 	if len(rt.auth) == 0 {
 		s.handler.ServeHTTP(w, r)
 		return
@@ -124,6 +131,17 @@ func (rt *router) dispatch(w http.ResponseWriter, r *http.Request, s *route) {
 		// The signature leaves the body out (S3 uploads): check it without reading the body,
 		// which streams to the service.
 		if err := rt.auth.Verify(r, nil, rt.clock.Now()); err != nil {
+			rt.refuse(w, s, err)
+			return
+		}
+		s.handler.ServeHTTP(w, r)
+		return
+	}
+	if s.protocol == restXML && sigv4.BodyDeclared(r) {
+		// S3 checks the bytes against the declared SHA-256 as they stream to a temporary file,
+		// and keeps them only when they match: no need to hold a PutObject or UploadPart of
+		// gigabytes in memory to verify its signature.
+		if err := rt.auth.VerifyDeclared(r, rt.clock.Now()); err != nil {
 			rt.refuse(w, s, err)
 			return
 		}

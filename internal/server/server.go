@@ -95,6 +95,9 @@ type Options struct {
 	// Tracer, when set, exports executions as OpenTelemetry traces; the caller shuts it down
 	// after Stop. Nil traces nothing.
 	Tracer *telemetry.Tracer
+	// MaxConcurrentRequests bounds the requests each service serves at once; beyond it they
+	// are throttled as AWS throttles (0: 512, negative: no bound).
+	MaxConcurrentRequests int
 }
 
 // Server is a running (or stopped) Stepline server.
@@ -359,12 +362,15 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	// Every other unsigned request is the console's (GET / and its pages).
 	mux.Handle("/", cons)
 	rt.other = mux
+	rt.limitConcurrency(o.MaxConcurrentRequests)
 	s.http = &http.Server{
-		Handler:           rt,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No write timeout: GetActivityTask long-polls for up to a minute.
-		IdleTimeout: 2 * time.Minute,
-		ErrorLog:    slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+		// No whole-request read or write timeout: S3 uploads of gigabytes and GetActivityTask's
+		// minute of long poll must not be cut. Body reads and response writes get deadlines
+		// that extend with progress instead (limits.go).
+		Handler:           deadlines(rt),
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       connIdle,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	s.http.RegisterOnShutdown(api.StopPolls)
 	s.http.RegisterOnShutdown(cons.StopLive)

@@ -80,6 +80,32 @@ const (
 // endpoint is reached with whatever region the client is configured for, and the signature
 // still proves that the caller holds the secret key.
 func (c Credentials) Verify(r *http.Request, body []byte, now time.Time) error {
+	return c.verify(r, body, false, now)
+}
+
+// VerifyDeclared verifies r's signature with the body's SHA-256 its X-Amz-Content-Sha256
+// header declares, without the body: for S3 uploads of any size, whose service checks the
+// bytes against that header as they stream to disk (and refuses them on a mismatch). Only
+// for a request BodyDeclared says has such a header.
+func (c Credentials) VerifyDeclared(r *http.Request, now time.Time) error {
+	return c.verify(r, nil, true, now)
+}
+
+// BodyDeclared tells whether r's X-Amz-Content-Sha256 is a SHA-256 (64 lowercase hex digits).
+func BodyDeclared(r *http.Request) bool {
+	h := r.Header.Get("X-Amz-Content-Sha256")
+	if len(h) != 64 {
+		return false
+	}
+	for i := range len(h) {
+		if c := h[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c Credentials) verify(r *http.Request, body []byte, declared bool, now time.Time) error {
 	s, err := parse(r.Header.Get("Authorization"), r.URL.RawQuery)
 	if err != nil {
 		return err
@@ -92,8 +118,10 @@ func (c Credentials) Verify(r *http.Request, body []byte, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	hash, err := payloadHash(r, body, s)
-	if err != nil {
+	var hash string
+	if declared {
+		hash = r.Header.Get("X-Amz-Content-Sha256")
+	} else if hash, err = payloadHash(r, body, s); err != nil {
 		return err
 	}
 	canonical, err := canonicalRequest(r, s, hash)
