@@ -176,14 +176,14 @@ func storedLogJSON(buf []byte, e *store.HistoryEvent, executionArn string, redri
 	return append(buf, `"}`...), nil
 }
 
-// appendRecord appends one event as a line of a stream file.
+// appendRecord appends one event, whose message is a JSON object, as a line of a stream file.
 func appendRecord(buf []byte, ts, ingest int64, msg []byte) []byte {
 	buf = append(buf, `{"t":`...)
 	buf = strconv.AppendInt(buf, ts, 10)
 	buf = append(buf, `,"i":`...)
 	buf = strconv.AppendInt(buf, ingest, 10)
-	buf = append(buf, `,"m":`...)
-	buf = jsonv.AppendString(buf, string(msg))
+	buf = append(buf, `,"j":`...)
+	buf = append(buf, msg...)
 	return append(buf, "}\n"...)
 }
 
@@ -196,22 +196,11 @@ func (x *ExecutionLogs) write(c *LogConfig, stateMachineName string, buf []byte)
 	now := x.s.o.Clock.Now()
 	minute := now.UTC().Format("2006-01-02-15-04")
 	stream := "states/" + stateMachineName + "/" + minute + "/" + x.id
-	g, err := x.s.lookup(c.Group)
-	if err != nil {
-		return err
-	}
-	if !g.exists {
-		if _, err := x.s.createGroup(c.Group); err != nil {
-			return err
-		}
-		if g, err = x.s.lookup(c.Group); err != nil {
-			return err
-		}
-	}
-	if g.external {
+	if x.s.externalDir(c.Group) != "" {
 		return fmt.Errorf("logs: %s is written by another service; choose another log group for execution logs", c.Group)
 	}
-	p := filepath.Join(g.dir, escape(stream))
+	dir := filepath.Join(x.s.root, escape(c.Group), "streams")
+	p := filepath.Join(dir, escape(stream))
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if minute != x.minute {
@@ -230,7 +219,18 @@ func (x *ExecutionLogs) write(c *LogConfig, stateMachineName string, buf []byte)
 	defer x.s.mu.Unlock()
 	f := x.s.files[p]
 	if f == nil {
-		if err := os.MkdirAll(g.dir, 0o755); err != nil {
+		// Opening a stream (once a minute) is when the group is looked at: made if missing,
+		// as after a DeleteLogGroup, which closes the files it deletes.
+		g, err := x.s.lookup(c.Group)
+		if err != nil {
+			return err
+		}
+		if !g.exists {
+			if _, err := x.s.createGroup(c.Group); err != nil {
+				return err
+			}
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("logs: %w", err)
 		}
 		if f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {

@@ -11,7 +11,7 @@
 //   - Groups of its own: --data/logs/<group>/group.json (creation time, retention) and one
 //     append-only file a stream, --data/logs/<group>/streams/<stream>, whose first line records
 //     the stream's creation and every other line is one event {"t":timestamp,"i":ingestion,
-//     "m":message}. Names are percent-encoded into file names. A PutLogEvents call is one
+//     "m":message} (or "j":message, for a message that is a JSON object, as execution logs'). Names are percent-encoded into file names. A PutLogEvents call is one
 //     write(2) with O_APPEND, so writers on several nodes never interleave inside a line.
 //   - Groups AWS's services own are read where those services already write, so that each
 //     line is on disk once: /aws/lambda/NAME is --data/lambda/logs/NAME/ (the sandbox's stream
@@ -410,11 +410,14 @@ type event struct {
 }
 
 // record is one line of a stream file of the service's own; C is set on the first line only.
+// A message that is a JSON object (execution logs') is kept as such in J, so that it is
+// neither escaped when written nor unescaped when read; any other is the string M.
 type record struct {
-	C int64  `json:"c,omitempty"`
-	T int64  `json:"t,omitempty"`
-	I int64  `json:"i,omitempty"`
-	M string `json:"m"`
+	C int64           `json:"c,omitempty"`
+	T int64           `json:"t,omitempty"`
+	I int64           `json:"i,omitempty"`
+	M string          `json:"m,omitempty"`
+	J json.RawMessage `json:"j,omitempty"`
 }
 
 // readStream reads a stream's events in the order they were written, and its creation time,
@@ -459,7 +462,11 @@ func (s *Service) readStream(g *group, f *streamFile) (events []event, created i
 			continue
 		}
 		if r.T >= cutoff {
-			events = append(events, event{ts: r.T, ingest: r.I, msg: r.M})
+			msg := r.M
+			if len(r.J) > 0 {
+				msg = string(r.J)
+			}
+			events = append(events, event{ts: r.T, ingest: r.I, msg: msg})
 		}
 	}
 	return events, created, nil
