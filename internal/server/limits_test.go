@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,11 +22,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/stepline/stepline/internal/limits"
 	"github.com/stepline/stepline/internal/server"
 	"github.com/stepline/stepline/internal/sigv4"
 )
@@ -296,6 +300,41 @@ func TestSignedPutObjectStreamsToDisk(t *testing.T) {
 	}
 	if _, err := sc.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("tampered"), Key: aws.String("tampered")}); err == nil {
 		t.Fatal("the tampered body was stored")
+	}
+	stillServes(t, b)
+}
+
+const pyHog = `def handler(event, context):
+    b = bytearray(event["mb"] * 1024 * 1024)
+    for i in range(0, len(b), 4096):
+        b[i] = 1
+    return len(b)
+`
+
+// TestFunctionOverItsMemory: a function that goes over its MemorySize fails as Lambda reports
+// it, through Invoke and through a Task state, and the server goes on serving.
+func TestFunctionOverItsMemory(t *testing.T) {
+	b := setup(t, server.Options{})
+	lc := newLambdaClient(b.url)
+	ctx := context.Background()
+	createFunction(t, lc, "hog", lambdatypes.RuntimePython312, "app.handler", pyZip(t, pyHog)) // 128 MB, Lambda's default
+	out, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("hog"), Payload: []byte(`{"mb":400}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct{ ErrorType, ErrorMessage string }
+	_ = json.Unmarshal(out.Payload, &e)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.HasSuffix(e.ErrorMessage, "Error: Runtime exited with error: signal: killed") {
+		t.Fatalf("Invoke over MemorySize = %s %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+	if limits.Detect().Mechanism() != limits.RlimitData && e.ErrorType != "Runtime.OutOfMemory" {
+		t.Fatalf("errorType = %q, want Runtime.OutOfMemory", e.ErrorType)
+	}
+	arn := b.createMachine(t, "hog-task", `{"StartAt":"H","States":{"H":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+		"Parameters":{"FunctionName":"hog","Payload":{"mb":400}},"End":true}}}`)
+	d := b.waitDone(t, b.start(t, arn, "", `{}`))
+	if d.Status != types.ExecutionStatusFailed || aws.ToString(d.Error) != e.ErrorType {
+		t.Fatalf("execution = %s %s %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 	}
 	stillServes(t, b)
 }
