@@ -112,6 +112,25 @@ def _():
     expect([json.loads(e["message"])["type"] for e in got] == ["ChoiceStateEntered", "ChoiceStateExited"], got)
 
 
+@check("boto3: following the group as `aws logs tail --follow` does: filter_log_events from the last timestamp, each event once")
+def _():
+    seen = set()
+
+    def new_since(start):
+        fresh = [e for e in filter_all(logGroupName=GROUP, startTime=start) if e["eventId"] not in seen]
+        seen.update(e["eventId"] for e in fresh)
+        return fresh
+
+    last = max(e["timestamp"] for e in new_since(0))
+    expect(new_since(last) == [], "events came back on a second poll")
+    sm = "arn:aws:states:us-east-1:123456789012:stateMachine:e2e-logged"
+    arn = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    got = []
+    poll("the new execution's events", lambda: got.extend(new_since(last)) or [json.loads(e["message"])["type"] for e in got],
+         lambda types: "ExecutionSucceeded" in types)
+    expect({json.loads(e["message"])["execution_arn"] for e in got} == {arn}, got)
+
+
 @check("boto3: an EXPRESS execution, which has no history, is read from its logs; ERROR logs only failures")
 def _():
     sm = sfn.create_state_machine(name="e2e-express-logged", type="EXPRESS", definition=DEF, roleArn=ROLE, loggingConfiguration=logging("ALL"))
