@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -339,6 +340,20 @@ func TestAWSMetricsByStateMachine(t *testing.T) {
 	for _, own := range []string{"stepline_timer_lag_seconds_count", "stepline_store_commit_seconds_count"} {
 		if !strings.Contains(text, own+" ") {
 			t.Errorf("/metrics lost %s", own)
+		}
+	}
+	// Every series the Grafana dashboard reads is on /metrics.
+	dash, err := os.ReadFile("../../docs/grafana/stepline.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`stepline_[a-z_]+`).FindAllString(string(dash), -1)
+	if len(names) < 10 {
+		t.Fatalf("the dashboard reads only %v", names)
+	}
+	for _, name := range names {
+		if !regexp.MustCompile(`(?m)^` + name + `[{ ]`).MatchString(text) {
+			t.Errorf("the dashboard reads %s, which /metrics does not have", name)
 		}
 	}
 }

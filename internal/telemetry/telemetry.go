@@ -69,7 +69,10 @@ func New(o Options) (*Tracer, error) {
 		attrs = append(attrs, attribute.String("service.instance.id", o.Node))
 	}
 	p := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(o.Exporter),
+		// A queue deep enough for a few seconds of a busy node's spans (a few thousand
+		// transitions a second), sent in large batches: past it the batcher drops spans
+		// rather than hold the engine back.
+		sdktrace.WithBatcher(o.Exporter, sdktrace.WithMaxQueueSize(1<<16), sdktrace.WithMaxExportBatchSize(4096)),
 		sdktrace.WithResource(resource.NewSchemaless(attrs...)),
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithIDGenerator(givenIDs{}),
