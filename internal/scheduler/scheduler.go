@@ -76,6 +76,8 @@ type Options struct {
 	Logger          *slog.Logger
 	StateMachines   StateMachines
 	Functions       Functions
+	// Rules, when set, are EventBridge's scheduled rules, which the firing loop fires too.
+	Rules Rules
 	// WaitScale multiplies rate() intervals and retry delays (--wait-scale); 0 means 1.
 	WaitScale float64
 	// Poll is how often the firing loop looks for due schedules when nothing woke it
@@ -195,12 +197,19 @@ func (s *Service) loop(ctx context.Context) {
 	defer close(s.stopped)
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var synced time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-s.wake:
+		}
+		if time.Since(synced) >= rulesSyncEvery {
+			if err := s.SyncRules(ctx); err != nil && ctx.Err() == nil {
+				s.o.Logger.Warn("syncing scheduled rules", "err", err)
+			}
+			synced = time.Now()
 		}
 		for {
 			n, err := s.FireDue(ctx)
@@ -256,8 +265,15 @@ func (s *Service) fire(ctx context.Context, row *store.Schedule) error {
 	name := firingName(row, nominal)
 	input := d.input(s.arn(row.Group, row.Name), nominal, name, row.Attempt+1)
 	kind, target := d.target()
+	if row.Kind == store.ScheduleKindRule {
+		kind = store.ScheduleKindRule
+	}
 	var err error
 	switch kind {
+	case store.ScheduleKindRule:
+		// EventBridge's delivery keys the event by rule and time: carried out again, it
+		// starts nothing twice.
+		err = s.o.Rules.FireScheduledRule(ctx, row.Name, nominal)
 	case targetLambda:
 		// No idempotency key reaches Lambda: advance first, so that a crash loses this firing
 		// rather than invoking the function twice.
@@ -286,7 +302,7 @@ func (s *Service) fire(ctx context.Context, row *store.Schedule) error {
 		s.o.Logger.Warn("schedule target failed; retrying", "group", row.Group, "schedule", row.Name, "attempt", row.Attempt+1, "err", err)
 		delay := s.scale(retryDelay(row.Attempt))
 		due := now.Add(delay)
-		_, uerr := s.o.Store.ScheduleUpdate(ctx, &store.ScheduleUpdateParams{Kind: store.ScheduleKindSchedule, Group: row.Group, Name: row.Name,
+		_, uerr := s.o.Store.ScheduleUpdate(ctx, &store.ScheduleUpdateParams{Kind: row.Kind, Group: row.Group, Name: row.Name,
 			IfVersion: row.Version, State: row.State, Doc: row.Doc, Due: &due, Nominal: &nominal, Attempt: row.Attempt + 1, Now: now})
 		s.report(f)
 		if uerr != nil && !errors.Is(uerr, store.ErrConflict) && !errors.Is(uerr, store.ErrNotFound) {
@@ -332,13 +348,13 @@ func (s *Service) advance(ctx context.Context, row *store.Schedule, d *doc, nomi
 		return fmt.Errorf("scheduler: schedule %s/%s: %w", row.Group, row.Name, err)
 	}
 	if next == nil && d.ActionAfterCompletion == "DELETE" {
-		err = s.o.Store.ScheduleDelete(ctx, &store.ScheduleDeleteParams{Kind: store.ScheduleKindSchedule, Group: row.Group, Name: row.Name, IfVersion: row.Version})
+		err = s.o.Store.ScheduleDelete(ctx, &store.ScheduleDeleteParams{Kind: row.Kind, Group: row.Group, Name: row.Name, IfVersion: row.Version})
 	} else {
 		var due *time.Time
 		if next != nil {
 			due = s.dueOf(d, row, *next)
 		}
-		_, err = s.o.Store.ScheduleUpdate(ctx, &store.ScheduleUpdateParams{Kind: store.ScheduleKindSchedule, Group: row.Group, Name: row.Name,
+		_, err = s.o.Store.ScheduleUpdate(ctx, &store.ScheduleUpdateParams{Kind: row.Kind, Group: row.Group, Name: row.Name,
 			IfVersion: row.Version, State: row.State, Doc: row.Doc, Due: due, Nominal: next, Now: now})
 	}
 	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/stepline/stepline/internal/events"
 	"github.com/stepline/stepline/internal/lambda"
 	"github.com/stepline/stepline/internal/scheduler"
 	"github.com/stepline/stepline/internal/service"
@@ -33,5 +35,27 @@ func (f scheduleFunctions) InvokeEvent(ctx context.Context, function string, pay
 		return errors.New("no Lambda service")
 	}
 	_, err := f.lam.Invoke(ctx, &lambda.InvokeParams{FunctionName: function, InvocationType: "Event", Payload: payload})
+	return err
+}
+
+// scheduleRules hands EventBridge's scheduled rules to the scheduler, which fires them through
+// EventBridge's durable deliveries (the event's id derives from the rule and the time, so a
+// firing carried out again starts nothing twice).
+type scheduleRules struct{ ev *events.Service }
+
+func (r scheduleRules) ScheduledRules(ctx context.Context) ([]scheduler.ScheduledRule, error) {
+	rules, err := r.ev.ScheduledRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scheduler.ScheduledRule, 0, len(rules))
+	for _, x := range rules {
+		out = append(out, scheduler.ScheduledRule{Name: x.Name, Arn: x.Arn, ScheduleExpression: x.ScheduleExpression, Enabled: x.Enabled()})
+	}
+	return out, nil
+}
+
+func (r scheduleRules) FireScheduledRule(ctx context.Context, name string, at time.Time) error {
+	_, err := r.ev.FireScheduledRule(ctx, name, at)
 	return err
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	stypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -208,5 +211,39 @@ func TestSchedulerAPI(t *testing.T) {
 	}
 	if _, err := sc.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String("s0")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScheduledRuleFires: an EventBridge rule with a ScheduleExpression, put with the SDK,
+// fires through the scheduler: rate(1 minute) at --wait-scale 0.01 starts its target state
+// machine repeatedly with the Scheduled Event envelope, a distinct event each time.
+func TestScheduledRuleFires(t *testing.T) {
+	b := setup(t, server.Options{WaitScale: 0.01})
+	ev := eventsClient(b.url)
+	machine := b.createMachine(t, "by-rule", passChain)
+	if _, err := ev.PutRule(t.Context(), &eventbridge.PutRuleInput{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 minute)")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ev.PutTargets(t.Context(), &eventbridge.PutTargetsInput{Rule: aws.String("tick"),
+		Targets: []ebtypes.Target{{Id: aws.String("m"), Arn: aws.String(machine), RoleArn: aws.String(role)}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := b.waitScheduled(t, machine, 2)
+	ids := map[string]bool{}
+	for _, in := range got {
+		var e struct {
+			ID         string   `json:"id"`
+			DetailType string   `json:"detail-type"`
+			Source     string   `json:"source"`
+			Resources  []string `json:"resources"`
+		}
+		if err := json.Unmarshal([]byte(in), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.DetailType != "Scheduled Event" || e.Source != "aws.events" || len(e.Resources) != 1 ||
+			e.Resources[0] != "arn:aws:events:us-east-1:123456789012:rule/tick" || ids[e.ID] {
+			t.Fatalf("input %s", in)
+		}
+		ids[e.ID] = true
 	}
 }

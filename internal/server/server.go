@@ -327,7 +327,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	s.events, s.status = ev, status
 	s.logs = lg
 	if s.scheduler, err = scheduler.New(scheduler.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock,
-		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, WaitScale: o.WaitScale,
+		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, Rules: scheduleRules{ev}, WaitScale: o.WaitScale,
 		Logger: o.Logger.With("component", "scheduler")}); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}

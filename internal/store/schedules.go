@@ -8,10 +8,12 @@ import (
 // ErrScheduleAlreadyExists: a schedule or schedule group of that name exists.
 var ErrScheduleAlreadyExists = errors.New("store: schedule already exists")
 
-// Schedule entity kinds: EventBridge Scheduler's schedule groups and schedules.
+// Schedule entity kinds: EventBridge Scheduler's schedule groups and schedules, and the
+// EventBridge rules with a ScheduleExpression that the scheduler fires (group: the bus).
 const (
 	ScheduleKindGroup    = "group"
 	ScheduleKindSchedule = "schedule"
+	ScheduleKindRule     = "rule"
 )
 
 // Schedule is one EventBridge Scheduler entity as package scheduler keeps it. The store reads
@@ -88,8 +90,8 @@ type ScheduleDeleteParams struct {
 	IfVersion         int64
 }
 
-// ScheduleClaimDueParams claims, until Until, up to Limit schedules due at Now whose claim (if
-// any) expired, earliest due first. Claiming does not change a schedule's version, so that the
+// ScheduleClaimDueParams claims, until Until, up to Limit entities (schedules and rules) due at
+// Now whose claim (if any) expired, earliest due first. Claiming does not change a schedule's version, so that the
 // claimer's update can compare-and-swap on the version it got; any update ends the claim.
 type ScheduleClaimDueParams struct {
 	Now, Until time.Time

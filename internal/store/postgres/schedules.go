@@ -165,9 +165,9 @@ func (s *Store) ScheduleClaimDue(ctx context.Context, p *store.ScheduleClaimDueP
 	}
 	rows, err := s.pool.Query(ctx, `UPDATE schedules SET claimed_until = $1
 		WHERE (kind, grp, name) IN (SELECT kind, grp, name FROM schedules
-			WHERE due_at IS NOT NULL AND due_at <= $2 AND kind = $3 AND (claimed_until IS NULL OR claimed_until <= $2)
+			WHERE due_at IS NOT NULL AND due_at <= $2 AND kind <> $3 AND (claimed_until IS NULL OR claimed_until <= $2)
 			ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-		RETURNING `+scheduleColumns, ts(p.Until), ts(p.Now), store.ScheduleKindSchedule, p.Limit)
+		RETURNING `+scheduleColumns, ts(p.Until), ts(p.Now), store.ScheduleKindGroup, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim due schedules: %w", err)
 	}

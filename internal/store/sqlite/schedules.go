@@ -194,9 +194,9 @@ func (s *Store) ScheduleClaimDue(ctx context.Context, p *store.ScheduleClaimDueP
 		out = out[:0]
 		rows, err := tx.query(ctx, `UPDATE schedules SET claimed_until = ?
 			WHERE (kind, grp, name) IN (SELECT kind, grp, name FROM schedules
-				WHERE due_at IS NOT NULL AND due_at <= ? AND kind = ? AND (claimed_until IS NULL OR claimed_until <= ?)
+				WHERE due_at IS NOT NULL AND due_at <= ? AND kind <> ? AND (claimed_until IS NULL OR claimed_until <= ?)
 				ORDER BY due_at LIMIT ?)
-			RETURNING `+scheduleColumns, micro(p.Until), micro(p.Now), store.ScheduleKindSchedule, micro(p.Now), p.Limit)
+			RETURNING `+scheduleColumns, micro(p.Until), micro(p.Now), store.ScheduleKindGroup, micro(p.Now), p.Limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim due schedules: %w", err)
 		}
