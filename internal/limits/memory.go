@@ -10,6 +10,9 @@
 //     WebAssembly), so an address-space limit of a function's MemorySize would stop them
 //     starting. RLIMIT_DATA counts the private writable mappings, which is what they allocate.
 //
+// STEPLINE_MEMORY_LIMIT=rlimit in the server's environment skips the cgroups (to try the
+// fallback on a machine that has them).
+//
 // With a cgroup the kernel's OOM killer kills the process when it goes over, which is what
 // Lambda reports as Runtime.OutOfMemory; with RLIMIT_DATA an allocation fails instead (Python
 // raises MemoryError, Node aborts).
