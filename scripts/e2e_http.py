@@ -181,12 +181,6 @@ def _():
     expect(d["status"] == "FAILED" and d["error"] == "Events.ConnectionResource.ResourceNotFound", d)
 
 
-@check("EventBridge actions not served yet answer UnknownOperationException")
-def _():
-    expect_client_error(events, "UnknownOperationException", events.put_events,
-                        Entries=[{"Source": "e2e", "DetailType": "t", "Detail": "{}"}])
-
-
 @check("the AWS CLI creates and describes a connection on the --auth server (signed)")
 def _():
     import subprocess
