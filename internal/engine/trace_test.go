@@ -123,3 +123,76 @@ func TestTraceContinuesOnAnotherNode(t *testing.T) {
 	_ = trA.Shutdown(context.Background())
 	_ = trB.Shutdown(context.Background())
 }
+
+// States inside a Parallel's branches and a Map's iterations are children of the Parallel's
+// and the Map's spans, also when a branch's task ends in a later step than the one that
+// entered it.
+func TestTraceNestsBranchesAndIterations(t *testing.T) {
+	t.Parallel()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
+	tr, exp := memTracer(t)
+	e := newEngine(t, s, "a", engine.Options{Runner: &traceRunner{}, Tracer: tr})
+	const fn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+	sm := createMachine(t, s, "nested", `{"StartAt":"Par","States":{
+		"Par":{"Type":"Parallel","Branches":[
+			{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},
+			{"StartAt":"B","States":{"B":{"Type":"Task","Resource":"`+fn+`","Next":"B2"},"B2":{"Type":"Pass","End":true}}}],"Next":"M"},
+		"M":{"Type":"Map","ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Task","Resource":"`+fn+`","End":true}}},"End":true}}}`)
+	ex, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: "x", Input: `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitEnd(t, s, ex.Arn); got.Status != store.StatusSucceeded {
+		t.Fatalf("status %s", got.Status)
+	}
+	// execution, Par, A, B, B's task, B2, M, two I and their tasks.
+	const want = 11
+	deadline := time.Now().Add(10 * time.Second)
+	for len(exp.GetSpans()) < want && time.Now().Before(deadline) {
+		if err := tr.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	spans := exp.GetSpans()
+	if len(spans) != want {
+		t.Fatalf("%d spans, want %d", len(spans), want)
+	}
+	byName := map[string][]tracetest.SpanStub{}
+	for _, s := range spans {
+		byName[s.Name] = append(byName[s.Name], s)
+	}
+	one := func(name string) tracetest.SpanStub {
+		t.Helper()
+		if len(byName[name]) != 1 {
+			t.Fatalf("%d spans named %s", len(byName[name]), name)
+		}
+		return byName[name][0]
+	}
+	parentIs := func(child, parent tracetest.SpanStub) {
+		t.Helper()
+		if child.Parent.SpanID() != parent.SpanContext.SpanID() {
+			t.Errorf("%s's parent is %s, want %s (%s)", child.Name, child.Parent.SpanID(), parent.Name, parent.SpanContext.SpanID())
+		}
+	}
+	exec, par, m := one("nested"), one("Par"), one("M")
+	parentIs(par, exec)
+	parentIs(m, exec)
+	parentIs(one("A"), par)
+	parentIs(one("B"), par)
+	parentIs(one("B2"), par)
+	if len(byName["I"]) != 2 || len(byName["task function:f"]) != 3 {
+		t.Fatalf("spans: %v", byName)
+	}
+	iters := map[string]bool{}
+	for _, i := range byName["I"] {
+		parentIs(i, m)
+		iters[i.SpanContext.SpanID().String()] = true
+	}
+	for _, task := range byName["task function:f"] {
+		p := task.Parent.SpanID()
+		if p != one("B").SpanContext.SpanID() && !iters[p.String()] {
+			t.Errorf("a task span's parent %s is neither B nor an iteration's I", p)
+		}
+	}
+}

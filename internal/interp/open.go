@@ -10,8 +10,12 @@ type OpenState struct {
 	Entered     int64 // the id of the state's StateEntered event
 	EnteredTime time.Time
 	State       string
-	TaskID      string // the task it waits on, or ""
-	Resource    string // the Task state's resource, or ""
+	Type        string // the state's type: Task, Parallel, Map, …
+	// Parent is the id of the StateEntered event of the Parallel or Map state whose branch or
+	// iteration the thread runs, or 0.
+	Parent   int64
+	TaskID   string // the task it waits on, or ""
+	Resource string // the Task state's resource, or ""
 }
 
 // OpenStates appends the states the execution's threads are in to dst, Map Run child
@@ -22,7 +26,10 @@ func (x *Execution) OpenStates(dst []OpenState) []OpenState {
 		if th.done || th.state == nil || th.child != nil {
 			continue
 		}
-		o := OpenState{Last: th.prev, Entered: th.entered, EnteredTime: th.enteredTime, State: th.state.Name}
+		o := OpenState{Last: th.prev, Entered: th.entered, EnteredTime: th.enteredTime, State: th.state.Name, Type: th.state.Type.String()}
+		if p := th.parent; p != nil && p.state != nil {
+			o.Parent = p.entered
+		}
 		if th.waiting == waitTask {
 			o.TaskID = th.taskID
 		}

@@ -12,9 +12,9 @@
 //
 // Weaknesses: a task span whose TaskScheduled event was committed in an earlier step than its
 // result (a retried attempt scheduled by its retry timer) starts at its state's entry, since
-// the schedule's time is not kept between steps; states inside Parallel and Map are parented
-// to the execution's span, not to the Parallel or Map state's; a redriven execution's span
-// starts at the execution's start. Map Run child executions are not traced.
+// the schedule's time is not kept between steps;
+// a redriven execution's span starts at the execution's start. Map Run child executions (a
+// distributed Map's) are not traced.
 package telemetry
 
 import (
@@ -267,6 +267,9 @@ const (
 
 // scope is a state a thread of the execution is in, as far as the events seen tell.
 type scope struct {
+	// parent is the span of the Parallel or Map state whose branch the state is in; invalid
+	// for a state of the execution's own machine.
+	parent      trace.SpanID
 	entered     int64
 	enteredTime time.Time
 	state       string
@@ -294,7 +297,11 @@ func (t *Tracer) Record(id *interp.Identity, open []interp.OpenState, events []h
 	var all []*scope
 	byLast := make(map[int64]*scope, len(open))
 	for _, o := range open {
-		s := &scope{entered: o.Entered, enteredTime: o.EnteredTime, state: o.State, taskID: o.TaskID, taskOpen: o.TaskID != "", resource: o.Resource}
+		s := &scope{entered: o.Entered, enteredTime: o.EnteredTime, state: o.State, stateType: o.Type, taskID: o.TaskID,
+			taskOpen: o.TaskID != "", resource: o.Resource}
+		if o.Parent != 0 {
+			s.parent = spanID(tr.ID, id.ExecutionArn, "state", uint64(o.Parent))
+		}
 		byLast[o.Last] = s
 		all = append(all, s)
 	}
@@ -331,7 +338,11 @@ func (t *Tracer) Record(id *interp.Identity, open []interp.OpenState, events []h
 		if s.stateType != "" {
 			attrs = append(attrs, attribute.String(AttrStateType, s.stateType))
 		}
-		t.span(execSC, tr.ID, spanID(tr.ID, id.ExecutionArn, "state", uint64(s.entered)), s.state, trace.SpanKindInternal,
+		parent := execSC
+		if s.parent.IsValid() {
+			parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tr.ID, SpanID: s.parent, TraceFlags: trace.FlagsSampled, Remote: true})
+		}
+		t.span(parent, tr.ID, spanID(tr.ID, id.ExecutionArn, "state", uint64(s.entered)), s.state, trace.SpanKindInternal,
 			s.enteredTime, ev.Timestamp, attrs, status, ev.Details.Error)
 	}
 	for i := range events {
@@ -344,6 +355,16 @@ func (t *Tracer) Record(id *interp.Identity, open []interp.OpenState, events []h
 		switch {
 		case strings.HasSuffix(typ, "StateEntered"):
 			s := &scope{entered: ev.ID, enteredTime: ev.Timestamp, state: ev.Details.Name, stateType: strings.TrimSuffix(typ, "StateEntered")}
+			if prev != nil {
+				// A branch's or iteration's first state follows its Parallel's or Map's start,
+				// while that state is open; a later state follows the exit of one in the
+				// same branch.
+				if !prev.closed && (prev.stateType == "Parallel" || prev.stateType == "Map") {
+					s.parent = spanID(tr.ID, id.ExecutionArn, "state", uint64(prev.entered))
+				} else {
+					s.parent = prev.parent
+				}
+			}
 			byID[ev.ID] = s
 			all = append(all, s)
 		case strings.HasSuffix(typ, "StateExited"):
