@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -177,7 +178,7 @@ func (s *Service) PutAWSEvent(ctx context.Context, source, detailType string, re
 // route matches an event against a bus's enabled rules and stores a delivery for each
 // target of each rule it matches.
 func (s *Service) route(ctx context.Context, bus string, env *Envelope, hops int) error {
-	rules, err := s.rulesOf(ctx, bus)
+	br, err := s.rulesOf(ctx, bus)
 	if err != nil {
 		return err
 	}
@@ -186,7 +187,8 @@ func (s *Service) route(ctx context.Context, bus string, env *Envelope, hops int
 		return fmt.Errorf("events: encoding event: %w", err)
 	}
 	var ev map[string]any
-	for _, r := range rules {
+	// The rules that name the event's source, then those that name none.
+	for _, r := range slices.Concat(br.bySource[env.Source], br.other) {
 		if r.pat == nil || !r.rule.Enabled() || len(r.targets) == 0 {
 			continue
 		}
@@ -216,9 +218,12 @@ type compiledRule struct {
 	targets []*Target
 }
 
+// busRules are a bus's rules, indexed by the sources their patterns require (a pattern whose
+// "source" lists only literal strings can match only events from those), the others apart.
 type busRules struct {
-	at    time.Time
-	rules []*compiledRule
+	at       time.Time
+	bySource map[string][]*compiledRule
+	other    []*compiledRule
 }
 
 // ruleCache keeps each bus's compiled rules for Options.RuleCacheTTL: this node's own writes
@@ -235,12 +240,12 @@ func (s *Service) invalidate(bus string) {
 	s.cache.mu.Unlock()
 }
 
-func (s *Service) rulesOf(ctx context.Context, bus string) ([]*compiledRule, error) {
+func (s *Service) rulesOf(ctx context.Context, bus string) (*busRules, error) {
 	now := s.o.Clock.Now()
 	s.cache.mu.Lock()
 	if b := s.cache.buses[bus]; b != nil && now.Sub(b.at) < s.o.RuleCacheTTL && !now.Before(b.at) {
 		s.cache.mu.Unlock()
-		return b.rules, nil
+		return b, nil
 	}
 	s.cache.mu.Unlock()
 	byName := map[string]*compiledRule{}
@@ -277,10 +282,24 @@ func (s *Service) rulesOf(ctx context.Context, bus string) ([]*compiledRule, err
 	if err != nil {
 		return nil, err
 	}
+	br := &busRules{at: now, bySource: map[string][]*compiledRule{}}
+	for _, r := range rules {
+		if r.pat == nil || !r.rule.Enabled() || len(r.targets) == 0 {
+			continue // matches nothing
+		}
+		sources, ok := r.pat.ExactValues("source")
+		if !ok {
+			br.other = append(br.other, r)
+			continue
+		}
+		for _, src := range slices.Compact(slices.Sorted(slices.Values(sources))) {
+			br.bySource[src] = append(br.bySource[src], r)
+		}
+	}
 	s.cache.mu.Lock()
-	s.cache.buses[bus] = &busRules{at: now, rules: rules}
+	s.cache.buses[bus] = br
 	s.cache.mu.Unlock()
-	return rules, nil
+	return br, nil
 }
 
 func (s *Service) compile(text string) *pattern.Pattern {

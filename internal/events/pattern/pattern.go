@@ -724,3 +724,23 @@ func hasFoldPrefix(s, prefix string) bool {
 func hasFoldSuffix(s, suffix string) bool {
 	return strings.HasSuffix(strings.ToLower(s), suffix)
 }
+
+// ExactValues returns the strings a top-level field must equal for the pattern to match, when
+// the pattern says so (the field is matched only by literal strings, outside any $or): an
+// index of patterns by, say, source need then look only at those listing the event's source.
+func (p *Pattern) ExactValues(name string) ([]string, bool) {
+	for _, f := range p.root.fields {
+		if f.name != name || f.child != nil {
+			continue
+		}
+		vals := make([]string, 0, len(f.matchers))
+		for i := range f.matchers {
+			if f.matchers[i].kind != kExact {
+				return nil, false
+			}
+			vals = append(vals, f.matchers[i].s)
+		}
+		return vals, true
+	}
+	return nil, false
+}

@@ -234,3 +234,22 @@ func FuzzPattern(f *testing.F) {
 		}
 	})
 }
+
+func TestExactValues(t *testing.T) {
+	for pat, want := range map[string]string{
+		`{"source":["a","b"],"detail":{"x":[1]}}`:          "a,b",
+		`{"source":["a",{"prefix":"b"}]}`:                  "-",
+		`{"detail":{"source":["a"]}}`:                      "-",
+		`{"$or":[{"source":["a"]},{"source":["b"]}]}`:      "-",
+		`{"source":["a"],"$or":[{"x":["1"]},{"y":["2"]}]}`: "a",
+	} {
+		vals, ok := MustCompile(pat).ExactValues("source")
+		got := strings.Join(vals, ",")
+		if !ok {
+			got = "-"
+		}
+		if got != want {
+			t.Errorf("ExactValues(%s) = %s, want %s", pat, got, want)
+		}
+	}
+}
