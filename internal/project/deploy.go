@@ -60,8 +60,9 @@ type Summary struct {
 	GlueCreated, GlueUpdated, GlueUnchanged int
 	// Connections counts EventBridge connections.
 	ConnectionsCreated, ConnectionsUpdated, ConnectionsUnchanged int
-	// Schedules counts EventBridge Scheduler schedules.
+	// Schedules counts EventBridge Scheduler schedules; Rules EventBridge rules.
 	SchedulesCreated, SchedulesUpdated, SchedulesUnchanged int
+	RulesCreated, RulesUpdated, RulesUnchanged             int
 }
 
 // functionPlan is what deploying one function does.
@@ -175,7 +176,12 @@ func (p *Project) Deploy(ctx context.Context, t Targets) (*Summary, error) {
 			return sum, err
 		}
 	}
-	// Last: a schedule's target exists before its first firing.
+	// Last: a rule's or schedule's target exists before its first event or firing.
+	if t.Events != nil {
+		if err := p.deployRules(ctx, t, sum); err != nil {
+			return sum, err
+		}
+	}
 	if t.Scheduler != nil {
 		if err := p.deploySchedules(ctx, t, sum); err != nil {
 			return sum, err

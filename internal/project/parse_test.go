@@ -155,7 +155,7 @@ functions:
   pkg: {code: fn/pkg, runtime: python3.11, handler: pkg.mod.h}
   far: {endpoint: "http://127.0.0.1:3001", region: eu-west-1, functionName: real-name}
 rules:
-  anything: {goes: [here]}
+  started: {eventPattern: {source: [aws.states]}, targets: [{function: py, inputPath: $.detail}]}
 `
 	p, err := parse(dir, filepath.Join(dir, FileName), []byte(text))
 	if err != nil {
@@ -191,8 +191,9 @@ rules:
 	if f := byName["far"]; f.Endpoint != "http://127.0.0.1:3001" || f.Region != "eu-west-1" || f.FunctionName != "real-name" || f.Code != "" {
 		t.Errorf("far %+v", f)
 	}
-	if p.Reserved["rules"] == nil {
-		t.Error("the rules section is not kept for its issue")
+	if len(p.Rules) != 1 || p.Rules[0].EventPattern != `{"source":["aws.states"]}` || p.Rules[0].Targets[0].ID != "py" ||
+		*p.Rules[0].Targets[0].InputPath != "$.detail" {
+		t.Errorf("rules %+v", p.Rules)
 	}
 }
 

@@ -65,7 +65,9 @@ type Project struct {
 	Connections []*Connection
 	// Schedules are EventBridge Scheduler schedules, sorted by name.
 	Schedules []*Schedule
-	// Reserved holds the sections later issues read (rules), as
+	// Rules are EventBridge rules with their targets, sorted by name.
+	Rules []*Rule
+	// Reserved holds the sections later issues read (none today), as
 	// written; Deploy leaves them alone.
 	Reserved map[string]*yaml.Node
 	// Warnings are names the project uses without declaring them (a bucket of an S3 path, a
@@ -133,10 +135,10 @@ type Function struct {
 }
 
 // reservedSections are top-level keys later issues own; their contents are theirs to check.
-var reservedSections = []string{"rules"}
+var reservedSections = []string{}
 
 // sections are the project file's top-level keys.
-var sections = append(append([]string{"stateMachines", "functions", "buckets", "glue", "schedules"}, reservedSections...), "connections")
+var sections = append(append([]string{"stateMachines", "functions", "buckets", "glue", "schedules", "rules"}, reservedSections...), "connections")
 
 // Load reads dir/stepline.yaml — or, without one, a SAM or CloudFormation template
 // (template.yaml, template.yml, template.json) or a CDK app's synthesized
@@ -262,7 +264,22 @@ func parse(dir, file string, text []byte) (*Project, error) {
 	slices.SortFunc(proj.Functions, func(a, b *Function) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.StateMachines, func(a, b *StateMachine) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.Buckets, func(a, b *Bucket) int { return strings.Compare(a.Name, b.Name) })
+	if n := top["rules"]; n != nil {
+		if err := p.entries(n, "rules", func(name string, key, v *yaml.Node) error {
+			r, err := p.rule(name, key, v)
+			if err == nil {
+				proj.Rules = append(proj.Rules, r)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		slices.SortFunc(proj.Rules, func(a, b *Rule) int { return strings.Compare(a.Name, b.Name) })
+	}
 	if err := proj.checkScheduleTargets(); err != nil {
+		return nil, err
+	}
+	if err := proj.checkRuleTargets(); err != nil {
 		return nil, err
 	}
 	proj.Warnings = proj.references()
