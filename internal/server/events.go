@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
 	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/events"
 	"github.com/stepline/stepline/internal/lambda"
+	"github.com/stepline/stepline/internal/s3"
 	"github.com/stepline/stepline/internal/service"
 )
 
@@ -155,4 +157,28 @@ func statusDetail(c engine.StatusChange) map[string]any {
 		d["cause"] = *c.Cause
 	}
 	return d
+}
+
+// s3Events puts the object events of buckets with EventBridge notifications on the default
+// bus, shaped as S3 sends them ("Amazon S3 Event Notifications … EventBridge" in the S3 user
+// guide): Object Created with reason PutObject, Object Deleted with deletion-type Permanently
+// Deleted. A file dropped in by hand is reported as a PutObject from this machine.
+func s3Events(ev *events.Service, account string, log *slog.Logger) func(s3.ObjectEvent) {
+	return func(e s3.ObjectEvent) {
+		obj := map[string]any{"key": e.Key, "sequencer": fmt.Sprintf("%016X", e.Time.UnixNano())}
+		d := map[string]any{"version": "0", "bucket": map[string]string{"name": e.Bucket}, "object": obj,
+			"request-id": randomHex(8), "requester": account, "source-ip-address": "127.0.0.1"}
+		typ := "Object Created"
+		if e.Deleted {
+			typ = "Object Deleted"
+			d["reason"] = "DeleteObject"
+			d["deletion-type"] = "Permanently Deleted"
+		} else {
+			obj["size"], obj["etag"] = e.Size, e.ETag
+			d["reason"] = "PutObject"
+		}
+		if _, err := ev.PutAWSEvent(context.Background(), "aws.s3", typ, []string{"arn:aws:s3:::" + e.Bucket}, d); err != nil {
+			log.Error("putting an S3 event", "bucket", e.Bucket, "key", e.Key, "err", err)
+		}
+	}
 }

@@ -3,6 +3,9 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/stepline/stepline/internal/server"
@@ -144,5 +149,47 @@ func TestStatusChangeEventsChainPipelines(t *testing.T) {
 	// B's own SUCCEEDED does not match A's rule: still one execution of B once B is done.
 	if n := len(b.waitExecutions(t, next, 1)); n != 1 {
 		t.Fatalf("%d executions of b", n)
+	}
+}
+
+func TestDroppedFileStartsPipeline(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	b := setup(t, server.Options{DataDir: data})
+	ctx := context.Background()
+	eb := eventsClient(b.url)
+	objects := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.url), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""), RetryMaxAttempts: 1})
+	if _, err := objects.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drops")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := objects.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("drops"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{EventBridgeConfiguration: &s3types.EventBridgeConfiguration{}}}); err != nil {
+		t.Fatal(err)
+	}
+	machine := b.createMachine(t, "ingest", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("incoming"),
+		EventPattern: aws.String(`{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["drops"]},"object":{"key":[{"prefix":"incoming/"}]}}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("incoming"), Targets: []ebtypes.Target{
+		{Id: aws.String("ingest"), Arn: aws.String(machine), InputTransformer: &ebtypes.InputTransformer{
+			InputPathsMap: map[string]string{"bucket": "$.detail.bucket.name", "key": "$.detail.object.key", "size": "$.detail.object.size"},
+			InputTemplate: aws.String(`{"bucket":<bucket>,"key":<key>,"size":<size>}`)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// An object outside incoming/ through the API, then a file dropped by hand into incoming/.
+	if _, err := objects.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("drops"), Key: aws.String("other/x.csv"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(data, "s3", "drops", "incoming"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "s3", "drops", "incoming", "day1.csv"), []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inputs := b.waitExecutions(t, machine, 1)
+	if inputs[0] != `{"bucket":"drops","key":"incoming/day1.csv","size":8}` {
+		t.Fatalf("input = %s", inputs[0])
 	}
 }

@@ -121,6 +121,8 @@ type Server struct {
 	events *events.Service
 	// status puts the engine's status changes on EventBridge's default bus.
 	status *statusEvents
+	// stopWatch stops reporting S3 object events (set by Start).
+	stopWatch func()
 	// scheduler is EventBridge Scheduler, whose schedules fire on every node.
 	scheduler *scheduler.Service
 	// logs is CloudWatch Logs: execution logs, and Lambda's and Glue's logs read where they are.
@@ -404,6 +406,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.events.Start(ctx)
+	// Object events of buckets with EventBridge notifications, API writes and dropped files alike.
+	stop, err := s.s3.Watch(time.Minute, s3Events(s.events, s.o.Account, s.log.With("component", "s3")))
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.stopWatch = stop
 	// After the engine, which runs the executions schedules start.
 	if err := s.scheduler.Start(ctx); err != nil {
 		return errors.Join(fmt.Errorf("server: %w", err), s.engine.Stop(ctx))
@@ -478,6 +486,9 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) closeServices() error {
 	// Status changes still queued are put, then deliveries stop (those stored stay for later).
 	s.status.Close()
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
 	_ = s.events.Close()
 	return errors.Join(s.lambda.Close(), s.glue.Close(), s.s3.Close(), s.logs.Close())
 }

@@ -1,0 +1,263 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// ObjectEvent is an object created (or replaced) or deleted in a bucket whose notification
+// configuration sends events to EventBridge.
+type ObjectEvent struct {
+	Bucket, Key string
+	Deleted     bool
+	// Size and ETag are the created object's.
+	Size int64
+	ETag string
+	Time time.Time
+}
+
+// settle is how long a folder must be quiet before it is looked at again, so that a file
+// being written by hand is reported once it is whole rather than at its first bytes.
+const settle = 150 * time.Millisecond
+
+// Watch reports the object events of the buckets with EventBridge notifications on, whether
+// the objects came through the API or were dropped into (or removed from) the bucket's folder
+// by hand: both are files, and the operating system's file notifications (fsnotify) say which
+// folder changed, which is then compared with what was there. Every rescan interval every
+// bucket is compared whole, a safety net for notifications lost (a full inotify queue, a
+// folder created and filled before it was watched). Objects present when Watch starts are not
+// reported. emit is called from one goroutine, in order; the returned stop ends watching.
+//
+// Several nodes sharing the data folder each watch it: each reports every change.
+func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func(), err error) {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("s3: watching the buckets: %w", err)
+	}
+	w := &watcher{s: s, fw: fw, emit: emit, dir: filepath.Join(s.o.Dir, "s3"), snap: map[string]map[string]entry{}}
+	if err := fw.Add(w.dir); err != nil {
+		fw.Close()
+		return nil, fmt.Errorf("s3: watching %s: %w", w.dir, err)
+	}
+	w.scanAll(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, rescan)
+	}()
+	return func() {
+		cancel()
+		<-done
+		fw.Close()
+	}, nil
+}
+
+type entry struct {
+	dir   bool
+	size  int64
+	mtime time.Time
+}
+
+type watcher struct {
+	s    *Service
+	fw   *fsnotify.Watcher
+	emit func(ObjectEvent)
+	dir  string // DIR/s3
+	// snap is what each watched folder held when last looked at, by its path relative to
+	// DIR/s3 ("bucket", "bucket/sub").
+	snap map[string]map[string]entry
+	// on caches whether a bucket's notifications go to EventBridge during one pass.
+	on map[string]bool
+}
+
+func (w *watcher) run(ctx context.Context, rescan time.Duration) {
+	if rescan <= 0 {
+		rescan = time.Minute
+	}
+	full := time.NewTicker(rescan)
+	defer full.Stop()
+	quiet := time.NewTimer(settle)
+	quiet.Stop()
+	dirty := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.fw.Events:
+			if !ok {
+				return
+			}
+			rel, err := filepath.Rel(w.dir, ev.Name)
+			if err != nil || rel == "." || strings.HasPrefix(rel, ".") {
+				continue // .meta, .tmp, .uploads: not objects
+			}
+			rel = filepath.ToSlash(rel)
+			// The folder the change happened in: comparing it finds what changed.
+			dirty[pathDir(rel)] = true
+			quiet.Reset(settle)
+		case err, ok := <-w.fw.Errors:
+			if !ok {
+				return
+			}
+			// A lost notification (queue overflow): the next full rescan catches up; do it now.
+			w.s.o.Logger.Warn("s3: file notifications", "err", err)
+			w.scanAll(true)
+		case <-quiet.C:
+			dirs := dirty
+			dirty = map[string]bool{}
+			w.on = map[string]bool{}
+			for d := range dirs {
+				w.rescan(d, true)
+			}
+		case <-full.C:
+			w.scanAll(true)
+		}
+	}
+}
+
+// pathDir is the folder of a relative path, "" for a bucket itself (DIR/s3).
+func pathDir(rel string) string {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i]
+	}
+	return ""
+}
+
+// scanAll compares every bucket's folders with the snapshot.
+func (w *watcher) scanAll(report bool) {
+	w.on = map[string]bool{}
+	w.rescan("", report)
+	for _, d := range slices.Collect(maps.Keys(w.snap)) {
+		if _, still := w.snap[d]; still && d != "" {
+			w.rescan(d, report)
+		}
+	}
+}
+
+// rescan compares one folder ("" is DIR/s3, whose folders are the buckets) with its snapshot,
+// reporting the objects created, changed and gone, and watching new subfolders.
+func (w *watcher) rescan(rel string, report bool) {
+	abs := w.dir
+	if rel != "" {
+		abs = filepath.Join(w.dir, filepath.FromSlash(rel))
+	}
+	list, err := os.ReadDir(abs)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.s.o.Logger.Warn("s3: reading a bucket folder", "folder", abs, "err", err)
+		return
+	}
+	now := map[string]entry{}
+	for _, de := range list {
+		name := de.Name()
+		if rel == "" && (strings.HasPrefix(name, ".") || !de.IsDir()) {
+			continue // only buckets at the top
+		}
+		info, err := de.Info()
+		if err != nil {
+			continue // gone meanwhile
+		}
+		switch {
+		case info.IsDir():
+			now[name] = entry{dir: true}
+		case info.Mode().IsRegular():
+			now[name] = entry{size: info.Size(), mtime: info.ModTime()}
+		}
+	}
+	old, known := w.snap[rel]
+	if err != nil {
+		delete(w.snap, rel)
+	} else {
+		w.snap[rel] = now
+	}
+	for name, e := range now {
+		child := join(rel, name)
+		o, had := old[name]
+		switch {
+		case e.dir && (!had || !o.dir):
+			if had {
+				w.gone(child, o, report)
+			}
+			if err := w.fw.Add(filepath.Join(w.dir, filepath.FromSlash(child))); err != nil {
+				w.s.o.Logger.Warn("s3: watching a bucket folder", "folder", child, "err", err)
+			}
+			// Filled before it was watched, perhaps: look now.
+			w.rescanTree2(child, report && (known || rel == ""))
+		case !e.dir && (!had || o.dir || o.size != e.size || !o.mtime.Equal(e.mtime)):
+			if had && o.dir {
+				w.gone(child, o, report)
+			}
+			if report {
+				w.report(child, false)
+			}
+		}
+	}
+	for name, o := range old {
+		if _, still := now[name]; !still {
+			w.gone(join(rel, name), o, report)
+		}
+	}
+}
+
+// rescanTree2 looks into a folder just found, and its subfolders.
+func (w *watcher) rescanTree2(rel string, report bool) {
+	w.snap[rel] = nil
+	w.rescan(rel, report)
+}
+
+// gone reports an object deleted, or every object of a folder deleted.
+func (w *watcher) gone(rel string, o entry, report bool) {
+	if !o.dir {
+		if report {
+			w.report(rel, true)
+		}
+		return
+	}
+	for name, e := range w.snap[rel] {
+		w.gone(rel+"/"+name, e, report)
+	}
+	delete(w.snap, rel)
+}
+
+func join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// report emits the event of one object (rel is bucket/key) if its bucket sends events.
+func (w *watcher) report(rel string, deleted bool) {
+	bucket, key, ok := strings.Cut(rel, "/")
+	if !ok {
+		return
+	}
+	on, seen := w.on[bucket]
+	if !seen {
+		c, err := w.s.config(bucket)
+		on = err == nil && c.EventBridge
+		w.on[bucket] = on
+	}
+	if !on {
+		return
+	}
+	ev := ObjectEvent{Bucket: bucket, Key: key, Deleted: deleted, Time: w.s.o.Clock.Now().UTC()}
+	if !deleted {
+		o, err := w.s.stat(bucket, key)
+		if err != nil {
+			return // replaced or gone meanwhile: its own notification follows
+		}
+		ev.Size, ev.ETag = o.size, o.ETag
+	}
+	w.emit(ev)
+}
