@@ -488,3 +488,64 @@ func TestStoredEventsLogAlike(t *testing.T) {
 		}
 	}
 }
+
+// revisions is a store of one execution pinned to one revision, counting reads.
+type revisions struct {
+	ex    store.Execution
+	rev   store.StateMachine
+	reads int
+}
+
+func (r *revisions) ExecutionGet(_ context.Context, p *store.ExecutionGetParams) (*store.Execution, error) {
+	r.reads++
+	if p.Arn != r.ex.Arn {
+		return nil, store.ErrNotFound
+	}
+	return &r.ex, nil
+}
+
+func (r *revisions) StateMachineGet(_ context.Context, p *store.StateMachineGetParams) (*store.StateMachine, error) {
+	r.reads++
+	if p.Arn != r.rev.Arn || p.RevisionID != r.rev.RevisionID {
+		return nil, store.ErrNotFound
+	}
+	return &r.rev, nil
+}
+
+// TestStoreLoggerFindsTheRevision: a step of an execution this node did not start (another
+// node's, or before a restart) is logged by the loggingConfiguration of the revision the
+// store says it runs, read once; an execution of a machine that logs nothing writes nothing.
+func TestStoreLoggerFindsTheRevision(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sm := "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
+	arn := "arn:aws:states:us-east-1:123456789012:execution:orders:x1"
+	r := &revisions{
+		ex:  store.Execution{Arn: arn, StateMachineArn: sm, RevisionID: "r2"},
+		rev: store.StateMachine{Arn: sm, Revision: store.Revision{RevisionID: "r2", LoggingConfiguration: []byte(`{"level":"ALL","includeExecutionData":false,` +
+			`"destinations":[{"cloudWatchLogsLogGroup":{"logGroupArn":"arn:aws:logs:us-east-1:123456789012:log-group:orders-logs:*"}}]}`)}},
+	}
+	l := &StoreLogger{Logs: b.svc.ExecutionLogs(), Store: r}
+	in := `{"secret":1}`
+	step := func(id int64, typ string) []*store.HistoryEvent {
+		e := history.Event{ID: id, PreviousEventID: id - 1, Timestamp: b.clock.Now(), Type: typ, Details: history.Details{Name: "S", Input: &in}}
+		return []*store.HistoryEvent{{ID: id, Type: typ, Timestamp: e.Timestamp, Payload: e.AppendJSON(nil, true)}}
+	}
+	l.LogCommitted(context.Background(), arn, step(5, "PassStateEntered"))
+	l.LogCommitted(context.Background(), arn, step(6, "PassStateEntered"))
+	if r.reads != 2 {
+		t.Fatalf("%d store reads for two steps, want 2 (the execution and its revision, once)", r.reads)
+	}
+	var f eventsOut
+	b.call(t, "FilterLogEvents", map[string]any{"logGroupName": "orders-logs"}, &f)
+	if got := messages(f); len(got) != 2 || strings.Contains(got[0], "secret") || !strings.Contains(got[0], `"details":{"name":"S"}`) ||
+		!strings.HasPrefix(f.Events[0].LogStreamName, "states/orders/") {
+		t.Fatalf("logged %v in %+v", got, f.Events)
+	}
+	// An execution the store does not know is not logged, and says so only in the log.
+	l.LogCommitted(context.Background(), arn+"-gone", step(1, "ExecutionStarted"))
+	b.call(t, "FilterLogEvents", map[string]any{"logGroupName": "orders-logs"}, &f)
+	if len(f.Events) != 2 {
+		t.Fatalf("an unknown execution was logged: %v", messages(f))
+	}
+}
