@@ -521,7 +521,7 @@ func TestStoreLoggerFindsTheRevision(t *testing.T) {
 	sm := "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
 	arn := "arn:aws:states:us-east-1:123456789012:execution:orders:x1"
 	r := &revisions{
-		ex:  store.Execution{Arn: arn, StateMachineArn: sm, RevisionID: "r2"},
+		ex: store.Execution{Arn: arn, StateMachineArn: sm, RevisionID: "r2"},
 		rev: store.StateMachine{Arn: sm, Revision: store.Revision{RevisionID: "r2", LoggingConfiguration: []byte(`{"level":"ALL","includeExecutionData":false,` +
 			`"destinations":[{"cloudWatchLogsLogGroup":{"logGroupArn":"arn:aws:logs:us-east-1:123456789012:log-group:orders-logs:*"}}]}`)}},
 	}
