@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,7 +244,7 @@ func (s *Service) apiDeleteLogGroup(_ context.Context, body []byte) (any, error)
 	for _, f := range files {
 		s.remove(f.path)
 	}
-	if err := os.RemoveAll(filepathDir(s.metaPath(name))); err != nil {
+	if err := os.RemoveAll(filepath.Dir(s.metaPath(name))); err != nil {
 		return nil, fmt.Errorf("logs: %w", err)
 	}
 	return struct{}{}, nil
@@ -791,12 +792,4 @@ func decodeToken(s string) string {
 		return ""
 	}
 	return string(b)
-}
-
-func filepathDir(p string) string {
-	i := strings.LastIndexByte(p, os.PathSeparator)
-	if i < 0 {
-		return "."
-	}
-	return p[:i]
 }
