@@ -7,7 +7,8 @@
 # (the web console's pages and hooks) and scripts/e2e_logs.py (CloudWatch Logs: execution,
 # Lambda and Glue logs), which drive them with
 # boto3 and the AWS CLI, scripts/e2e_scheduler.py (EventBridge Scheduler: at() and rate() firing, groups,
-# tags; its rate check on the --wait-scale 0.01 server), then `aws s3 cp` to a bucket bound to a
+# tags; its rate check on the --wait-scale 0.01 server), scripts/e2e_events.py (EventBridge rules, PutEvents,
+# status-change events, events:putEvents, S3 events of a dropped file), then `aws s3 cp` to a bucket bound to a
 # moto_server. Exits non-zero when a
 # check fails or a server won't start.
 set -euo pipefail
@@ -64,7 +65,7 @@ export AWS_ACCESS_KEY_ID=AKIDE2ETEST AWS_SECRET_ACCESS_KEY=e2e-secret AWS_DEFAUL
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 status=0
-for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py scripts/e2e_mock.py scripts/e2e_http.py scripts/e2e_console.py scripts/e2e_logs.py scripts/e2e_scheduler.py; do
+for checks in scripts/e2e.py scripts/e2e_lambda.py scripts/e2e_s3.py scripts/e2e_glue.py scripts/e2e_mock.py scripts/e2e_http.py scripts/e2e_console.py scripts/e2e_logs.py scripts/e2e_scheduler.py scripts/e2e_events.py; do
 	STEPLINE_ENDPOINT=$open STEPLINE_AUTH_ENDPOINT=$auth STEPLINE_MOCK_ENDPOINT=$mock STEPLINE_S3_DIR="$dir/open-data/s3" \
 		STEPLINE_E2E_PARQUET="$dir/orders.parquet" python3 "$checks" || status=$?
 done
