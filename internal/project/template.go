@@ -616,7 +616,7 @@ func (t *tmpl) translate(proj *Project) error {
 				continue
 			}
 		}
-		if trigger {
+		if trigger && r.typ != "AWS::Scheduler::Schedule" {
 			proj.Triggers = append(proj.Triggers, Trigger{LogicalID: r.id, Type: r.typ, Properties: r.props, Line: r.key.Line})
 			proj.Skipped = append(proj.Skipped, Skipped{LogicalID: r.id, Type: r.typ, Line: r.key.Line, Reason: triggerReason})
 			continue
@@ -668,6 +668,8 @@ func (t *tmpl) translate(proj *Project) error {
 			err = t.bucket(proj, r, name, key)
 		case "AWS::Glue::Database", "AWS::Glue::Crawler", "AWS::Glue::Job":
 			err = t.glue(proj, r, name, key, ev)
+		case "AWS::Scheduler::Schedule":
+			err = t.schedule(proj, r, name, key, ev)
 		}
 		if err != nil {
 			return err
@@ -1035,6 +1037,46 @@ func (t *tmpl) stateMachine(proj *Project, r *resource, name string, key, props 
 		return err
 	}
 	proj.StateMachines = append(proj.StateMachines, sm)
+	return nil
+}
+
+// schedule translates an AWS::Scheduler::Schedule into an entry of schedules, checked as
+// stepline.yaml's are; its target is the ARN the template gives (a state machine's Ref).
+func (t *tmpl) schedule(proj *Project, r *resource, name string, key, props *yaml.Node) error {
+	t.keys["schedules."+name] = entryKeys{id: r.id, props: map[string]string{"expression": "ScheduleExpression",
+		"timezone": "ScheduleExpressionTimezone", "target": "Target.Arn", "input": "Target.Input", "group": "GroupName",
+		"flexibleWindow": "FlexibleTimeWindow.MaximumWindowInMinutes", "retryPolicy": "Target.RetryPolicy"}}
+	e := newEntry(r.key.Line)
+	e.set("expression", mapGet(props, "ScheduleExpression"), false)
+	e.set("timezone", mapGet(props, "ScheduleExpressionTimezone"), false)
+	e.set("state", mapGet(props, "State"), false)
+	e.set("group", mapGet(props, "GroupName"), false)
+	e.set("startDate", mapGet(props, "StartDate"), false)
+	e.set("endDate", mapGet(props, "EndDate"), false)
+	e.set("actionAfterCompletion", mapGet(props, "ActionAfterCompletion"), false)
+	e.set("description", mapGet(props, "Description"), false)
+	if fw := mapGet(props, "FlexibleTimeWindow"); fw != nil {
+		if m := mapGet(fw, "Mode"); m != nil && m.Value == "FLEXIBLE" {
+			e.set("flexibleWindow", mapGet(fw, "MaximumWindowInMinutes"), true)
+		}
+	}
+	tg := mapGet(props, "Target")
+	if tg == nil {
+		return t.p.errAt(r.key, "Resources."+r.id+".Properties.Target", "missing")
+	}
+	e.set("target", mapGet(tg, "Arn"), false)
+	e.set("input", mapGet(tg, "Input"), false)
+	if rp := mapGet(tg, "RetryPolicy"); rp != nil {
+		re := newEntry(rp.Line)
+		re.set("maximumEventAgeInSeconds", mapGet(rp, "MaximumEventAgeInSeconds"), true)
+		re.set("maximumRetryAttempts", mapGet(rp, "MaximumRetryAttempts"), true)
+		e.set("retryPolicy", re.n, false)
+	}
+	s, err := t.p.schedule(name, key, e.n)
+	if err != nil {
+		return err
+	}
+	proj.Schedules = append(proj.Schedules, s)
 	return nil
 }
 

@@ -60,6 +60,9 @@ func describe(p *Project) string {
 		fmt.Fprintf(&b, "glue job %s: %s %s %s, arguments %s, timeout %d, retries %d, concurrent %d, role %s\n", j.Name, j.CommandName,
 			j.ScriptLocation, j.PythonVersion, kv(j.DefaultArguments), j.Timeout, j.MaxRetries, j.MaxConcurrentRuns, j.Role)
 	}
+	for _, s := range p.Schedules {
+		fmt.Fprintf(&b, "schedule %s/%s: %s %q, target %s, input %s, state %s, window %d\n", s.Group, s.Name, s.Expression, s.Timezone, s.Target, s.Input, s.State, s.FlexibleWindow)
+	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(&b, "skipped %s (%s) at line %d: %s\n", s.LogicalID, s.Type, s.Line, s.Reason)
 	}
