@@ -366,3 +366,57 @@ func TestRenderTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverySurvivesRestartAndIsClaimedOnce: an entry accepted by one Service is delivered by
+// another on the same database (a restarted or second node), and two nodes delivering at once
+// deliver each event once.
+func TestDeliverySurvivesRestartAndIsClaimedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.ok(t, "PutRule", `{"Name":"r","EventPattern":"{\"source\":[\"shop\"]}"}`)
+	b.ok(t, "PutTargets", `{"Rule":"r","Targets":[{"Id":"t","Arn":"`+sm+`"}]}`)
+	for range 20 {
+		b.ok(t, "PutEvents", `{"Entries":[{"Source":"shop","DetailType":"x","Detail":"{}"}]}`)
+	}
+	// The first node stops before delivering; two others share the work.
+	rec := &recorder{}
+	var nodes []*Service
+	for range 2 {
+		n, err := New(Options{Store: b.svc.o.Store, Clock: b.clock, Account: "111122223333", Region: "eu-west-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetTargets(rec.targets())
+		nodes = append(nodes, n)
+	}
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k, err := n.DeliverDue(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if k == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	names := map[string]int{}
+	for _, c := range rec.got() {
+		names[c.name]++
+	}
+	if len(names) != 20 {
+		t.Fatalf("%d distinct executions, want 20", len(names))
+	}
+	for name, k := range names {
+		if k != 1 {
+			t.Fatalf("execution %s started %d times", name, k)
+		}
+	}
+}
