@@ -56,6 +56,7 @@ func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *s
 		return time.Time{}, fmt.Errorf("engine: redriving %s: %w", x.Arn, err)
 	}
 	e.logEvents(ctx, nil, &ix.ID, res.Events)
+	e.observe(&ix.ID, nil, res.Events)
 	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
 	if ix.Status != interp.Running {
 		e.o.Metrics.finished(string(ix.Status))

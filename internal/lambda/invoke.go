@@ -215,6 +215,9 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request) {
 		FunctionName: r.PathValue("name"), Qualifier: r.URL.Query().Get("Qualifier"),
 		InvocationType: r.Header.Get("X-Amz-Invocation-Type"), LogType: r.Header.Get("X-Amz-Log-Type"),
 		ClientContext: r.Header.Get("X-Amz-Client-Context"), Payload: body,
+		// A caller's X-Ray header (an AWS SDK inside a traced function sends its
+		// _X_AMZN_TRACE_ID) is the invoked function's, as on Lambda.
+		TraceHeader: r.Header.Get("X-Amzn-Trace-Id"),
 	})
 	if e != nil {
 		writeError(w, e)

@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -236,6 +239,30 @@ func TestTracesOfANestedExecutionWithALambdaTask(t *testing.T) {
 	if want := "00-" + tid + "-" + sid + "-01"; fn.Fn.Traceparent != want {
 		t.Errorf("TRACEPARENT = %q, want %q", fn.Fn.Traceparent, want)
 	}
+	// A caller's X-Amzn-Trace-Id (an AWS SDK inside a traced function sends its own) is the
+	// invoked function's trace, as on Lambda.
+	const hdr = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	withHeader := func(o *lambda.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Build.Add(middleware.BuildMiddlewareFunc("traceHeader", func(ctx context.Context, in middleware.BuildInput,
+				next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					req.Header.Set("X-Amzn-Trace-Id", hdr)
+				}
+				return next.HandleBuild(ctx, in)
+			}), middleware.After)
+		})
+	}
+	out, err := newLambdaClient(b.url).Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("py-trace")}, withHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var direct struct{ Xray, Traceparent string }
+	if err := json.Unmarshal(out.Payload, &direct); err != nil || direct.Xray != hdr ||
+		direct.Traceparent != "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01" {
+		t.Errorf("invoked with X-Amzn-Trace-Id, the function saw %s (%v)", out.Payload, err)
+	}
+
 	// The trace id starts with the execution's start time, as an X-Ray trace id does.
 	secs, err := strconv.ParseInt(tid[:8], 16, 64)
 	if err != nil || time.Unix(secs, 0).Sub(time.Now()).Abs() > time.Hour {
