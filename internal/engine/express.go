@@ -89,7 +89,16 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 	if e.o.Tracer != nil {
 		traceParent = func(taskID string) string { return telemetry.TaskParent(id, taskID) }
 	}
+	var onEvents func([]history.Event)
+	if e.o.ExecutionLogs != nil {
+		// Express executions keep no history: their logs, written as they go, are the one
+		// record of their events.
+		logID := &interp.Identity{ExecutionArn: x.Arn, StateMachineArn: sm.Arn, StateMachineName: sm.Name}
+		onEvents = func(events []history.Event) { e.logEvents(ctx, sm, logID, events) }
+	}
 	res, err := inproc.Run(ctx, inproc.Options{
+		OnEvents: onEvents,
+
 		Definition: def, Input: p.Input, StateMachineName: sm.Name, ExecutionName: p.Name, RoleArn: sm.RoleArn,
 		Type: asl.Express, Sync: sync, Account: e.o.Account, Region: e.o.Region, Clock: e.o.Clock,
 		WaitScale: e.o.WaitScale, ExecutionArn: x.Arn, RunTask: inprocTask(e.o.Runner, x.Arn, traceParent), TestCase: p.TestCase,
@@ -106,10 +115,6 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 		x.Status, x.Output, x.Error, x.Cause = res.Status, res.Output, res.Error, res.Cause
 		e.o.Metrics.transitions.Add(int64(countTransitions(interp.Result{Events: res.Events})))
 		e.observe(id, nil, res.Events)
-	}
-	if res != nil {
-		// Express executions keep no history: their logs are the one record of their events.
-		e.logEvents(ctx, sm, &interp.Identity{ExecutionArn: x.Arn, StateMachineArn: sm.Arn, StateMachineName: sm.Name}, res.Events)
 	}
 	e.o.Metrics.finished(string(x.Status))
 	return nil

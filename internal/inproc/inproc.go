@@ -58,6 +58,9 @@ type Options struct {
 	// TestCase runs the execution under a Step Functions Local mock test case (see
 	// interp.Identity.TestCase); RunTask answers its mocked states.
 	TestCase *interp.TestCase
+	// OnEvents, when set, is given each step's events as the run records them, on Run's
+	// goroutine: an Express execution's logs are written as it goes, as AWS writes them.
+	OnEvents func(events []history.Event)
 }
 
 // Result is how the execution ended.
@@ -107,6 +110,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	out := &Result{Events: res.Events}
+	if o.OnEvents != nil {
+		o.OnEvents(res.Events)
+	}
 	var timers []pendingTimer
 	seq := 0
 	var inbox []interp.Event
@@ -194,6 +200,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		out.Events = append(out.Events, res.Events...)
+		if o.OnEvents != nil && len(res.Events) > 0 {
+			o.OnEvents(res.Events)
+		}
 		apply(res.Effects)
 	}
 	out.Status, out.Output, out.Error, out.Cause = x.Status, x.Output, x.Error, x.Cause
