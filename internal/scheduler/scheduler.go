@@ -427,6 +427,7 @@ func (s *Service) nextFiring(d *doc, created, after, now time.Time) (*time.Time,
 			anchor = start
 		}
 		interval := s.scale(e.Rate())
+		anchor = anchor.Truncate(time.Microsecond)
 		if after.Before(anchor) {
 			next = anchor
 		} else {
@@ -539,9 +540,11 @@ func (d *doc) input(scheduleArn string, nominal time.Time, executionID string, a
 // epoch is a REST-JSON timestamp: seconds since the epoch, fractional.
 type epoch float64
 
+// Time is e to the microsecond, the store's precision: a rate() anchored on a StartDate must
+// land on the very instants the store keeps, or a firing would come back a microsecond apart
+// under another name.
 func (e epoch) Time() time.Time {
-	sec, frac := math.Modf(float64(e))
-	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1000).UTC()
+	return time.UnixMicro(int64(math.Round(float64(e) * 1e6))).UTC()
 }
 
 func toEpoch(t time.Time) *epoch {

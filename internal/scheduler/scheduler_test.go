@@ -438,3 +438,25 @@ func TestValidation(t *testing.T) {
 		t.Fatalf("list: %+v, %v", list, err)
 	}
 }
+
+// TestRateWithFractionalStartFiresOncePerInterval: a rate() anchored on a StartDate with a
+// fraction of a second fires once per interval — the anchor and the stored firing times agree
+// to the microsecond, so no firing comes back a microsecond later under another name.
+func TestRateWithFractionalStartFiresOncePerInterval(t *testing.T) {
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	clk := &clock.Fake{T: start}
+	m := &machines{}
+	s := newTestService(t, openSQLite(t), clk, m, 1)
+	for i := range 50 {
+		in := schedule(fmt.Sprintf("r%02d", i), "rate(1 minute)")
+		at := start.Add(time.Second + time.Duration(i)*time.Minute/7919)
+		in.SetDates(&at, nil)
+		if _, err := s.CreateSchedule(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runUntil(t, s, clk, 10*time.Millisecond, start.Add(30*time.Second))
+	if m.count() != 50 {
+		t.Fatalf("%d firings in the first interval, want 50: %v", m.count(), m.order)
+	}
+}
