@@ -9,11 +9,11 @@ import (
 )
 
 // ExecutionLogger receives executions' history events once they are committed (an Express
-// execution's when it ends): execution logs in CloudWatch Logs' format (package logs, wired by
-// the server), for state machines whose loggingConfiguration asks for them. It is called from
-// the engine's loop, StartExecution, RedriveExecution and Express runs, concurrently; it
-// decides what to write, and a failure to write is its own to report: it never fails the
-// step, which is committed.
+// execution's step by step as it runs): execution logs in CloudWatch Logs' format (package
+// logs, wired by the server), for state machines whose loggingConfiguration asks for them. It
+// is called from the engine's loop, StartExecution, RedriveExecution and Express runs,
+// concurrently; it decides what to write, and a failure to write is its own to report: it
+// never fails the step, which is committed.
 type ExecutionLogger interface {
 	// LogEvents is given an execution's events with its identity; sm is the revision it runs
 	// when the caller has it at hand (StartExecution, Express executions), nil otherwise.
