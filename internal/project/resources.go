@@ -24,7 +24,10 @@ type Bucket struct {
 	Endpoint   string
 	Region     string
 	BucketName string
-	line       int
+	// EventBridge is notifications: eventbridge: the bucket's object events go to EventBridge
+	// (PutBucketNotificationConfiguration with an EventBridgeConfiguration).
+	EventBridge bool
+	line        int
 }
 
 // Glue is the glue section: what CreateDatabase, CreateCrawler and CreateJob take, each
@@ -79,7 +82,7 @@ type GlueJob struct {
 }
 
 var (
-	bucketKeys           = []string{"from", "endpoint", "region", "bucketName"}
+	bucketKeys           = []string{"from", "endpoint", "region", "bucketName", "notifications"}
 	glueKeys             = []string{"databases", "crawlers", "jobs"}
 	databaseKeys         = []string{"description", "locationUri", "parameters"}
 	crawlerKeys          = []string{"databaseName", "role", "description", "targets", "tablePrefix", "schemaChangePolicy"}
@@ -117,6 +120,19 @@ func (p *parser) bucket(name string, key, v *yaml.Node) (*Bucket, error) {
 	f, err := p.fields(v, path, bucketKeys)
 	if err != nil {
 		return nil, err
+	}
+	if n := f["notifications"]; n != nil {
+		if f["endpoint"] != nil {
+			return nil, p.errAt(n, path+".notifications", "not with endpoint: the endpoint's bucket sends its own events")
+		}
+		s, err := p.str(n, path+".notifications")
+		if err != nil {
+			return nil, err
+		}
+		if s != "eventbridge" {
+			return nil, p.errAt(n, path+".notifications", "must be eventbridge (the only destination Stepline sends object events to)")
+		}
+		b.EventBridge = true
 	}
 	if n := f["endpoint"]; n != nil {
 		return p.remoteBucket(b, path, f, n)

@@ -207,6 +207,14 @@ func (p *Project) applyBucket(ctx context.Context, t Targets, bp *bucketPlan, su
 		sum.BucketsCreated++
 		t.Logger.Info("bucket created", "bucket", b.Name)
 	}
+	if b.EventBridge {
+		// Put on every deploy, as the file says: the same configuration again changes nothing.
+		rec := callS3(ctx, t.S3, http.MethodPut, "/"+b.Name+"?notification",
+			strings.NewReader(eventBridgeNotification), int64(len(eventBridgeNotification)))
+		if rec.Code != http.StatusOK {
+			return p.errAt(b.line, "buckets."+b.Name+".notifications", "PutBucketNotificationConfiguration: %s", s3Message(rec))
+		}
+	}
 	for _, o := range bp.puts {
 		if err := p.putObject(ctx, t.S3, b, o); err != nil {
 			return err
@@ -219,6 +227,9 @@ func (p *Project) applyBucket(ctx context.Context, t Targets, bp *bucketPlan, su
 	}
 	return nil
 }
+
+// eventBridgeNotification is the notification configuration of notifications: eventbridge.
+const eventBridgeNotification = `<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><EventBridgeConfiguration/></NotificationConfiguration>`
 
 func (p *Project) putObject(ctx context.Context, h http.Handler, b *Bucket, o objectPut) error {
 	f, err := os.Open(o.file)

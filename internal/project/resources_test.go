@@ -162,6 +162,21 @@ func TestDeployBucketsAndGlue(t *testing.T) {
 	}
 }
 
+func TestBucketNotifications(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"stepline.yaml": "buckets:\n  drops:\n    notifications: eventbridge\n  quiet: {}\n"})
+	s := newServices(t)
+	s.deploy(t, dir)
+	for bucket, want := range map[string]bool{"drops": true, "quiet": false} {
+		rec := httptest.NewRecorder()
+		s.s3.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+bucket+"?notification", nil))
+		if got := strings.Contains(rec.Body.String(), "EventBridgeConfiguration"); rec.Code != http.StatusOK || got != want {
+			t.Errorf("%s: GetBucketNotificationConfiguration %d %s", bucket, rec.Code, rec.Body.String())
+		}
+	}
+	s.deploy(t, dir) // again: the same configuration, no error
+}
+
 func TestResourceMistakes(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, map[string]string{"data/x.csv": "a\n", "job.py": ""})
@@ -170,7 +185,8 @@ func TestResourceMistakes(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"bad bucket name", "buckets:\n  Raw_Data: {}\n", "2: buckets.Raw_Data: invalid bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit"},
 		{"bucket folder missing", "buckets:\n  raw:\n    from: nope\n", "3: buckets.raw.from: nope: no such file"},
-		{"bucket unknown key", "buckets:\n  raw:\n    form: data\n", "3: buckets.raw.form: unknown key (known: from, endpoint, region, bucketName)"},
+		{"bucket unknown key", "buckets:\n  raw:\n    form: data\n", "3: buckets.raw.form: unknown key (known: from, endpoint, region, bucketName, notifications)"},
+		{"bucket notifications", "buckets:\n  raw:\n    notifications: sqs\n", "3: buckets.raw.notifications: must be eventbridge (the only destination Stepline sends object events to)"},
 		{"bucket from and endpoint", "buckets:\n  raw:\n    endpoint: http://127.0.0.1:5000\n    from: data\n",
 			"4: buckets.raw.from: not with endpoint: a bound bucket's objects are the endpoint's, not filled from a folder"},
 		{"bucket bad endpoint", "buckets:\n  raw:\n    endpoint: s3.amazonaws.com\n",
