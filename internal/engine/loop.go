@@ -480,7 +480,9 @@ func (e *Engine) commit(ctx context.Context, st *stepped) error {
 	e.logCommitted(ctx, trs, errs)
 	for _, x := range st.ended {
 		e.o.Metrics.finished(string(x.Status))
-		e.statusChanged(x, false)
+		if !slices.ContainsFunc(failed, func(tr *store.Transition) bool { return tr.ExecutionArn == x.ID.ExecutionArn }) {
+			e.statusChanged(x, false) // only what was committed
+		}
 	}
 	return nil
 }
