@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/stepline/stepline/internal/server"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 func eventsClient(url string) *eventbridge.Client {
@@ -191,5 +192,43 @@ func TestDroppedFileStartsPipeline(t *testing.T) {
 	inputs := b.waitExecutions(t, machine, 1)
 	if inputs[0] != `{"bucket":"drops","key":"incoming/day1.csv","size":8}` {
 		t.Fatalf("input = %s", inputs[0])
+	}
+}
+
+// TestEventBridgeTwoNodesPostgres: two nodes on one PostgreSQL database; a rule made through
+// one matches entries put through the other, and each entry starts one execution though both
+// nodes' delivery loops run.
+func TestEventBridgeTwoNodesPostgres(t *testing.T) {
+	t.Parallel()
+	_, _, dsn := pgtest.Schema(t)
+	a := setup(t, server.Options{DB: dsn, Node: "node-a"})
+	b := setup(t, server.Options{DB: dsn, Node: "node-b"})
+	ctx := context.Background()
+	machine := a.createMachine(t, "pg-orders", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	if _, err := eventsClient(a.url).PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("pg"),
+		EventPattern: aws.String(`{"source":["shop"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eventsClient(a.url).PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("pg"), Targets: []ebtypes.Target{
+		{Id: aws.String("m"), Arn: aws.String(machine)}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		out, err := eventsClient(b.url).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+			{Source: aws.String("shop"), DetailType: aws.String("Order"), Detail: aws.String(`{"n":` + string(rune('0'+i)) + `}`)}}})
+		if err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v %+v", err, out)
+		}
+	}
+	got := map[string]bool{}
+	for _, in := range b.waitExecutions(t, machine, 10) {
+		var v struct{ Detail map[string]int }
+		if err := json.Unmarshal([]byte(in), &v); err != nil {
+			t.Fatal(err)
+		}
+		got[in] = true
+	}
+	if len(got) != 10 {
+		t.Fatalf("%d distinct inputs", len(got))
 	}
 }
