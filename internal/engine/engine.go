@@ -462,7 +462,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 	} else {
 		e.poke()
 	}
-	e.logEvents(ctx, sm, &x.ID, res.Events)
+	e.logEvents(ctx, sm, &x.ID, res.Events, res.Children)
 	return &store.Execution{
 		Arn: cp.Arn, StateMachineArn: cp.StateMachineArn, RevisionID: cp.RevisionID, Name: cp.Name, Type: cp.Type,
 		Status: cp.InitialStatus(), Input: cp.Input, Output: cp.Output, Error: cp.Error, Cause: cp.Cause,

@@ -15,18 +15,19 @@ import (
 // concurrently; it decides what to write, and a failure to write is its own to report: it
 // never fails the step, which is committed.
 type ExecutionLogger interface {
-	// LogEvents is given an execution's events with its identity; sm is the revision it runs
-	// when the caller has it at hand (StartExecution, Express executions), nil otherwise.
-	LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event)
-	// LogCommitted is given the events of a step the loop committed, as the store keeps them
-	// (each GetExecutionHistory's JSON of one event).
-	LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent)
+	// LogEvents is given an execution's events with its identity, and those of its Map Run
+	// child executions; sm is the revision it runs when the caller has it at hand
+	// (StartExecution, Express executions), nil otherwise.
+	LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event, children []interp.ChildHistory)
+	// LogCommitted is given the events of a step the loop committed, and those of its Map Run
+	// child executions, as the store keeps them (each GetExecutionHistory's JSON of one event).
+	LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent, children []*store.ChildHistory)
 }
 
 // logEvents hands events to Options.ExecutionLogs, if set.
-func (e *Engine) logEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event) {
-	if e.o.ExecutionLogs != nil && len(events) > 0 {
-		e.o.ExecutionLogs.LogEvents(ctx, sm, id, events)
+func (e *Engine) logEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event, children []interp.ChildHistory) {
+	if e.o.ExecutionLogs != nil && len(events)+len(children) > 0 {
+		e.o.ExecutionLogs.LogEvents(ctx, sm, id, events, children)
 	}
 }
 
@@ -37,8 +38,8 @@ func (e *Engine) logCommitted(ctx context.Context, trs []*store.Transition, errs
 		return
 	}
 	for i, tr := range trs {
-		if errs[i] == nil && len(tr.Mutations.Events) > 0 {
-			e.o.ExecutionLogs.LogCommitted(ctx, tr.ExecutionArn, tr.Mutations.Events)
+		if errs[i] == nil && len(tr.Mutations.Events)+len(tr.Mutations.Children) > 0 {
+			e.o.ExecutionLogs.LogCommitted(ctx, tr.ExecutionArn, tr.Mutations.Events, tr.Mutations.Children)
 		}
 	}
 }

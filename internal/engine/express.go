@@ -94,7 +94,7 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 		// Express executions keep no history: their logs, written as they go, are the one
 		// record of their events.
 		logID := &interp.Identity{ExecutionArn: x.Arn, StateMachineArn: sm.Arn, StateMachineName: sm.Name}
-		onEvents = func(events []history.Event) { e.logEvents(ctx, sm, logID, events) }
+		onEvents = func(events []history.Event) { e.logEvents(ctx, sm, logID, events, nil) }
 	}
 	res, err := inproc.Run(ctx, inproc.Options{
 		OnEvents: onEvents,

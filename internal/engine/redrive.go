@@ -55,7 +55,7 @@ func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *s
 	if err != nil {
 		return time.Time{}, fmt.Errorf("engine: redriving %s: %w", x.Arn, err)
 	}
-	e.logEvents(ctx, nil, &ix.ID, res.Events)
+	e.logEvents(ctx, nil, &ix.ID, res.Events, res.Children)
 	e.observe(&ix.ID, nil, res.Events)
 	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
 	if ix.Status != interp.Running {

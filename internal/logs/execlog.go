@@ -283,8 +283,9 @@ type logged struct {
 // maxCachedExecutions bounds StoreLogger's cache; past it the cache starts over.
 const maxCachedExecutions = 100_000
 
-// LogEvents implements engine.ExecutionLogger.
-func (l *StoreLogger) LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event) {
+// LogEvents implements engine.ExecutionLogger. A Map Run child execution's events go to its
+// parent's log group and stream, under the child's ARN.
+func (l *StoreLogger) LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event, children []interp.ChildHistory) {
 	var x *logged
 	if sm != nil {
 		x = &logged{raw: sm.LoggingConfiguration, machine: id.StateMachineName, redriveCount: id.RedriveCount}
@@ -295,27 +296,48 @@ func (l *StoreLogger) LogEvents(ctx context.Context, sm *store.StateMachine, id 
 		x = &logged{raw: x.raw, machine: x.machine, redriveCount: id.RedriveCount}
 		l.remember(id.ExecutionArn, x)
 	}
-	if err := l.Logs.Log(x.raw, x.machine, id.ExecutionArn, x.redriveCount, events); err != nil && l.Logger != nil {
-		l.Logger.Warn("execution logs", "execution", id.ExecutionArn, "err", err)
+	if err := l.Logs.Log(x.raw, x.machine, id.ExecutionArn, x.redriveCount, events); err != nil {
+		l.warn(id.ExecutionArn, err)
 	}
-	l.ended(id.ExecutionArn, events[len(events)-1].Type)
+	for _, c := range children {
+		if err := l.Logs.Log(x.raw, x.machine, c.ExecutionArn, 0, c.Events); err != nil {
+			l.warn(c.ExecutionArn, err)
+		}
+	}
+	l.ended(id.ExecutionArn, events)
+}
+
+func (l *StoreLogger) warn(arn string, err error) {
+	if l.Logger != nil {
+		l.Logger.Warn("execution logs", "execution", arn, "err", err)
+	}
 }
 
 // LogCommitted implements engine.ExecutionLogger.
-func (l *StoreLogger) LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent) {
+func (l *StoreLogger) LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent, children []*store.ChildHistory) {
 	x := l.find(ctx, executionArn)
 	if x == nil {
 		return
 	}
-	if err := l.Logs.LogStored(x.raw, x.machine, executionArn, x.redriveCount, events); err != nil && l.Logger != nil {
-		l.Logger.Warn("execution logs", "execution", executionArn, "err", err)
+	if err := l.Logs.LogStored(x.raw, x.machine, executionArn, x.redriveCount, events); err != nil {
+		l.warn(executionArn, err)
 	}
-	l.ended(executionArn, events[len(events)-1].Type)
+	for _, c := range children {
+		if err := l.Logs.LogStored(x.raw, x.machine, c.ExecutionArn, 0, c.Events); err != nil {
+			l.warn(c.ExecutionArn, err)
+		}
+	}
+	if len(events) > 0 {
+		l.ended(executionArn, []history.Event{{Type: events[len(events)-1].Type}})
+	}
 }
 
 // ended forgets an execution whose last event ended it; a redrive brings it back.
-func (l *StoreLogger) ended(arn, lastType string) {
-	switch lastType {
+func (l *StoreLogger) ended(arn string, events []history.Event) {
+	if len(events) == 0 {
+		return
+	}
+	switch events[len(events)-1].Type {
 	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut":
 		l.mu.Lock()
 		delete(l.byExec, arn)

@@ -531,21 +531,26 @@ func TestStoreLoggerFindsTheRevision(t *testing.T) {
 		e := history.Event{ID: id, PreviousEventID: id - 1, Timestamp: b.clock.Now(), Type: typ, Details: history.Details{Name: "S", Input: &in}}
 		return []*store.HistoryEvent{{ID: id, Type: typ, Timestamp: e.Timestamp, Payload: e.AppendJSON(nil, true)}}
 	}
-	l.LogCommitted(context.Background(), arn, step(5, "PassStateEntered"))
-	l.LogCommitted(context.Background(), arn, step(6, "PassStateEntered"))
+	child := "arn:aws:states:us-east-1:123456789012:express:orders/map:x1-child:1"
+	l.LogCommitted(context.Background(), arn, step(5, "PassStateEntered"), nil)
+	l.LogCommitted(context.Background(), arn, step(6, "PassStateEntered"), []*store.ChildHistory{{ExecutionArn: child, Events: step(1, "ExecutionStarted")}})
 	if r.reads != 2 {
 		t.Fatalf("%d store reads for two steps, want 2 (the execution and its revision, once)", r.reads)
 	}
 	var f eventsOut
 	b.call(t, "FilterLogEvents", map[string]any{"logGroupName": "orders-logs"}, &f)
-	if got := messages(f); len(got) != 2 || strings.Contains(got[0], "secret") || !strings.Contains(got[0], `"details":{"name":"S"}`) ||
+	if got := messages(f); len(got) != 3 || strings.Contains(got[0], "secret") || !strings.Contains(got[0], `"details":{"name":"S"}`) ||
 		!strings.HasPrefix(f.Events[0].LogStreamName, "states/orders/") {
 		t.Fatalf("logged %v in %+v", got, f.Events)
 	}
+	// A Map Run child's events go to its parent's group, under the child's ARN.
+	if got := messages(f)[2]; !strings.Contains(got, `"type":"ExecutionStarted"`) || !strings.Contains(got, `"execution_arn":"`+child+`"`) {
+		t.Fatalf("the child's event: %s", got)
+	}
 	// An execution the store does not know is not logged, and says so only in the log.
-	l.LogCommitted(context.Background(), arn+"-gone", step(1, "ExecutionStarted"))
+	l.LogCommitted(context.Background(), arn+"-gone", step(1, "ExecutionStarted"), nil)
 	b.call(t, "FilterLogEvents", map[string]any{"logGroupName": "orders-logs"}, &f)
-	if len(f.Events) != 2 {
+	if len(f.Events) != 3 {
 		t.Fatalf("an unknown execution was logged: %v", messages(f))
 	}
 }

@@ -143,7 +143,37 @@ func TestExecutionLogs(t *testing.T) {
 		t.Fatalf("FATAL logged %v", got)
 	}
 
-	// An Express execution's events are logged when it ends; StartSyncExecution returns after.
+	// A distributed Map's child executions log to their parent's group, under their own ARNs.
+	dmap := `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"M"},"M":{"Type":"Map","Label":"Items","ItemsPath":"$.items",
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P",
+			"States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`
+	dm, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("dmap"), Definition: aws.String(dmap),
+		RoleArn: aws.String(role), LoggingConfiguration: logging(types.LogLevelAll, false, "/sfn/dmap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	darn := b.start(t, *dm.StateMachineArn, "d1", `{"items":[1,2,3]}`)
+	if out := b.waitDone(t, darn); out.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("distributed Map: %s", out.Status)
+	}
+	children := map[string][]string{}
+	for _, m := range filterAll(t, logs, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/sfn/dmap")}) {
+		var e logEvent
+		_ = json.Unmarshal([]byte(m), &e)
+		if e.ExecutionArn != darn {
+			children[e.ExecutionArn] = append(children[e.ExecutionArn], e.Type)
+		}
+	}
+	if len(children) != 3 {
+		t.Fatalf("%d child executions logged, want 3: %v", len(children), children)
+	}
+	for arn, types := range children {
+		if types[0] != "ExecutionStarted" || types[len(types)-1] != "ExecutionSucceeded" {
+			t.Errorf("child %s logged %v", arn, types)
+		}
+	}
+
+	// An Express execution's events are logged as it runs; StartSyncExecution returns after.
 	em, err := b.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("fast"), Type: types.StateMachineTypeExpress,
 		Definition: aws.String(passChain), RoleArn: aws.String(role), LoggingConfiguration: logging(types.LogLevelAll, true, "/sfn/express")})
 	if err != nil {
