@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -174,6 +175,17 @@ func compileNode(obj map[string]any, depth int) (*node, error) {
 		}
 		n.fields = append(n.fields, f)
 	}
+	// Leaves first: they are cheaper to check than objects to descend, and most patterns
+	// fail on source or detail-type before their detail is looked at.
+	slices.SortStableFunc(n.fields, func(a, b *field) int {
+		switch {
+		case a.child == nil && b.child != nil:
+			return -1
+		case a.child != nil && b.child == nil:
+			return 1
+		}
+		return 0
+	})
 	return n, nil
 }
 
@@ -557,6 +569,9 @@ func (n *node) match(obj map[string]any) bool {
 func (f *field) match(obj map[string]any) bool {
 	v, present := obj[f.name]
 	if f.child != nil {
+		if o, ok := v.(map[string]any); ok {
+			return f.child.match(o)
+		}
 		objs := objects(v, nil)
 		if !present || len(objs) == 0 {
 			// A missing object matches as an empty one: only exists:false and the like hold.
@@ -568,6 +583,20 @@ func (f *field) match(obj map[string]any) bool {
 			}
 		}
 		return false
+	}
+	switch v.(type) {
+	case []any, map[string]any:
+	default:
+		if present {
+			// One scalar: no list to build.
+			for i := range f.matchers {
+				m := &f.matchers[i]
+				if m.kind == kExists && m.b || m.kind != kExists && m.matchValue(v) {
+					return true
+				}
+			}
+			return false
+		}
 	}
 	var leaves []any
 	if present {
