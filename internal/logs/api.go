@@ -367,38 +367,35 @@ func (s *Service) apiDescribeLogStreams(_ context.Context, body []byte) (any, er
 	if err != nil {
 		return nil, err
 	}
-	var all []logStreamOut
-	for i := range files {
-		if !strings.HasPrefix(files[i].name, in.LogStreamNamePrefix) {
-			continue
-		}
-		o, err := s.describeStream(g, &files[i])
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, o)
-	}
+	// Sorted and paged before any stream is read: a stream's last write is its file's
+	// modification time, so only the page's streams are read for their first and last events.
+	files = slices.DeleteFunc(files, func(f streamFile) bool { return !strings.HasPrefix(f.name, in.LogStreamNamePrefix) })
 	if in.OrderBy == "LastEventTime" {
-		slices.SortStableFunc(all, func(a, b logStreamOut) int {
-			return cmpInt(max(a.LastEventTimestamp, a.CreationTime), max(b.LastEventTimestamp, b.CreationTime))
-		})
+		slices.SortStableFunc(files, func(a, b streamFile) int { return a.mod.Compare(b.mod) })
 	} else {
-		slices.SortFunc(all, func(a, b logStreamOut) int { return strings.Compare(a.LogStreamName, b.LogStreamName) })
+		slices.SortFunc(files, func(a, b streamFile) int { return strings.Compare(a.name, b.name) })
 	}
 	if in.Descending {
-		slices.Reverse(all)
+		slices.Reverse(files)
 	}
 	limit := in.Limit
 	if limit <= 0 || limit > 50 {
 		limit = 50
 	}
 	from, _ := strconv.Atoi(decodeToken(in.NextToken))
-	from = min(max(from, 0), len(all))
+	from = min(max(from, 0), len(files))
 	out := struct {
 		LogStreams []logStreamOut `json:"logStreams"`
 		NextToken  string         `json:"nextToken,omitempty"`
-	}{LogStreams: all[from:min(from+limit, len(all))]}
-	if from+limit < len(all) {
+	}{}
+	for i := from; i < min(from+limit, len(files)); i++ {
+		o, err := s.describeStream(g, &files[i])
+		if err != nil {
+			return nil, err
+		}
+		out.LogStreams = append(out.LogStreams, o)
+	}
+	if from+limit < len(files) {
 		out.NextToken = encodeToken(strconv.Itoa(from + limit))
 	}
 	if out.LogStreams == nil {

@@ -554,3 +554,47 @@ func TestStoreLoggerFindsTheRevision(t *testing.T) {
 		t.Fatalf("an unknown execution was logged: %v", messages(f))
 	}
 }
+
+// TestDescribeLogStreamsPages: by name or by last write, a page at a time.
+func TestDescribeLogStreamsPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.call(t, "CreateLogGroup", map[string]string{"logGroupName": "g"}, nil)
+	for i, name := range []string{"b", "c", "a"} {
+		b.call(t, "CreateLogStream", map[string]string{"logGroupName": "g", "logStreamName": name}, nil)
+		b.put(t, "g", name, "x")
+		when := b.clock.Now().Add(time.Duration(i) * time.Minute)
+		if err := os.Chtimes(filepath.Join(b.dir, "logs", "g", "streams", name), when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type page struct {
+		LogStreams []struct {
+			LogStreamName string `json:"logStreamName"`
+		} `json:"logStreams"`
+		NextToken string `json:"nextToken"`
+	}
+	names := func(in map[string]any) []string {
+		var out []string
+		for {
+			var p page
+			b.call(t, "DescribeLogStreams", in, &p)
+			for _, s := range p.LogStreams {
+				out = append(out, s.LogStreamName)
+			}
+			if p.NextToken == "" {
+				return out
+			}
+			in["nextToken"] = p.NextToken
+		}
+	}
+	if got := names(map[string]any{"logGroupName": "g", "limit": 2}); strings.Join(got, ",") != "a,b,c" {
+		t.Errorf("by name: %v", got)
+	}
+	if got := names(map[string]any{"logGroupName": "g", "limit": 2, "orderBy": "LastEventTime", "descending": true}); strings.Join(got, ",") != "a,c,b" {
+		t.Errorf("by last write, newest first: %v", got)
+	}
+	if got := names(map[string]any{"logGroupName": "g", "logStreamNamePrefix": "c"}); strings.Join(got, ",") != "c" {
+		t.Errorf("by prefix: %v", got)
+	}
+}
