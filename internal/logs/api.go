@@ -19,6 +19,9 @@ import (
 // TargetPrefix is the X-Amz-Target prefix of CloudWatch Logs (JSON 1.1).
 const TargetPrefix = "Logs_20140328."
 
+// maxAhead is how far past its arrival an event's timestamp may be.
+const maxAhead = 2 * time.Hour
+
 // maxBody bounds a request: PutLogEvents takes at most 1 MiB of events.
 const maxBody = 2 << 20
 
@@ -455,7 +458,7 @@ func (s *Service) apiPutLogEvents(_ context.Context, body []byte) (any, error) {
 	if g.meta.Retention > 0 {
 		tooOld = max(tooOld, now.Add(-time.Duration(g.meta.Retention)*24*time.Hour).UnixMilli())
 	}
-	tooNew := now.Add(2 * time.Hour).UnixMilli()
+	tooNew := now.Add(maxAhead).UnixMilli()
 	type rejected struct {
 		TooNewLogEventStartIndex *int `json:"tooNewLogEventStartIndex,omitempty"`
 		TooOldLogEventEndIndex   *int `json:"tooOldLogEventEndIndex,omitempty"`
@@ -676,6 +679,13 @@ func (s *Service) apiFilterLogEvents(_ context.Context, body []byte) (any, error
 	for i := range files {
 		f := &files[i]
 		if len(in.LogStreamNames) > 0 && !slices.Contains(in.LogStreamNames, f.name) || !strings.HasPrefix(f.name, in.LogStreamNamePrefix) {
+			continue
+		}
+		// A follower (aws logs tail --follow) asks from its last event on, again and again:
+		// streams last written before then hold nothing for it. An event's time is at most
+		// maxAhead past its write (PutLogEvents' bound), and a Lambda or Glue line's is its
+		// file's time.
+		if in.StartTime != nil && f.mod.UnixMilli() < *in.StartTime-maxAhead.Milliseconds() {
 			continue
 		}
 		events, _, err := s.readStream(g, f)
