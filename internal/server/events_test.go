@@ -232,3 +232,39 @@ func TestEventBridgeTwoNodesPostgres(t *testing.T) {
 		t.Fatalf("%d distinct inputs", len(got))
 	}
 }
+
+func TestStatusChangeEventsFailedAndAborted(t *testing.T) {
+	t.Parallel()
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	eb := eventsClient(b.url)
+	failing := b.createMachine(t, "failing", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Boom","Cause":"because"}}}`)
+	waiting := b.createMachine(t, "waiting", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}`)
+	watcher := b.createMachine(t, "watcher", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	pattern, _ := json.Marshal(map[string]any{"source": []string{"aws.states"},
+		"detail": map[string]any{"status": []string{"FAILED", "ABORTED", "RUNNING"}, "stateMachineArn": []string{failing, waiting}}})
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("bad-ends"), EventPattern: aws.String(string(pattern))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("bad-ends"), Targets: []ebtypes.Target{
+		{Id: aws.String("w"), Arn: aws.String(watcher), InputTransformer: &ebtypes.InputTransformer{
+			InputPathsMap: map[string]string{"s": "$.detail.status", "e": "$.detail.error", "n": "$.detail.name"},
+			InputTemplate: aws.String(`{"name":<n>,"status":<s>,"error":<e>}`)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b.start(t, failing, "f1", "")
+	w := b.start(t, waiting, "w1", "")
+	if _, err := b.client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(w), Error: aws.String("Halt")}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, in := range b.waitExecutions(t, watcher, 4) {
+		got[in] = true
+	}
+	for _, want := range []string{`{"name":"f1","status":"RUNNING","error":null}`, `{"name":"f1","status":"FAILED","error":"Boom"}`,
+		`{"name":"w1","status":"RUNNING","error":null}`, `{"name":"w1","status":"ABORTED","error":"Halt"}`} {
+		if !got[want] {
+			t.Errorf("no execution with input %s; got %v", want, got)
+		}
+	}
+}
