@@ -46,11 +46,18 @@ func measureLag(t *testing.T, st store.Store) {
 	}
 	var mu sync.Mutex
 	var lags []time.Duration
+	first := map[string]int{} // schedule → times its first firing was carried out
 	done := make(chan struct{})
+	start := time.Now().Add(20 * time.Second).Truncate(time.Second)
 	s.OnFire(func(f Firing) {
 		mu.Lock()
 		defer mu.Unlock()
+		// Second firings (a minute after the first) start while the last first ones finish.
+		if !f.Nominal.Before(start.Add(time.Minute)) {
+			return
+		}
 		lags = append(lags, time.Since(f.Nominal))
+		first[f.Name]++
 		if len(lags) == n {
 			close(done)
 		}
@@ -58,18 +65,32 @@ func measureLag(t *testing.T, st store.Store) {
 	if err := s.ensureDefaultGroup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now().Add(10 * time.Second)
 	setup := time.Now()
+	// Created by 32 clients at once: one at a time, PostgreSQL's commits take most of a minute.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 32 {
+		wg.Go(func() {
+			for i := range next {
+				in := schedule(fmt.Sprintf("s%05d", i), "rate(1 minute)")
+				in.SetDates(new(start.Add(time.Duration(i)*time.Minute/n)), nil)
+				if _, err := s.CreateSchedule(t.Context(), in); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
 	for i := range n {
-		in := schedule(fmt.Sprintf("s%05d", i), "rate(1 minute)")
-		in.SetDates(new(start.Add(time.Duration(i)*time.Minute/n)), nil)
-		if _, err := s.CreateSchedule(t.Context(), in); err != nil {
-			t.Fatal(err)
-		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	t.Logf("created %d schedules in %v", n, time.Since(setup).Round(time.Millisecond))
 	if time.Now().After(start) {
-		t.Fatal("creating the schedules took longer than 10 s: the first firings are late already")
+		t.Fatal("creating the schedules took longer than 20 s: the first firings are late already")
 	}
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -85,8 +106,13 @@ func measureLag(t *testing.T, st store.Store) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if m.count() != n {
-		t.Fatalf("%d executions, want %d (each schedule once in its first minute)", m.count(), n)
+	if len(first) != n {
+		t.Fatalf("%d schedules fired in their first minute, want %d", len(first), n)
+	}
+	for name, k := range first {
+		if k != 1 {
+			t.Fatalf("%s's first firing was carried out %d times", name, k)
+		}
 	}
 	slices.Sort(lags)
 	q := func(p float64) time.Duration { return lags[int(p*float64(len(lags)-1))].Round(time.Millisecond) }
