@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/stepline/stepline/internal/server"
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 func schedulerClient(url string) *scheduler.Client {
@@ -245,5 +246,41 @@ func TestScheduledRuleFires(t *testing.T) {
 			t.Fatalf("input %s", in)
 		}
 		ids[e.ID] = true
+	}
+}
+
+// TestSchedulerTwoNodesPostgres: two nodes on one PostgreSQL database (STEPLINE_TEST_POSTGRES),
+// both firing loops running; twenty at() schedules due at the same second each start exactly
+// one execution.
+func TestSchedulerTwoNodesPostgres(t *testing.T) {
+	t.Parallel()
+	_, _, dsn := pgtest.Schema(t)
+	a := setup(t, server.Options{DB: dsn, Node: "node-a"})
+	b := setup(t, server.Options{DB: dsn, Node: "node-b"})
+	machine := a.createMachine(t, "pg-scheduled", passChain)
+	at := time.Now().UTC().Add(2 * time.Second).Format("2006-01-02T15:04:05")
+	for i := range 20 {
+		c := schedulerClient(a.url)
+		if i%2 == 1 {
+			c = schedulerClient(b.url)
+		}
+		name := fmt.Sprintf("pg-%02d", i)
+		if _, err := c.CreateSchedule(t.Context(), newSchedule(name, "at("+at+")", machine, `{"schedule":"`+name+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.waitScheduled(t, machine, 20)
+	time.Sleep(time.Second) // a second firing of any would show within a few polls of either loop
+	per := map[string]int{}
+	for _, in := range b.scheduledInputs(t, machine) {
+		per[in]++
+	}
+	if len(per) != 20 {
+		t.Fatalf("%d schedules fired, want 20: %v", len(per), per)
+	}
+	for in, n := range per {
+		if n != 1 {
+			t.Errorf("%s started %d executions", in, n)
+		}
 	}
 }
