@@ -196,3 +196,75 @@ func TestTraceNestsBranchesAndIterations(t *testing.T) {
 		}
 	}
 }
+
+// failOnce fails a task's first attempt and answers the others.
+type failOnce struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (r *failOnce) Run(_ context.Context, t *engine.Task) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.calls == 1 {
+		return "", &engine.TaskError{Name: "Boom", Cause: "first attempt"}
+	}
+	return `{}`, nil
+}
+
+// A retried task's second attempt, scheduled by its retry timer in a later step than the one
+// that records its result, is a span of its own that starts when it was scheduled, after the
+// first attempt's span ended, both under the one state span.
+func TestTraceOfARetriedTask(t *testing.T) {
+	t.Parallel()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
+	tr, exp := memTracer(t)
+	e := newEngine(t, s, "a", engine.Options{Runner: &failOnce{}, Tracer: tr, WaitScale: 0.05})
+	sm := createMachine(t, s, "retried", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f",
+		"Retry":[{"ErrorEquals":["Boom"],"IntervalSeconds":1,"MaxAttempts":1}],"End":true}}}`)
+	ex, err := e.StartExecution(context.Background(), engine.StartParams{StateMachine: sm, Name: "x", Input: `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitEnd(t, s, ex.Arn); got.Status != store.StatusSucceeded {
+		t.Fatalf("status %s", got.Status)
+	}
+	const want = 4 // the execution, T, two attempts
+	deadline := time.Now().Add(10 * time.Second)
+	for len(exp.GetSpans()) < want && time.Now().Before(deadline) {
+		if err := tr.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var state tracetest.SpanStub
+	var attempts []tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		switch s.Name {
+		case "T":
+			state = s
+		case "task function:f":
+			attempts = append(attempts, s)
+		}
+	}
+	if len(attempts) != 2 || state.Name == "" {
+		t.Fatalf("spans %v", exp.GetSpans())
+	}
+	first, second := attempts[0], attempts[1]
+	if first.Status.Code.String() != "Error" || second.Status.Code.String() != "Unset" {
+		first, second = second, first
+	}
+	if first.SpanContext.SpanID() == second.SpanContext.SpanID() {
+		t.Error("both attempts have one span id")
+	}
+	if !second.StartTime.After(first.EndTime) || first.StartTime != state.StartTime || !second.EndTime.After(second.StartTime) {
+		t.Errorf("first attempt [%v, %v], second [%v, %v], state from %v", first.StartTime, first.EndTime,
+			second.StartTime, second.EndTime, state.StartTime)
+	}
+	for _, a := range attempts {
+		if a.Parent.SpanID() != state.SpanContext.SpanID() {
+			t.Errorf("an attempt's parent is %s, not T's span", a.Parent.SpanID())
+		}
+	}
+}

@@ -13,9 +13,12 @@ type OpenState struct {
 	Type        string // the state's type: Task, Parallel, Map, …
 	// Parent is the id of the StateEntered event of the Parallel or Map state whose branch or
 	// iteration the thread runs, or 0.
-	Parent   int64
-	TaskID   string // the task it waits on, or ""
-	Resource string // the Task state's resource, or ""
+	Parent int64
+	TaskID string // the task it waits on, or ""
+	// TaskScheduled is when that task was scheduled; zero when not known (a snapshot written
+	// before it was kept).
+	TaskScheduled time.Time
+	Resource      string // the Task state's resource, or ""
 }
 
 // OpenStates appends the states the execution's threads are in to dst, Map Run child
@@ -32,6 +35,9 @@ func (x *Execution) OpenStates(dst []OpenState) []OpenState {
 		}
 		if th.waiting == waitTask {
 			o.TaskID = th.taskID
+			if th.task != nil {
+				o.TaskScheduled = th.task.scheduled
+			}
 		}
 		if th.state.Task != nil {
 			o.Resource = th.state.Task.Resource

@@ -117,6 +117,8 @@ type taskInfo struct {
 	hbTimerID  string
 	toTimerID  string
 	parameters jsonv.Value
+	// scheduled is when the task was scheduled (its …Scheduled event), for tracing.
+	scheduled time.Time
 }
 
 type fanOut struct {

@@ -297,6 +297,7 @@ type snapTask struct {
 	HBTimerID  string    `json:"hbTimer,omitempty"`
 	TOTimerID  string    `json:"toTimer,omitempty"`
 	Parameters snapValue `json:"parameters"`
+	Scheduled  time.Time `json:"scheduled,omitzero"`
 }
 
 type snapFan struct {
@@ -373,7 +374,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 		}
 		if t := th.task; t != nil {
 			st.Task = &snapTask{Started: t.started, Submitted: t.submitted, Timeout: t.timeout, Heartbeat: t.heartbeat,
-				HBTimerID: t.hbTimerID, TOTimerID: t.toTimerID, Parameters: x.snapValue(t.parameters)}
+				HBTimerID: t.hbTimerID, TOTimerID: t.toTimerID, Parameters: x.snapValue(t.parameters), Scheduled: t.scheduled}
 		}
 		if f := th.fan; f != nil {
 			sf := &snapFan{Parallel: f.parallel, NextIndex: f.nextIndex, Running: f.running,
@@ -514,7 +515,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 			}
 			t := classify(th.state.Task.Resource)
 			t.started, t.timeout, t.heartbeat, t.hbTimerID, t.toTimerID = st.Task.Started, st.Task.Timeout, st.Task.Heartbeat, st.Task.HBTimerID, st.Task.TOTimerID
-			t.submitted = st.Task.Submitted
+			t.submitted, t.scheduled = st.Task.Submitted, st.Task.Scheduled
 			if t.parameters, err = x.restoreValue(st.Task.Parameters); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 			}

@@ -88,7 +88,7 @@ func (r *run) execTask(th *thread) {
 		r.fail(th, err)
 		return
 	}
-	info.timeout, info.heartbeat, info.parameters = timeout, heartbeat, params
+	info.timeout, info.heartbeat, info.parameters, info.scheduled = timeout, heartbeat, params, r.now
 	d := history.Details{Resource: info.resource}
 	if timeout > 0 {
 		d.TimeoutInSeconds = ptr(timeout)

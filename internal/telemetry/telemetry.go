@@ -10,10 +10,8 @@
 // continuing an execution therefore adds to the same trace, and a task runner can hand the
 // task span's context to a Lambda function or a child execution before the span exists.
 //
-// Weaknesses: a task span whose TaskScheduled event was committed in an earlier step than its
-// result (a retried attempt scheduled by its retry timer) starts at its state's entry, since
-// the schedule's time is not kept between steps;
-// a redriven execution's span starts at the execution's start. Map Run child executions (a
+// Weaknesses: a task span starts at its state's entry when its execution's snapshot predates
+// the schedule time it now keeps; a redriven execution's span starts at the execution's start. Map Run child executions (a
 // distributed Map's) are not traced.
 package telemetry
 
@@ -298,7 +296,7 @@ func (t *Tracer) Record(id *interp.Identity, open []interp.OpenState, events []h
 	byLast := make(map[int64]*scope, len(open))
 	for _, o := range open {
 		s := &scope{entered: o.Entered, enteredTime: o.EnteredTime, state: o.State, stateType: o.Type, taskID: o.TaskID,
-			taskOpen: o.TaskID != "", resource: o.Resource}
+			taskOpen: o.TaskID != "", taskStart: o.TaskScheduled, resource: o.Resource}
 		if o.Parent != 0 {
 			s.parent = spanID(tr.ID, id.ExecutionArn, "state", uint64(o.Parent))
 		}
