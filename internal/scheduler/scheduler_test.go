@@ -460,3 +460,41 @@ func TestRateWithFractionalStartFiresOncePerInterval(t *testing.T) {
 		t.Fatalf("%d firings in the first interval, want 50: %v", m.count(), m.order)
 	}
 }
+
+// TestUniversalTargets: arn:aws:scheduler:::aws-sdk:sfn:startExecution starts the state
+// machine its input names, with the input inside; aws-sdk:lambda:invoke invokes the function
+// with the payload.
+func TestUniversalTargets(t *testing.T) {
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	clk := &clock.Fake{T: start}
+	m := &machines{}
+	fns := &functions{}
+	s, err := New(Options{Store: openSQLite(t), Clock: clk, StateMachines: m, Functions: fns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sfn := schedule("universal-sfn", "at(2026-12-06T10:01:00)")
+	sfn.Target.Arn = "arn:aws:scheduler:::aws-sdk:sfn:startExecution"
+	sfn.Target.Input = `{"StateMachineArn":"` + machineArn + `","Input":"{\"t\":\"<aws.scheduler.scheduled-time>\"}"}`
+	lam := schedule("universal-lambda", "at(2026-12-06T10:01:00)")
+	lam.Target.Arn = "arn:aws:scheduler:::aws-sdk:lambda:invoke"
+	lam.Target.Input = `{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:f","Payload":"{\"n\":1}"}`
+	for _, in := range []*ScheduleInput{sfn, lam} {
+		if _, err := s.CreateSchedule(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runUntil(t, s, clk, 30*time.Second, start.Add(2*time.Minute))
+	if got := scheduledTimes(t, m, time.UTC); got != "12-06T10:01Z" {
+		t.Errorf("state machine firings: %s", got)
+	}
+	if len(fns.payloads) != 1 || fns.payloads[0] != `arn:aws:lambda:us-east-1:123456789012:function:f {"n":1}` {
+		t.Errorf("invocations: %q", fns.payloads)
+	}
+	bad := schedule("universal-bad", "rate(1 day)")
+	bad.Target.Arn = "arn:aws:scheduler:::aws-sdk:sfn:startExecution"
+	bad.Target.Input = `{}`
+	if _, err := s.CreateSchedule(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "ValidationException") {
+		t.Errorf("a universal target naming nothing: %v", err)
+	}
+}
