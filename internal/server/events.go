@@ -38,7 +38,7 @@ func eventTargets(svc *service.Service, lam *lambda.Service) events.Targets {
 			_, err := lam.Invoke(ctx, &lambda.InvokeParams{FunctionName: arn, InvocationType: "Event", Payload: payload})
 			var le *lambda.Error
 			if errors.As(err, &le) && (le.Code == "ResourceNotFoundException" || le.Code == "InvalidParameterValueException" ||
-				le.Code == "RequestTooLargeException") {
+				le.Code == "RequestTooLargeException" || le.Code == "InvalidRequestContentException") {
 				return events.Permanent(err)
 			}
 			return err
