@@ -81,7 +81,9 @@ type Options struct {
 	// WaitScale multiplies rate() intervals and retry delays (--wait-scale); 0 means 1.
 	WaitScale float64
 	// Poll is how often the firing loop looks for due schedules when nothing woke it
-	// (0: 200 ms). ClaimTTL is how long a claimed firing is hidden from other nodes (0: 1 min).
+	// (0: 200 ms). ClaimTTL is how long a claimed firing is hidden from other nodes (0: 20 s):
+	// long beside a firing, short enough that the firings a crashed node had claimed are
+	// carried out soon after.
 	Poll     time.Duration
 	ClaimTTL time.Duration
 	// Batch is how many due schedules one claim takes (0: 100); Parallel how many of them
@@ -139,7 +141,7 @@ func New(o Options) (*Service, error) {
 		o.Poll = 200 * time.Millisecond
 	}
 	if o.ClaimTTL <= 0 {
-		o.ClaimTTL = time.Minute
+		o.ClaimTTL = 20 * time.Second
 	}
 	if o.Batch <= 0 {
 		o.Batch = 100
@@ -294,8 +296,9 @@ func (s *Service) fire(ctx context.Context, row *store.Schedule) error {
 	case targetLambda:
 		// No idempotency key reaches Lambda: advance first, so that a crash loses this firing
 		// rather than invoking the function twice.
-		if err := s.advance(ctx, row, &d, nominal, now); err != nil {
-			return err
+		won, err := s.advanceWon(ctx, row, &d, nominal, now)
+		if err != nil || !won {
+			return err // another writer moved it: it invokes, or the schedule changed
 		}
 		f.Err = s.o.Functions.InvokeEvent(ctx, target, []byte(input))
 		if f.Err != nil {
@@ -360,9 +363,17 @@ func (s *Service) scale(d time.Duration) time.Duration {
 // advance moves a schedule past the firing at nominal, with a compare-and-swap on the version
 // it was claimed at: a schedule updated or deleted meanwhile keeps what its writer gave it.
 func (s *Service) advance(ctx context.Context, row *store.Schedule, d *doc, nominal, now time.Time) error {
+	_, err := s.advanceWon(ctx, row, d, nominal, now)
+	return err
+}
+
+// advanceWon is advance, also telling whether this call moved the schedule: false when a
+// writer (another node that claimed it after this one's claim expired, or an update) got
+// there first.
+func (s *Service) advanceWon(ctx context.Context, row *store.Schedule, d *doc, nominal, now time.Time) (bool, error) {
 	next, err := s.nextFiring(d, row.CreatedAt, nominal, now)
 	if err != nil {
-		return fmt.Errorf("scheduler: schedule %s/%s: %w", row.Group, row.Name, err)
+		return false, fmt.Errorf("scheduler: schedule %s/%s: %w", row.Group, row.Name, err)
 	}
 	if next == nil && d.ActionAfterCompletion == "DELETE" {
 		err = s.o.Store.ScheduleDelete(ctx, &store.ScheduleDeleteParams{Kind: row.Kind, Group: row.Group, Name: row.Name, IfVersion: row.Version})
@@ -374,10 +385,13 @@ func (s *Service) advance(ctx context.Context, row *store.Schedule, d *doc, nomi
 		_, err = s.o.Store.ScheduleUpdate(ctx, &store.ScheduleUpdateParams{Kind: row.Kind, Group: row.Group, Name: row.Name,
 			IfVersion: row.Version, State: row.State, Doc: row.Doc, Due: due, Nominal: next, Now: now})
 	}
-	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("scheduler: advancing %s/%s: %w", row.Group, row.Name, err)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("scheduler: advancing %s/%s: %w", row.Group, row.Name, err)
+	}
+	return true, nil
 }
 
 // dueOf is when the firing at nominal is carried out: within a FLEXIBLE window, at an offset

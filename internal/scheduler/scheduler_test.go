@@ -498,3 +498,37 @@ func TestUniversalTargets(t *testing.T) {
 		t.Errorf("a universal target naming nothing: %v", err)
 	}
 }
+
+// TestLambdaFiringAfterExpiredClaim: two nodes hold claims of the same Lambda firing (the
+// first one's expired while it was slow); only the one whose advance wins invokes.
+func TestLambdaFiringAfterExpiredClaim(t *testing.T) {
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	clk := &clock.Fake{T: start}
+	st := openSQLite(t)
+	fns := &functions{}
+	s, err := New(Options{Store: st, Clock: clk, StateMachines: &machines{}, Functions: fns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := schedule("fn", "at(2026-12-06T10:01:00)")
+	in.Target.Arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+	if _, err := s.CreateSchedule(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	clk.T = start.Add(time.Minute)
+	slow, err := st.ScheduleClaimDue(t.Context(), &store.ScheduleClaimDueParams{Now: clk.T, Until: clk.T.Add(time.Second), Limit: 1})
+	if err != nil || len(slow) != 1 {
+		t.Fatalf("first claim: %v, %v", slow, err)
+	}
+	clk.T = clk.T.Add(2 * time.Second) // the first claim expired
+	if n, err := s.FireDue(t.Context()); n != 1 || err != nil {
+		t.Fatalf("second node: %d, %v", n, err)
+	}
+	// The slow node carries out its stale claim now.
+	if err := s.fire(t.Context(), slow[0]); err != nil {
+		t.Fatal(err)
+	}
+	if len(fns.payloads) != 1 {
+		t.Fatalf("%d invocations, want 1", len(fns.payloads))
+	}
+}
