@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -30,6 +29,12 @@ type ObjectEvent struct {
 // being written by hand is reported once it is whole rather than at its first bytes.
 const settle = 150 * time.Millisecond
 
+// newFSWatcher is fsnotify.NewWatcher; tests make it fail.
+var newFSWatcher = fsnotify.NewWatcher
+
+// pollRescan is how often the folders are rescanned when file notifications are unavailable.
+const pollRescan = 3 * time.Second
+
 // Watch reports the object events of the buckets with EventBridge notifications on, whether
 // the objects came through the API or were dropped into (or removed from) the bucket's folder
 // by hand: both are files, and the operating system's file notifications (fsnotify) say which
@@ -40,15 +45,21 @@ const settle = 150 * time.Millisecond
 //
 // Several nodes sharing the data folder each watch it: each reports every change.
 func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func(), err error) {
-	fw, err := fsnotify.NewWatcher()
+	w := &watcher{s: s, emit: emit, dir: filepath.Join(s.o.Dir, "s3"), snap: map[string]map[string]entry{}}
+	fw, err := newFSWatcher()
+	if err == nil {
+		if err = fw.Add(w.dir); err != nil {
+			fw.Close()
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("s3: watching the buckets: %w", err)
+		// Out of inotify instances (fs.inotify.max_user_instances), say: the rescans alone
+		// find the changes, later.
+		s.o.Logger.Warn("s3: no file notifications; bucket folders are rescanned every few seconds instead", "err", err)
+		fw = nil
+		rescan = min(rescan, pollRescan)
 	}
-	w := &watcher{s: s, fw: fw, emit: emit, dir: filepath.Join(s.o.Dir, "s3"), snap: map[string]map[string]entry{}}
-	if err := fw.Add(w.dir); err != nil {
-		fw.Close()
-		return nil, fmt.Errorf("s3: watching %s: %w", w.dir, err)
-	}
+	w.fw = fw
 	w.scanAll(false)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -59,7 +70,9 @@ func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func
 	return func() {
 		cancel()
 		<-done
-		fw.Close()
+		if fw != nil {
+			fw.Close()
+		}
 	}, nil
 }
 
@@ -71,7 +84,7 @@ type entry struct {
 
 type watcher struct {
 	s    *Service
-	fw   *fsnotify.Watcher
+	fw   *fsnotify.Watcher // nil without file notifications: rescans only
 	emit func(ObjectEvent)
 	dir  string // DIR/s3
 	// snap is what each watched folder held when last looked at, by its path relative to
@@ -90,11 +103,16 @@ func (w *watcher) run(ctx context.Context, rescan time.Duration) {
 	quiet := time.NewTimer(settle)
 	quiet.Stop()
 	dirty := map[string]bool{}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if w.fw != nil {
+		events, errs = w.fw.Events, w.fw.Errors
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-w.fw.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
@@ -106,7 +124,7 @@ func (w *watcher) run(ctx context.Context, rescan time.Duration) {
 			// The folder the change happened in: comparing it finds what changed.
 			dirty[pathDir(rel)] = true
 			quiet.Reset(settle)
-		case err, ok := <-w.fw.Errors:
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
@@ -188,8 +206,11 @@ func (w *watcher) rescan(rel string, report bool) {
 			if had {
 				w.gone(child, o, report)
 			}
-			if err := w.fw.Add(filepath.Join(w.dir, filepath.FromSlash(child))); err != nil {
-				w.s.o.Logger.Warn("s3: watching a bucket folder", "folder", child, "err", err)
+			if w.fw != nil {
+				if err := w.fw.Add(filepath.Join(w.dir, filepath.FromSlash(child))); err != nil {
+					// Out of inotify watches: the periodic rescan covers this folder.
+					w.s.o.Logger.Warn("s3: watching a bucket folder", "folder", child, "err", err)
+				}
 			}
 			// Filled before it was watched, perhaps: look now.
 			w.rescanTree2(child, report && (known || rel == ""))
