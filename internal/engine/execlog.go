@@ -19,9 +19,11 @@ type ExecutionLogger interface {
 	// child executions; sm is the revision it runs when the caller has it at hand
 	// (StartExecution, Express executions), nil otherwise.
 	LogEvents(ctx context.Context, sm *store.StateMachine, id *interp.Identity, events []history.Event, children []interp.ChildHistory)
-	// LogCommitted is given the events of a step the loop committed, and those of its Map Run
-	// child executions, as the store keeps them (each GetExecutionHistory's JSON of one event).
-	LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent, children []*store.ChildHistory)
+	// LogCommitted is given the transitions of a round of the loop that were committed: their
+	// events and those of their Map Run child executions, as the store keeps them (each
+	// GetExecutionHistory's JSON of one event). A round's logs together cost one write a
+	// stream, not one a transition, on the loop's path.
+	LogCommitted(ctx context.Context, trs []*store.Transition)
 }
 
 // logEvents hands events to Options.ExecutionLogs, if set.
@@ -37,9 +39,13 @@ func (e *Engine) logCommitted(ctx context.Context, trs []*store.Transition, errs
 	if e.o.ExecutionLogs == nil {
 		return
 	}
+	committed := make([]*store.Transition, 0, len(trs))
 	for i, tr := range trs {
 		if errs[i] == nil && len(tr.Mutations.Events)+len(tr.Mutations.Children) > 0 {
-			e.o.ExecutionLogs.LogCommitted(ctx, tr.ExecutionArn, tr.Mutations.Events, tr.Mutations.Children)
+			committed = append(committed, tr)
 		}
+	}
+	if len(committed) > 0 {
+		e.o.ExecutionLogs.LogCommitted(ctx, committed)
 	}
 }

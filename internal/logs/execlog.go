@@ -116,22 +116,31 @@ func (x *ExecutionLogs) Log(raw []byte, stateMachineName, executionArn string, r
 // the same log events, read back from that JSON.
 func (x *ExecutionLogs) LogStored(raw []byte, stateMachineName, executionArn string, redriveCount int64, events []*store.HistoryEvent) error {
 	c := x.Config(raw)
-	if c == nil || len(events) == 0 {
+	if c == nil {
 		return nil
 	}
-	now := x.s.o.Clock.Now()
-	var buf, line []byte
+	buf, err := x.appendStored(nil, c, executionArn, redriveCount, events)
+	if err != nil {
+		return err
+	}
+	return x.write(c, stateMachineName, buf)
+}
+
+// appendStored appends the stream file lines of events, as the store keeps them, that c logs.
+func (x *ExecutionLogs) appendStored(buf []byte, c *LogConfig, executionArn string, redriveCount int64, events []*store.HistoryEvent) ([]byte, error) {
+	ingest := x.s.o.Clock.Now().UnixMilli()
+	var line []byte
 	for _, e := range events {
 		if !history.Logged(c.Level, e.Type) {
 			continue
 		}
 		var err error
 		if line, err = storedLogJSON(line[:0], e, executionArn, redriveCount, c.IncludeExecutionData); err != nil {
-			return err
+			return buf, err
 		}
-		buf = appendRecord(buf, e.Timestamp.UnixMilli(), now.UnixMilli(), line)
+		buf = appendRecord(buf, e.Timestamp.UnixMilli(), ingest, line)
 	}
-	return x.write(c, stateMachineName, buf)
+	return buf, nil
 }
 
 // storedLogJSON is history.Event.AppendLogJSON for an event as the store keeps it.
@@ -313,22 +322,46 @@ func (l *StoreLogger) warn(arn string, err error) {
 	}
 }
 
-// LogCommitted implements engine.ExecutionLogger.
-func (l *StoreLogger) LogCommitted(ctx context.Context, executionArn string, events []*store.HistoryEvent, children []*store.ChildHistory) {
-	x := l.find(ctx, executionArn)
-	if x == nil {
-		return
+// LogCommitted implements engine.ExecutionLogger: the round's lines are gathered by
+// configuration and machine, and each such stream gets one write.
+func (l *StoreLogger) LogCommitted(ctx context.Context, trs []*store.Transition) {
+	type key struct {
+		c       *LogConfig
+		machine string
 	}
-	if err := l.Logs.LogStored(x.raw, x.machine, executionArn, x.redriveCount, events); err != nil {
-		l.warn(executionArn, err)
+	var order []key
+	bufs := map[key][]byte{}
+	add := func(k key, arn string, redrive int64, events []*store.HistoryEvent) {
+		b, ok := bufs[k]
+		if !ok {
+			order = append(order, k)
+		}
+		b, err := l.Logs.appendStored(b, k.c, arn, redrive, events)
+		if err != nil {
+			l.warn(arn, err)
+		}
+		bufs[k] = b
 	}
-	for _, c := range children {
-		if err := l.Logs.LogStored(x.raw, x.machine, c.ExecutionArn, 0, c.Events); err != nil {
-			l.warn(c.ExecutionArn, err)
+	for _, tr := range trs {
+		x := l.find(ctx, tr.ExecutionArn)
+		if x == nil {
+			continue
+		}
+		if c := l.Logs.Config(x.raw); c != nil {
+			k := key{c, x.machine}
+			add(k, tr.ExecutionArn, x.redriveCount, tr.Mutations.Events)
+			for _, ch := range tr.Mutations.Children {
+				add(k, ch.ExecutionArn, 0, ch.Events)
+			}
+		}
+		if ev := tr.Mutations.Events; len(ev) > 0 {
+			l.ended(tr.ExecutionArn, []history.Event{{Type: ev[len(ev)-1].Type}})
 		}
 	}
-	if len(events) > 0 {
-		l.ended(executionArn, []history.Event{{Type: events[len(events)-1].Type}})
+	for _, k := range order {
+		if err := l.Logs.write(k.c, k.machine, bufs[k]); err != nil {
+			l.warn("(a round of "+k.machine+")", err)
+		}
 	}
 }
 

@@ -532,8 +532,11 @@ func TestStoreLoggerFindsTheRevision(t *testing.T) {
 		return []*store.HistoryEvent{{ID: id, Type: typ, Timestamp: e.Timestamp, Payload: e.AppendJSON(nil, true)}}
 	}
 	child := "arn:aws:states:us-east-1:123456789012:express:orders/map:x1-child:1"
-	l.LogCommitted(context.Background(), arn, step(5, "PassStateEntered"), nil)
-	l.LogCommitted(context.Background(), arn, step(6, "PassStateEntered"), []*store.ChildHistory{{ExecutionArn: child, Events: step(1, "ExecutionStarted")}})
+	tr := func(arn string, events []*store.HistoryEvent, children ...*store.ChildHistory) *store.Transition {
+		return &store.Transition{ExecutionArn: arn, Mutations: store.Mutations{Events: events, Children: children}}
+	}
+	l.LogCommitted(context.Background(), []*store.Transition{tr(arn, step(5, "PassStateEntered"))})
+	l.LogCommitted(context.Background(), []*store.Transition{tr(arn, step(6, "PassStateEntered"), &store.ChildHistory{ExecutionArn: child, Events: step(1, "ExecutionStarted")})})
 	if r.reads != 2 {
 		t.Fatalf("%d store reads for two steps, want 2 (the execution and its revision, once)", r.reads)
 	}
@@ -548,7 +551,7 @@ func TestStoreLoggerFindsTheRevision(t *testing.T) {
 		t.Fatalf("the child's event: %s", got)
 	}
 	// An execution the store does not know is not logged, and says so only in the log.
-	l.LogCommitted(context.Background(), arn+"-gone", step(1, "ExecutionStarted"), nil)
+	l.LogCommitted(context.Background(), []*store.Transition{tr(arn+"-gone", step(1, "ExecutionStarted"))})
 	b.call(t, "FilterLogEvents", map[string]any{"logGroupName": "orders-logs"}, &f)
 	if len(f.Events) != 3 {
 		t.Fatalf("an unknown execution was logged: %v", messages(f))
