@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,79 @@ func TestServeSchedulesFireOnceAfterKill9(t *testing.T) {
 	// The rate's first tick, then at least the two that fell due in the downtime.
 	if ticks := len(got) - onces; ticks < 3 {
 		t.Errorf("%d executions of the rate, want at least 3: %v", ticks, got)
+	}
+}
+
+// TestServeSchedulesKill9MidFiring kills the server while it is firing 300 at() schedules due
+// at the same second — some executions started, their schedules not yet advanced, others not
+// started. After the restart (the dead node's claims expire) every schedule has started
+// exactly one execution.
+func TestServeSchedulesKill9MidFiring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	args := []string{"--db", filepath.Join(dir, "mid.db"), "--data", filepath.Join(dir, "data")}
+	first := startNode(t, bin, "first", args...)
+	ctx := context.Background()
+	sc := scheduler.New(scheduler.Options{Region: "us-east-1", BaseEndpoint: aws.String(first.url), RetryMaxAttempts: 3,
+		Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
+	machine := createMachine(t, first.client, "burst", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	const n = 300
+	at := time.Now().UTC().Truncate(time.Second).Add(5 * time.Second)
+	for i := range n {
+		if _, err := sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(fmt.Sprintf("k-%03d", i)),
+			ScheduleExpression: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
+			FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
+			Target: &schedtypes.Target{Arn: aws.String(machine), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if time.Now().After(at) {
+		t.Fatal("creating the schedules took past their time")
+	}
+	names := func(c *sfn.Client) map[string]int {
+		per := map[string]int{}
+		p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range page.Executions {
+				schedule, _, _ := strings.Cut(aws.ToString(x.Name), "_")
+				per[schedule]++
+			}
+		}
+		return per
+	}
+	// Kill as soon as the firing has begun.
+	started := 0
+	for deadline := time.Now().Add(30 * time.Second); started == 0; time.Sleep(5 * time.Millisecond) {
+		if started = len(names(first.client)); time.Now().After(deadline) {
+			t.Fatal("nothing fired")
+		}
+	}
+	first.kill()
+	t.Logf("killed with %d of %d schedules seen fired", started, n)
+	second := startNode(t, bin, "second", args...)
+	var per map[string]int
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if per = names(second.client); len(per) == n || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(time.Second) // a second execution of any would show within a few polls
+	per = names(second.client)
+	second.stop()
+	if len(per) != n {
+		t.Fatalf("%d schedules fired, want %d", len(per), n)
+	}
+	for s, k := range per {
+		if k != 1 {
+			t.Errorf("%s started %d executions", s, k)
+		}
 	}
 }
