@@ -151,7 +151,7 @@ func TestServeSchedulesKill9MidFiring(t *testing.T) {
 		if _, err := sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(fmt.Sprintf("k-%03d", i)),
 			ScheduleExpression: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
 			FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
-			Target: &schedtypes.Target{Arn: aws.String(machine), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")}}); err != nil {
+			Target:             &schedtypes.Target{Arn: aws.String(machine), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")}}); err != nil {
 			t.Fatal(err)
 		}
 	}
