@@ -228,6 +228,15 @@ func FuzzPattern(f *testing.F) {
 		if b := MustCompile(pattern).MatchValue(ev); a != b {
 			t.Fatalf("two compilations disagree on %s / %s", pattern, event)
 		}
+		// A value and a one-element array holding it match alike (arrays in events are any-of):
+		// this compares the scalar fast path with the list path.
+		wrapped := make(map[string]any, len(ev))
+		for k, v := range ev {
+			wrapped[k] = []any{v}
+		}
+		if b := p.MatchValue(wrapped); a != b {
+			t.Fatalf("%s: %v on the event, %v with its values in arrays: %s", pattern, a, b, event)
+		}
 		// The empty pattern matches every event.
 		if !MustCompile(`{}`).MatchValue(ev) {
 			t.Fatal("{} did not match")
