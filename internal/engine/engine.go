@@ -579,7 +579,7 @@ func (e *Engine) record(x *interp.Execution, res interp.Result, now time.Time, t
 		case interp.ScheduleTask:
 			var traceParent string
 			if e.o.Tracer != nil {
-				traceParent = telemetry.TaskParent(&x.ID, ef.TaskID)
+				traceParent = e.o.Tracer.TaskParent(&x.ID, ef.TaskID)
 			}
 			m.EffectsInsert = append(m.EffectsInsert, &store.EffectInsert{
 				EffectID: ef.TaskID, Kind: effectTask, IdempotencyKey: x.ID.ExecutionArn + "/" + ef.TaskID, Payload: encodeTask(ef, traceParent),

@@ -13,7 +13,6 @@ import (
 	"github.com/stepline/stepline/internal/inproc"
 	"github.com/stepline/stepline/internal/interp"
 	"github.com/stepline/stepline/internal/jsonv"
-	"github.com/stepline/stepline/internal/telemetry"
 )
 
 // ExpressExecution is an Express execution. Express executions run in memory and are never
@@ -87,7 +86,7 @@ func (e *Engine) runExpress(ctx context.Context, x *ExpressExecution, p StartPar
 		StartTime: x.StartDate, TraceParent: p.TraceParent}
 	var traceParent func(taskID string) string
 	if e.o.Tracer != nil {
-		traceParent = func(taskID string) string { return telemetry.TaskParent(id, taskID) }
+		traceParent = func(taskID string) string { return e.o.Tracer.TaskParent(id, taskID) }
 	}
 	var onEvents func([]history.Event)
 	if e.o.ExecutionLogs != nil {

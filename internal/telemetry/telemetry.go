@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,10 @@ type Options struct {
 	ServiceName string
 	// Node names this node in the spans' resource (service.instance.id).
 	Node string
+	// SampleRatio is the fraction of executions traced, chosen by trace id so that every node
+	// decides alike for an execution (as OpenTelemetry's TraceIDRatioBased sampler does); a
+	// nested execution follows its parent's decision. 0, or 1 and more, traces all.
+	SampleRatio float64
 }
 
 // Tracer turns committed history events into spans. A nil *Tracer traces nothing and costs
@@ -52,6 +57,9 @@ type Options struct {
 type Tracer struct {
 	provider *sdktrace.TracerProvider
 	tracer   trace.Tracer
+	// below is the bound under which the trace id's last 63 bits sample an execution; 0
+	// samples all.
+	below uint64
 }
 
 // New returns a Tracer exporting through o.Exporter.
@@ -75,7 +83,11 @@ func New(o Options) (*Tracer, error) {
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithIDGenerator(givenIDs{}),
 	)
-	return &Tracer{provider: p, tracer: p.Tracer("github.com/stepline/stepline/internal/telemetry")}, nil
+	t := &Tracer{provider: p, tracer: p.Tracer("github.com/stepline/stepline/internal/telemetry")}
+	if o.SampleRatio > 0 && o.SampleRatio < 1 {
+		t.below = uint64(o.SampleRatio * (1 << 63))
+	}
+	return t, nil
 }
 
 // Enabled reports whether the environment asks for traces: OTEL_EXPORTER_OTLP_ENDPOINT or
@@ -102,12 +114,31 @@ func FromEnv(ctx context.Context, node string) (*Tracer, error) {
 			break
 		}
 	}
+	ratio := 1.0
+	switch s := os.Getenv("OTEL_TRACES_SAMPLER"); s {
+	case "", "always_on", "parentbased_always_on":
+	case "always_off", "parentbased_always_off":
+		return nil, nil
+	case "traceidratio", "parentbased_traceidratio":
+		if arg := os.Getenv("OTEL_TRACES_SAMPLER_ARG"); arg != "" {
+			r, err := strconv.ParseFloat(arg, 64)
+			if err != nil || r < 0 || r > 1 {
+				return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER_ARG=%s: want a ratio from 0 to 1", arg)
+			}
+			if r == 0 {
+				return nil, nil
+			}
+			ratio = r
+		}
+	default:
+		return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER=%s: only always_on, always_off and traceidratio (parent-based or not) are supported", s)
+	}
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: OTLP exporter: %w", err)
 	}
 	name := os.Getenv("OTEL_SERVICE_NAME")
-	return New(Options{Exporter: exp, ServiceName: name, Node: node})
+	return New(Options{Exporter: exp, ServiceName: name, Node: node, SampleRatio: ratio})
 }
 
 // Shutdown exports the spans still queued and stops the exporter.
@@ -149,27 +180,30 @@ func (givenIDs) NewSpanID(ctx context.Context, _ trace.TraceID) trace.SpanID {
 }
 
 // Trace is an execution's place in a trace: its trace id, the span it was started under (if
-// any) and its own execution span.
+// any), its own execution span, and whether it is sampled.
 type Trace struct {
-	ID     trace.TraceID
-	Parent trace.SpanID // invalid for an execution started on its own
-	Span   trace.SpanID // the execution's span
+	ID      trace.TraceID
+	Parent  trace.SpanID // invalid for an execution started on its own
+	Span    trace.SpanID // the execution's span
+	Sampled bool
 }
 
 // TraceOf returns the trace of an execution. Its trace id is the traceparent's it was started
 // under, else its start time (4 bytes of Unix seconds, so that it reads as an X-Ray trace id)
-// followed by 12 bytes of a hash of its ARN.
-func TraceOf(id *interp.Identity) Trace {
-	var t Trace
+// followed by 12 bytes of a hash of its ARN. It is sampled as its parent was, else as its
+// trace id falls under the sample ratio.
+func (t *Tracer) TraceOf(id *interp.Identity) Trace {
+	var tr Trace
 	if sc, ok := ParseTraceParent(id.TraceParent); ok {
-		t.ID, t.Parent = sc.TraceID(), sc.SpanID()
+		tr.ID, tr.Parent, tr.Sampled = sc.TraceID(), sc.SpanID(), sc.IsSampled()
 	} else {
-		binary.BigEndian.PutUint32(t.ID[:4], uint32(id.StartTime.Unix()))
+		binary.BigEndian.PutUint32(tr.ID[:4], uint32(id.StartTime.Unix()))
 		h := sha256.Sum256([]byte(id.ExecutionArn))
-		copy(t.ID[4:], h[:12])
+		copy(tr.ID[4:], h[:12])
+		tr.Sampled = t.below == 0 || binary.BigEndian.Uint64(tr.ID[8:])>>1 < t.below
 	}
-	t.Span = spanID(t.ID, id.ExecutionArn, "execution", uint64(id.RedriveCount))
-	return t
+	tr.Span = spanID(tr.ID, id.ExecutionArn, "execution", uint64(id.RedriveCount))
+	return tr
 }
 
 // spanID hashes an execution's ARN, a kind of span and a number into a span id.
@@ -198,10 +232,14 @@ func taskSpanID(tr trace.TraceID, arn, taskID string) trace.SpanID {
 
 // TaskParent returns the W3C traceparent of a task's span, which its Lambda function or child
 // execution continues. It is known when the task is scheduled, before the span is exported at
-// the task's end.
-func TaskParent(id *interp.Identity, taskID string) string {
-	tr := TraceOf(id)
-	return FormatTraceParent(tr.ID, taskSpanID(tr.ID, id.ExecutionArn, taskID))
+// the task's end. An execution not sampled hands on a traceparent that says so.
+func (t *Tracer) TaskParent(id *interp.Identity, taskID string) string {
+	tr := t.TraceOf(id)
+	s := FormatTraceParent(tr.ID, taskSpanID(tr.ID, id.ExecutionArn, taskID))
+	if !tr.Sampled {
+		s = s[:len(s)-2] + "00"
+	}
+	return s
 }
 
 // FormatTraceParent writes a sampled W3C traceparent.
@@ -286,7 +324,10 @@ func (t *Tracer) Record(id *interp.Identity, open []interp.OpenState, events []h
 	if t == nil || len(events) == 0 {
 		return
 	}
-	tr := TraceOf(id)
+	tr := t.TraceOf(id)
+	if !tr.Sampled {
+		return
+	}
 	base := []attribute.KeyValue{
 		attribute.String(AttrExecutionArn, id.ExecutionArn),
 		attribute.String(AttrStateMachineArn, id.StateMachineArn),
