@@ -96,34 +96,24 @@ func (x *ExecutionLogs) Config(raw []byte) *LogConfig {
 // Log writes the events of one execution that its loggingConfiguration (raw JSON) asks for.
 func (x *ExecutionLogs) Log(raw []byte, stateMachineName, executionArn string, redriveCount int64, events []history.Event) error {
 	c := x.Config(raw)
-	if c == nil || len(events) == 0 {
-		return nil
-	}
-	now := x.s.o.Clock.Now()
-	var buf, line []byte
-	for i := range events {
-		e := &events[i]
-		if !history.Logged(c.Level, e.Type) {
-			continue
-		}
-		line = e.AppendLogJSON(line[:0], executionArn, redriveCount, c.IncludeExecutionData)
-		buf = appendRecord(buf, e.Timestamp.UnixMilli(), now.UnixMilli(), line)
-	}
-	return x.write(c, stateMachineName, buf)
-}
-
-// LogStored is Log for events as the store keeps them (GetExecutionHistory's JSON of each):
-// the same log events, read back from that JSON.
-func (x *ExecutionLogs) LogStored(raw []byte, stateMachineName, executionArn string, redriveCount int64, events []*store.HistoryEvent) error {
-	c := x.Config(raw)
 	if c == nil {
 		return nil
 	}
-	buf, err := x.appendStored(nil, c, executionArn, redriveCount, events)
-	if err != nil {
-		return err
+	return x.write(c, stateMachineName, x.appendEvents(nil, c, executionArn, redriveCount, events))
+}
+
+// appendEvents appends the stream file lines of the events that c logs.
+func (x *ExecutionLogs) appendEvents(buf []byte, c *LogConfig, executionArn string, redriveCount int64, events []history.Event) []byte {
+	ingest := x.s.o.Clock.Now().UnixMilli()
+	var line []byte
+	for i := range events {
+		e := &events[i]
+		if history.Logged(c.Level, e.Type) {
+			line = e.AppendLogJSON(line[:0], executionArn, redriveCount, c.IncludeExecutionData)
+			buf = appendRecord(buf, e.Timestamp.UnixMilli(), ingest, line)
+		}
 	}
-	return x.write(c, stateMachineName, buf)
+	return buf
 }
 
 // appendStored appends the stream file lines of events, as the store keeps them, that c logs.
@@ -305,12 +295,13 @@ func (l *StoreLogger) LogEvents(ctx context.Context, sm *store.StateMachine, id 
 		x = &logged{raw: x.raw, machine: x.machine, redriveCount: id.RedriveCount}
 		l.remember(id.ExecutionArn, x)
 	}
-	if err := l.Logs.Log(x.raw, x.machine, id.ExecutionArn, x.redriveCount, events); err != nil {
-		l.warn(id.ExecutionArn, err)
-	}
-	for _, c := range children {
-		if err := l.Logs.Log(x.raw, x.machine, c.ExecutionArn, 0, c.Events); err != nil {
-			l.warn(c.ExecutionArn, err)
+	if c := l.Logs.Config(x.raw); c != nil {
+		buf := l.Logs.appendEvents(nil, c, id.ExecutionArn, x.redriveCount, events)
+		for _, ch := range children {
+			buf = l.Logs.appendEvents(buf, c, ch.ExecutionArn, 0, ch.Events)
+		}
+		if err := l.Logs.write(c, x.machine, buf); err != nil {
+			l.warn(id.ExecutionArn, err)
 		}
 	}
 	l.ended(id.ExecutionArn, events)
