@@ -105,16 +105,23 @@ type Service struct {
 
 	muxOnce sync.Once
 	handler http.Handler
+
+	m metrics
 }
 
 // Firing is one firing a node carried out, as OnFire reports it.
 type Firing struct {
 	Group, Name string
 	Nominal     time.Time
-	At          time.Time
-	// Execution is the execution's ARN (state machine targets); Err why it failed.
+	// Due is when it was to be carried out (Nominal, plus a flexible window's offset or a
+	// retry's delay); At when it was.
+	Due time.Time
+	At  time.Time
+	// Execution is the execution's ARN (state machine targets); Err why it failed; Again that
+	// it had been carried out before (its execution existed: a crash, or another node).
 	Execution string
 	Err       error
+	Again     bool
 }
 
 // New returns a Service; Start runs its firing loop.
@@ -278,9 +285,10 @@ func (s *Service) fire(ctx context.Context, row *store.Schedule) error {
 	if now.Sub(nominal) > time.Duration(maxAge)*time.Second {
 		s.o.Logger.Warn("schedule firing dropped: older than its maximum event age", "group", row.Group, "schedule", row.Name,
 			"scheduled", nominal, "max_age_s", maxAge)
+		s.m.dropped.Add(1)
 		return s.advance(ctx, row, &d, nominal, now)
 	}
-	f := Firing{Group: row.Group, Name: row.Name, Nominal: nominal, At: now}
+	f := Firing{Group: row.Group, Name: row.Name, Nominal: nominal, Due: *row.Due, At: now}
 	name := firingName(row, nominal)
 	input := d.input(s.arn(row.Group, row.Name), nominal, name, row.Attempt+1)
 	kind, target := d.target()
@@ -309,7 +317,7 @@ func (s *Service) fire(ctx context.Context, row *store.Schedule) error {
 	case targetStateMachine:
 		f.Execution, err = s.o.StateMachines.StartExecution(ctx, target, name, input)
 		if errors.Is(err, ErrAlreadyStarted) {
-			err = nil // carried out before: a crash, or another node
+			err, f.Again = nil, true // carried out before: a crash, or another node
 		}
 	default:
 		err = fmt.Errorf("target %s is not a state machine or a Lambda function", d.Target.Arn)
@@ -332,12 +340,22 @@ func (s *Service) fire(ctx context.Context, row *store.Schedule) error {
 	}
 	if err != nil {
 		s.o.Logger.Warn("schedule firing failed for good", "group", row.Group, "schedule", row.Name, "err", err)
+		s.m.dropped.Add(1)
 	}
 	s.report(f)
 	return s.advance(ctx, row, &d, nominal, now)
 }
 
 func (s *Service) report(f Firing) {
+	switch {
+	case f.Err != nil:
+		s.m.failed.Add(1)
+	case f.Again:
+		s.m.again.Add(1)
+	default:
+		s.m.started.Add(1)
+		s.m.observeLag(f.At.Sub(f.Due))
+	}
 	s.mu.Lock()
 	fn := s.fired
 	s.mu.Unlock()

@@ -532,3 +532,26 @@ func TestLambdaFiringAfterExpiredClaim(t *testing.T) {
 		t.Fatalf("%d invocations, want 1", len(fns.payloads))
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	clk := &clock.Fake{T: start}
+	m := &machines{}
+	s := newTestService(t, openSQLite(t), clk, m, 1)
+	if _, err := s.CreateSchedule(t.Context(), schedule("x", "cron(* * * * ? *)")); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, s, clk, 20*time.Second, start.Add(3*time.Minute))
+	var b strings.Builder
+	if _, err := s.WriteMetrics(&b); err != nil {
+		t.Fatal(err)
+	}
+	// 10:00 (created at that instant; carried out at the first step, 20 s late), 10:01, 10:02, 10:03.
+	for _, want := range []string{`stepline_scheduler_firings_total{outcome="started"} 4`, `stepline_scheduler_firings_total{outcome="again"} 0`,
+		`stepline_scheduler_firing_lag_seconds_bucket{le="0.1"} 3`, `stepline_scheduler_firing_lag_seconds_bucket{le="30"} 4`,
+		`stepline_scheduler_firing_lag_seconds_sum 20`, `stepline_scheduler_firing_lag_seconds_count 4`} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("metrics lack %s:\n%s", want, b.String())
+		}
+	}
+}

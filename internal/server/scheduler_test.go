@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +101,15 @@ func TestSchedulerAtFiresOnce(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := len(b.scheduledInputs(t, machine)); n != 1 {
 		t.Fatalf("%d executions, want 1", n)
+	}
+	resp, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(text), "stepline_scheduler_firings_total{outcome=\"started\"} 1\n") {
+		t.Errorf("/metrics lacks the firing:\n%s", text)
 	}
 }
 

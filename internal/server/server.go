@@ -527,6 +527,9 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 	if _, err := s.engine.Metrics().WriteTo(w); err != nil {
 		return // the client went away
 	}
+	if _, err := s.scheduler.WriteMetrics(w); err != nil {
+		return
+	}
 	samples := make([]metrics.Sample, len(runtimeMetrics))
 	for i, m := range runtimeMetrics {
 		samples[i].Name = m.sample
