@@ -89,24 +89,29 @@ func (w *progressWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *progressWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// ReadFrom keeps io.Copy's sendfile path for S3 GetObject; the deadline covers the start.
-func (w *progressWriter) ReadFrom(r io.Reader) (int64, error) {
-	_ = w.rc.SetWriteDeadline(time.Now().Add(writeIdle))
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(&progressReader{r: r, rc: w.rc})
+// sendChunk is how much of a file one sendfile(2) call may send under one write deadline.
+const sendChunk = 4 << 20
+
+// ReadFrom keeps the response's sendfile(2) path for a file sent limited (S3's GetObject),
+// chunk by chunk so that the deadline moves with progress. Other sources go through Write.
+func (w *progressWriter) ReadFrom(src io.Reader) (int64, error) {
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	lr, limited := src.(*io.LimitedReader)
+	if !ok || !limited {
+		return io.Copy(struct{ io.Writer }{w}, src)
 	}
-	return io.Copy(w.ResponseWriter, &progressReader{r: r, rc: w.rc})
-}
-
-// progressReader extends the write deadline as a copy to the client reads its source.
-type progressReader struct {
-	r  io.Reader
-	rc *http.ResponseController
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	_ = p.rc.SetWriteDeadline(time.Now().Add(writeIdle))
-	return p.r.Read(b)
+	var total int64
+	for lr.N > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(writeIdle))
+		step := min(lr.N, sendChunk)
+		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: step})
+		lr.N -= n
+		total += n
+		if err != nil || n < step {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // enter takes one of the service's request slots; false when all are taken.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -82,7 +83,11 @@ func TestConcurrencyBoundThrottles(t *testing.T) {
 		polls.Add(1)
 		go func() {
 			defer polls.Done()
-			_, _ = b.client.GetActivityTask(pollCtx, &sfn.GetActivityTaskInput{ActivityArn: act.ActivityArn})
+			// A poll that arrives while the loop below holds a slot is throttled itself:
+			// poll again until the test is done with them.
+			for pollCtx.Err() == nil {
+				_, _ = b.client.GetActivityTask(pollCtx, &sfn.GetActivityTaskInput{ActivityArn: act.ActivityArn})
+			}
 		}()
 	}
 	// The polls reach the server soon; until then a request may still get a slot.
@@ -337,4 +342,53 @@ func TestFunctionOverItsMemory(t *testing.T) {
 		t.Fatalf("execution = %s %s %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 	}
 	stillServes(t, b)
+}
+
+// TestStalledReaderIsCut: a client that stops reading a large GetObject answer loses the
+// connection after the write idle limit, instead of pinning the handler; the server serves on.
+func TestStalledReaderIsCut(t *testing.T) {
+	defer server.SetIdleLimits(time.Minute, 300*time.Millisecond)()
+	const size = 64 << 20
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	sc := signedS3(b.url, "AKIDEXAMPLE", "secret")
+	if _, err := sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("big")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("big"), Key: aws.String("k"),
+		Body: io.NewSectionReader(readerAt{}, 0, size)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A presigned link: signed for S3, so routed there, with nothing else to send.
+	pre, err := s3.NewPresignClient(sc).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("big"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(pre.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", u.RequestURI(), u.Host); err != nil {
+		t.Fatal(err)
+	}
+	// The stall under test: the client reads nothing for several times the idle limit.
+	time.Sleep(1500 * time.Millisecond)
+	n, _ := io.Copy(io.Discard, c)
+	if n >= size {
+		t.Fatalf("the whole answer (%d bytes) arrived: the stalled connection was not cut", n)
+	}
+	stillServes(t, b)
+}
+
+// readerAt reads as zeros.
+type readerAt struct{}
+
+func (readerAt) ReadAt(p []byte, _ int64) (int, error) {
+	clear(p)
+	return len(p), nil
 }
