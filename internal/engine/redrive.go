@@ -58,6 +58,7 @@ func (e *Engine) RedriveExecution(ctx context.Context, x *store.Execution, sm *s
 	e.logEvents(ctx, nil, &ix.ID, res.Events, res.Children)
 	e.observe(&ix.ID, nil, res.Events)
 	e.o.Metrics.transitions.Add(int64(countTransitions(res)))
+	e.statusChanged(ix, true) // RUNNING again, with its redrive count
 	if ix.Status != interp.Running {
 		e.o.Metrics.finished(string(ix.Status))
 	} else {

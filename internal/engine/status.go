@@ -29,6 +29,8 @@ type StatusChange struct {
 	Output       *string
 	Error, Cause *string
 	RedriveCount int64
+	// RedriveDate is set on the RUNNING change of a redrive.
+	RedriveDate *time.Time
 }
 
 // statusChanged reports a committed status: RUNNING first when started, then the execution's
@@ -42,7 +44,12 @@ func (e *Engine) statusChanged(x *interp.Execution, started bool) {
 		StartDate: x.ID.StartTime, Input: x.Input(), RedriveCount: x.ID.RedriveCount}
 	if started {
 		c.Status = string(interp.Running)
+		if x.ID.RedriveCount > 0 {
+			now := e.o.Clock.Now().UTC().Truncate(time.Millisecond)
+			c.RedriveDate = &now
+		}
 		obs.ExecutionStatusChanged(c)
+		c.RedriveDate = nil
 	}
 	if x.Status == interp.Running {
 		return

@@ -146,6 +146,9 @@ func statusDetail(c engine.StatusChange) map[string]any {
 	if c.StopDate != nil {
 		d["stopDate"] = c.StopDate.UnixMilli()
 	}
+	if c.RedriveDate != nil {
+		d["redriveDate"] = c.RedriveDate.UnixMilli()
+	}
 	if c.Output != nil {
 		d["output"] = *c.Output
 		d["outputDetails"] = map[string]bool{"included": true}

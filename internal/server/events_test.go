@@ -268,3 +268,32 @@ func TestStatusChangeEventsFailedAndAborted(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusChangeEventOfRedrive(t *testing.T) {
+	t.Parallel()
+	b := setup(t, server.Options{})
+	ctx := context.Background()
+	eb := eventsClient(b.url)
+	failing := b.createMachine(t, "redriven", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Boom"}}}`)
+	watcher := b.createMachine(t, "redrive-watcher", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("redrives"),
+		EventPattern: aws.String(`{"source":["aws.states"],"detail":{"status":["RUNNING"],"redriveCount":[{"numeric":[">",0]}]}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("redrives"), Targets: []ebtypes.Target{
+		{Id: aws.String("w"), Arn: aws.String(watcher), InputPath: aws.String("$.detail")}}}); err != nil {
+		t.Fatal(err)
+	}
+	x := b.start(t, failing, "r1", "")
+	b.waitDone(t, x)
+	if _, err := b.client.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(x)}); err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal([]byte(b.waitExecutions(t, watcher, 1)[0]), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d["executionArn"] != x || d["redriveCount"] != 1.0 || d["redriveDate"] == nil || d["status"] != "RUNNING" {
+		t.Fatalf("detail = %v", d)
+	}
+}
