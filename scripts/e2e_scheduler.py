@@ -56,7 +56,7 @@ def schedule(client, name, expression, machine, payload, **kw):
 @check("an at() schedule starts exactly one execution, with its input and context attributes")
 def _():
     machine = sfn.create_state_machine(name=f"e2e-at-{RUN}", definition=PASS, roleArn=ROLE)["stateMachineArn"]
-    at = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    at = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
     arn = schedule(scheduler, f"at-{RUN}", f"at({at})", machine, '{"from": "<aws.scheduler.schedule-arn>"}',
                    ActionAfterCompletion="DELETE")["ScheduleArn"]
     expect(arn == f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/at-{RUN}", arn)

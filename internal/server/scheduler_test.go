@@ -79,7 +79,7 @@ func TestSchedulerAtFiresOnce(t *testing.T) {
 	b := setup(t, server.Options{})
 	sc := schedulerClient(b.url)
 	machine := b.createMachine(t, "scheduled", passChain)
-	at := time.Now().UTC().Add(time.Second).Format("2006-01-02T15:04:05")
+	at := time.Now().UTC().Add(2 * time.Second).Format("2006-01-02T15:04:05")
 	out, err := sc.CreateSchedule(t.Context(), newSchedule("once", "at("+at+")", machine, `{"arn":"<aws.scheduler.schedule-arn>"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +269,7 @@ func TestSchedulerTwoNodesPostgres(t *testing.T) {
 	a := setup(t, server.Options{DB: dsn, Node: "node-a"})
 	b := setup(t, server.Options{DB: dsn, Node: "node-b"})
 	machine := a.createMachine(t, "pg-scheduled", passChain)
-	at := time.Now().UTC().Add(2 * time.Second).Format("2006-01-02T15:04:05")
+	at := time.Now().UTC().Add(4 * time.Second).Format("2006-01-02T15:04:05")
 	for i := range 20 {
 		c := schedulerClient(a.url)
 		if i%2 == 1 {
@@ -279,6 +279,9 @@ func TestSchedulerTwoNodesPostgres(t *testing.T) {
 		if _, err := c.CreateSchedule(t.Context(), newSchedule(name, "at("+at+")", machine, `{"schedule":"`+name+`"}`)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if time.Now().UTC().Format("2006-01-02T15:04:05") >= at {
+		t.Fatal("creating the schedules took past their time; an at() in the past never fires")
 	}
 	b.waitScheduled(t, machine, 20)
 	time.Sleep(time.Second) // a second firing of any would show within a few polls of either loop
