@@ -250,7 +250,22 @@ func (s *Service) checkEndDate(d *doc, now time.Time) *Error {
 	if d.EndDate != nil && !d.EndDate.Time().After(now) {
 		return errValidation("The EndDate you specify cannot be earlier than the current time.")
 	}
+	if d.atPassed(now) {
+		// AWS refuses a one-time schedule whose time has passed rather than keep one that
+		// will never fire.
+		return errValidation("The schedule expression %s is in the past.", d.ScheduleExpression)
+	}
 	return nil
+}
+
+// atPassed reports whether d is an at() schedule whose time is not after now.
+func (d *doc) atPassed(now time.Time) bool {
+	e, err := ParseExpression(d.ScheduleExpression)
+	if err != nil || e.Kind != "at" {
+		return false
+	}
+	loc, err := d.location()
+	return err == nil && !e.At(loc).After(now)
 }
 
 // firstFiring is a schedule's first firing from now, when it is enabled.
@@ -644,6 +659,11 @@ func (s *Service) PutSchedule(ctx context.Context, in *ScheduleInput) (PutResult
 	}
 	cur, err := s.GetSchedule(ctx, in.GroupName, in.Name)
 	var e *Error
+	if in.atPassed(s.o.Clock.Now()) && (err == nil || errors.As(err, &e)) {
+		// A one-time schedule whose time has passed is over: it fired, or never will. Deploying
+		// the project again leaves it (or its absence, after DELETE) as it is.
+		return PutUnchanged, nil
+	}
 	if errors.As(err, &e) && e.Code == "ResourceNotFoundException" {
 		if _, err := s.CreateSchedule(ctx, in); err != nil {
 			return 0, err

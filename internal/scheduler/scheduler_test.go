@@ -555,3 +555,25 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestAtInThePast: CreateSchedule refuses an at() whose time has passed; a project's deploy
+// (PutSchedule) of one leaves things as they are.
+func TestAtInThePast(t *testing.T) {
+	s := newTestService(t, openSQLite(t), &clock.Fake{T: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}, &machines{}, 1)
+	_, err := s.CreateSchedule(t.Context(), schedule("late", "at(2026-12-06T09:59:59)"))
+	if err == nil || err.Error() != "ValidationException: The schedule expression at(2026-12-06T09:59:59) is in the past." {
+		t.Fatalf("CreateSchedule: %v", err)
+	}
+	// In Paris it is 11:00: 10:30 there has passed too.
+	in := schedule("late-paris", "at(2026-12-06T10:30:00)")
+	in.ScheduleExpressionTimezone = "Europe/Paris"
+	if _, err := s.CreateSchedule(t.Context(), in); err == nil {
+		t.Fatal("an at() past in its zone was accepted")
+	}
+	if res, err := s.PutSchedule(t.Context(), schedule("late", "at(2026-12-06T09:59:59)")); err != nil || res != PutUnchanged {
+		t.Fatalf("PutSchedule: %v, %v", res, err)
+	}
+	if _, err := s.GetSchedule(t.Context(), "", "late"); err == nil {
+		t.Fatal("PutSchedule created a schedule that cannot fire")
+	}
+}
