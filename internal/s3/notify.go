@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"maps"
@@ -40,8 +41,9 @@ const pollRescan = 3 * time.Second
 // by hand: both are files, and the operating system's file notifications (fsnotify) say which
 // folder changed, which is then compared with what was there. Every rescan interval every
 // bucket is compared whole, a safety net for notifications lost (a full inotify queue, a
-// folder created and filled before it was watched). Objects present when Watch starts are not
-// reported. emit is called from one goroutine, in order; the returned stop ends watching.
+// folder created and filled before it was watched). What changed while no server watched is
+// reported at start, against the snapshot the last one saved (.meta/watch.json); the very
+// first Watch over a folder reports nothing of what is already there. emit is called from one goroutine, in order; the returned stop ends watching.
 //
 // Several nodes sharing the data folder each watch it: each reports every change.
 func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func(), err error) {
@@ -60,7 +62,25 @@ func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func
 		rescan = min(rescan, pollRescan)
 	}
 	w.fw = fw
-	w.scanAll(false)
+	// What changed since the last server saw the folders is reported; the first one only
+	// takes stock.
+	if b, err := s.root.ReadFile(snapshotFile); err == nil && json.Unmarshal(b, &w.snap) == nil && w.snap != nil {
+		w.scanAll(true)
+	} else {
+		w.snap = map[string]map[string]entry{}
+		w.scanAll(false)
+	}
+	if fw != nil {
+		// Folders known from the snapshot were not new to this scan: watch them too.
+		for rel := range w.snap {
+			if rel != "" {
+				if err := fw.Add(filepath.Join(w.dir, filepath.FromSlash(rel))); err != nil {
+					s.o.Logger.Warn("s3: watching a bucket folder", "folder", rel, "err", err)
+				}
+			}
+		}
+	}
+	w.save()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -70,6 +90,7 @@ func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func
 	return func() {
 		cancel()
 		<-done
+		w.save()
 		if fw != nil {
 			fw.Close()
 		}
@@ -77,10 +98,14 @@ func (s *Service) Watch(rescan time.Duration, emit func(ObjectEvent)) (stop func
 }
 
 type entry struct {
-	dir   bool
-	size  int64
-	mtime time.Time
+	Dir   bool      `json:"d,omitempty"`
+	Size  int64     `json:"s,omitempty"`
+	MTime time.Time `json:"m,omitzero"`
 }
+
+// snapshotFile keeps what the watcher last saw of every folder (saved at each full rescan and
+// when watching stops), so that a restarted server reports what changed while none ran.
+const snapshotFile = metaDir + "/watch.json"
 
 type watcher struct {
 	s    *Service
@@ -140,7 +165,19 @@ func (w *watcher) run(ctx context.Context, rescan time.Duration) {
 			}
 		case <-full.C:
 			w.scanAll(true)
+			w.save()
 		}
+	}
+}
+
+// save writes the snapshot; a failure only costs a restart the changes made meanwhile.
+func (w *watcher) save() {
+	b, err := json.Marshal(w.snap)
+	if err == nil {
+		err = w.s.writeAtomic(snapshotFile, b)
+	}
+	if err != nil {
+		w.s.o.Logger.Warn("s3: saving the bucket folders' snapshot", "err", err)
 	}
 }
 
@@ -187,9 +224,9 @@ func (w *watcher) rescan(rel string, report bool) {
 		}
 		switch {
 		case info.IsDir():
-			now[name] = entry{dir: true}
+			now[name] = entry{Dir: true}
 		case info.Mode().IsRegular():
-			now[name] = entry{size: info.Size(), mtime: info.ModTime()}
+			now[name] = entry{Size: info.Size(), MTime: info.ModTime()}
 		}
 	}
 	old, known := w.snap[rel]
@@ -202,7 +239,7 @@ func (w *watcher) rescan(rel string, report bool) {
 		child := join(rel, name)
 		o, had := old[name]
 		switch {
-		case e.dir && (!had || !o.dir):
+		case e.Dir && (!had || !o.Dir):
 			if had {
 				w.gone(child, o, report)
 			}
@@ -214,8 +251,8 @@ func (w *watcher) rescan(rel string, report bool) {
 			}
 			// Filled before it was watched, perhaps: look now.
 			w.rescanTree2(child, report && (known || rel == ""))
-		case !e.dir && (!had || o.dir || o.size != e.size || !o.mtime.Equal(e.mtime)):
-			if had && o.dir {
+		case !e.Dir && (!had || o.Dir || o.Size != e.Size || !o.MTime.Equal(e.MTime)):
+			if had && o.Dir {
 				w.gone(child, o, report)
 			}
 			if report {
@@ -238,7 +275,7 @@ func (w *watcher) rescanTree2(rel string, report bool) {
 
 // gone reports an object deleted, or every object of a folder deleted.
 func (w *watcher) gone(rel string, o entry, report bool) {
-	if !o.dir {
+	if !o.Dir {
 		if report {
 			w.report(rel, true)
 		}

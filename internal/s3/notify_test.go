@@ -2,6 +2,7 @@ package s3_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -96,5 +97,80 @@ func TestWatchReportsObjectEvents(t *testing.T) {
 	case e := <-events:
 		t.Fatalf("unexpected event %+v", e)
 	default:
+	}
+}
+
+// TestWatchReportsChangesMadeWhileStopped: a file dropped in and one removed while no watcher
+// ran are reported when watching starts again.
+func TestWatchReportsChangesMadeWhileStopped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	svc, err := s3svc.New(s3svc.Options{Dir: dir, Clock: clock.Real{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	hs := httptest.NewServer(svc)
+	defer hs.Close()
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), RetryMaxAttempts: 1})
+	ctx := context.Background()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("down-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("down-bucket"),
+		NotificationConfiguration: &types.NotificationConfiguration{EventBridgeConfiguration: &types.EventBridgeConfiguration{}}}); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "s3", "down-bucket")
+	if err := os.WriteFile(filepath.Join(folder, "old.txt"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(folder, "keep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan s3svc.ObjectEvent, 10)
+	stop, err := svc.Watch(time.Hour, func(e s3svc.ObjectEvent) { events <- e })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop() // the first watcher takes stock and saves it
+	if err := os.Remove(filepath.Join(folder, "old.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(folder, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, "in", "new.txt"), []byte("new!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop, err = svc.Watch(time.Hour, func(e s3svc.ObjectEvent) { events <- e })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	got := map[string]bool{}
+	for range 2 {
+		select {
+		case e := <-events:
+			got[fmt.Sprintf("%s deleted=%v", e.Key, e.Deleted)] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("events so far: %v", got)
+		}
+	}
+	if !got["old.txt deleted=true"] || !got["in/new.txt deleted=false"] {
+		t.Fatalf("events = %v", got)
+	}
+	// And the restarted watcher follows the folders it knew from the snapshot.
+	if err := os.WriteFile(filepath.Join(folder, "keep", "later.txt"), []byte("l"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-events:
+		if e.Key != "keep/later.txt" {
+			t.Fatalf("event = %+v", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event for a file in a folder known from the snapshot")
 	}
 }
