@@ -201,8 +201,10 @@ func TestDroppedFileStartsPipeline(t *testing.T) {
 func TestEventBridgeTwoNodesPostgres(t *testing.T) {
 	t.Parallel()
 	_, _, dsn := pgtest.Schema(t)
-	a := setup(t, server.Options{DB: dsn, Node: "node-a"})
-	b := setup(t, server.Options{DB: dsn, Node: "node-b"})
+	// With PostgreSQL the data folder defaults to ./stepline-data: one of the test's own.
+	data := t.TempDir()
+	a := setup(t, server.Options{DB: dsn, Node: "node-a", DataDir: data})
+	b := setup(t, server.Options{DB: dsn, Node: "node-b", DataDir: data})
 	ctx := context.Background()
 	machine := a.createMachine(t, "pg-orders", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
 	if _, err := eventsClient(a.url).PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("pg"),
