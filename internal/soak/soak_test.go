@@ -35,6 +35,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
@@ -148,6 +150,23 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateStateMachine: %v", err)
 	}
+
+	// A schedule firing every minute (EventBridge Scheduler), into a machine of its own so
+	// that its executions are counted apart.
+	scheduled := ""
+	ec := scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = aws.String(url) })
+	if ssm, err := sf.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("soak-scheduled"),
+		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`),
+		RoleArn:    aws.String("arn:aws:iam::123456789012:role/soak")}); err != nil {
+		t.Fatalf("CreateStateMachine: %v", err)
+	} else if _, err := ec.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String("soak-every-minute"),
+		ScheduleExpression: aws.String("rate(1 minute)"), FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
+		Target: &schedtypes.Target{Arn: ssm.StateMachineArn, RoleArn: aws.String("arn:aws:iam::123456789012:role/soak"), Input: aws.String(`{}`)}}); err != nil {
+		t.Logf("no schedules in this soak: CreateSchedule: %v", err)
+	} else {
+		scheduled = *ssm.StateMachineArn
+	}
+	scheduleStart := time.Now()
 
 	var (
 		started, finished, failed, s3ops, errs atomic.Int64
@@ -322,6 +341,31 @@ loop:
 	if started.Load() == 0 || finished.Load() != started.Load() || left != 0 || int64(listed) != started.Load() || running != 0 {
 		t.Errorf("executions: started %d, finished %d, unfinished %d, listed %d, running %d",
 			started.Load(), finished.Load(), left, listed, running)
+	}
+	if scheduled != "" {
+		// Fired once a minute, each fire one execution, each finished.
+		if _, err := ec.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String("soak-every-minute")}); err != nil {
+			t.Errorf("DeleteSchedule: %v", err)
+		}
+		minutes := int(time.Since(scheduleStart) / time.Minute)
+		var fired, ok int
+		pager := sfn.NewListExecutionsPaginator(sf, &sfn.ListExecutionsInput{StateMachineArn: aws.String(scheduled)})
+		for pager.HasMorePages() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("ListExecutions: %v", err)
+			}
+			for _, e := range page.Executions {
+				fired++
+				if e.Status == types.ExecutionStatusSucceeded {
+					ok++
+				}
+			}
+		}
+		t.Logf("schedule: %d minutes, %d executions started by it, %d succeeded", minutes, fired, ok)
+		if fired < minutes-1 || fired > minutes+1 || ok != fired {
+			t.Errorf("schedule fired %d executions (%d succeeded) in %d minutes", fired, ok, minutes)
+		}
 	}
 	if errs.Load() != 0 {
 		t.Errorf("%d errors", errs.Load())
