@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -391,4 +392,69 @@ type readerAt struct{}
 func (readerAt) ReadAt(p []byte, _ int64) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+const pySleep = `import time
+
+def handler(event, context):
+    time.sleep(event.get("s", 0))
+    return "slept"
+`
+
+// TestEventQueueBound: Event invocations beyond the queue's bound get Lambda's 429
+// TooManyRequestsException, and the server serves on.
+func TestEventQueueBound(t *testing.T) {
+	b := setup(t, server.Options{MaxEventQueue: 1})
+	lc := newLambdaClient(b.url)
+	ctx := context.Background()
+	createFunction(t, lc, "sleeper", lambdatypes.RuntimePython312, "app.handler", pyZip(t, pySleep))
+	if out, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sleeper"), InvocationType: lambdatypes.InvocationTypeEvent,
+		Payload: []byte(`{"s":2}`)}); err != nil || out.StatusCode != 202 {
+		t.Fatalf("first Event invocation: %+v %v", out, err)
+	}
+	_, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sleeper"), InvocationType: lambdatypes.InvocationTypeEvent,
+		Payload: []byte(`{}`)})
+	var tm *lambdatypes.TooManyRequestsException
+	var he interface{ HTTPStatusCode() int }
+	if !errors.As(err, &tm) || !errors.As(err, &he) || he.HTTPStatusCode() != http.StatusTooManyRequests {
+		t.Fatalf("Event invocation beyond the queue: %v", err)
+	}
+	stillServes(t, b)
+}
+
+// TestRuntimeAPIFlood: a function whose runtime floods the Runtime API with refused calls is
+// stopped, its invocation failing as a runtime that exited, and the server serves on.
+func TestRuntimeAPIFlood(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not on PATH")
+	}
+	bootstrap := "#!" + py + `
+import http.client, os
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+c = http.client.HTTPConnection(host, int(port))
+c.request("GET", "/2018-06-01/runtime/invocation/next")
+r = c.getresponse(); r.read()
+while True:
+    c.request("POST", "/2018-06-01/runtime/invocation/not-an-id/response", body=b"{}")
+    c.getresponse().read()
+`
+	code, err := zipFile("bootstrap", []byte(bootstrap), 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, server.Options{})
+	lc := newLambdaClient(b.url)
+	createFunction(t, lc, "flooder", lambdatypes.RuntimeProvidedal2023, "bootstrap", code)
+	out, err := lc.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("flooder"), Payload: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct{ ErrorType, ErrorMessage string }
+	_ = json.Unmarshal(out.Payload, &e)
+	if aws.ToString(out.FunctionError) != "Unhandled" || e.ErrorType != "Runtime.ExitError" ||
+		!strings.HasSuffix(e.ErrorMessage, "Error: Runtime exited with error: signal: killed") {
+		t.Fatalf("flooding function = %s %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+	stillServes(t, b)
 }

@@ -98,6 +98,9 @@ type Options struct {
 	// MaxConcurrentRequests bounds the requests each service serves at once; beyond it they
 	// are throttled as AWS throttles (0: 512, negative: no bound).
 	MaxConcurrentRequests int
+	// MaxEventQueue bounds the Lambda Event invocations waiting or running (0: 1000; see
+	// lambda.Options).
+	MaxEventQueue int
 }
 
 // Server is a running (or stopped) Stepline server.
@@ -248,7 +251,8 @@ func localURL(addr net.Addr) string {
 
 func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*Server, error) {
 	lo := lambda.Options{Store: st, Clock: o.Clock, Account: o.Account, Region: o.Region,
-		DataDir: o.DataDir, Endpoint: localURL(ln.Addr()), Logger: o.Logger.With("component", "lambda")}
+		DataDir: o.DataDir, Endpoint: localURL(ln.Addr()), Logger: o.Logger.With("component", "lambda"),
+		MaxEventQueue: o.MaxEventQueue}
 	if len(o.Auth) > 0 {
 		// Functions call this server with the SDKs' credential chain: give them a key of their
 		// own, made for this process's life and accepted beside the configured ones.
