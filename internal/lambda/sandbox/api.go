@@ -21,8 +21,8 @@ const maxErrorBody = 1 << 20
 
 const apiPrefix = "/2018-06-01/runtime/"
 
-// maxBadCalls is how many refused Runtime API calls (4xx answers) a process may make; past
-// it the process is killed: a runtime looping on a wrong call would otherwise spin a core of the
+// maxBadCalls is how many refused Runtime API calls (4xx answers) a process may make during
+// one invocation (or its init); past it the process is killed: a runtime looping on a wrong call would otherwise spin a core of the
 // server's. A correct runtime makes none.
 const maxBadCalls = 1000
 
@@ -128,6 +128,9 @@ func (pr *proc) next(w http.ResponseWriter, r *http.Request) {
 	pr.mu.Lock()
 	pr.cur = c
 	pr.mu.Unlock()
+	// The budget of refused calls is per invocation: a warm process that now and then
+	// posts a response over the limit is not stopped for it hours later.
+	pr.badCalls.Store(0)
 	// START goes to the log before the function can print anything of this invocation.
 	pr.log.begin(c)
 	h := w.Header()
