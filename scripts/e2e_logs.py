@@ -5,9 +5,9 @@ scripts/e2e.sh starts the servers and runs this file with the same environment a
 writes its execution's events to a log group in Step Functions' format; an EXPRESS one's events,
 which have no history, are read the same way; a Lambda function's invocation logs (START, END,
 REPORT) are read from /aws/lambda/NAME and a Glue job run's output from /aws-glue/python-jobs/output.
-AWS CLI v1 has no `aws logs tail`: the CLI checks use filter-log-events and get-log-events, which
-`aws logs tail --follow` (CLI v2) is built on. Each check prints one PASS/FAIL line; the last line
-counts them.
+`aws logs tail` exists only in AWS CLI v2: .ci/run installs Debian's (awscli, /usr/bin/aws) beside the
+v1 CLI the other checks use, and the tail checks run it by that path. Each check prints one PASS/FAIL
+line; the last line counts them.
 """
 
 import io
@@ -172,6 +172,44 @@ def _():
     expect(len(streams) == 1 and "/[$LATEST]" in streams[0]["logStreamName"], streams)
     got = aws("logs", "filter-log-events", "--log-group-name", "/aws/lambda/e2e-logs-fn", "--filter-pattern", "REPORT")["events"]
     expect(len(got) == 1 and got[0]["logStreamName"] == streams[0]["logStreamName"], got)
+
+
+CLI_V2 = "/usr/bin/aws"
+
+
+def tail(*args, **kwargs):
+    """Runs `aws logs tail` of the AWS CLI v2 against the server; a Popen when follow=True."""
+    cmd = [CLI_V2, "--endpoint-url", ENDPOINT, "logs", "tail", *args]
+    if kwargs.get("follow"):
+        return subprocess.Popen(cmd + ["--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(f"aws logs tail {' '.join(args)}: exit {out.returncode}: {out.stderr.strip()}")
+    return out.stdout
+
+
+@check("cli v2: aws logs tail prints an execution's and a function's logs; --follow prints a new execution's as they come")
+def _():
+    expect(os.access(CLI_V2, os.X_OK), f"{CLI_V2} (Debian's awscli, AWS CLI v2) is not installed: .ci/run installs it")
+    out = tail(GROUP, "--since", "1h", "--format", "short")
+    expect(f'"execution_arn":"{state["arn"]}"' in out and '"type":"ExecutionSucceeded"' in out, out[-500:])
+    out = tail("/aws/lambda/e2e-logs-fn", "--since", "1h")
+    expect("START RequestId:" in out and "REPORT RequestId:" in out, out)
+    follower = tail(GROUP, "--since", "1s", "--format", "short", follow=True)
+    try:
+        sm = "arn:aws:states:us-east-1:123456789012:stateMachine:e2e-logged"
+        arn = sfn.start_execution(stateMachineArn=sm, input='{"tail": true}')["executionArn"]
+        deadline = time.monotonic() + 30
+        seen = []
+        for line in follower.stdout:  # --follow polls every few seconds and never ends by itself
+            if arn in line:
+                seen.append(json.loads(line.split(" ", 1)[1])["type"])
+            if "ExecutionSucceeded" in seen or time.monotonic() > deadline:
+                break
+        expect(seen[:1] == ["ExecutionStarted"] and seen[-1:] == ["ExecutionSucceeded"], seen)
+    finally:
+        follower.kill()
+        follower.wait()
 
 
 @check("boto3: a Glue Python shell job run's output in /aws-glue/python-jobs/output, stream = run id")
