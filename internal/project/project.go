@@ -80,9 +80,6 @@ type Project struct {
 	// Skipped are a template's resources that Stepline does not run (IAM roles, log groups,
 	// APIs, …) or whose Condition is false, in template order; Deploy lists each once.
 	Skipped []Skipped
-	// Triggers are a template's EventBridge rules, schedules and SAM Events, kept as written
-	// for the triggers' version of Stepline; Deploy lists them and deploys none yet.
-	Triggers []Trigger
 	// rename turns a key path of stepline.yaml's shape into the template's (nil for
 	// stepline.yaml), so that deploy errors name Resources.ID.Properties.X.
 	rename func(string) string

@@ -44,18 +44,6 @@ type Skipped struct {
 	Line                    int
 }
 
-// Trigger is an EventBridge rule, a Scheduler schedule or a SAM event source (Events of a
-// function or state machine), kept as written for the version of Stepline that runs them.
-type Trigger struct {
-	// LogicalID is the resource's, or OWNER.EVENT for a SAM event.
-	LogicalID, Type string
-	// Owner is the function or state machine a SAM event belongs to; "" for a resource.
-	Owner string
-	// Properties are as written, intrinsics unevaluated.
-	Properties *yaml.Node
-	Line       int
-}
-
 // ParseParameters reads --parameter-overrides: K=V pairs separated by commas or spaces, or
 // SAM CLI's ParameterKey=K,ParameterValue=V form; a value may be double-quoted (K="a b"), as
 // samconfig.toml writes them.
@@ -196,18 +184,10 @@ var (
 	logicalID = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 )
 
-// runTypes are the resource types Stepline deploys; triggerTypes those kept for triggers.
-var (
-	runTypes = []string{"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::Serverless::StateMachine",
-		"AWS::StepFunctions::StateMachine", "AWS::S3::Bucket", "AWS::Glue::Database", "AWS::Glue::Crawler", "AWS::Glue::Job"}
-	triggerTypes = []string{"AWS::Events::Rule", "AWS::Scheduler::Schedule"}
-)
-
-// samTriggerEvents are the SAM event sources that are EventBridge rules or schedules.
-var samTriggerEvents = []string{"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent"}
-
-// triggerReason is why triggers are listed and not deployed.
-const triggerReason = "kept for triggers: a later version of Stepline runs EventBridge rules and schedules"
+// runTypes are the resource types Stepline deploys.
+var runTypes = []string{"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::Serverless::StateMachine",
+	"AWS::StepFunctions::StateMachine", "AWS::S3::Bucket", "AWS::Glue::Database", "AWS::Glue::Crawler", "AWS::Glue::Job",
+	"AWS::Events::Rule", "AWS::Scheduler::Schedule"}
 
 // loadTemplate reads a template and translates it into a Project.
 func loadTemplate(dir, file, kind string, o LoadOptions) (*Project, error) {
@@ -332,6 +312,11 @@ func parseTemplate(dir, file, kind string, text []byte, o LoadOptions) (*Project
 	slices.SortFunc(proj.Glue.Databases, func(a, b *GlueDatabase) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.Glue.Crawlers, func(a, b *GlueCrawler) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(proj.Glue.Jobs, func(a, b *GlueJob) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(proj.Schedules, func(a, b *Schedule) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(proj.Rules, func(a, b *Rule) int { return strings.Compare(a.Name, b.Name) })
+	if err := proj.checkRuleTargets(); err != nil {
+		return nil, err
+	}
 	proj.Warnings = proj.references()
 	return proj, nil
 }
@@ -595,12 +580,12 @@ func (e *entry) set(key string, v *yaml.Node, retag bool) {
 	e.n.Content = append(e.n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: v.Line}, v)
 }
 
-// translate turns each resource into the project's entries, in template order.
+// translate turns each resource into the project's entries, in template order; rules and
+// SAM events last, once the state machines and functions they target are known.
 func (t *tmpl) translate(proj *Project) error {
+	var later []func() error
 	for _, r := range t.order {
-		run := slices.Contains(runTypes, r.typ)
-		trigger := slices.Contains(triggerTypes, r.typ)
-		if !run && !trigger {
+		if !slices.Contains(runTypes, r.typ) {
 			proj.Skipped = append(proj.Skipped, Skipped{LogicalID: r.id, Type: r.typ, Line: r.key.Line,
 				Reason: "Stepline does not run " + r.typ})
 			continue
@@ -616,11 +601,6 @@ func (t *tmpl) translate(proj *Project) error {
 				continue
 			}
 		}
-		if trigger && r.typ != "AWS::Scheduler::Schedule" {
-			proj.Triggers = append(proj.Triggers, Trigger{LogicalID: r.id, Type: r.typ, Properties: r.props, Line: r.key.Line})
-			proj.Skipped = append(proj.Skipped, Skipped{LogicalID: r.id, Type: r.typ, Line: r.key.Line, Reason: triggerReason})
-			continue
-		}
 		props := r.props
 		if r.typ == "AWS::Serverless::Function" && t.globals != nil {
 			props = mergeGlobals(ignoreGlobals(t.globals, r.attrs["IgnoreGlobals"]), props)
@@ -628,22 +608,13 @@ func (t *tmpl) translate(proj *Project) error {
 		if props == nil || props.Kind != yaml.MappingNode {
 			props = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: r.key.Line}
 		}
-		// Events are kept raw for triggers; everything else is evaluated.
-		if events := mapGet(props, "Events"); events != nil && strings.HasPrefix(r.typ, "AWS::Serverless::") {
-			for i := 0; i+1 < len(events.Content); i += 2 {
-				k, v := events.Content[i], resolve(events.Content[i+1])
-				kind := ""
-				if ty := mapGet(v, "Type"); ty != nil {
-					kind = ty.Value
-				}
-				typ := strings.TrimSpace("SAM event " + kind)
-				reason := "Stepline does not run SAM " + kind + " events"
-				if slices.Contains(samTriggerEvents, kind) {
-					reason = triggerReason
-					proj.Triggers = append(proj.Triggers, Trigger{LogicalID: r.id + "." + k.Value, Type: typ, Owner: r.id,
-						Properties: mapGet(v, "Properties"), Line: k.Line})
-				}
-				proj.Skipped = append(proj.Skipped, Skipped{LogicalID: r.id + "." + k.Value, Type: typ, Line: k.Line, Reason: reason})
+		// SAM Events are not the resource's own properties: those that are rules or schedules
+		// are translated on their own, the others listed as skipped.
+		var samEvents []samEvent
+		if list := mapGet(props, "Events"); list != nil && strings.HasPrefix(r.typ, "AWS::Serverless::") {
+			var err error
+			if samEvents, err = t.samEvents(proj, r, list); err != nil {
+				return err
 			}
 			props = without(props, "Events")
 		}
@@ -658,6 +629,9 @@ func (t *tmpl) translate(proj *Project) error {
 		if err != nil {
 			return err
 		}
+		for _, se := range samEvents {
+			later = append(later, func() error { return t.samEvent(proj, r, name, se) })
+		}
 		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name, Line: r.key.Line}
 		switch r.typ {
 		case "AWS::Serverless::Function", "AWS::Lambda::Function":
@@ -670,8 +644,15 @@ func (t *tmpl) translate(proj *Project) error {
 			err = t.glue(proj, r, name, key, ev)
 		case "AWS::Scheduler::Schedule":
 			err = t.schedule(proj, r, name, key, ev)
+		case "AWS::Events::Rule":
+			later = append(later, func() error { return t.eventsRule(proj, r, name, key, ev) })
 		}
 		if err != nil {
+			return err
+		}
+	}
+	for _, f := range later {
+		if err := f(); err != nil {
 			return err
 		}
 	}

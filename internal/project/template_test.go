@@ -61,13 +61,30 @@ func describe(p *Project) string {
 			j.ScriptLocation, j.PythonVersion, kv(j.DefaultArguments), j.Timeout, j.MaxRetries, j.MaxConcurrentRuns, j.Role)
 	}
 	for _, s := range p.Schedules {
-		fmt.Fprintf(&b, "schedule %s/%s: %s %q, target %s, input %s, state %s, window %d\n", s.Group, s.Name, s.Expression, s.Timezone, s.Target, s.Input, s.State, s.FlexibleWindow)
+		fmt.Fprintf(&b, "schedule %s/%s: %s %q, target %s, input %s, state %s, window %d", s.Group, s.Name, s.Expression, s.Timezone, s.Target+s.StateMachine+s.Function, s.Input, s.State, s.FlexibleWindow)
+		if s.StartDate != nil || s.EndDate != nil {
+			fmt.Fprintf(&b, ", dates %v %v", s.StartDate, s.EndDate)
+		}
+		b.WriteString("\n")
 	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(&b, "skipped %s (%s) at line %d: %s\n", s.LogicalID, s.Type, s.Line, s.Reason)
 	}
-	for _, tr := range p.Triggers {
-		fmt.Fprintf(&b, "trigger %s (%s) owner %q at line %d\n", tr.LogicalID, tr.Type, tr.Owner, tr.Line)
+	for _, r := range p.Rules {
+		fmt.Fprintf(&b, "rule %s/%s: pattern %s, schedule %q, state %s, description %q\n", r.Bus, r.Name, r.EventPattern, r.ScheduleExpression, r.State, r.Description)
+		for _, tg := range r.Targets {
+			fmt.Fprintf(&b, "  target %s: state machine %q, function %q, arn %q", tg.ID, tg.StateMachine, tg.Function, tg.Arn)
+			if tg.Input != nil {
+				fmt.Fprintf(&b, ", input %s", *tg.Input)
+			}
+			if tg.InputPath != nil {
+				fmt.Fprintf(&b, ", inputPath %s", *tg.InputPath)
+			}
+			if tg.InputTransformer != nil {
+				fmt.Fprintf(&b, ", transformer %s %s", kv(tg.InputTransformer.InputPathsMap), tg.InputTransformer.InputTemplate)
+			}
+			b.WriteString("\n")
+		}
 	}
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "warning %s\n", strings.Replace(w.Error(), p.Dir, "DIR", 1))
@@ -86,6 +103,7 @@ func TestTemplateGolden(t *testing.T) {
 		{"sam-prod", "../../examples/sam-app", LoadOptions{StackName: "orders", Parameters: map[string]string{"Stage": "prod"}}},
 		{"cdk", "testdata/templates/cdk", LoadOptions{}},
 		{"cfn", "testdata/templates/cfn", LoadOptions{}},
+		{"sam-events", "testdata/templates/sam-events", LoadOptions{StackName: "events"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -261,9 +279,10 @@ func TestTemplateErrors(t *testing.T) {
 	}
 }
 
-// TestTemplateNeverRunsSkipped: resources Stepline does not run are listed, whatever their
-// properties hold (an unresolvable Fn::ImportValue included), and SAM Events are kept.
-func TestTemplateSkippedAndTriggers(t *testing.T) {
+// TestTemplateSkipped: resources Stepline does not run are listed, whatever their
+// properties hold (an unresolvable Fn::ImportValue included), and so are SAM events that are
+// neither rules nor schedules; a Schedule event becomes a rule.
+func TestTemplateSkipped(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"fn/app.py": "def handler(e, c):\n    return e\n",
@@ -290,14 +309,15 @@ Resources:
 	for _, s := range p.Skipped {
 		got = append(got, s.LogicalID+" "+s.Type)
 	}
-	if want := "Api AWS::Serverless::Api|F.Tick SAM event Schedule|F.Get SAM event Api"; strings.Join(got, "|") != want {
+	if want := "Api AWS::Serverless::Api|F.Get SAM event Api"; strings.Join(got, "|") != want {
 		t.Errorf("skipped %q, want %q", strings.Join(got, "|"), want)
 	}
-	if p.Skipped[2].Reason != "Stepline does not run SAM Api events" || !strings.HasPrefix(p.Skipped[1].Reason, "kept for triggers") {
-		t.Errorf("reasons %+v", p.Skipped)
+	if p.Skipped[1].Reason != "Stepline does not run SAM Api events" || p.Source != "SAM template" {
+		t.Errorf("reasons %+v, source %s", p.Skipped, p.Source)
 	}
-	if len(p.Triggers) != 1 || p.Triggers[0].Owner != "F" || p.Triggers[0].Properties == nil || p.Source != "SAM template" {
-		t.Errorf("triggers %+v, source %s", p.Triggers, p.Source)
+	if len(p.Rules) != 1 || p.Rules[0].ScheduleExpression != "rate(1 minute)" || len(p.Rules[0].Targets) != 1 ||
+		p.Rules[0].Targets[0].Function != p.Functions[0].Name || p.Rules[0].Targets[0].ID != "FTickLambdaTarget" {
+		t.Errorf("rules %+v", p.Rules)
 	}
 }
 
