@@ -260,6 +260,16 @@ func TestTemplateErrors(t *testing.T) {
 			"2: Resources.A: its name depends on itself"},
 		{"container image", fn + "      PackageType: Image\n      ImageUri: x\n",
 			"5: Resources.F.Properties.PackageType: container image functions are not run"},
+		{"bad SAM schedule", "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      DefinitionUri: sm/ok.json\n      Events:\n        T: {Type: Schedule, Properties: {Schedule: 'at(2030-01-01T00:00:00)'}}\n",
+			`7: Resources.M.Properties.Events.T.Properties.Schedule: must be rate(…) or cron(…), not "at(2030-01-01T00:00:00)"`},
+		{"bad ScheduleV2 state", "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      DefinitionUri: sm/ok.json\n      Events:\n        T: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 hour), State: OFF}}\n",
+			`7: Resources.M.Properties.Events.T.Properties.State: must be ENABLED or DISABLED, not "OFF"`},
+		{"rule without pattern", "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties: {State: ENABLED}\n",
+			"2: Resources.R: needs an eventPattern or a scheduleExpression"},
+		{"rule target without Arn", "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern: {source: [x]}\n      Targets: [{Id: a}]\n",
+			"6: Resources.R.Properties.Targets[0].Arn: missing"},
+		{"two rules of one name", "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties: {Name: r, ScheduleExpression: rate(1 hour)}\n  S:\n    Type: AWS::Events::Rule\n    Properties: {Name: r, ScheduleExpression: rate(2 hours)}\n",
+			"5: Resources.S: a second rule named r on bus default"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
