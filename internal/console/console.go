@@ -1,6 +1,7 @@
 // Package console is Stepline's web console: pages for state machines, executions (graph,
 // table and event views, updated live by server-sent events while an execution runs), Map
-// Runs, Lambda functions and the Glue catalog. It is server-rendered HTML with the graph drawn
+// Runs, Lambda functions, the Glue catalog, and EventBridge Scheduler's schedules and
+// EventBridge's rules. It is server-rendered HTML with the graph drawn
 // as SVG by a layered layout written in Go (layout.go), and a little hand-written JavaScript
 // (static/console.js) for tabs, selection, filters and the live stream, all embedded in the
 // binary: nothing to build, and no JavaScript toolchain.
@@ -55,6 +56,9 @@ type Options struct {
 	// GlueLogs is the folder of the job runs' logs ({jobs,python-jobs}/{output,error}/<run
 	// id>, as Glue's log groups), which a run's page shows; "": none.
 	GlueLogs string
+	// Scheduler serves the schedules page, Events the rules page; nil: none.
+	Scheduler Scheduler
+	Events    Events
 	// Login, when set (the server runs with --auth), keeps every page behind a session that
 	// the one-time link of LoginURL opens.
 	Login bool
@@ -122,6 +126,8 @@ func New(o Options) (*Console, error) {
 	m.HandleFunc("GET /catalog", c.catalog)
 	m.HandleFunc("GET /catalog/{db}/{table}", c.table)
 	m.HandleFunc("GET /catalog/jobs/{job}/runs/{run}", c.jobRun)
+	m.HandleFunc("GET /schedules", c.schedules)
+	m.HandleFunc("GET /rules", c.rules)
 	m.HandleFunc("/", c.notFound)
 	// Forms post from the console's own pages only: a page elsewhere cannot make a browser
 	// start or stop executions here (CSRF), with or without a session.

@@ -38,7 +38,7 @@ func TestLoginGuardsEveryPage(t *testing.T) {
 	b.wait(t, arn)
 	anon := &http.Client{}
 	for _, p := range []string{"/", "/state-machines/" + url.PathEscape(m), "/executions/" + url.PathEscape(arn),
-		"/executions/" + url.PathEscape(arn) + "/live", "/functions", "/catalog", "/static/../", "/static/%2e%2e/executions/" + url.PathEscape(arn)} {
+		"/executions/" + url.PathEscape(arn) + "/live", "/functions", "/catalog", "/schedules", "/rules", "/static/../", "/static/%2e%2e/executions/" + url.PathEscape(arn)} {
 		code, body := get(t, anon, b.url+p)
 		if code != http.StatusUnauthorized || strings.Contains(body, "secret") || strings.Contains(body, "hunter2") {
 			t.Errorf("GET %s without a session: %d, leaks data: %v", p, code, strings.Contains(body, "secret"))

@@ -17,16 +17,18 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"page":     func(title, nav string) map[string]any { return map[string]any{"Title": title, "Nav": nav} },
-	"esc":      url.PathEscape,
-	"time":     fmtTime,
-	"timep":    func(t *time.Time) string { return fmtTimePtr(t) },
-	"dur":      fmtDur,
-	"icon":     func(s string) string { return statusLook[s].icon },
-	"stext":    func(s string) string { return statusLook[s].text },
-	"lower":    strings.ToLower,
-	"pretty":   prettyJSON,
-	"execIcon": execIcon,
+	"page":      func(title, nav string) map[string]any { return map[string]any{"Title": title, "Nav": nav} },
+	"esc":       url.PathEscape,
+	"time":      fmtTime,
+	"timep":     func(t *time.Time) string { return fmtTimePtr(t) },
+	"dur":       fmtDur,
+	"icon":      func(s string) string { return statusLook[s].icon },
+	"stext":     func(s string) string { return statusLook[s].text },
+	"lower":     strings.ToLower,
+	"hasPrefix": strings.HasPrefix,
+	"contains":  strings.Contains,
+	"pretty":    prettyJSON,
+	"execIcon":  execIcon,
 	"deref": func(s *string) string {
 		if s == nil {
 			return ""
