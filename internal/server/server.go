@@ -323,7 +323,13 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
 	}
-	cons, err := console.New(console.Options{Service: svc, Store: st, Lambda: lam, Glue: gl, Login: len(o.Auth) > 0,
+	sched, err := scheduler.New(scheduler.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock,
+		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, Rules: scheduleRules{ev}, WaitScale: o.WaitScale,
+		Logger: o.Logger.With("component", "scheduler")})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
+	}
+	cons, err := console.New(console.Options{Service: svc, Store: st, Lambda: lam, Glue: gl, Scheduler: sched, Events: ev, Login: len(o.Auth) > 0,
 		LambdaLogs: filepath.Join(o.DataDir, "lambda", "logs"), GlueLogs: filepath.Join(o.DataDir, "glue", "logs"),
 		Logger: o.Logger.With("component", "console")})
 	if err != nil {
@@ -332,11 +338,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 	s := &Server{o: o, log: o.Logger, store: st, engine: eng, svc: svc, api: api, lambda: lam, s3: objects, glue: gl, console: cons, ln: ln}
 	s.events, s.status = ev, status
 	s.logs = lg
-	if s.scheduler, err = scheduler.New(scheduler.Options{Store: st, Account: o.Account, Region: o.Region, Clock: o.Clock,
-		StateMachines: scheduleMachines{svc}, Functions: scheduleFunctions{lam}, Rules: scheduleRules{ev}, WaitScale: o.WaitScale,
-		Logger: o.Logger.With("component", "scheduler")}); err != nil {
-		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
-	}
+	s.scheduler = sched
 	// Every service on the port, one line each. A JSON protocol is found by its target prefix,
 	// a REST one (Lambda, Scheduler, S3) by its signing name.
 	rt := newRouter([]*route{
