@@ -234,6 +234,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 		for _, arn := range unleased {
 			if !leased[arn] {
 				later = append(later, byArn[arn]...)
+				e.o.Metrics.leasesContended.Add(1)
 			}
 		}
 		if len(xs) == 0 {
@@ -243,6 +244,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, busy map[string]*work
 		}
 	}
 	c.leased = xs
+	e.o.Metrics.leasesTaken.Add(int64(len(xs)))
 	e.leasedAgain(xs)
 	return c, later, nil
 }

@@ -17,6 +17,9 @@ import (
 type Metrics struct {
 	started     atomic.Int64
 	transitions atomic.Int64
+	// leasesTaken counts executions this node leased to step them; leasesContended those it
+	// had work for but found leased by another node (their messages wait for its next round).
+	leasesTaken, leasesContended atomic.Int64
 
 	mu       sync.Mutex
 	byStatus map[string]int64
@@ -66,6 +69,10 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	m.mu.Unlock()
 	b.WriteString("# HELP stepline_state_transitions_total States entered.\n# TYPE stepline_state_transitions_total counter\n")
 	fmt.Fprintf(&b, "stepline_state_transitions_total %d\n", m.transitions.Load())
+	b.WriteString("# HELP stepline_engine_leases_taken_total Executions this node leased to step them.\n# TYPE stepline_engine_leases_taken_total counter\n")
+	fmt.Fprintf(&b, "stepline_engine_leases_taken_total %d\n", m.leasesTaken.Load())
+	b.WriteString("# HELP stepline_engine_leases_contended_total Executions this node had work for but found leased by another node.\n# TYPE stepline_engine_leases_contended_total counter\n")
+	fmt.Fprintf(&b, "stepline_engine_leases_contended_total %d\n", m.leasesContended.Load())
 	m.commitLatency.write(&b, "stepline_store_commit_seconds", "Latency of a store commit of a batch of transitions.")
 	m.commitBatch.write(&b, "stepline_store_commit_batch_size", "Transitions per store commit.")
 	m.dispatchLatency.write(&b, "stepline_task_dispatch_seconds", "Time from a task's commit to its dispatch.")

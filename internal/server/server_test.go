@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -648,11 +650,13 @@ func TestListStateMachinesPages(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	t.Parallel()
-	b := setup(t, server.Options{})
+	b := setup(t, server.Options{WaitScale: 0.01})
 	b.waitDone(t, b.start(t, b.createMachine(t, "chain", passChain), "m", "{}"))
+	// A Wait's timer is stepped by a lease the engine takes.
+	b.waitDone(t, b.start(t, b.createMachine(t, "wait", fmt.Sprintf(waitThenPass, "x")), "w", "{}"))
 	for path, want := range map[string]string{
 		"/healthz": "ok",
-		"/metrics": `stepline_executions_finished_total{status="SUCCEEDED"} 1`,
+		"/metrics": `stepline_executions_finished_total{status="SUCCEEDED"} 2`,
 	} {
 		resp, err := http.Get(b.url + path)
 		if err != nil {
@@ -662,6 +666,12 @@ func TestHealthAndMetrics(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
 			t.Errorf("GET %s = %d %q, want %q", path, resp.StatusCode, body, want)
+		}
+		// The engine's own series sit beside the AWS ones: the execution was leased to be
+		// stepped, and no other node contended for it.
+		if path == "/metrics" && (!regexp.MustCompile(`(?m)^stepline_engine_leases_taken_total [1-9]`).Match(body) ||
+			!strings.Contains(string(body), "stepline_engine_leases_contended_total 0\n")) {
+			t.Errorf("GET /metrics has no lease counts: %s", body)
 		}
 	}
 }
