@@ -67,13 +67,27 @@ func testLeaseAcquire(t *testing.T, s store.Store) {
 // testExecutionDeleteClosed deletes the executions that ended before a time, oldest first and
 // a limited number at a time, with everything of theirs; running ones and later ones stay, and
 // a deleted execution's name can be used again.
-func testExecutionDeleteClosed(t *testing.T, s store.Store) {
+func testExecutionDeleteClosed(t *testing.T, s store.Store, timers Timers) {
 	ctx := t.Context()
 	sm := mustCreateMachine(t, s, "m")
+	act, err := s.ActivityCreate(ctx, &store.ActivityCreateParams{Arn: activityArn("w"), Name: "w", CreatedAt: t0})
+	if err != nil {
+		t.Fatalf("ActivityCreate: %v", err)
+	}
+	enqueue := func(x *store.Execution) {
+		t.Helper()
+		if err := s.ActivityTaskEnqueue(ctx, &store.ActivityTaskEnqueueParams{Token: "act-" + x.Name, ActivityArn: act.Arn,
+			ExecutionArn: x.Arn, Input: `{}`, Now: t0}); err != nil {
+			t.Fatalf("ActivityTaskEnqueue: %v", err)
+		}
+	}
 	endAt := func(name string, stop time.Time) *store.Execution {
 		x := mustStart(t, s, sm, startOpts{name: name, owner: nodeA, events: 1,
-			timers: []*store.TimerInsert{{TimerID: "wait", Due: t0.Add(time.Hour)}},
-			tokens: []*store.TaskTokenInsert{{Token: "tok-" + name, TaskID: "task-1"}}})
+			timers:   []*store.TimerInsert{{TimerID: "wait", Due: t0.Add(time.Hour)}},
+			tokens:   []*store.TaskTokenInsert{{Token: "tok-" + name, TaskID: "task-1"}},
+			children: []*store.ChildHistory{{ExecutionArn: childArn("m", "run", name), Key: 1, Events: events(1, 2, t0)}}})
+		// An activity task left unclaimed when its execution ended (a worker that never came).
+		enqueue(x)
 		tr := step(x, nodeA, "ended")
 		tr.Status, tr.StopDate, tr.ReleaseLease = store.StatusSucceeded, &stop, true
 		tr.Output = ptr(`{}`)
@@ -84,7 +98,9 @@ func testExecutionDeleteClosed(t *testing.T, s store.Store) {
 	oldest := endAt("oldest", t0.Add(time.Minute))
 	old := endAt("old", t0.Add(2*time.Minute))
 	recent := endAt("recent", t0.Add(time.Hour))
-	running := mustStart(t, s, sm, startOpts{name: "running", events: 1})
+	running := mustStart(t, s, sm, startOpts{name: "running", events: 1,
+		timers: []*store.TimerInsert{{TimerID: "wait", Due: t0.Add(time.Hour)}}})
+	enqueue(running)
 	cutoff := t0.Add(30 * time.Minute)
 
 	wantErr(t, "no limit", errOnly(s.ExecutionDeleteClosed(ctx, &store.ExecutionDeleteClosedParams{Before: cutoff})), store.ErrInvalidParams)
@@ -107,7 +123,29 @@ func testExecutionDeleteClosed(t *testing.T, s store.Store) {
 		}
 		_, err = s.TaskTokenGet(ctx, &store.TaskTokenGetParams{Token: "tok-" + want.gone.Name})
 		wantErr(t, "a deleted execution's token", err, store.ErrNotFound)
+		_, err = s.ChildExecutionGet(ctx, &store.ChildExecutionGetParams{ExecutionArn: childArn("m", "run", want.gone.Name)})
+		wantErr(t, "a deleted execution's Map Run child", err, store.ErrNotFound)
 	}
+	// No timer or activity task of a deleted execution is left (the oldest task, enqueued
+	// first, would be claimed first); the running execution's are.
+	ts, err := timers(ctx, s)
+	if err != nil {
+		t.Fatalf("timers: %v", err)
+	}
+	for _, tm := range ts {
+		if tm.ExecutionArn == oldest.Arn || tm.ExecutionArn == old.Arn {
+			t.Fatalf("timer of a deleted execution: %+v", tm)
+		}
+	}
+	if !slices.ContainsFunc(ts, func(tm *store.Timer) bool { return tm.ExecutionArn == running.Arn }) {
+		t.Fatalf("the running execution's timer is gone: %+v", ts)
+	}
+	task, err := s.ActivityTaskClaim(ctx, &store.ActivityTaskClaimParams{ActivityArn: act.Arn, WorkerName: "w", Now: t0})
+	if err != nil || task.ExecutionArn != running.Arn {
+		t.Fatalf("ActivityTaskClaim = %+v, %v; want the running execution's task", task, err)
+	}
+	_, err = s.ActivityTaskClaim(ctx, &store.ActivityTaskClaimParams{ActivityArn: act.Arn, WorkerName: "w", Now: t0})
+	wantErr(t, "claim after the running execution's task", err, store.ErrNotFound)
 	for _, x := range []*store.Execution{recent, running} {
 		if got := mustGet(t, s, x.Arn); got.Arn != x.Arn || len(historyIDs(t, s, x.Arn)) == 0 {
 			t.Fatalf("%s lost: %+v", x.Name, got)

@@ -51,7 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, timers Timers) {
 		{"LeaseAcquire", testLeaseAcquire},
 		{"LeaseTakeoverScan", testLeaseTakeoverScan},
 		{"LeaseReleaseAll", testLeaseReleaseAll},
-		{"ExecutionDeleteClosed", testExecutionDeleteClosed},
+		{"ExecutionDeleteClosed", withTimers(testExecutionDeleteClosed)},
 		{"CommitVersionConflict", testCommitVersionConflict},
 		{"CommitConcurrentSameVersion", withTimers(testCommitConcurrentSameVersion)},
 		{"CommitAfterLeaseLost", testCommitAfterLeaseLost},
