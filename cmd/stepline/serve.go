@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stepline/stepline/internal/engine"
 	"github.com/stepline/stepline/internal/jsonata"
 	"github.com/stepline/stepline/internal/project"
 	"github.com/stepline/stepline/internal/server"
@@ -35,6 +36,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&o.Region, "region", "us-east-1", "AWS region used in ARNs")
 	fs.StringVar(&o.Node, "node", "", "name of this node in execution leases (default hostname-pid)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 30*time.Second, "how long a dead node's executions wait before another node takes them over")
+	fs.DurationVar(&o.Retention, "retention", engine.DefaultRetention, "how long an ended execution is kept, with its history, before it is deleted "+
+		"(0: forever; AWS keeps 90 days and allows a redrive for 14 days after the end, so under 336h a failed execution may be gone before it can be redriven)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM file of CA certificates HTTP Tasks trust besides the system's (an API with a private or self-signed CA)")
 	authFile := fs.String("auth", "", "file of access keys (one \"KEY_ID SECRET\" a line); requests to every service must then be SigV4-signed with one")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without --auth, letting anyone who reaches it run code")
@@ -55,9 +58,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "stepline serve: --log-level: %v\n", err)
 		return exitInvalid
 	}
-	if o.WaitScale < 0 || o.LeaseTTL <= 0 {
-		fmt.Fprintln(stderr, "stepline serve: --wait-scale must not be negative and --lease-ttl must be positive")
+	if o.WaitScale < 0 || o.LeaseTTL <= 0 || o.Retention < 0 {
+		fmt.Fprintln(stderr, "stepline serve: --wait-scale and --retention must not be negative and --lease-ttl must be positive")
 		return exitInvalid
+	}
+	if o.Retention == 0 {
+		o.Retention = -1 // the engine keeps executions forever when told a negative retention
 	}
 	if *jsonataMiB == 0 || *jsonataMiB < -1 || *jsonataMiB > 1<<20 {
 		fmt.Fprintln(stderr, "stepline serve: --jsonata-memory must be a number of MiB from 1 to 1048576, or -1")

@@ -81,6 +81,11 @@ type Options struct {
 	LeaseTTL time.Duration
 	// ActivityPoll is how long GetActivityTask waits for a task (0: 60s, as AWS).
 	ActivityPoll time.Duration
+	// Retention is how long an execution is kept after it ended, then deleted with its
+	// history (0: 90 days, as AWS; negative: forever). RetentionSweep is how often the
+	// executions past it are looked for (0: the engine's minute).
+	Retention      time.Duration
+	RetentionSweep time.Duration
 	// CABundle is a PEM file of CA certificates that HTTP Tasks trust besides the machine's
 	// (a private or self-signed CA of the APIs they call). Empty: the machine's alone.
 	CABundle string
@@ -305,7 +310,7 @@ func build(o Options, st store.Store, ln net.Listener, proj *project.Project) (*
 
 		Store: st, Clock: o.Clock, Node: o.Node, Account: o.Account, Region: o.Region, StatusObserver: status,
 		WaitScale: o.WaitScale, LeaseTTL: o.LeaseTTL, Logger: o.Logger.With("component", "engine"), Runner: runner,
-		JSONataMemory: o.JSONataMemory, Tracer: o.Tracer,
+		JSONataMemory: o.JSONataMemory, Tracer: o.Tracer, Retention: o.Retention, SweepInterval: o.RetentionSweep,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), lam.Close(), objects.Close(), gl.Close())
