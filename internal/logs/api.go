@@ -165,6 +165,18 @@ func checkStream(name string) error {
 	return nil
 }
 
+// existing is the group of that name, or errNoGroup (ResourceNotFoundException) when there is none.
+func (s *Service) existing(name string) (*group, error) {
+	g, err := s.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if !g.exists {
+		return nil, errNoGroup
+	}
+	return g, nil
+}
+
 type groupIn struct {
 	LogGroupName       string `json:"logGroupName"`
 	LogGroupIdentifier string `json:"logGroupIdentifier"`
@@ -204,12 +216,9 @@ func (s *Service) apiCreateLogStream(_ context.Context, body []byte) (any, error
 	if err := checkStream(in.LogStreamName); err != nil {
 		return nil, err
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	if g.external {
 		return nil, invalid("the streams of %s are written by Stepline's %s service; PutLogEvents into it is not supported", name, strings.Split(name, "/")[1])
@@ -233,12 +242,9 @@ func (s *Service) apiDeleteLogGroup(_ context.Context, body []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	files, err := s.streams(g)
 	if err != nil {
@@ -359,12 +365,9 @@ func (s *Service) apiDescribeLogStreams(_ context.Context, body []byte) (any, er
 	if in.OrderBy == "LastEventTime" && in.LogStreamNamePrefix != "" {
 		return nil, invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	files, err := s.streams(g)
 	if err != nil {
@@ -439,12 +442,9 @@ func (s *Service) apiPutLogEvents(_ context.Context, body []byte) (any, error) {
 	if len(in.LogEvents) == 0 || len(in.LogEvents) > 10000 {
 		return nil, invalid("1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length between 1 and 10000")
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	f, err := s.stream(g, in.LogStreamName)
 	if err != nil {
@@ -538,12 +538,9 @@ func (s *Service) apiGetLogEvents(_ context.Context, body []byte) (any, error) {
 	if err := checkStream(in.LogStreamName); err != nil {
 		return nil, err
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	f, err := s.stream(g, in.LogStreamName)
 	if err != nil {
@@ -660,12 +657,9 @@ func (s *Service) apiFilterLogEvents(_ context.Context, body []byte) (any, error
 	if err != nil {
 		return nil, invalid("Invalid filter pattern: %s", err)
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	files, err := s.streams(g)
 	if err != nil {
@@ -774,12 +768,9 @@ func (s *Service) setRetention(body []byte, set bool) (any, error) {
 	if set && !slices.Contains(retentionDays, in.RetentionInDays) {
 		return nil, invalid("1 validation error detected: Value '%d' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: %v", in.RetentionInDays, retentionDays)
 	}
-	g, err := s.lookup(name)
+	g, err := s.existing(name)
 	if err != nil {
 		return nil, err
-	}
-	if !g.exists {
-		return nil, errNoGroup
 	}
 	g.meta.Retention = 0
 	if set {
