@@ -100,9 +100,12 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	db := filepath.Join(dir, "soak.db")
+	// A short retention deletes the executions soon after they end (the engine sweeps once a
+	// minute), so that the database stops growing: ended executions are otherwise kept 90 days.
+	const retention = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-level", "warn")
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-level", "warn", "--retention", retention.String())
 	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -314,8 +317,9 @@ loop:
 	take()
 	writeCSV(t, samples)
 
-	// Every execution finished exactly once: the server lists as many as were started, none
-	// running, and the watchers saw each end once.
+	// Every execution finished exactly once: the watchers saw each end once, and the server
+	// lists none running. It lists at most as many as were started: those that ended more than
+	// the retention ago are deleted.
 	var listed, running int
 	pager := sfn.NewListExecutionsPaginator(sf, &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})
 	for pager.HasMorePages() {
@@ -338,12 +342,13 @@ loop:
 	for _, e := range firstErrs {
 		t.Logf("error: %s", e)
 	}
-	if started.Load() == 0 || finished.Load() != started.Load() || left != 0 || int64(listed) != started.Load() || running != 0 {
+	if started.Load() == 0 || finished.Load() != started.Load() || left != 0 || int64(listed) > started.Load() || running != 0 {
 		t.Errorf("executions: started %d, finished %d, unfinished %d, listed %d, running %d",
 			started.Load(), finished.Load(), left, listed, running)
 	}
 	if scheduled != "" {
-		// Fired once a minute, each fire one execution, each finished.
+		// Fired once a minute, each fire one execution, each finished. Only the fires of the
+		// last minutes are still listed (the retention), so the count is bounded, not exact.
 		if _, err := ec.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String("soak-every-minute")}); err != nil {
 			t.Errorf("DeleteSchedule: %v", err)
 		}
@@ -363,7 +368,7 @@ loop:
 			}
 		}
 		t.Logf("schedule: %d minutes, %d executions started by it, %d succeeded", minutes, fired, ok)
-		if fired < minutes-1 || fired > minutes+1 || ok != fired {
+		if (minutes >= 2 && fired == 0) || fired > minutes+1 || ok != fired {
 			t.Errorf("schedule fired %d executions (%d succeeded) in %d minutes", fired, ok, minutes)
 		}
 	}
@@ -377,7 +382,7 @@ loop:
 }
 
 // checkFlat compares the last quarter of the samples taken under load with the second: after
-// warm-up, RSS, goroutines and open files must not grow.
+// warm-up, RSS, goroutines, open files and the database must not grow.
 func checkFlat(t *testing.T, all []sample) {
 	s := all[:len(all)-1] // the last one is after the load
 	if len(s) < 8 {
@@ -402,6 +407,13 @@ func checkFlat(t *testing.T, all []sample) {
 		{"RSS KiB", func(x sample) float64 { return float64(x.rssKB) }, 1.25, 16 << 10},
 		{"goroutines", func(x sample) float64 { return float64(x.goroutines) }, 1.25, 50},
 		{"open files", func(x sample) float64 { return float64(x.fds) }, 1.25, 20},
+		// The database with its WAL: with the retention, rows of deleted executions free pages
+		// that SQLite reuses, so it levels off once the first executions are swept (retention
+		// plus a sweep: two minutes). Unbounded growth, linear in time, would make the last
+		// quarter's mean over twice the second's (7/8 against 3/8 of the run); 1.5 lets the
+		// level reached vary with the load. The slack covers the WAL file, which a checkpoint
+		// rewinds but does not shrink (up to ~1000 pages of 4 KiB past the checkpoint).
+		{"db KiB", func(x sample) float64 { return float64(x.dbBytes >> 10) }, 1.5, 8 << 10},
 	} {
 		a, b := mean(second, c.f), mean(last, c.f)
 		t.Logf("%s: second-quarter mean %.0f, last-quarter mean %.0f", c.name, a, b)
