@@ -39,6 +39,10 @@ func setup(t testing.TB, o server.Options) *bundle {
 	if o.DB == "" {
 		o.DB = filepath.Join(t.TempDir(), "stepline.db")
 	}
+	if o.DataDir == "" {
+		// Never ./stepline-data, the default beside a PostgreSQL DSN, in the package's folder.
+		o.DataDir = filepath.Join(t.TempDir(), "data")
+	}
 	o.Addr = "127.0.0.1:0"
 	if o.WaitScale == 0 {
 		o.WaitScale = 1
