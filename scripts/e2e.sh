@@ -111,7 +111,7 @@ cdk_app() {
 	command -v npm >/dev/null || { echo "npm is not installed"; return 1; }
 	local app="$dir/cdk-app" t0=$SECONDS t1 t2
 	mkdir -p "$app"
-	cp -r examples/cdk-app/{package.json,package-lock.json,cdk.json,bin,lambda} "$app/"
+	cp -r examples/cdk-app/{package.json,package-lock.json,cdk.json,app.js,lambda} "$app/"
 	(cd "$app" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >"$dir/cdk-npm.log" 2>&1 ||
 		{ echo "npm ci failed (is the npm registry reachable?):"; tail -n 20 "$dir/cdk-npm.log"; return 1; }
 	t1=$SECONDS

@@ -18,7 +18,7 @@ class StepsStack extends cdk.Stack {
     const greet = new lambda.Function(this, 'GreetFunction', {
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '..', 'lambda')),
+      code: lambda.Code.fromAsset(path.join(__dirname, 'lambda')),
       timeout: cdk.Duration.seconds(10),
       environment: { GREETING: 'Hello' },
     });
