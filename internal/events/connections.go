@@ -352,8 +352,8 @@ func (s *Service) listConnections(ctx context.Context, input []byte) (any, error
 	if err := decode(input, &in); err != nil {
 		return nil, err
 	}
-	if in.Limit < 0 || in.Limit > 100 {
-		return nil, validation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100", in.Limit)
+	if err := checkLimit(in.Limit); err != nil {
+		return nil, err
 	}
 	type summary struct {
 		ConnectionArn      string `json:"ConnectionArn"`

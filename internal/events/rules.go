@@ -261,8 +261,8 @@ func (s *Service) listEventBuses(ctx context.Context, input []byte) (any, error)
 	if err := decode(input, &in); err != nil {
 		return nil, err
 	}
-	if in.Limit < 0 || in.Limit > 100 {
-		return nil, validation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100", in.Limit)
+	if err := checkLimit(in.Limit); err != nil {
+		return nil, err
 	}
 	out := struct {
 		EventBuses []*Bus `json:"EventBuses"`
@@ -538,8 +538,8 @@ func (s *Service) listRules(ctx context.Context, input []byte) (any, error) {
 	if err := decode(input, &in); err != nil {
 		return nil, err
 	}
-	if in.Limit < 0 || in.Limit > 100 {
-		return nil, validation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100", in.Limit)
+	if err := checkLimit(in.Limit); err != nil {
+		return nil, err
 	}
 	bus := busName(in.EventBusName)
 	if _, err := s.bus(ctx, bus); err != nil {
@@ -835,4 +835,12 @@ func (s *Service) testEventPattern(_ context.Context, input []byte) (any, error)
 		}
 	}
 	return map[string]bool{"Result": p.MatchValue(ev)}, nil
+}
+
+// checkLimit refuses a List action's Limit outside 0–100 as EventBridge words it (0 is none).
+func checkLimit(limit int) error {
+	if limit < 0 || limit > 100 {
+		return validation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100", limit)
+	}
+	return nil
 }
