@@ -423,6 +423,8 @@ func (e *Engine) StartExecution(ctx context.Context, p StartParams) (*store.Exec
 		StateMachineAliasArn:   p.AliasArn,
 		TestCase:               p.TestCase,
 		TraceParent:            p.TraceParent,
+		// Any node may run a Map Run's EXPRESS children (mapchildren.go).
+		ChildrenAsTasks: true,
 	}
 	x, res, err := interp.Start(def, id, p.Input, now)
 	if err != nil {

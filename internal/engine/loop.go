@@ -573,9 +573,12 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 	}()
 	var out string
 	var err error
-	if e.o.Runner == nil {
+	switch {
+	case t.Resource == interp.MapChildrenResource:
+		out, err = e.runMapChildren(ctx, t)
+	case e.o.Runner == nil:
 		err = &TaskError{Name: "States.TaskFailed", Cause: "no task runner is configured for resource " + t.Resource}
-	} else {
+	default:
 		out, err = e.o.Runner.Run(ctx, t)
 	}
 	stopRenewing()
@@ -646,7 +649,12 @@ func (e *Engine) finishEffect(ctx context.Context, t *Task, msg *message) {
 			return
 		}
 		if queued {
-			e.poke()
+			// A group's outcomes wait for any node's next poll rather than this node's: the
+			// node that steps the parent dispatches its next groups, and one that always
+			// stepped the outcomes of its own groups would keep a Map Run's children.
+			if t.Resource != interp.MapChildrenResource {
+				e.poke()
+			}
 			return
 		}
 	}

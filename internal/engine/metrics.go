@@ -20,6 +20,8 @@ type Metrics struct {
 	// leasesTaken counts executions this node leased to step them; leasesContended those it
 	// had work for but found leased by another node (their messages wait for its next round).
 	leasesTaken, leasesContended atomic.Int64
+	// mapChildren counts the Map Run child executions this node ran in groups (mapchildren.go).
+	mapChildren atomic.Int64
 
 	mu       sync.Mutex
 	byStatus map[string]int64
@@ -73,6 +75,8 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(&b, "stepline_engine_leases_taken_total %d\n", m.leasesTaken.Load())
 	b.WriteString("# HELP stepline_engine_leases_contended_total Executions this node had work for but found leased by another node.\n# TYPE stepline_engine_leases_contended_total counter\n")
 	fmt.Fprintf(&b, "stepline_engine_leases_contended_total %d\n", m.leasesContended.Load())
+	b.WriteString("# HELP stepline_map_children_run_total Map Run child executions this node ran for their parent, which may run on any node.\n# TYPE stepline_map_children_run_total counter\n")
+	fmt.Fprintf(&b, "stepline_map_children_run_total %d\n", m.mapChildren.Load())
 	m.commitLatency.write(&b, "stepline_store_commit_seconds", "Latency of a store commit of a batch of transitions.")
 	m.commitBatch.write(&b, "stepline_store_commit_batch_size", "Transitions per store commit.")
 	m.dispatchLatency.write(&b, "stepline_task_dispatch_seconds", "Time from a task's commit to its dispatch.")

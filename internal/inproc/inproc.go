@@ -48,6 +48,9 @@ type Options struct {
 
 	// ExecutionArn overrides the standard execution ARN (Express executions have their own).
 	ExecutionArn string
+	// StartTime, when set, is the execution's start in its context object ($$.Execution.StartTime)
+	// instead of the clock's time: a Map Run child started by its parent before it ran here.
+	StartTime time.Time
 	// RunTask carries out a task and returns its result, a TaskSucceeded or TaskFailed; nil
 	// fails every task, for lack of a runner. Calls run concurrently, on goroutines of their
 	// own; a task still running when the execution ends is abandoned (its ctx is Run's).
@@ -104,6 +107,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.ExecutionArn != "" {
 		id.ExecutionArn = o.ExecutionArn
+	}
+	if !o.StartTime.IsZero() {
+		id.StartTime = o.StartTime
 	}
 	x, res, err := interp.Start(o.Definition, id, o.Input, now)
 	if err != nil {

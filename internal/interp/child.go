@@ -89,25 +89,35 @@ func (r *run) emitIn(c *childRef, typ string, prev int64, d history.Details) int
 // resumes (nil: at its StartAt, with the item).
 func (r *run) childStarted(child *thread, mr *mapRun, input jsonv.Value) *redrivePoint {
 	i := int(child.index)
-	it := &mr.iters[i]
-	redriven, resume := it.waiting, it.resume
-	r.childStarts++
-	mr.iterStarted(i, r.now)
 	child.isolated = true
 	child.child = &childRef{run: mr, index: i}
+	child.childInput = input
 	if mr.executionType == "EXPRESS" {
 		// An Express execution's five minutes, a quota like the execution's year.
 		child.childTimer = "timer-" + r.seq()
 		r.x.timers[child.childTimer] = timerRef{kind: timerChild, thread: child.id}
 		r.effects = append(r.effects, StartTimer{TimerID: child.childTimer, Due: r.now.Add(ExpressMaxDuration), Quota: true})
 	}
+	var resume *redrivePoint
+	child.prev, resume = r.startChild(mr, i, input)
+	return resume
+}
+
+// startChild records the start of item i's child execution of Map Run mr, with input:
+// ExecutionStarted, or ExecutionRedriven for a child that ended unsuccessfully and is
+// redriven. It returns the event's id and where a redriven child resumes (nil: at its
+// StartAt, with the item).
+func (r *run) startChild(mr *mapRun, i int, input jsonv.Value) (int64, *redrivePoint) {
+	it := &mr.iters[i]
+	redriven, resume := it.waiting, it.resume
+	r.childStarts++
+	mr.iterStarted(i, r.now)
+	c := &childRef{run: mr, index: i}
 	if redriven {
 		count := it.redrives
-		child.prev = r.emitIn(child.child, "ExecutionRedriven", it.events, history.Details{RedriveCount: &count})
-		return resume
+		return r.emitIn(c, "ExecutionRedriven", it.events, history.Details{RedriveCount: &count}), resume
 	}
-	child.prev = r.emitIn(child.child, "ExecutionStarted", 0, history.Details{Input: r.text(input), RoleArn: r.x.ID.RoleArn})
-	return nil
+	return r.emitIn(c, "ExecutionStarted", 0, history.Details{Input: r.text(input), RoleArn: r.x.ID.RoleArn}), nil
 }
 
 // childTimedOut ends an EXPRESS child execution still running ExpressMaxDuration after it
@@ -154,6 +164,7 @@ func (r *run) stopChild(e Stop) {
 		r.queue = append(r.queue, func() { r.childFailed(p, th, failure{name: e.Error, cause: e.Cause}) })
 		return
 	}
+	r.stopGroupChild(e)
 }
 
 // childPoints reads where the unsuccessful STANDARD child executions of the Map Runs that the

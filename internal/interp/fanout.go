@@ -165,9 +165,12 @@ func distributed(m *asl.MapFields) bool {
 func (r *run) startIterations(th *thread, prev int64) {
 	fan := th.fan
 	m := th.state.Map
-	if fan.failing != nil {
-		return // the Map failed; its results are being written
+	if fan.failing != nil || fan == r.holdStarts {
+		return // the Map failed (its results are being written), or a group's outcomes are being taken
 	}
+	asTasks := r.childrenAsTasks(th)
+	var group []groupChild // children that run as tasks of their own (see childgroup.go)
+	defer func() { r.scheduleGroups(th, group) }()
 	for fan.nextIndex < fan.available() && (fan.maxConc == 0 || fan.running < fan.maxConc) {
 		if fan.run != nil && r.childStarts >= MaxChildStartsPerStep {
 			r.moreChildrenLater(th)
@@ -193,6 +196,13 @@ func (r *run) startIterations(th *thread, prev int64) {
 		}
 		if fan.writer.sink() {
 			fan.items[i] = input // its record's Input
+		}
+		if asTasks {
+			// EXPRESS children start over when redriven: there is no point to resume at.
+			r.startChild(fan.run, i, input)
+			fan.running++
+			group = append(group, groupChild{index: i, input: input})
+			continue
 		}
 		child := r.newThread(th, m.Processor, input, int64(i))
 		fan.children[child.id] = child
@@ -228,13 +238,7 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 		fan.lastEvent = child.prev
 	case child.isolated:
 		r.cancelTimer(child.childTimer)
-		r.emitIn(child.child, "ExecutionSucceeded", child.prev, history.Details{Output: r.text(out)})
-		fan.run.iterEnded(int(child.index), iterSucceeded, r.now)
-		r.childRecord(th, int(child.index), out, nil)
-		if fan.reader != nil {
-			fan.items[child.index] = nil
-		}
-		fan.lastEvent = th.prev
+		r.childEnded(th, int(child.index), child.prev, out)
 	default:
 		fan.lastEvent = r.emitIn(th.child, "MapIterationSucceeded", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
 	}
@@ -244,6 +248,19 @@ func (r *run) childSucceeded(th *thread, child *thread, out jsonv.Value) {
 	if fan.completed == len(fan.results) {
 		r.fanMaybeDone(th)
 	}
+}
+
+// childEnded records that item i's child execution of th's distributed Map succeeded with
+// out; prev is the child's last event.
+func (r *run) childEnded(th *thread, i int, prev int64, out jsonv.Value) {
+	fan := th.fan
+	r.emitIn(&childRef{run: fan.run, index: i}, "ExecutionSucceeded", prev, history.Details{Output: r.text(out)})
+	fan.run.iterEnded(i, iterSucceeded, r.now)
+	r.childRecord(th, i, out, nil)
+	if fan.reader != nil {
+		fan.items[i] = nil
+	}
+	fan.lastEvent = th.prev
 }
 
 func (r *run) childFailed(th *thread, child *thread, f failure) {
@@ -260,38 +277,51 @@ func (r *run) childFailed(th *thread, child *thread, f failure) {
 				r.emitIn(child.child, "ExecutionFailed", child.prev, history.Details{Error: f.name, Cause: f.cause})
 				fan.run.iterEnded(int(child.index), iterFailed, r.now)
 			}
-			r.childRecord(th, int(child.index), nil, &f)
-			if fan.reader != nil {
-				fan.items[child.index] = nil
-			}
 		} else {
 			fan.lastEvent = r.emitIn(th.child, "MapIterationFailed", child.prev, history.Details{Name: th.state.Name, Index: ptr(child.index)})
 		}
-		fan.failed++
-		if r.tolerated(fan) {
-			fan.completed++
-			fan.results[child.index] = nil
-			r.startIterations(th, child.prev)
-			if fan.completed == len(fan.results) {
-				r.fanMaybeDone(th)
-			}
-			return
-		}
-		if fan.tolCount >= 0 || fan.tolPct >= 0 {
-			f = exceededThreshold()
-		}
+		r.itemFailed(th, int(child.index), f, child.prev, !child.isolated)
+		return
 	}
-	if fan.parallel && child.state != nil && child.state.Type != asl.Fail {
+	if child.state != nil && child.state.Type != asl.Fail {
 		// The failed state never exited: AWS aborts it with the Parallel.
 		r.emitAfter(child, child.state.Type.String()+"StateAborted", child.prev)
+	}
+	th.prev = child.prev
+	r.abortChildren(th)
+	r.stateFailedAfter(th, f, true)
+	r.advance(th)
+}
+
+// itemFailed takes the failure f of item i of th's Map, whose iteration or child execution
+// ended with the event prev: the Map goes on if it tolerates the failures so far, and fails
+// otherwise. inline marks an inline Map's iteration, whose last event the Map's failure follows.
+func (r *run) itemFailed(th *thread, i int, f failure, prev int64, inline bool) {
+	fan := th.fan
+	r.childRecord(th, i, nil, &f)
+	if fan.reader != nil {
+		fan.items[i] = nil
+	}
+	fan.failed++
+	if r.tolerated(fan) {
+		fan.completed++
+		fan.results[i] = nil
+		r.startIterations(th, prev)
+		if fan.completed == len(fan.results) {
+			r.fanMaybeDone(th)
+		}
+		return
+	}
+	if fan.tolCount >= 0 || fan.tolPct >= 0 {
+		f = exceededThreshold()
 	}
 	if fan.writer.sink() {
 		r.failWithResults(th, f)
 		return
 	}
 	r.mapRunFailed(th)
-	if !child.isolated {
-		th.prev = child.prev
+	if inline {
+		th.prev = prev
 	}
 	r.abortChildren(th)
 	r.stateFailedAfter(th, f, true)
@@ -389,6 +419,7 @@ func (r *run) abortChildren(th *thread) {
 		fan.ioTask = ""
 	}
 	r.cancelParts(fan)
+	r.cancelGroups(th, fan)
 	for _, c := range fan.children {
 		r.abortThread(c)
 	}

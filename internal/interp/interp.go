@@ -63,6 +63,10 @@ type Identity struct {
 	// execution's task, for a nested execution); "" for one started on its own. The interpreter
 	// only keeps it, in snapshots, so that every node tracing the execution finds it.
 	TraceParent string `json:",omitempty"`
+	// ChildrenAsTasks has the EXPRESS children of the execution's Map Runs run in groups, as
+	// tasks of MapChildrenResource, rather than as threads of the execution: a runner with
+	// many nodes spreads them over its nodes (see childgroup.go).
+	ChildrenAsTasks bool `json:",omitempty"`
 }
 
 // TestCase names a test case of a mock configuration file: StateMachine is the name the file

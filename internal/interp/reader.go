@@ -404,6 +404,7 @@ func (r *run) failWithResults(th *thread, f failure) {
 		r.childRecord(th, int(c.index), nil, &failure{})
 	}
 	fan.children = map[int64]*thread{}
+	r.abortGroups(th, fan)
 	fan.running = 0
 	r.mapRunFailed(th)
 	for i := fan.nextIndex; i < fan.available(); i++ {

@@ -87,6 +87,9 @@ type thread struct {
 	timerID string
 	// childTimer is the timer of an EXPRESS child execution's five minutes.
 	childTimer string
+	// childInput is the input of the Map Run child execution the thread is the top of (its
+	// context object's $$.Execution.Input).
+	childInput jsonv.Value
 
 	fan *fanOut
 
@@ -145,6 +148,9 @@ type fanOut struct {
 	// failing is the failure of a distributed Map whose ResultWriter writes its results before
 	// the Map fails with it, as AWS writes a failed Map Run's (see failWithResults).
 	failing *failure
+	// groups holds, by task id, the item indexes of the groups of children running as tasks
+	// of their own (childgroup.go).
+	groups map[string][]int
 }
 
 type timerKind uint8
@@ -178,6 +184,9 @@ type run struct {
 	// childStarts counts the Map Run child executions the step started (see
 	// MaxChildStartsPerStep).
 	childStarts int
+	// holdStarts is the fan-out whose group's outcomes are being recorded: it starts more
+	// children once they all are, not one group per outcome.
+	holdStarts *fanOut
 	// transitions counts the states an Express execution entered in the step, and
 	// childTransitions those of each EXPRESS child (see ExpressBurstLimit).
 	transitions      int

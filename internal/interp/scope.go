@@ -96,19 +96,31 @@ func (s *scope) Context() jsonv.Value {
 // contextObject builds $$ with AWS's key order.
 func (r *run) contextObject(th *thread, item *mapItem, token string) jsonv.Value {
 	id := &r.x.ID
+	arn, name, input, start, redrives := id.ExecutionArn, id.Name, r.x.input, id.StartTime, id.RedriveCount
+	smArn, smName := id.StateMachineArn, id.StateMachineName
+	if c, top := r.childTop(th); c != nil {
+		// A Map Run child is an execution of its own, of the state machine SM/LABEL.
+		it := &c.run.iters[c.index]
+		arn, name = r.x.childArn(c.run, c.index)
+		input, start, redrives = top.childInput, it.start, it.redrives
+		if c.run.executionType == "EXPRESS" {
+			redrives = 0 // a redrive starts an EXPRESS child over, as a new execution
+		}
+		smArn, smName = smArn+"/"+c.run.label, smName+"/"+c.run.label
+	}
 	exec := jsonv.ObjectOf(
-		jsonv.Member{Key: "Id", Value: id.ExecutionArn},
-		jsonv.Member{Key: "Input", Value: r.x.input},
-		jsonv.Member{Key: "StartTime", Value: isoTime(id.StartTime)},
-		jsonv.Member{Key: "Name", Value: id.Name},
+		jsonv.Member{Key: "Id", Value: arn},
+		jsonv.Member{Key: "Input", Value: input},
+		jsonv.Member{Key: "StartTime", Value: isoTime(start)},
+		jsonv.Member{Key: "Name", Value: name},
 		jsonv.Member{Key: "RoleArn", Value: id.RoleArn},
 	)
 	if !id.Sync {
-		exec.Set("RedriveCount", jsonv.Int(id.RedriveCount))
+		exec.Set("RedriveCount", jsonv.Int(redrives))
 	}
 	sm := jsonv.ObjectOf(
-		jsonv.Member{Key: "Id", Value: id.StateMachineArn},
-		jsonv.Member{Key: "Name", Value: id.StateMachineName},
+		jsonv.Member{Key: "Id", Value: smArn},
+		jsonv.Member{Key: "Name", Value: smName},
 	)
 	state := jsonv.NewObject(3)
 	if th != nil && th.state != nil {
@@ -146,4 +158,19 @@ func isoTime(t time.Time) string {
 		b = append(b, strconv.Itoa(1000 + ms)[1:]...)
 	}
 	return string(append(b, 'Z'))
+}
+
+// childTop returns the Map Run child execution th runs in and the thread at its top, which
+// holds its input; nil when th runs in no child (or in one from a snapshot that kept no input,
+// whose context stays the execution's, as it was).
+func (r *run) childTop(th *thread) (*childRef, *thread) {
+	for t := th; t != nil; t = t.parent {
+		if t.isolated {
+			if t.child == nil || t.childInput == nil {
+				return nil, nil
+			}
+			return t.child, t
+		}
+	}
+	return nil, nil
 }

@@ -284,6 +284,7 @@ type snapThread struct {
 	Task        *snapTask  `json:"task,omitempty"`
 	TimerID     string     `json:"timerId,omitempty"`
 	ChildTimer  string     `json:"childTimer,omitempty"`
+	ChildInput  *snapValue `json:"childInput,omitempty"`
 	Fan         *snapFan   `json:"fan,omitempty"`
 	// Vars are the variables the thread assigned (see thread.vars).
 	Vars map[string]snapValue `json:"vars,omitempty"`
@@ -315,6 +316,8 @@ type snapFan struct {
 	LastEvent int64       `json:"lastEvent"`
 	MapRunArn string      `json:"mapRunArn,omitempty"`
 	IO        *snapIO     `json:"io,omitempty"`
+	// Groups are the groups of children that run as tasks, by task id (see childgroup.go).
+	Groups map[string][]int `json:"groups,omitempty"`
 }
 
 // snapValue is a JSON value; Input marks the execution input itself, whose identity matters
@@ -360,6 +363,10 @@ func (x *Execution) Snapshot() ([]byte, error) {
 			EnteredPrev: th.enteredPrev, EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
 			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID, ChildTimer: th.childTimer,
 		}
+		if th.childInput != nil {
+			v := x.snapValue(th.childInput)
+			st.ChildInput = &v
+		}
 		if len(th.vars) > 0 {
 			st.Vars = make(map[string]snapValue, len(th.vars))
 			for name, v := range th.vars {
@@ -390,6 +397,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 				sf.Children = append(sf.Children, id)
 			}
 			sf.IO = x.snapshotIO(f)
+			sf.Groups = f.groups
 			st.Fan = sf
 		}
 		s.Threads = append(s.Threads, st)
@@ -509,6 +517,11 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 		if th.effective, err = x.restoreValue(st.Effective); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 		}
+		if st.ChildInput != nil {
+			if th.childInput, err = x.restoreValue(*st.ChildInput); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+			}
+		}
 		if st.Task != nil {
 			if th.state == nil || th.state.Task == nil {
 				return nil, fmt.Errorf("%w: thread %d waits on a task outside a Task state", ErrSnapshot, st.ID)
@@ -525,7 +538,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 			f := &fanOut{parallel: sf.Parallel, nextIndex: sf.NextIndex, running: sf.Running,
 				completed: sf.Completed, failed: sf.Failed, maxConc: sf.MaxConc, tolCount: sf.TolCount,
 				tolPct: sf.TolPct, lastEvent: sf.LastEvent, mapRunArn: sf.MapRunArn, run: runs[sf.MapRunArn],
-				children: map[int64]*thread{}}
+				children: map[int64]*thread{}, groups: sf.Groups}
 			for _, v := range sf.Items {
 				it, err := x.restoreValue(v)
 				if err != nil {
@@ -537,6 +550,13 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 			for i, v := range sf.Results {
 				if f.results[i], err = x.restoreValue(v); err != nil {
 					return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+				}
+			}
+			for id, idx := range f.groups {
+				for _, i := range idx {
+					if f.run == nil || i < 0 || i >= len(f.run.iters) || i >= len(f.results) {
+						return nil, fmt.Errorf("%w: group %s has no item %d", ErrSnapshot, id, i)
+					}
 				}
 			}
 			if err := x.restoreIO(f, sf.IO); err != nil {

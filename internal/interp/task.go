@@ -228,6 +228,10 @@ func (r *run) taskSucceeded(e TaskSucceeded) {
 		r.ioSucceeded(th, e.TaskID, e.Output)
 		return
 	}
+	if th := r.groupThread(e.TaskID); th != nil {
+		r.groupSucceeded(th, e.TaskID, e.Output)
+		return
+	}
 	th := r.taskThread(e.TaskID)
 	if th == nil {
 		return
@@ -264,6 +268,10 @@ func (r *run) taskSucceeded(e TaskSucceeded) {
 func (r *run) taskFailed(id, name, cause string, timedOut bool) {
 	if th := r.ioThread(id); th != nil {
 		r.ioFailed(th, failure{name: &name, cause: &cause})
+		return
+	}
+	if th := r.groupThread(id); th != nil {
+		r.groupFailed(th, id, name, cause)
 		return
 	}
 	th := r.taskThread(id)

@@ -193,7 +193,8 @@ func TestResultWriterWhenTheMapFails(t *testing.T) {
 // TestToleratedPercentageOfAllItems: a reader's Map judges ToleratedFailurePercentage against
 // all its items, as AWS does, not the items read so far. 100 of 3,000 JSON Lines items fail
 // among the first 2,500 read (4% of those, 3.33% of all): a 3.5% threshold holds; 120 (4%)
-// exceed it, and the Map fails with States.ExceedToleratedFailureThreshold once all are read.
+// exceed it, and the Map fails with States.ExceedToleratedFailureThreshold once all are read
+// and more than 105 failed.
 func TestToleratedPercentageOfAllItems(t *testing.T) {
 	t.Parallel()
 	b := setup(t, server.Options{})
@@ -231,6 +232,12 @@ func TestToleratedPercentageOfAllItems(t *testing.T) {
 			t.Fatalf("%d failing: %s %s %s", c.below, out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 		}
 		d := b.describeMapRun(t, *b.onlyMapRun(t, exec).MapRunArn)
+		// A Map that fails stops at the first failure past the threshold: 106 is 3.53% of
+		// all the items. Which of the 120 failing children ended by then depends on when
+		// their groups came back (the others are aborted).
+		if c.status == types.ExecutionStatusFailed && d.ItemCounts.Failed >= 106 && d.ItemCounts.Failed <= c.failed {
+			c.failed = d.ItemCounts.Failed
+		}
 		if d.ItemCounts.Failed != c.failed || d.ItemCounts.Total != 3000 {
 			t.Fatalf("%d failing: items %s", c.below, counts(d.ItemCounts))
 		}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/stepline/stepline/internal/store/postgres/pgtest"
+)
+
+// spreadMachine is a distributed Map of EXPRESS children that each wait a second, 24 at a time:
+// groups of six children, four groups in flight, for the nodes to share.
+const spreadMachine = `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"Spread","MaxConcurrency":24,"End":true,
+	"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"A","States":{
+		"A":{"Type":"Pass","Parameters":{"item.$":"$"},"Next":"W"},
+		"W":{"Type":"Wait","Seconds":1,"Next":"B"},
+		"B":{"Type":"Pass","Result":"b","ResultPath":"$.b","End":true}}}}}}`
+
+// TestServeMapChildrenSpreadOnPostgreSQL runs a Map Run of 240 EXPRESS children on three nodes
+// sharing one PostgreSQL schema: at least two nodes run children, and once one of them is
+// killed with SIGKILL, the children it held run again elsewhere and the Map succeeds with every
+// item's output and every child execution SUCCEEDED.
+func TestServeMapChildrenSpreadOnPostgreSQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	_, _, dsn := pgtest.Schema(t)
+	bin := buildBinary(t)
+	data := filepath.Join(t.TempDir(), "data")
+	nodes := []*node{
+		startNode(t, bin, "a", "--db", dsn, "--data", data),
+		startNode(t, bin, "b", "--db", dsn, "--data", data),
+		startNode(t, bin, "c", "--db", dsn, "--data", data),
+	}
+	a := nodes[0]
+	ctx := context.Background()
+	machine := createMachine(t, a.client, "spread", spreadMachine)
+	const items = 240
+	var in, want []string
+	for i := range items {
+		in = append(in, strconv.Itoa(i))
+		want = append(want, fmt.Sprintf(`{"item":%d,"b":"b"}`, i))
+	}
+	out, err := a.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(machine),
+		Name: aws.String("spread"), Input: aws.String("[" + strings.Join(in, ",") + "]")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Wait until two nodes have run children; then kill one that did, other than a.
+	var victim *node
+	deadline := time.Now().Add(60 * time.Second)
+	for victim == nil {
+		ran := 0
+		for _, n := range nodes {
+			if childrenRun(t, n) > 0 {
+				ran++
+				if n != a {
+					victim = n
+				}
+			}
+		}
+		if ran < 2 {
+			victim = nil
+		}
+		if victim == nil && time.Now().After(deadline) {
+			t.Fatal("no two nodes ran children of the Map Run within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	requireRunning(t, a.client, machine)
+	t.Logf("killing %s after it ran %d children", victim.name, childrenRun(t, victim))
+	victim.kill()
+
+	// Its groups come back to the others once their claims lapse (30 s).
+	checkEnded(t, a.client, *out.ExecutionArn, "["+strings.Join(want, ",")+"]", []string{"M"}, 120*time.Second)
+	runs, err := a.client.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: out.ExecutionArn})
+	if err != nil || len(runs.MapRuns) != 1 {
+		t.Fatalf("ListMapRuns: %+v, %v", runs, err)
+	}
+	mr, err := a.client.DescribeMapRun(ctx, &sfn.DescribeMapRunInput{MapRunArn: runs.MapRuns[0].MapRunArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mr.Status != types.MapRunStatusSucceeded || mr.ExecutionCounts.Succeeded != items || mr.ItemCounts.Succeeded != items {
+		t.Fatalf("Map Run %s, executions %+v, items %+v", mr.Status, *mr.ExecutionCounts, *mr.ItemCounts)
+	}
+	succeeded := 0
+	pages := sfn.NewListExecutionsPaginator(a.client, &sfn.ListExecutionsInput{MapRunArn: runs.MapRuns[0].MapRunArn})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Executions {
+			if e.Status != types.ExecutionStatusSucceeded {
+				t.Fatalf("child %s %s", aws.ToString(e.ExecutionArn), e.Status)
+			}
+			succeeded++
+		}
+	}
+	if succeeded != items {
+		t.Fatalf("%d children listed SUCCEEDED, want %d", succeeded, items)
+	}
+	var ran []string
+	for _, n := range nodes {
+		if n != victim {
+			ran = append(ran, fmt.Sprintf("%s %d", n.name, childrenRun(t, n)))
+		}
+	}
+	t.Logf("children run by the nodes left: %s", strings.Join(ran, ", "))
+}
+
+// childrenRun reads a node's count of Map Run children run (stepline_map_children_run_total).
+func childrenRun(t *testing.T, n *node) int {
+	t.Helper()
+	resp, err := http.Get(n.url + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", n.name, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "stepline_map_children_run_total "); ok {
+			c, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("metric line %q", line)
+			}
+			return c
+		}
+	}
+	t.Fatalf("%s has no stepline_map_children_run_total", n.name)
+	return 0
+}
