@@ -180,9 +180,13 @@ func benchMapRun(t *testing.T, bin string, rows int, postgres bool) {
 	if batches != want || total != rows {
 		t.Fatalf("%d records of %d rows, want %d of %d", batches, total, want, rows)
 	}
-	t.Logf("rows=%d nodes=%d csv=%.1fMiB batches=%d wall=%v children/s=%.1f rows/s=%.0f peakRSS=%.1fMiB (per node %s MiB) results=%.1fMiB",
+	var ran []string
+	for _, nd := range nodes {
+		ran = append(ran, strconv.Itoa(childrenRun(t, nd)))
+	}
+	t.Logf("rows=%d nodes=%d csv=%.1fMiB batches=%d wall=%v children/s=%.1f rows/s=%.0f peakRSS=%.1fMiB (per node %s MiB) children run per node %s results=%.1fMiB",
 		rows, len(nodes), float64(st.Size())/(1<<20), batches, wall.Round(time.Millisecond), float64(batches)/wall.Seconds(),
-		float64(rows)/wall.Seconds(), float64(hwm)/(1<<20), strings.Join(each, "/"), float64(files[0].Size)/(1<<20))
+		float64(rows)/wall.Seconds(), float64(hwm)/(1<<20), strings.Join(each, "/"), strings.Join(ran, "/"), float64(files[0].Size)/(1<<20))
 }
 
 func getObject(t *testing.T, c *s3.Client, bucket, key string) []byte {
