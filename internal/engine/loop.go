@@ -567,15 +567,22 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 	}
 	renewing, stopRenewing := context.WithCancel(ctx)
 	renewed := make(chan struct{})
+	// A group of Map Run children stops when its parent withdraws it (the Map failed or was
+	// aborted): the children are aborted, as AWS aborts them, rather than left to call
+	// functions for a parent that records nothing more of them.
+	work, withdraw := context.WithCancel(ctx)
+	defer withdraw()
 	go func() {
 		defer close(renewed)
-		e.renewClaim(renewing, t)
+		if e.renewClaim(renewing, t) && t.Resource == interp.MapChildrenResource {
+			withdraw()
+		}
 	}()
 	var out string
 	var err error
 	switch {
 	case t.Resource == interp.MapChildrenResource:
-		out, err = e.runMapChildren(ctx, t)
+		out, err = e.runMapChildren(work, t)
 	case e.o.Runner == nil:
 		err = &TaskError{Name: "States.TaskFailed", Cause: "no task runner is configured for resource " + t.Resource}
 	default:
@@ -583,8 +590,8 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 	}
 	stopRenewing()
 	<-renewed
-	if ctx.Err() != nil {
-		return
+	if ctx.Err() != nil || work.Err() != nil {
+		return // the engine stops (the task runs again elsewhere), or nobody wants the result
 	}
 	if errors.Is(err, ErrCallback) {
 		e.finishEffect(ctx, t, nil)
@@ -603,20 +610,24 @@ func (e *Engine) runTask(ctx context.Context, t *Task) {
 
 // renewClaim pushes a running task's claim one TaskClaimTTL ahead every third of it until ctx
 // is done. A renewal that fails is tried again at the next tick: two more chances before the
-// claim lapses and another node may run the task too (which at-least-once allows).
-func (e *Engine) renewClaim(ctx context.Context, t *Task) {
+// claim lapses and another node may run the task too (which at-least-once allows). It
+// reports true when the task's effect is gone: its execution withdrew it (or ended).
+func (e *Engine) renewClaim(ctx context.Context, t *Task) (withdrawn bool) {
 	tick := time.NewTicker(e.o.TaskClaimTTL / 3)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-tick.C:
 		}
 		err := e.o.Store.EffectClaimExtend(ctx, &store.EffectClaimExtendParams{
 			ExecutionArn: t.ExecutionArn, EffectID: t.TaskID, Until: e.o.Clock.Now().Add(e.o.TaskClaimTTL),
 		})
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return true
+		case err != nil && ctx.Err() == nil:
 			e.log.Warn("renewing a task's claim", "execution", t.ExecutionArn, "task", t.TaskID, "err", err)
 		}
 	}

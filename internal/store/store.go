@@ -123,7 +123,8 @@ type Store interface {
 	EffectDelete(ctx context.Context, p *EffectDeleteParams) error
 	// EffectClaimExtend pushes a claimed effect's claim to p.Until: a node whose task runs
 	// longer than a claim renews it, so that only the effects of a node that died come back.
-	// An effect that is gone (done, or its execution deleted) is not an error.
+	// ErrNotFound when the effect is gone (done, withdrawn, or its execution deleted), which
+	// tells the node its task's result is no longer wanted.
 	EffectClaimExtend(ctx context.Context, p *EffectClaimExtendParams) error
 
 	// InboxAppend queues a message (an encoded interpreter event) for a running execution, for

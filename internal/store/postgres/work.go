@@ -56,9 +56,13 @@ func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) e
 
 // EffectClaimExtend implements store.Store.
 func (s *Store) EffectClaimExtend(ctx context.Context, p *store.EffectClaimExtendParams) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE effects SET available_at = $1 WHERE effect_id = $2
-		AND execution_id = (SELECT id FROM executions WHERE arn = $3)`, ts(p.Until), p.EffectID, p.ExecutionArn); err != nil {
+	tag, err := s.pool.Exec(ctx, `UPDATE effects SET available_at = $1 WHERE effect_id = $2
+		AND execution_id = (SELECT id FROM executions WHERE arn = $3)`, ts(p.Until), p.EffectID, p.ExecutionArn)
+	if err != nil {
 		return fmt.Errorf("postgres: extend effect claim: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("effect %s of %s: %w", p.EffectID, p.ExecutionArn, store.ErrNotFound)
 	}
 	return nil
 }

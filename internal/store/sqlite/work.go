@@ -108,9 +108,13 @@ func (s *Store) EffectDelete(ctx context.Context, p *store.EffectDeleteParams) e
 // EffectClaimExtend implements store.Store.
 func (s *Store) EffectClaimExtend(ctx context.Context, p *store.EffectClaimExtendParams) error {
 	return s.write(ctx, func(tx *wtx) error {
-		if _, err := tx.exec(ctx, `UPDATE effects SET available_at = ? WHERE effect_id = ?
-			AND execution_id = (SELECT id FROM executions WHERE arn = ?)`, micro(p.Until), p.EffectID, p.ExecutionArn); err != nil {
+		res, err := tx.exec(ctx, `UPDATE effects SET available_at = ? WHERE effect_id = ?
+			AND execution_id = (SELECT id FROM executions WHERE arn = ?)`, micro(p.Until), p.EffectID, p.ExecutionArn)
+		if err != nil {
 			return fmt.Errorf("sqlite: extend effect claim: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("effect %s of %s: %w", p.EffectID, p.ExecutionArn, store.ErrNotFound)
 		}
 		return nil
 	})

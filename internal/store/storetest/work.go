@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -113,7 +114,10 @@ func testEffects(t *testing.T, s store.Store) {
 			t.Fatalf("EffectDelete: %v", err)
 		}
 	}
-	extend("e1", t0.Add(time.Hour)) // gone: nothing to renew, and no error
+	// Gone: nothing to renew, and the node learns its task's result is not wanted.
+	if err := s.EffectClaimExtend(ctx, &store.EffectClaimExtendParams{ExecutionArn: x.Arn, EffectID: "e1", Until: t0.Add(time.Hour)}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("EffectClaimExtend of a deleted effect: %v, want ErrNotFound", err)
+	}
 	done := step(x, nodeA, "task-2 done")
 	done.EffectsDelete = []string{"e2"}
 	mustCommit(t, s, done)
