@@ -273,15 +273,11 @@ func (w *resultFiles) writeManifest(ctx context.Context, arn string, parts map[s
 	for _, status := range resultStatuses {
 		list := append([]jsonv.Value{}, earlier[status]...)
 		if keys := parts[status]; len(keys) > 0 {
-			key := w.dir + status + "_0.json"
-			size, err := w.join(ctx, key, keys)
+			written, err := w.joinFiles(ctx, status, keys)
 			if err != nil {
 				return err
 			}
-			list = append(list, jsonv.ObjectOf(
-				jsonv.Member{Key: "Key", Value: key},
-				jsonv.Member{Key: "Size", Value: jsonv.Int(size)},
-			))
+			list = append(list, written...)
 		}
 		files.Set(status, list)
 	}
@@ -293,21 +289,60 @@ func (w *resultFiles) writeManifest(ctx context.Context, arn string, parts map[s
 	return w.put(ctx, w.dir+"manifest.json", bytes.NewReader(manifest), int64(len(manifest)))
 }
 
-// join writes the file key from the parts named, streamed one after the other, and returns
-// its size.
-func (w *resultFiles) join(ctx context.Context, key string, parts []string) (int64, error) {
-	total := int64(0)
-	for _, p := range parts {
+// maxResultFile is the size of a result file past which AWS goes on in the next file of the
+// same status (SUCCEEDED_0.json, SUCCEEDED_1.json, …): 5 GB, S3's largest single PUT.
+var maxResultFile int64 = 5 << 30
+
+// joinFiles joins a status's parts (keys in order) into its files, STATUS_0.json and the
+// next ones when the records outgrow maxResultFile (a file holds whole parts, at least one),
+// and returns their manifest entries.
+func (w *resultFiles) joinFiles(ctx context.Context, status string, parts []string) ([]jsonv.Value, error) {
+	sizes := make([]int64, len(parts))
+	for i, p := range parts {
 		s, err := w.size(ctx, p)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		total += s
+		sizes[i] = s
 	}
-	n := int64(len(parts))
-	if !w.jsonl {
-		total += 2 + n - 1 // brackets and the commas between parts
+	var files []jsonv.Value
+	for start := 0; start < len(parts); {
+		end, sum := start+1, sizes[start]
+		for end < len(parts) && w.fileSize(sum+sizes[end], end+1-start) <= maxResultFile {
+			sum += sizes[end]
+			end++
+		}
+		key := w.dir + status + "_" + strconv.Itoa(len(files)) + ".json"
+		size, err := w.join(ctx, key, parts[start:end], sizes[start:end])
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, jsonv.ObjectOf(
+			jsonv.Member{Key: "Key", Value: key},
+			jsonv.Member{Key: "Size", Value: jsonv.Int(size)},
+		))
+		start = end
 	}
+	return files, nil
+}
+
+// fileSize is the size of a file of n parts of sum bytes: a JSON file adds its brackets and
+// the commas between parts.
+func (w *resultFiles) fileSize(sum int64, n int) int64 {
+	if w.jsonl {
+		return sum
+	}
+	return sum + 2 + int64(n-1)
+}
+
+// join writes the file key from the parts named, of the sizes given, streamed one after the
+// other, and returns its size.
+func (w *resultFiles) join(ctx context.Context, key string, parts []string, sizes []int64) (int64, error) {
+	sum := int64(0)
+	for _, s := range sizes {
+		sum += s
+	}
+	total := w.fileSize(sum, len(parts))
 	pr, pw := io.Pipe()
 	go func() {
 		pw.CloseWithError(w.copyParts(ctx, pw, parts))
