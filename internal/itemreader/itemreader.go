@@ -122,6 +122,11 @@ func SpecOf(v jsonv.Value) (Spec, error) {
 	if s.Resource == ResourceGetObject && s.InputType == "" {
 		return s, failf("The field 'InputType' is required to read an object")
 	}
+	// S3 Inventory manifests are read (InputType MANIFEST); Athena's data manifests are not
+	// yet, and reading one as anything else would give wrong items rather than none.
+	if mt, ok := getString(cfg, "ManifestType"); ok && mt != "S3_INVENTORY" {
+		return s, failf("The ManifestType %s is not supported by Stepline: only S3_INVENTORY manifests are read", mt)
+	}
 	return s, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/stepline/stepline/internal/jsonv"
 )
 
 // memObjects is Objects over a map, for tests of the formats alone.
@@ -194,5 +197,26 @@ func TestManifestAndParquet(t *testing.T) {
 	items := readAll(t, objs, Spec{Resource: ResourceGetObject, Bucket: "b", Key: "data.parquet", InputType: "PARQUET", MaxItems: 10}, 4)
 	if len(items) != 10 {
 		t.Fatalf("parquet MaxItems 10: %d items", len(items))
+	}
+}
+
+// TestManifestTypes: an S3 Inventory manifest may say so; any other ManifestType (Athena's
+// data manifests) is refused with States.ItemReaderFailed's cause rather than misread.
+func TestManifestTypes(t *testing.T) {
+	spec := func(mt string) error {
+		v, err := jsonv.ParseString(`{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"m"},
+			"ReaderConfig":{"InputType":"MANIFEST","ManifestType":"` + mt + `"}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = SpecOf(v)
+		return err
+	}
+	if err := spec("S3_INVENTORY"); err != nil {
+		t.Fatalf("S3_INVENTORY: %v", err)
+	}
+	var e *Error
+	if err := spec("ATHENA_DATA"); !errors.As(err, &e) || !strings.Contains(e.Cause, "ATHENA_DATA is not supported") {
+		t.Fatalf("ATHENA_DATA: %v", err)
 	}
 }
