@@ -91,7 +91,7 @@ func (r *run) childStarted(child *thread, mr *mapRun, input jsonv.Value) *redriv
 	i := int(child.index)
 	child.isolated = true
 	child.child = &childRef{run: mr, index: i}
-	child.childInput = input
+	child.childInput, child.hasChildInput = input, true
 	if mr.executionType == "EXPRESS" {
 		// An Express execution's five minutes, a quota like the execution's year.
 		child.childTimer = "timer-" + r.seq()

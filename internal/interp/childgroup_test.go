@@ -238,3 +238,37 @@ func TestChildGroupStopAndFailure(t *testing.T) {
 		t.Fatalf("Map Run items %+v", c)
 	}
 }
+
+// TestChildContextObject: a Map Run child's context object is its own execution's (its ARN,
+// name, input, even null, and the state machine SM/LABEL), the same whether it runs as a
+// thread of its parent, restored from a snapshot mid-way, or in a group.
+func TestChildContextObject(t *testing.T) {
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"L","End":true,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"W","States":{
+			"W":{"Type":"Wait","Seconds":1,"Next":"P"},
+			"P":{"Type":"Pass","Parameters":{"id.$":"$$.Execution.Id","name.$":"$$.Execution.Name","input.$":"$$.Execution.Input",
+				"machine.$":"$$.StateMachine.Id"},"End":true}}}}}}`
+	x, _ := driveWith(t, mustParse(t, def), `[null,{"a":1}]`, noTasks(t), true)
+	var threads []struct {
+		ID, Name, Machine string
+		Input             json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(deref(x.Output)), &threads); err != nil || len(threads) != 2 {
+		t.Fatalf("output %s: %v", deref(x.Output), err)
+	}
+	children := x.MapRuns()[0].Children
+	for i, want := range []string{"null", `{"a":1}`} {
+		c := threads[i]
+		if c.ID != children[i].ExecutionArn || c.Name != children[i].Name || string(c.Input) != want ||
+			c.Machine != "arn:aws:states:us-east-1:123456789012:stateMachine:sm/L" {
+			t.Fatalf("child %d's context: %+v, want %s %s", i, c, children[i].ExecutionArn, want)
+		}
+	}
+	g := startGroupRun(t, def, `[null,{"a":1}]`)
+	for g.x.Status == interp.Running && len(g.groups) > 0 {
+		g.answer()
+	}
+	if deref(g.x.Output) != deref(x.Output) {
+		t.Fatalf("in groups: %s\nas threads: %s", deref(g.x.Output), deref(x.Output))
+	}
+}

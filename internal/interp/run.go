@@ -88,8 +88,9 @@ type thread struct {
 	// childTimer is the timer of an EXPRESS child execution's five minutes.
 	childTimer string
 	// childInput is the input of the Map Run child execution the thread is the top of (its
-	// context object's $$.Execution.Input).
-	childInput jsonv.Value
+	// context object's $$.Execution.Input), when hasChildInput: null is a valid input.
+	childInput    jsonv.Value
+	hasChildInput bool
 
 	fan *fanOut
 

@@ -166,7 +166,7 @@ func isoTime(t time.Time) string {
 func (r *run) childTop(th *thread) (*childRef, *thread) {
 	for t := th; t != nil; t = t.parent {
 		if t.isolated {
-			if t.child == nil || t.childInput == nil {
+			if t.child == nil || !t.hasChildInput {
 				return nil, nil
 			}
 			return t.child, t

@@ -363,7 +363,7 @@ func (x *Execution) Snapshot() ([]byte, error) {
 			EnteredPrev: th.enteredPrev, EnteredTime: th.enteredTime, Attempts: th.attempts, RetryCount: th.retryCount,
 			Waiting: th.waiting, TaskID: th.taskID, TimerID: th.timerID, ChildTimer: th.childTimer,
 		}
-		if th.childInput != nil {
+		if th.hasChildInput {
 			v := x.snapValue(th.childInput)
 			st.ChildInput = &v
 		}
@@ -521,6 +521,7 @@ func Restore(def *asl.StateMachine, data []byte) (*Execution, error) {
 			if th.childInput, err = x.restoreValue(*st.ChildInput); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 			}
+			th.hasChildInput = true
 		}
 		if st.Task != nil {
 			if th.state == nil || th.state.Task == nil {
