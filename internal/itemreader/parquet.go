@@ -23,8 +23,8 @@ import (
 // (Dremel's encoding); an item is the row put back together as JSON following the schema: a
 // group is an object of its fields in schema order, a LIST an array, a MAP an object, a
 // repeated field an array, a missing optional field null. Leaf values are typed by their
-// logical type as AWS types them: timestamps are epoch milliseconds, decimals numbers, dates
-// "YYYY-MM-DD", UUIDs their text.
+// logical type: timestamps are epoch milliseconds, as AWS gives them; decimals are exact
+// numbers, dates "YYYY-MM-DD" and UUIDs their text, which no recording of AWS's settles.
 
 // readParquet reads a Parquet object's rows as items, from the cursor's row on.
 func readParquet(ctx context.Context, objs Objects, bucket, key string, c *chunk) (done bool, err error) {
