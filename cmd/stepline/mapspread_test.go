@@ -18,14 +18,6 @@ import (
 	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
-// spreadMachine is a distributed Map of EXPRESS children that each wait a second, 24 at a time:
-// groups of six children, four groups in flight, for the nodes to share.
-const spreadMachine = `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"Spread","MaxConcurrency":24,"End":true,
-	"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"A","States":{
-		"A":{"Type":"Pass","Parameters":{"item.$":"$"},"Next":"W"},
-		"W":{"Type":"Wait","Seconds":1,"Next":"B"},
-		"B":{"Type":"Pass","Result":"b","ResultPath":"$.b","End":true}}}}}}`
-
 // TestServeMapChildrenSpreadOnPostgreSQL runs a Map Run of 240 EXPRESS children on three nodes
 // sharing one PostgreSQL schema: at least two nodes run children, and once one of them is
 // killed with SIGKILL, the children it held run again elsewhere and the Map succeeds with every
@@ -45,7 +37,8 @@ func TestServeMapChildrenSpreadOnPostgreSQL(t *testing.T) {
 	}
 	a := nodes[0]
 	ctx := context.Background()
-	machine := createMachine(t, a.client, "spread", spreadMachine)
+	// EXPRESS children 24 at a time: groups of six, four in flight, for the nodes to share.
+	machine := createMachine(t, a.client, "spread", waitMap("Spread", "EXPRESS", 24))
 	const items = 240
 	var in, want []string
 	for i := range items {

@@ -304,13 +304,16 @@ func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
 	c.stop()
 }
 
-// mapDefinition is a distributed Map whose children pass through a one-second Wait, three at a
-// time, so that a kill finds children running, waiting and not started.
-const mapDefinition = `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"Items","MaxConcurrency":3,"End":true,
-	"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"A","States":{
+// waitMap is a distributed Map whose children of executionType pass through a one-second
+// Wait, maxConcurrency at a time, so that a kill finds children running, waiting and not
+// started. A child's output is {"item":ITEM,"b":"b"}.
+func waitMap(label, executionType string, maxConcurrency int) string {
+	return fmt.Sprintf(`{"StartAt":"M","States":{"M":{"Type":"Map","Label":%q,"MaxConcurrency":%d,"End":true,
+	"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":%q},"StartAt":"A","States":{
 		"A":{"Type":"Pass","Parameters":{"item.$":"$"},"Next":"W"},
 		"W":{"Type":"Wait","Seconds":1,"Next":"B"},
-		"B":{"Type":"Pass","Result":"b","ResultPath":"$.b","End":true}}}}}}`
+		"B":{"Type":"Pass","Result":"b","ResultPath":"$.b","End":true}}}}}}`, label, maxConcurrency, executionType)
+}
 
 // TestServeMapRunSurvivesKill9OnSQLite kills the server while distributed Maps run, and checks
 // on the restarted one that every parent succeeds once and every child execution too, each
@@ -325,7 +328,7 @@ func TestServeMapRunSurvivesKill9OnSQLite(t *testing.T) {
 	first := startNode(t, bin, "first", "--db", db)
 	ctx := context.Background()
 	sm, err := first.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
-		Name: aws.String("mapped"), Definition: aws.String(mapDefinition), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")})
+		Name: aws.String("mapped"), Definition: aws.String(waitMap("Items", "STANDARD", 3)), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")})
 	if err != nil {
 		t.Fatal(err)
 	}
