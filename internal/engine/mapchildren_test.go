@@ -18,7 +18,7 @@ import (
 func TestMapChildrenGroupsWithdrawn(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
 	r := newBlockingRunner(`"done"`)
-	eng := newEngine(t, s, "n1", engine.Options{Runner: r, TaskClaimTTL: 300 * time.Millisecond})
+	eng := newEngine(t, s, "n1", engine.Options{Runner: r, TaskClaimTTL: 1500 * time.Millisecond})
 	sm := createMachine(t, s, "withdrawn", `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":4,"End":true,
 		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"C","States":{
 			"C":{"Type":"Choice","Choices":[{"Variable":"$","NumericEquals":0,"Next":"F"}],"Default":"T"},
