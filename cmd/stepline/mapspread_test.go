@@ -117,6 +117,11 @@ func TestServeMapChildrenSpreadOnPostgreSQL(t *testing.T) {
 
 // childrenRun reads a node's count of Map Run children run (stepline_map_children_run_total).
 func childrenRun(t *testing.T, n *node) int {
+	return metricValue(t, n, "stepline_map_children_run_total")
+}
+
+// metricValue reads an unlabelled counter from a node's /metrics.
+func metricValue(t *testing.T, n *node, name string) int {
 	t.Helper()
 	resp, err := http.Get(n.url + "/metrics")
 	if err != nil {
@@ -128,7 +133,7 @@ func childrenRun(t *testing.T, n *node) int {
 		t.Fatal(err)
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "stepline_map_children_run_total "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			c, err := strconv.Atoi(v)
 			if err != nil {
 				t.Fatalf("metric line %q", line)
@@ -136,6 +141,31 @@ func childrenRun(t *testing.T, n *node) int {
 			return c
 		}
 	}
-	t.Fatalf("%s has no stepline_map_children_run_total", n.name)
+	t.Fatalf("%s has no %s", n.name, name)
 	return 0
+}
+
+// TestServeStandardMapRunsOnPostgreSQL: STANDARD children run inside their parent, whose
+// steps go to whichever of three nodes sharing one PostgreSQL schema takes its next event;
+// killing a node in the middle loses none of them, and every child succeeds once with a
+// gap-free history.
+func TestServeStandardMapRunsOnPostgreSQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	_, _, dsn := pgtest.Schema(t)
+	bin := buildBinary(t)
+	data := filepath.Join(t.TempDir(), "data")
+	a := startNode(t, bin, "a", "--db", dsn, "--data", data)
+	b := startNode(t, bin, "b", "--db", dsn, "--data", data)
+	c := startNode(t, bin, "c", "--db", dsn, "--data", data)
+	machine := createMachine(t, a.client, "standard-children", waitMap("Items", "STANDARD", 3))
+	arns := startMapParents(t, machine, 6, a.client, b.client, c.client)
+	time.Sleep(1500 * time.Millisecond) // the first children are done, the next are waiting
+	requireRunning(t, b.client, machine)
+	a.kill()
+	checkMapParents(t, b.client, arns, 6)
+	t.Logf("executions leased by the nodes left: b %d, c %d", metricValue(t, b, "stepline_engine_leases_taken_total"),
+		metricValue(t, c, "stepline_engine_leases_taken_total"))
 }

@@ -326,49 +326,64 @@ func TestServeMapRunSurvivesKill9OnSQLite(t *testing.T) {
 	bin := buildBinary(t)
 	db := filepath.Join(t.TempDir(), "crash.db")
 	first := startNode(t, bin, "first", "--db", db)
-	ctx := context.Background()
-	sm, err := first.client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+	sm, err := first.client.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
 		Name: aws.String("mapped"), Definition: aws.String(waitMap("Items", "STANDARD", 3)), RoleArn: aws.String("arn:aws:iam::123456789012:role/r")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const parents, items = 5, 6
-	var arns []string
-	for i := range parents {
-		out, err := first.client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn,
-			Name: aws.String(fmt.Sprintf("p%d", i)), Input: aws.String(`[1,2,3,4,5,6]`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		arns = append(arns, *out.ExecutionArn)
-	}
+	const items = 6
+	arns := startMapParents(t, *sm.StateMachineArn, 5, first.client)
 	time.Sleep(1500 * time.Millisecond) // the first children are done, the next are waiting
 	requireRunning(t, first.client, *sm.StateMachineArn)
 	first.kill()
 
 	second := startNode(t, bin, "second", "--db", db)
+	checkMapParents(t, second.client, arns, items)
+	second.stop()
+}
+
+// startMapParents starts n executions of machine over the items 1 to 6, through the clients in
+// turn.
+func startMapParents(t *testing.T, machine string, n int, clients ...*sfn.Client) []string {
+	t.Helper()
+	var arns []string
+	for i := range n {
+		out, err := clients[i%len(clients)].StartExecution(context.Background(), &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(machine), Name: aws.String(fmt.Sprintf("p%d", i)), Input: aws.String(`[1,2,3,4,5,6]`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, *out.ExecutionArn)
+	}
+	return arns
+}
+
+// checkMapParents waits for every parent of waitMap's machine to succeed once, and checks its
+// Map Run's items child executions: each succeeded once, with a gap-free history of its own.
+func checkMapParents(t *testing.T, c *sfn.Client, arns []string, items int) {
+	t.Helper()
+	ctx := context.Background()
 	var outputs []string
 	for i := 1; i <= items; i++ {
 		outputs = append(outputs, fmt.Sprintf(`{"item":%d,"b":"b"}`, i))
 	}
 	for _, arn := range arns {
-		checkEnded(t, second.client, arn, "["+strings.Join(outputs, ",")+"]", []string{"M"}, 60*time.Second)
-		runs, err := second.client.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
+		checkEnded(t, c, arn, "["+strings.Join(outputs, ",")+"]", []string{"M"}, 60*time.Second)
+		runs, err := c.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: aws.String(arn)})
 		if err != nil || len(runs.MapRuns) != 1 {
 			t.Fatalf("ListMapRuns %s: %+v, %v", arn, runs, err)
 		}
-		kids, err := second.client.ListExecutions(ctx, &sfn.ListExecutionsInput{MapRunArn: runs.MapRuns[0].MapRunArn})
+		kids, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{MapRunArn: runs.MapRuns[0].MapRunArn})
 		if err != nil || len(kids.Executions) != items {
 			t.Fatalf("children of %s: %+v, %v", arn, kids, err)
 		}
 		for _, k := range kids.Executions {
-			d, err := second.client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: k.ExecutionArn})
+			d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: k.ExecutionArn})
 			if err != nil {
 				t.Fatal(err)
 			}
 			item := strings.TrimSpace(aws.ToString(d.Input))
-			checkEnded(t, second.client, *k.ExecutionArn, `{"item":`+item+`,"b":"b"}`, []string{"A", "W", "B"}, time.Second)
+			checkEnded(t, c, *k.ExecutionArn, `{"item":`+item+`,"b":"b"}`, []string{"A", "W", "B"}, time.Second)
 		}
 	}
-	second.stop()
 }
