@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -93,7 +94,10 @@ func TestConcurrencyBoundThrottles(t *testing.T) {
 	}
 	// The polls reach the server soon; until then a request may still get a slot.
 	var throttled error
-	for throttled == nil {
+	for start := time.Now(); throttled == nil; {
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("ListStateMachines was never throttled while two polls held the service's two slots")
+		}
 		_, err := b.client.ListStateMachines(ctx, &sfn.ListStateMachinesInput{})
 		if apiCode(err) == "ThrottlingException" {
 			throttled = err
@@ -110,21 +114,36 @@ func TestConcurrencyBoundThrottles(t *testing.T) {
 	if _, err := sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("held")}); err != nil {
 		t.Fatal(err)
 	}
+	// An upload is holding its slot when the server answers nothing for a while; one that
+	// came while another request held the slot was throttled, and is sent again.
 	var uploads []net.Conn
 	for i := range 2 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		uploads = append(uploads, c)
-		req := fmt.Sprintf("PUT /held/k%d HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n"+
-			"X-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\nContent-Length: 1000000\r\n\r\npartial", i)
-		if _, err := io.WriteString(c, req); err != nil {
-			t.Fatal(err)
+		for {
+			c, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := fmt.Sprintf("PUT /held/k%d HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n"+
+				"X-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\nContent-Length: 1000000\r\n\r\npartial", i)
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			var one [1]byte
+			if _, err := c.Read(one[:]); errors.Is(err, os.ErrDeadlineExceeded) {
+				_ = c.SetReadDeadline(time.Time{})
+				uploads = append(uploads, c)
+				break
+			}
+			c.Close()
 		}
 	}
 	var slowDown error
+	deadline := time.Now().Add(30 * time.Second)
 	for slowDown == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("ListObjectsV2 was never throttled while two uploads held S3's two slots")
+		}
 		_, err := sc.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("held")})
 		if apiCode(err) == "SlowDown" {
 			slowDown = err
