@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
-	"github.com/stepline/stepline/internal/store/postgres/pgtest"
 )
 
 // TestServeMapChildrenSpreadOnPostgreSQL runs a Map Run of 240 EXPRESS children on three nodes
@@ -27,14 +24,7 @@ func TestServeMapChildrenSpreadOnPostgreSQL(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	_, _, dsn := pgtest.Schema(t)
-	bin := buildBinary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	nodes := []*node{
-		startNode(t, bin, "a", "--db", dsn, "--data", data),
-		startNode(t, bin, "b", "--db", dsn, "--data", data),
-		startNode(t, bin, "c", "--db", dsn, "--data", data),
-	}
+	nodes := startPostgresNodes(t, buildBinary(t), "a", "b", "c")
 	a := nodes[0]
 	ctx := context.Background()
 	// EXPRESS children 24 at a time: groups of six, four in flight, for the nodes to share.
@@ -154,12 +144,8 @@ func TestServeStandardMapRunsOnPostgreSQL(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	_, _, dsn := pgtest.Schema(t)
-	bin := buildBinary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	a := startNode(t, bin, "a", "--db", dsn, "--data", data)
-	b := startNode(t, bin, "b", "--db", dsn, "--data", data)
-	c := startNode(t, bin, "c", "--db", dsn, "--data", data)
+	nodes := startPostgresNodes(t, buildBinary(t), "a", "b", "c")
+	a, b, c := nodes[0], nodes[1], nodes[2]
 	machine := createMachine(t, a.client, "standard-children", waitMap("Items", "STANDARD", 3))
 	arns := startMapParents(t, machine, 6, a.client, b.client, c.client)
 	time.Sleep(1500 * time.Millisecond) // the first children are done, the next are waiting

@@ -286,14 +286,8 @@ func TestServeThreeNodesOnPostgreSQL(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	_, _, dsn := pgtest.Schema(t)
-	bin := buildBinary(t)
-	// Nodes sharing a database share a data folder, as they would on a shared file system; by
-	// default it would be ./stepline-data, here the test's folder.
-	data := filepath.Join(t.TempDir(), "data")
-	a := startNode(t, bin, "a", "--db", dsn, "--data", data)
-	b := startNode(t, bin, "b", "--db", dsn, "--data", data)
-	c := startNode(t, bin, "c", "--db", dsn, "--data", data)
+	nodes := startPostgresNodes(t, buildBinary(t), "a", "b", "c")
+	a, b, c := nodes[0], nodes[1], nodes[2]
 	machine := createWaitMachine(t, a.client)
 	arns := startSpread(t, machine, 60, a.client, b.client, c.client)
 	time.Sleep(700 * time.Millisecond)
@@ -386,4 +380,19 @@ func checkMapParents(t *testing.T, c *sfn.Client, arns []string, items int) {
 			checkEnded(t, c, *k.ExecutionArn, `{"item":`+item+`,"b":"b"}`, []string{"A", "W", "B"}, time.Second)
 		}
 	}
+}
+
+// startPostgresNodes starts a node of bin for each name on one new PostgreSQL schema
+// (STEPLINE_TEST_POSTGRES; the test is skipped without it). Nodes sharing a database share a
+// data folder, as they would on a shared file system; by default it would be ./stepline-data,
+// here the test's folder.
+func startPostgresNodes(t *testing.T, bin string, names ...string) []*node {
+	t.Helper()
+	_, _, dsn := pgtest.Schema(t)
+	data := filepath.Join(t.TempDir(), "data")
+	var nodes []*node
+	for _, name := range names {
+		nodes = append(nodes, startNode(t, bin, name, "--db", dsn, "--data", data))
+	}
+	return nodes
 }
